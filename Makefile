@@ -1,0 +1,31 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Everything else here serves them (or `make bench`).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CASE   := estimates/mali-2025-01-17
+OUT    := out
+
+.PHONY: demo test install bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job on the bundled Mali case, with the embedded SQLite default
+# (orbat.db in the working directory, here $(OUT)/).
+demo: $(STAMP)
+	mkdir -p $(OUT)
+	rm -f $(OUT)/orbat.db $(OUT)/orbat.db-wal $(OUT)/orbat.db-shm
+	cd $(OUT) && ../$(BIN)/orbat catalog show "Т-72Б3"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(OUT) .pytest_cache .hypothesis

@@ -1,0 +1,256 @@
+"""The equipment catalog: types, aliases, categories, roles, crews.
+
+Entries are YAML data (``catalogs/equipment/*.yaml``) validated with pydantic.
+Names resolve exactly, after normalization (case, spacing, hyphens and script
+do not matter); an unknown name is an error that suggests the nearest names,
+never a silent guess.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from anyascii import anyascii
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from rapidfuzz import fuzz, process
+
+from orbat.datafiles import catalog_dirs, pydantic_location, read_yaml, yaml_files
+from orbat.errors import InvalidCatalog, UnknownEquipment
+
+CATEGORIES: dict[str, str] = {
+    "tank": "main battle tank",
+    "ifv": "infantry fighting vehicle",
+    "apc": "armoured personnel carrier",
+    "mrap": "MRAP, infantry mobility vehicle or armoured car",
+    "recon": "reconnaissance vehicle",
+    "sp-artillery": "self-propelled artillery",
+    "towed-artillery": "towed artillery",
+    "mortar": "mortar",
+    "mrl": "multiple rocket launcher",
+    "aa-gun": "anti-aircraft gun",
+    "sam": "surface-to-air missile system",
+    "radar": "radar",
+    "ew": "electronic warfare",
+    "command": "command and communications vehicle",
+    "engineering": "engineering vehicle",
+    "repair": "recovery and repair vehicle or workshop",
+    "cargo-truck": "cargo truck",
+    "fuel-truck": "fuel truck",
+    "transporter": "tank transporter, trailer or low-loader",
+    "ambulance": "ambulance",
+    "bus": "bus",
+    "utility": "light utility vehicle, car or unarmed pickup",
+    "boat": "boat",
+    "helicopter": "helicopter",
+    "aircraft": "fixed-wing aircraft",
+    "uav": "unmanned aerial vehicle",
+    "technical": "armed pickup (technical)",
+    "motorcycle": "motorcycle",
+}
+
+ROLES: dict[str, str] = {
+    "combat": "fights: tanks, IFVs, APCs, armoured cars, attack aircraft",
+    "combat-support": "supports the fight: artillery, air defence, engineers, EW, command",
+    "logistics": "sustains: trucks, fuel, repair, medical, transport",
+    "civilian": "civilian vehicles",
+}
+
+Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
+Role = Literal[tuple(ROLES)]  # type: ignore[valid-type]
+
+_STRIP = re.compile(r"[\s\-_./]+")
+
+
+def normalize_name(name: str) -> str:
+    """The key a name resolves by: script-, case-, space- and hyphen-insensitive.
+
+    Cyrillic (and any other script) is transliterated with ``anyascii``, so
+    ``"Т-72Б3"``, ``"t72b3"`` and ``"T 72 B3"`` share the key ``"t72b3"``.
+    """
+    text = anyascii(unicodedata.normalize("NFKC", name))
+    return _STRIP.sub("", text.lower())
+
+
+class EquipmentType(BaseModel):
+    """One equipment type of the catalog."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable identifier")
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+    family: str = Field(min_length=1)
+    category: Category
+    role: Role
+    armoured: bool
+    origin: str | None = None
+    crew: int = Field(ge=0, le=1000)
+    passengers: int = Field(default=0, ge=0, le=1000)
+    generic: bool = False
+    sidc: str | None = Field(default=None, pattern=r"^\d{20}$")
+    notes: str | None = None
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_have_letters(cls, aliases: tuple[str, ...]) -> tuple[str, ...]:
+        for alias in aliases:
+            if not isinstance(alias, str) or not normalize_name(alias):
+                raise ValueError(f"alias {alias!r} is empty once spaces and hyphens are removed")
+        return aliases
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The display name followed by every alias."""
+        return (self.name, *self.aliases)
+
+
+class _CatalogFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entries: list[EquipmentType]
+
+
+@dataclass
+class Catalog:
+    """Equipment types by id, with an index of normalized names."""
+
+    entries: dict[str, EquipmentType] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)  # id -> file it came from
+    _index: dict[str, str] = field(default_factory=dict)  # normalized name -> id
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[EquipmentType]:
+        return iter(self.entries.values())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and normalize_name(name) in self._index
+
+    def get(self, equipment_id: str) -> EquipmentType:
+        """The entry with this id (KeyError if none)."""
+        return self.entries[equipment_id]
+
+    def lookup(self, name: str) -> EquipmentType | None:
+        """The entry a name or alias resolves to, or None."""
+        found = self._index.get(normalize_name(name))
+        return self.entries[found] if found else None
+
+    def resolve(self, name: str) -> EquipmentType:
+        """The entry a name or alias resolves to; :class:`UnknownEquipment` with suggestions if none."""
+        entry = self.lookup(name)
+        if entry is None:
+            raise UnknownEquipment(name, self.suggest(name))
+        return entry
+
+    def suggest(self, name: str, limit: int = 3) -> list[str]:
+        """Display names of the entries whose names are nearest to ``name``."""
+        key = normalize_name(name)
+        if not key:
+            return []
+        matches = process.extract(key, list(self._index), scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=60)
+        out: list[str] = []
+        for match, _score, _ in matches:
+            display = self.entries[self._index[match]].name
+            if display not in out:
+                out.append(display)
+            if len(out) == limit:
+                break
+        return out
+
+    def by_category(self, category: str) -> list[EquipmentType]:
+        """Entries of one category, in catalog order."""
+        return [e for e in self.entries.values() if e.category == category]
+
+    def records(self) -> list[dict]:
+        """Every entry as a plain dict (for tables and JSON)."""
+        return [e.model_dump(mode="json") for e in self.entries.values()]
+
+    def add(self, entry: EquipmentType, origin: str) -> None:
+        """Add an entry, or replace the one with the same id (a user's file overrides ours).
+
+        Raises :class:`InvalidCatalog` when one of its names belongs to another entry.
+        """
+        if entry.id in self.entries:
+            self._unindex(entry.id)
+        claimed: dict[str, str] = {}
+        for name in entry.names:
+            key = normalize_name(name)
+            other = self._index.get(key)
+            if other is not None and other != entry.id:
+                raise InvalidCatalog(
+                    f"{origin}: entry {entry.id!r}: name {name!r} is already used by entry "
+                    f"{other!r} (from {self.origins[other]}); names must resolve to one entry"
+                )
+            claimed[key] = entry.id
+        self.entries[entry.id] = entry
+        self.origins[entry.id] = origin
+        self._index.update(claimed)
+
+    def _unindex(self, equipment_id: str) -> None:
+        for key in [k for k, v in self._index.items() if v == equipment_id]:
+            del self._index[key]
+
+
+def parse_catalog_file(path: Path) -> list[EquipmentType]:
+    """Validate one equipment YAML file; errors name the file, the entry and the field."""
+    data = read_yaml(path)
+    if data is None:
+        return []
+    if isinstance(data, list):
+        data = {"entries": data}
+    if not isinstance(data, dict):
+        raise InvalidCatalog(f"{path}: expected a mapping with 'entries', found {type(data).__name__}")
+    try:
+        return _CatalogFile.model_validate(data).entries
+    except ValidationError as exc:
+        lines = []
+        entries = data.get("entries") if isinstance(data.get("entries"), list) else []
+        for err in exc.errors():
+            loc = err["loc"]
+            where = pydantic_location(loc)
+            if len(loc) >= 2 and loc[0] == "entries" and isinstance(loc[1], int) and loc[1] < len(entries):
+                item = entries[loc[1]]
+                ident = item.get("id") if isinstance(item, dict) else None
+                field_name = pydantic_location(loc[2:]) or "(entry)"
+                where = f"entry {loc[1] + 1}" + (f" ({ident})" if ident else "") + f", field {field_name}"
+            lines.append(f"{path}: {where}: {err['msg']}")
+        raise InvalidCatalog("\n".join(lines)) from None
+
+
+@lru_cache(maxsize=32)
+def _parse_cached(path: str, mtime_ns: int, size: int) -> tuple[EquipmentType, ...]:
+    return tuple(parse_catalog_file(Path(path)))
+
+
+def _equipment_files(source: Path) -> list[Path]:
+    if source.is_file():
+        return [source]
+    files = list(yaml_files(source, "equipment"))
+    # A user's folder may hold equipment YAML directly rather than under equipment/.
+    if not files and source.is_dir() and not (source / "equipment").is_dir():
+        files = sorted(
+            p for p in source.iterdir()
+            if p.suffix in (".yaml", ".yml") and p.stem not in ("actors",) and p.parent.name != "doctrine"
+        )
+    return files
+
+
+def load_catalog(extra: Iterable[str | os.PathLike] = (), db_url: str | None = None) -> Catalog:
+    """Load the bundled catalog, a ``catalogs/`` folder beside a SQLite database, then ``extra`` files.
+
+    An entry in a later file with the same id replaces the earlier one.
+    """
+    catalog = Catalog()
+    for source in catalog_dirs(db_url, extra):
+        for path in _equipment_files(source):
+            stat = path.stat()
+            for entry in _parse_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size):
+                catalog.add(entry, str(path))
+    return catalog

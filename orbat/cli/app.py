@@ -1,0 +1,57 @@
+"""The root Typer app, and the one place where orbat's errors become messages.
+
+Command modules import ``app`` from here and register on it; this module
+imports nothing heavy so that ``orbat --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import typer
+from typer.core import TyperGroup
+
+from orbat.errors import OrbatError
+
+
+class OrbatGroup(TyperGroup):
+    """Renders :class:`OrbatError` once: message on stderr, exit code, no traceback."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except OrbatError as exc:
+            typer.echo(f"Error: {exc.message}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(
+    cls=OrbatGroup,
+    name="orbat",
+    help=(
+        "Turn OSINT equipment sightings into order-of-battle estimates, "
+        "inventories and Excel reports."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        from orbat import __version__
+
+        typer.echo(f"orbat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=version_callback, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Turn OSINT equipment sightings into order-of-battle estimates, inventories and Excel reports.
+
+    Start with `orbat import sightings.csv`, then `orbat estimate` and `orbat export report.xlsx`.
+    """

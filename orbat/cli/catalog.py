@@ -1,0 +1,82 @@
+"""`orbat catalog`: browse the equipment catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from orbat.cli.app import app
+from orbat.cli.common import CatalogOption, DbOption, JsonOption, console, db_url, print_json
+
+catalog_app = typer.Typer(help="Browse the equipment catalog.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+def _load(catalog: list | None, db: str | None):
+    from orbat.catalog import load_catalog
+
+    return load_catalog(catalog or (), db_url=db_url(db))
+
+
+@catalog_app.command("list")
+def list_(
+    category: Annotated[Optional[str], typer.Option("--category", "-c", help="Only this category (e.g. tank, ifv, mrap).")] = None,
+    json_: JsonOption = False,
+    catalog: CatalogOption = None,
+    db: DbOption = None,
+) -> None:
+    """List equipment types, optionally of one category.
+
+    Example: orbat catalog list --category tank
+    """
+    from orbat.catalog import CATEGORIES
+    from orbat.errors import UsageError
+
+    cat = _load(catalog, db)
+    entries = list(cat)
+    if category is not None:
+        if category not in CATEGORIES:
+            raise UsageError(f"unknown category {category!r}; expected one of: {', '.join(CATEGORIES)}")
+        entries = cat.by_category(category)
+    if json_:
+        print_json([e.model_dump(mode="json") for e in entries])
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(entries)} equipment types", show_lines=False)
+    for column in ("id", "name", "category", "role", "family", "crew", "dismounts", "aliases"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        aliases = ", ".join(e.aliases[:4]) + (" ..." if len(e.aliases) > 4 else "")
+        table.add_row(e.id, e.name, e.category, e.role, e.family, str(e.crew), str(e.passengers), aliases)
+    console().print(table)
+
+
+@catalog_app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="Any name or alias, Latin or Cyrillic.")],
+    json_: JsonOption = False,
+    catalog: CatalogOption = None,
+    db: DbOption = None,
+) -> None:
+    """Show the entry a name or alias resolves to.
+
+    Example: orbat catalog show "Т-72Б3"
+    """
+    entry = _load(catalog, db).resolve(name)
+    if json_:
+        print_json(entry.model_dump(mode="json"))
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, title=entry.name)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in entry.model_dump(mode="json").items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = ", ".join(value)
+        table.add_row(key, str(value))
+    console().print(table)

@@ -1,0 +1,58 @@
+"""Options and output helpers shared by the command modules (light imports only)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+DEFAULT_DB = "orbat.db"
+
+DbOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--db",
+        envvar="ORBAT_DB",
+        help="Database URL or SQLite file (default: orbat.db in the working directory; env ORBAT_DB).",
+        show_default=False,
+    ),
+]
+
+CatalogOption = Annotated[
+    Optional[list[Path]],
+    typer.Option(
+        "--catalog",
+        help="Extra catalog YAML file or folder (repeatable); extends the bundled catalogs.",
+        show_default=False,
+    ),
+]
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def db_url(db: str | None) -> str:
+    """A SQLAlchemy URL from --db / ORBAT_DB: a plain path means a SQLite file."""
+    value = db or DEFAULT_DB
+    if "://" in value:
+        return value
+    return f"sqlite:///{value}"
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, UTF-8 kept readable."""
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def console():
+    """A rich console for tables (imported lazily: rich is not needed for --help)."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def err_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)

@@ -1,0 +1,5 @@
+"""`orbat` commands for estimate (being written)."""
+
+from __future__ import annotations
+
+from orbat.cli.app import app  # noqa: F401

@@ -1,0 +1,103 @@
+"""Where orbat's data files live, and how YAML is read (safely).
+
+Catalog data (equipment, doctrine, actors) comes from a search path of
+folders: the bundled ``catalogs/`` first, then a ``catalogs/`` folder beside
+the user's SQLite database, then any file or folder given with ``--catalog``.
+Later folders extend earlier ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orbat.errors import DataFileError
+
+#: Largest YAML file we agree to parse. Catalogs are small; anything bigger is a mistake.
+MAX_YAML_BYTES = 20 * 1024 * 1024
+
+
+def bundled_catalog_dir() -> Path:
+    """The catalogs shipped with orbat: inside the wheel, or beside a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "catalogs", here.parent / "catalogs"):
+        if (candidate / "equipment").is_dir():
+            return candidate
+    raise DataFileError(f"orbat's bundled catalogs are missing (looked in {here / 'catalogs'})")
+
+
+def sqlite_path_of(db_url: str | None) -> Path | None:
+    """The file behind a SQLite URL or plain path, or None for a server database."""
+    if not db_url:
+        return None
+    if "://" not in db_url:
+        return Path(db_url)
+    if db_url.startswith("sqlite") and ":///" in db_url:
+        rest = db_url.split(":///", 1)[1].split("?", 1)[0]
+        return Path(rest) if rest and rest != ":memory:" else None
+    return None
+
+
+def catalog_dirs(db_url: str | None = None, extra: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """The search path of catalog folders or files, bundled first, duplicates removed."""
+    found: list[Path] = [bundled_catalog_dir()]
+    db_file = sqlite_path_of(db_url)
+    if db_file is not None:
+        beside = db_file.resolve().parent / "catalogs"
+        if beside.is_dir():
+            found.append(beside)
+    for item in extra:
+        path = Path(item)
+        if not path.exists():
+            raise DataFileError(f"{path}: catalog file or folder not found")
+        found.append(path)
+    unique: list[Path] = []
+    seen: set[Path] = set()
+    for path in found:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+def yaml_files(root: Path, sub: str) -> Iterator[Path]:
+    """YAML files for one kind of data under a catalog folder, in a stable order."""
+    folder = root / sub
+    if folder.is_dir():
+        yield from sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file with the safe loader; errors name the file and line."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot read ({exc.strerror})") from None
+    if size > MAX_YAML_BYTES:
+        raise DataFileError(f"{path}: {size} bytes is too large for a catalog file")
+    try:
+        with path.open("r", encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DataFileError(f"{path}:{where}: invalid YAML: {problem}") from None
+
+
+def pydantic_location(loc: tuple) -> str:
+    """'entries[3].crew' from a pydantic error location."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
