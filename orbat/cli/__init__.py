@@ -7,7 +7,7 @@ commands that need them.
 
 from __future__ import annotations
 
-from orbat.cli import catalog, db, estimate, export, inventory, sightings  # noqa: F401  (registration)
+from orbat.cli import catalog, db, estimate, export, importing, inventory, sightings  # noqa: F401  (registration)
 from orbat.cli.app import app
 
 __all__ = ["app", "main"]

@@ -1,0 +1,5 @@
+"""`orbat import`, `orbat add`, `orbat template` (being written)."""
+
+from __future__ import annotations
+
+from orbat.cli.app import app  # noqa: F401
