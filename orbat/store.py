@@ -1,0 +1,835 @@
+"""The database: schema, import, history and archive of sightings.
+
+One :class:`Store` wraps one SQLAlchemy engine on SQLite (the default, a file
+``orbat.db``) or PostgreSQL (``postgresql+psycopg://...``). The schema is
+created and upgraded only by the Alembic migrations in ``orbat/migrations``;
+a database is never recreated.
+
+Imports add and update, they never delete: the key of an entry is
+``sighting_id`` + ``equipment_id``; a changed sighting keeps its previous
+version in ``sighting_history``; equipment that a re-imported file no longer
+lists stays in the database (delete the sighting, or edit it, to change that).
+``delete_sighting`` archives (hides) a sighting; ``restore_sighting`` brings
+it back.
+
+Concurrency: SQLite runs in WAL mode with a busy timeout, and every write
+transaction starts with ``BEGIN IMMEDIATE`` so writers queue instead of
+failing; PostgreSQL imports take a transaction-scoped advisory lock. Both
+retry with backoff when the database still reports a lock, a serialization
+failure or a deadlock.
+
+For crash tests only, the environment variable ``ORBAT_TEST_PAUSE_AT=<stage>``
+makes an import sleep at a named stage (see :data:`PAUSE_STAGES`), after
+writing the stage name to the file named by ``ORBAT_TEST_PAUSE_SIGNAL``, so a
+test can kill the process at a known point.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from orbat.errors import DatabaseError, OrbatError, SchemaTooNew, SightingNotFound, UsageError
+from orbat.sightings import CANONICAL_COLUMNS
+
+#: Sighting-level columns as stored in ``sightings`` (besides the key).
+SIGHTING_FIELDS: tuple[str, ...] = (
+    "convoy", "observed_at", "place", "lat", "lon", "actor", "source", "reliability", "credibility",
+)
+#: Entry-level columns as stored in ``entries`` (besides the key).
+ENTRY_FIELDS: tuple[str, ...] = ("equipment", "count", "count_max", "mode", "notes", "event", "captor")
+
+_STR_COLUMNS = tuple(
+    c for c in CANONICAL_COLUMNS if c not in ("lat", "lon", "count", "count_max", "credibility")
+)
+
+#: Where an import can be told to pause (``ORBAT_TEST_PAUSE_AT``), in order.
+PAUSE_STAGES: tuple[str, ...] = (
+    "locked", "loaded", "history-written", "sightings-written", "entries-written", "before-commit",
+)
+
+SQLITE_BUSY_TIMEOUT_S = 30
+#: How long an import keeps retrying a locked or conflicting database in total.
+RETRY_FOR_S = 180.0
+_PG_LOCK_KEY = 0x0B0A7  # advisory lock id that serializes orbat writers on one PostgreSQL db
+_CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+
+
+@dataclass
+class ImportSummary:
+    """What one import did, counted in sightings (``rows`` counts file rows)."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rows: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _test_pause(stage: str) -> None:
+    """Sleep at ``stage`` when a crash test asked for it (see the module docstring)."""
+    if os.environ.get("ORBAT_TEST_PAUSE_AT") != stage:
+        return
+    signal_file = os.environ.get("ORBAT_TEST_PAUSE_SIGNAL")
+    if signal_file:
+        Path(signal_file).write_text(stage, encoding="utf-8")
+    time.sleep(float(os.environ.get("ORBAT_TEST_PAUSE_SECONDS", "120")))
+
+
+def _py(series: pd.Series) -> list:
+    """Plain Python values of a column, ``None`` for every kind of missing value."""
+    values = series.astype(object).tolist()
+    return [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v
+            for v in values]
+
+
+def _clean(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    return value
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def _display(url) -> str:
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)
+
+
+def _sqlite_engine(url) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        parent = Path(database).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise DatabaseError(f"{database}: cannot create the database: folder {parent} does not exist")
+    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # orbat issues BEGIN itself (below): the sqlite3 module's implicit
+        # transactions would start deferred and could fail with "database is
+        # locked" when upgraded to a write, which no busy timeout can fix.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: safe against process crashes
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # writers take the write lock up front, so they queue on the busy timeout
+        write = conn.get_execution_options().get("orbat_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(url) -> Engine:
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    try:
+        return sa.create_engine(url)
+    except ModuleNotFoundError:
+        raise DatabaseError(
+            "PostgreSQL needs the psycopg driver: pip install \"orbat[postgres]\""
+        ) from None
+
+
+def _engine(url_text: str) -> tuple[Engine, str]:
+    try:
+        url = make_url(url_text)
+    except Exception:
+        raise DatabaseError(
+            f"{url_text!r} is not a database URL (expected sqlite:///FILE or "
+            "postgresql+psycopg://USER@HOST:PORT/DBNAME)"
+        ) from None
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url), _display(url)
+    if backend == "postgresql":
+        return _postgres_engine(url), _display(url)
+    raise DatabaseError(f"{_display(url)}: unsupported database {backend!r}; use SQLite or PostgreSQL")
+
+
+def _db_message(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    """A lock, a serialization failure or a deadlock: the same transaction may succeed later."""
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in ("40001", "40P01", "55P03"):
+        return True
+    text = str(orig or exc).lower()
+    return "database is locked" in text or "database is busy" in text or "database table is locked" in text
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def _alembic_config(connection: Connection | None = None):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "orbat:migrations")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _script():
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config())
+
+
+def latest_revision() -> str:
+    """The newest schema revision this orbat knows."""
+    return _script().get_current_head()
+
+
+def _current_revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _check_known(revision: str | None, where: str) -> None:
+    if revision is None:
+        return
+    known = {s.revision for s in _script().walk_revisions()}
+    if revision not in known:
+        from orbat import __version__
+
+        raise SchemaTooNew(
+            f"{where} is at schema revision {revision!r}, which this orbat ({__version__}) does not "
+            f"know (latest known: {latest_revision()!r}): it was written by a newer orbat. "
+            "Upgrade orbat (pip install -U orbat) to use it."
+        )
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def open_store(url: str, *, upgrade: bool = True) -> "Store":
+    """Open the database at ``url``, creating or upgrading its schema by migration.
+
+    A fresh database is created at the latest schema; an older one is upgraded
+    (when ``upgrade`` is true); one written by a newer orbat raises
+    :class:`~orbat.errors.SchemaTooNew`. A server that cannot be reached or a
+    file that is not a database raises :class:`~orbat.errors.DatabaseError`.
+    """
+    engine, where = _engine(url)
+    store = Store(engine, where)
+    try:
+        store._prepare(upgrade=upgrade)
+    except OrbatError:
+        engine.dispose()
+        raise
+    except sa.exc.DBAPIError as exc:
+        engine.dispose()
+        raise DatabaseError(f"{where}: cannot open the database: {_db_message(exc)}") from None
+    return store
+
+
+class Store:
+    """Sightings in a database. Use :func:`open_store` to get one."""
+
+    def __init__(self, engine: Engine, where: str):
+        self.engine = engine
+        self.where = where
+        self.dialect = engine.dialect.name
+        self._revision: str | None = None
+
+    # -- lifecycle
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Store({self.where!r}, revision={self._revision!r})"
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction holding the writer lock (SQLite: BEGIN IMMEDIATE)."""
+        with self.engine.connect().execution_options(orbat_write=True) as conn:
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def _retrying(self, work: Callable[[], Any], doing: str = "") -> Any:
+        """Run ``work`` (one whole transaction), retrying with backoff while the db is busy."""
+        deadline = time.monotonic() + RETRY_FOR_S
+        delay = 0.05
+        while True:
+            try:
+                return work()
+            except sa.exc.DBAPIError as exc:
+                if not _is_retryable(exc):
+                    raise DatabaseError(f"{self.where}: {doing}{_db_message(exc)}") from None
+                if time.monotonic() + delay > deadline:
+                    raise DatabaseError(
+                        f"{self.where}: the database stayed busy for {RETRY_FOR_S:.0f} s "
+                        f"({_db_message(exc)}); try again later"
+                    ) from None
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 2.0)
+
+    # -- schema
+
+    def _prepare(self, *, upgrade: bool) -> None:
+        def work():
+            with self._write() as conn:
+                current = _current_revision(conn)
+                if current is None:
+                    tables = set(sa.inspect(conn).get_table_names())
+                    if "sightings" in tables:
+                        raise DatabaseError(
+                            f"{self.where} has a sightings table but no orbat schema revision; "
+                            "it was not made by orbat"
+                        )
+                    if not upgrade:
+                        return None
+                _check_known(current, self.where)
+                if upgrade and current != latest_revision():
+                    from alembic import command
+
+                    command.upgrade(_alembic_config(conn), "head")
+                    current = _current_revision(conn)
+                return current
+
+        self._revision = self._retrying(work, doing="cannot open the database: ")
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Bring the schema to the latest revision; returns (before, after)."""
+        before = self._revision
+        self._prepare(upgrade=True)
+        return before, self._revision
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None: no orbat schema yet)."""
+        return self._revision
+
+    def latest_revision(self) -> str:
+        """The newest schema revision this orbat knows."""
+        return latest_revision()
+
+    def _require_current(self) -> None:
+        if self._revision != latest_revision():
+            raise DatabaseError(
+                f"{self.where} is at schema revision {self._revision!r}, this orbat needs "
+                f"{latest_revision()!r}: run `orbat db upgrade`"
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (sightings split into active and archived)."""
+        if self._revision is None:
+            return {}
+        with self._read() as conn:
+            def one(sql: str) -> int:
+                return int(conn.exec_driver_sql(sql).scalar_one())
+
+            counts = {
+                "sightings": one("SELECT COUNT(*) FROM sightings WHERE archived_at IS NULL"),
+                "archived sightings": one("SELECT COUNT(*) FROM sightings WHERE archived_at IS NOT NULL"),
+                "entries": one("SELECT COUNT(*) FROM entries"),
+                "old versions": one("SELECT COUNT(*) FROM sighting_history"),
+            }
+            if self._revision != "0001":
+                counts["imports"] = one("SELECT COUNT(*) FROM imports")
+            return counts
+
+    # -- import
+
+    def import_frame(
+        self,
+        frame: pd.DataFrame,
+        *,
+        source: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportSummary:
+        """Add and update sightings from a canonical frame, in one transaction.
+
+        Idempotent: the key is ``sighting_id`` + ``equipment_id``, and
+        importing the same frame twice leaves the same database. A sighting
+        whose fields or entries changed keeps its old version in the history
+        (with when, and from which file). Entries missing from the frame are
+        kept: imports never delete. ``source`` names the file for history and
+        the import log; ``progress(done, total)`` is called as rows are written.
+        """
+        self._require_current()
+        missing = [c for c in CANONICAL_COLUMNS if c not in frame.columns]
+        if missing:
+            raise UsageError("the sightings frame lacks the columns " + ", ".join(missing))
+        prepared = _Prepared.from_frame(frame)
+        return self._retrying(lambda: self._import_once(prepared, source, progress))
+
+    def _import_once(self, new: "_Prepared", source: str | None, progress) -> ImportSummary:
+        now = _now()
+        total = new.rows
+        summary = ImportSummary(rows=total)
+        with self._write() as conn:
+            _test_pause("locked")
+            old_s, old_e = self._load(conn, list(new.sightings))
+            _test_pause("loaded")
+
+            # diff: which sightings are new, which changed, which entries to write
+            write_s: list[tuple] = []
+            history: list[dict] = []
+            write_e: list[tuple] = []
+            for sid, fields in new.sightings.items():
+                entries = new.entries[sid]
+                before = old_s.get(sid)
+                if before is None:
+                    summary.added += 1
+                    write_s.append((sid, *fields, source, now, now))
+                    write_e.extend((sid, eid, *values, order) for eid, (values, order) in entries.items())
+                    continue
+                old_entries = old_e.get(sid, {})
+                # known entries keep their place; new ones go after them, in file order
+                next_order = max((o for _v, o in old_entries.values()), default=-1) + 1
+                changed_e = []
+                for eid, (values, _order) in entries.items():
+                    previous = old_entries.get(eid)
+                    if previous is None:
+                        changed_e.append((sid, eid, *values, next_order))
+                        next_order += 1
+                    elif previous[0] != values:
+                        changed_e.append((sid, eid, *values, previous[1]))
+                if before["fields"] == fields and not changed_e:
+                    summary.unchanged += 1
+                    continue
+                summary.updated += 1
+                history.append({
+                    "sighting_id": sid,
+                    "valid_from": before["updated_at"],
+                    "imported_from": before["imported_from"],
+                    "replaced_at": now,
+                    "replaced_by": source,
+                    "snapshot": json.dumps(
+                        _nested_from_stored(sid, before["fields"], old_entries), ensure_ascii=False
+                    ),
+                })
+                write_s.append((sid, *fields, source, before["created_at"], now))
+                write_e.extend(changed_e)
+
+            if history:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO sighting_history (sighting_id, valid_from, imported_from, "
+                        "replaced_at, replaced_by, snapshot) VALUES (:sighting_id, :valid_from, "
+                        ":imported_from, :replaced_at, :replaced_by, :snapshot)"
+                    ),
+                    history,
+                )
+            _test_pause("history-written")
+            self._upsert(conn, "sightings", _S_COLUMNS, ("sighting_id",), _S_UPDATE, write_s)
+            _test_pause("sightings-written")
+            done = total - len(write_e)  # unchanged rows count as done
+            if progress:
+                progress(done, total)
+            step = 20_000
+            for start in range(0, len(write_e), step):
+                chunk = write_e[start:start + step]
+                self._upsert(conn, "entries", _E_COLUMNS, ("sighting_id", "equipment_id"), _E_UPDATE, chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+            _test_pause("entries-written")
+            conn.execute(
+                sa.text(
+                    "INSERT INTO imports (source_file, imported_at, rows, added, updated, unchanged) "
+                    "VALUES (:f, :t, :r, :a, :u, :n)"
+                ),
+                {"f": source, "t": now, "r": total, "a": summary.added, "u": summary.updated,
+                 "n": summary.unchanged},
+            )
+            _test_pause("before-commit")
+        return summary
+
+    def _load(self, conn: Connection, ids: list[str]) -> tuple[dict, dict]:
+        """The stored versions of these sightings and their entries, in bulk (no per-row SELECT)."""
+        old_s: dict[str, dict] = {}
+        old_e: dict[str, dict] = {}
+        if not ids:
+            return old_s, old_e
+        # a fresh database (the common bulk case) needs no look-up at all
+        if conn.exec_driver_sql("SELECT 1 FROM sightings LIMIT 1").first() is None:
+            return old_s, old_e
+        s_cols = ", ".join(("sighting_id", *SIGHTING_FIELDS, "imported_from", "created_at", "updated_at"))
+        e_cols = ", ".join(("sighting_id", "equipment_id", *ENTRY_FIELDS, "entry_order"))
+        s_sql = sa.text(f"SELECT {s_cols} FROM sightings WHERE sighting_id IN :ids").bindparams(
+            sa.bindparam("ids", expanding=True))
+        e_sql = sa.text(f"SELECT {e_cols} FROM entries WHERE sighting_id IN :ids").bindparams(
+            sa.bindparam("ids", expanding=True))
+        n = len(SIGHTING_FIELDS)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            for row in conn.execute(s_sql, {"ids": chunk}):
+                old_s[row[0]] = {
+                    "fields": tuple(_clean(v) for v in row[1:1 + n]),
+                    "imported_from": row[1 + n],
+                    "created_at": row[2 + n],
+                    "updated_at": row[3 + n],
+                }
+            for row in conn.execute(e_sql, {"ids": chunk}):
+                old_e.setdefault(row[0], {})[row[1]] = (tuple(_clean(v) for v in row[2:-1]), row[-1])
+        return old_s, old_e
+
+    def _upsert(self, conn: Connection, table: str, columns: tuple[str, ...], key: tuple[str, ...],
+                update: tuple[str, ...], rows: list[tuple]) -> None:
+        """Insert rows, replacing ``update`` columns where the key exists, in bulk."""
+        if not rows:
+            return
+        col_list = ", ".join(columns)
+        conflict = (f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+                    + ", ".join(f"{c} = excluded.{c}" for c in update))
+        if self.dialect == "postgresql":
+            # COPY into a temporary table, then one INSERT ... ON CONFLICT: the
+            # fast path for PostgreSQL, in the same transaction as the rest.
+            raw = conn.connection.driver_connection
+            temp = f"orbat_load_{table}"
+            with raw.cursor() as cur:
+                cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} "
+                            f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+                cur.execute(f"TRUNCATE {temp}")
+                with cur.copy(f"COPY {temp} ({col_list}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {temp}" + conflict)
+            return
+        marks = ", ".join("?" * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({col_list}) VALUES ({marks})" + conflict, rows)
+
+    # -- reading
+
+    def sightings_frame(
+        self,
+        *,
+        convoy: str | None = None,
+        actor: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        sighting_ids: Iterable[str] | None = None,
+        include_archived: bool = False,
+    ) -> pd.DataFrame:
+        """The stored sightings as a canonical frame (as the readers give it).
+
+        Ordered by ``observed_at``, ``sighting_id``, then the order of the
+        entries in their file. ``since``/``until`` are ISO dates or times and
+        include their bounds (``until`` a date: that whole day). Archived
+        sightings are left out unless ``include_archived``.
+        """
+        self._require_current()
+        since = _iso_bound(since, "--since")
+        until = _iso_bound(until, "--until")
+        where = []
+        params: dict[str, Any] = {}
+        if not include_archived:
+            where.append("s.archived_at IS NULL")
+        if convoy is not None:
+            where.append("s.convoy = :convoy")
+            params["convoy"] = convoy
+        if actor is not None:
+            where.append("LOWER(s.actor) = LOWER(:actor)")
+            params["actor"] = actor
+        columns = ["s.sighting_id", *(f"s.{c}" for c in SIGHTING_FIELDS),
+                   *(f"e.{c}" for c in ("equipment_id", *ENTRY_FIELDS, "entry_order"))]
+        sql = (f"SELECT {', '.join(columns)} FROM sightings s "
+               "JOIN entries e ON e.sighting_id = s.sighting_id")
+        ids = None if sighting_ids is None else list(dict.fromkeys(sighting_ids))
+        rows: list = []
+        with self._read() as conn:
+            if ids is None:
+                text = sql + (" WHERE " + " AND ".join(where) if where else "")
+                rows = conn.execute(sa.text(text), params).all()
+            else:
+                text = sql + " WHERE " + " AND ".join([*where, "s.sighting_id IN :ids"])
+                stmt = sa.text(text).bindparams(sa.bindparam("ids", expanding=True))
+                for start in range(0, len(ids), _CHUNK):
+                    rows.extend(conn.execute(stmt, {**params, "ids": ids[start:start + _CHUNK]}).all())
+        names = ["sighting_id", *SIGHTING_FIELDS, "equipment_id", *ENTRY_FIELDS, "entry_order"]
+        raw = pd.DataFrame.from_records(rows, columns=names)
+        if len(raw):
+            observed = raw["observed_at"].astype(str)
+            keep = pd.Series(True, index=raw.index)
+            if since is not None:
+                keep &= (observed >= since) | (observed == since[:10])
+            if until is not None:
+                keep &= (observed <= until) | (observed.str.slice(0, len(until)) == until)
+            raw = raw[keep]
+            raw = raw.sort_values(["observed_at", "sighting_id", "entry_order", "equipment_id"],
+                                  kind="stable")
+        return canonical_frame(raw)
+
+    def list_sightings(self, **filters) -> list[dict]:
+        """The stored sightings in the nested form (one dict per sighting, with ``entries``).
+
+        Takes the filters of :meth:`sightings_frame`; each dict also carries
+        ``archived_at`` (None unless archived).
+        """
+        frame = self.sightings_frame(**filters)
+        nested = frame_to_nested(frame)
+        archived = self._archived_at([s["sighting_id"] for s in nested])
+        for item in nested:
+            item["archived_at"] = archived.get(item["sighting_id"])
+        return nested
+
+    def get_sighting(self, sighting_id: str) -> dict:
+        """One sighting (archived or not) in the nested form; unknown id: SightingNotFound."""
+        found = self.list_sightings(sighting_ids=[sighting_id], include_archived=True)
+        if not found:
+            raise SightingNotFound(f"no sighting has the id {sighting_id!r}")
+        item = found[0]
+        with self._read() as conn:
+            row = conn.execute(
+                sa.text("SELECT imported_from, created_at, updated_at FROM sightings "
+                        "WHERE sighting_id = :s"), {"s": sighting_id}).one()
+        item["imported_from"], item["created_at"], item["updated_at"] = row
+        return item
+
+    def _archived_at(self, ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        stmt = sa.text("SELECT sighting_id, archived_at FROM sightings WHERE archived_at IS NOT NULL "
+                       "AND sighting_id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
+        with self._read() as conn:
+            for start in range(0, len(ids), _CHUNK):
+                found.update(dict(conn.execute(stmt, {"ids": ids[start:start + _CHUNK]}).all()))
+        return found
+
+    # -- archive and history
+
+    def delete_sighting(self, sighting_id: str) -> str:
+        """Archive a sighting: hidden from lists and estimates, kept, restorable.
+
+        Returns when it was archived (the earlier time if it already was).
+        """
+        self._require_current()
+
+        def work():
+            with self._write() as conn:
+                row = conn.execute(sa.text("SELECT archived_at FROM sightings WHERE sighting_id = :s"),
+                                   {"s": sighting_id}).first()
+                if row is None:
+                    raise SightingNotFound(f"no sighting has the id {sighting_id!r}")
+                if row[0] is not None:
+                    return row[0]
+                now = _now()
+                conn.execute(sa.text("UPDATE sightings SET archived_at = :t WHERE sighting_id = :s"),
+                             {"t": now, "s": sighting_id})
+                return now
+
+        return self._retrying(work)
+
+    def restore_sighting(self, sighting_id: str) -> bool:
+        """Bring an archived sighting back; returns False if it was not archived."""
+        self._require_current()
+
+        def work():
+            with self._write() as conn:
+                row = conn.execute(sa.text("SELECT archived_at FROM sightings WHERE sighting_id = :s"),
+                                   {"s": sighting_id}).first()
+                if row is None:
+                    raise SightingNotFound(f"no sighting has the id {sighting_id!r}")
+                if row[0] is None:
+                    return False
+                conn.execute(sa.text("UPDATE sightings SET archived_at = NULL WHERE sighting_id = :s"),
+                             {"s": sighting_id})
+                return True
+
+        return self._retrying(work)
+
+    def history(self, sighting_id: str) -> list[dict]:
+        """The old versions of a sighting, oldest first.
+
+        Each: ``version`` (1 = first imported), ``valid_from`` and
+        ``imported_from`` (when and from which file that version was written),
+        ``replaced_at`` and ``replaced_by`` (when and by which file it was
+        replaced) and ``sighting`` (the old version in the nested form).
+        """
+        self._require_current()
+        with self._read() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM sightings WHERE sighting_id = :s"),
+                                  {"s": sighting_id}).first()
+            if exists is None:
+                raise SightingNotFound(f"no sighting has the id {sighting_id!r}")
+            rows = conn.execute(
+                sa.text("SELECT valid_from, imported_from, replaced_at, replaced_by, snapshot "
+                        "FROM sighting_history WHERE sighting_id = :s ORDER BY history_id"),
+                {"s": sighting_id}).all()
+        return [
+            {"version": n, "valid_from": r[0], "imported_from": r[1], "replaced_at": r[2],
+             "replaced_by": r[3], "sighting": json.loads(r[4])}
+            for n, r in enumerate(rows, start=1)
+        ]
+
+    def imports(self) -> list[dict]:
+        """The log of import runs, oldest first: file, time and counts."""
+        self._require_current()
+        with self._read() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT import_id, source_file, imported_at, rows, added, updated, unchanged "
+                "FROM imports ORDER BY import_id")).mappings().all()
+        return [dict(r) for r in rows]
+
+
+_S_COLUMNS = ("sighting_id", *SIGHTING_FIELDS, "imported_from", "created_at", "updated_at")
+_S_UPDATE = (*SIGHTING_FIELDS, "imported_from", "updated_at")
+_E_COLUMNS = ("sighting_id", "equipment_id", *ENTRY_FIELDS, "entry_order")
+_E_UPDATE = (*ENTRY_FIELDS, "entry_order")
+
+
+@dataclass
+class _Prepared:
+    """A canonical frame as plain Python tuples, keyed the way the tables are."""
+
+    rows: int
+    sightings: dict[str, tuple]  # sighting_id -> SIGHTING_FIELDS values
+    entries: dict[str, dict[str, tuple[tuple, int]]]  # sid -> equipment_id -> (ENTRY_FIELDS, order)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> "_Prepared":
+        cols = {c: _py(frame[c]) for c in ("sighting_id", "equipment_id", *SIGHTING_FIELDS, *ENTRY_FIELDS)}
+        for c in ("count", "count_max", "credibility"):
+            cols[c] = [None if v is None else int(v) for v in cols[c]]
+        for c in ("lat", "lon"):
+            cols[c] = [None if v is None else float(v) for v in cols[c]]
+        sightings: dict[str, tuple] = {}
+        entries: dict[str, dict[str, tuple[tuple, int]]] = {}
+        s_values = zip(*(cols[c] for c in SIGHTING_FIELDS))
+        e_values = zip(*(cols[c] for c in ENTRY_FIELDS))
+        duplicates = []
+        for row, (sid, eid, s_val, e_val) in enumerate(
+                zip(cols["sighting_id"], cols["equipment_id"], s_values, e_values)):
+            if sid not in sightings:
+                sightings[sid] = s_val
+                entries[sid] = {}
+            bucket = entries[sid]
+            if eid in bucket:
+                duplicates.append(f"row {row + 2}: sighting {sid!r} lists {eid!r} twice")
+                continue
+            bucket[eid] = (e_val, len(bucket))
+        if duplicates:
+            raise UsageError("each equipment type may appear once per sighting:\n" + "\n".join(duplicates[:50]))
+        return cls(rows=len(frame), sightings=sightings, entries=entries)
+
+
+def _iso_bound(value: str | None, name: str) -> str | None:
+    """A --since/--until bound as an ISO string (date or date and time)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{name} {value!r}: expected a date YYYY-MM-DD or time YYYY-MM-DDTHH:MM:SS") from None
+    if len(text) == 10:
+        return parsed.strftime("%Y-%m-%d")
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def canonical_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with exactly the canonical columns and dtypes (see docs/ARCHITECTURE.md)."""
+    out = {}
+    for column in CANONICAL_COLUMNS:
+        values = frame[column] if column in frame.columns else pd.Series([None] * len(frame), dtype=object)
+        values = values.reset_index(drop=True)
+        if column in ("lat", "lon"):
+            out[column] = pd.to_numeric(values.astype(object).where(values.notna(), None),
+                                        errors="coerce").astype("float64")
+        elif column == "count":
+            out[column] = values.astype("int64")
+        elif column in ("count_max", "credibility"):
+            out[column] = values.astype(object).where(values.notna(), None).astype("Int64")
+        else:
+            out[column] = values.astype(object).where(values.notna(), None).astype("str")
+    return pd.DataFrame(out, columns=list(CANONICAL_COLUMNS))
+
+
+def _json_value(value: Any) -> Any:
+    return _clean(value)
+
+
+def frame_to_nested(frame: pd.DataFrame) -> list[dict]:
+    """A canonical frame as nested sightings: fields once, then ``entries``.
+
+    Uses :func:`orbat.sightings.frame_to_nested` when the sightings module
+    provides it, so the store and the JSON writer agree on the form.
+    """
+    try:
+        from orbat.sightings import frame_to_nested as shared
+    except ImportError:
+        shared = None
+    if shared is not None:
+        return shared(frame)
+    result: list[dict] = []
+    by_id: dict[str, dict] = {}
+    entry_keys = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor")
+    for record in frame.to_dict("records"):
+        sid = record["sighting_id"]
+        item = by_id.get(sid)
+        if item is None:
+            item = {"sighting_id": sid}
+            item.update({f: _json_value(record[f]) for f in SIGHTING_FIELDS})
+            item["entries"] = []
+            by_id[sid] = item
+            result.append(item)
+        item["entries"].append({k: _json_value(record[k]) for k in entry_keys})
+    return result
+
+
+def _nested_from_stored(sid: str, fields: tuple, entries: dict[str, tuple[tuple, int]]) -> dict:
+    item = {"sighting_id": sid, **dict(zip(SIGHTING_FIELDS, fields))}
+    ordered = sorted(entries.items(), key=lambda kv: (kv[1][1], kv[0]))
+    item["entries"] = [
+        {"equipment": values[0], "equipment_id": eid, **dict(zip(ENTRY_FIELDS[1:], values[1:]))}
+        for eid, (values, _order) in ordered
+    ]
+    return item
