@@ -1,0 +1,514 @@
+"""The report workbook: formatted, streamed, and safe to open although its text comes from the internet.
+
+:func:`write_workbook` writes a :class:`orbat.report.Report` with openpyxl's
+write-only mode, so memory stays flat however many sightings there are. A
+table longer than the sheet row limit continues on "Sightings (2)", ... .
+
+Safety: every string from the data is written as a string cell. openpyxl
+would turn a str starting with ``=`` into a formula and ``#N/A`` into an error
+value, so those cells get their data type forced to ``s``; characters XML
+cannot hold are removed (the rest of the text is kept). The workbook holds no
+formula at all. Only http(s) sources become hyperlinks.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from copy import copy
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.formatting.rule import CellIsRule, ColorScaleRule, DataBarRule
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
+
+from orbat.errors import OrbatError
+
+#: Rows in one Excel sheet (header included).
+EXCEL_MAX_ROWS = 1_048_576
+#: Excel refuses more hyperlinks than this on one sheet; later sources stay plain text.
+EXCEL_MAX_HYPERLINKS = 65_530
+#: Excel ignores hyperlink targets longer than this.
+MAX_URL_LENGTH = 2_079
+
+#: Rows converted to Python values at a time: bounds the memory a large sheet takes.
+CHUNK_ROWS = 5_000
+#: Rows looked at to fit a column's width.
+WIDTH_SAMPLE = 500
+MIN_WIDTH, MAX_WIDTH = 6, 60
+
+_URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$", re.IGNORECASE)
+_DATE_FORMAT = "yyyy-mm-dd"
+_DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+_PERCENT_FORMAT = "0%"
+_DECIMAL_FORMAT = "0.00"
+
+#: Number formats by column name (any table).
+_FORMATS: dict[str, str] = {
+    "first_seen": _DATE_FORMAT,
+    "last_seen": _DATE_FORMAT,
+    "confidence": _PERCENT_FORMAT,
+    "score": _PERCENT_FORMAT,
+    "weight": _DECIMAL_FORMAT,
+}
+
+#: Column headers people read (CSV and JSON keep the snake_case names).
+_HEADERS: dict[str, str] = {
+    "vehicles_range": "vehicles (range)",
+    "best_estimate": "best estimate",
+    "best_grade": "best grade",
+    "equipment_id": "catalog id",
+}
+
+
+def display_header(name: str) -> str:
+    """``first_seen`` -> ``first seen``."""
+    return _HEADERS.get(name, str(name).replace("_", " "))
+
+
+# --------------------------------------------------------------------------- styles
+
+
+class _Styles:
+    """Named and prototype styles, made once per workbook: cells copy a prototype's style array.
+
+    Copying a ready style array is far cheaper than giving every cell its own
+    Font or number format, which is what keeps large sheets fast.
+    """
+
+    def __init__(self, wb: Workbook):
+        self.wb = wb
+        header = NamedStyle(name="orbat header")
+        header.font = Font(bold=True)
+        header.fill = PatternFill("solid", fgColor="DDE4EE")
+        header.border = Border(bottom=Side(style="thin", color="7F8C9D"))
+        header.alignment = Alignment(vertical="top", wrap_text=False)
+        wb.add_named_style(header)
+        title = NamedStyle(name="orbat title")
+        title.font = Font(bold=True, size=14)
+        wb.add_named_style(title)
+        label = NamedStyle(name="orbat label")
+        label.font = Font(bold=True, color="44546A")
+        wb.add_named_style(label)
+        self._protos: dict[str, WriteOnlyCell] = {}
+
+    def proto(self, ws, key: str):
+        """A style array for ``key``: a number format, ``"link"``, ``"header"``, ``"title"`` or ``"label"``."""
+        found = self._protos.get(key)
+        if found is None:
+            found = WriteOnlyCell(ws)
+            if key == "link":
+                found.style = "Hyperlink"
+            elif key in ("header", "title", "label"):
+                found.style = f"orbat {key}"
+            else:
+                found.number_format = key
+            self._protos[key] = found
+        return found._style
+
+    def cell(self, ws, value, key: str | None = None):
+        """A string-safe cell with a prototype style."""
+        cell = _text_cell(ws, value) if isinstance(value, str) else WriteOnlyCell(ws, value=value)
+        if key is not None:
+            cell._style = copy(self.proto(ws, key))
+        return cell
+
+
+def _clean(text: str) -> str:
+    """Text XML can hold: control characters other than tab, LF and CR are removed."""
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
+
+
+def _text_cell(ws, text: str) -> WriteOnlyCell:
+    """A cell that is text whatever the text looks like (``=...`` is not a formula, ``#N/A`` not an error)."""
+    cell = WriteOnlyCell(ws, value=_clean(text))
+    cell.data_type = "s"
+    return cell
+
+
+def _guard_texts(values: list, ws, link: bool, links_left: list[int], styles: _Styles) -> None:
+    """Make a column's strings safe in place: wrap the risky ones, link http(s) sources.
+
+    Most columns are clean: one joined search decides that, and only then is
+    each value looked at.
+    """
+    texts = [v for v in values if v.__class__ is str]
+    if not texts:
+        return
+    joined = "\n" + "\n".join(texts)
+    illegal = ILLEGAL_CHARACTERS_RE.search(joined) is not None
+    risky = "\n=" in joined or "\n#" in joined
+    if not (illegal or risky or link):
+        return
+    for i, value in enumerate(values):
+        if value.__class__ is not str:
+            continue
+        if illegal:
+            value = values[i] = _clean(value)
+        if link and links_left[0] > 0 and len(value) <= MAX_URL_LENGTH and _URL.match(value):
+            cell = _text_cell(ws, value)
+            cell._hyperlink = Hyperlink(ref="", target=value)
+            cell._style = copy(styles.proto(ws, "link"))
+            values[i] = cell
+            links_left[0] -= 1
+        elif value[:1] == "=" or value in ERROR_CODES:
+            values[i] = _text_cell(ws, value)
+
+
+def _python_values(series: pd.Series) -> list:
+    """A column as plain Python values, None where missing (openpyxl would write NaN as text)."""
+    kind = series.dtype.kind
+    if kind in "iub" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+        return series.tolist()
+    if kind == "f" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+        return [None if v != v or v in (math.inf, -math.inf) else v for v in series.tolist()]
+    if kind == "M":
+        return [None if pd.isna(v) else v.to_pydatetime().replace(tzinfo=None) for v in series]
+    values = series.astype(object).tolist()
+    out = []
+    for v in values:
+        if v is None or v is pd.NA or v is pd.NaT or (v.__class__ is float and v != v):
+            out.append(None)
+        elif hasattr(v, "item") and not isinstance(v, (str, date)):
+            out.append(v.item())  # numpy scalar
+        else:
+            out.append(v)
+    return out
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+@dataclass
+class _Block:
+    """One table written on a sheet, beside the other blocks of that sheet."""
+
+    frame: pd.DataFrame
+    table_name: str | None = None  # an Excel table (own filter, banding); None: the sheet's autofilter
+    raw_headers: bool = False  # keep column names as they are (the interchange format)
+    links: frozenset[str] = frozenset()
+    headers: list[str] = field(init=False)
+    formats: list[str | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        cols = [str(c) for c in self.frame.columns]
+        self.headers = cols if self.raw_headers else [display_header(c) for c in cols]
+        self.formats = [self._format_of(c) for c in self.frame.columns]
+
+    def _format_of(self, col) -> str | None:
+        if col in _FORMATS:
+            return _FORMATS[col]
+        series = self.frame[col]
+        if series.dtype.kind == "M":
+            return _DATE_FORMAT
+        sample = series.dropna().head(1).tolist()
+        if sample and isinstance(sample[0], datetime):
+            return _DATETIME_FORMAT
+        if sample and isinstance(sample[0], date):
+            return _DATE_FORMAT
+        return None
+
+    @property
+    def width(self) -> int:
+        return len(self.headers)
+
+    def column_widths(self) -> list[float]:
+        widths = []
+        head = self.frame.head(WIDTH_SAMPLE)
+        for header, col, fmt in zip(self.headers, self.frame.columns, self.formats):
+            longest = len(header)
+            if fmt in (_DATE_FORMAT, _DATETIME_FORMAT, _PERCENT_FORMAT):
+                longest = max(longest, len(fmt) if fmt != _PERCENT_FORMAT else 5)
+            else:
+                for value in head[col].dropna().tolist():
+                    longest = max(longest, max((len(part) for part in str(value).split("\n")), default=0))
+            widths.append(float(min(MAX_WIDTH, max(MIN_WIDTH, longest + 2))))
+        return widths
+
+
+def _sheet_names(title: str, pages: int) -> list[str]:
+    return [title if i == 0 else f"{title} ({i + 1})" for i in range(pages)]
+
+
+def _write_blocks(wb: Workbook, styles: _Styles, title: str, blocks: Sequence[_Block], max_rows: int) -> list:
+    """Write blocks side by side on a sheet (one empty column between), continuing on new sheets past ``max_rows``."""
+    per_sheet = max_rows - 1  # the header row repeats on every sheet
+    longest = max(len(b.frame) for b in blocks)
+    pages = max(1, math.ceil(longest / per_sheet))
+    sheets = []
+    for page, name in enumerate(_sheet_names(title, pages)):
+        ws = wb.create_sheet(name)
+        sheets.append(ws)
+        start, stop = page * per_sheet, (page + 1) * per_sheet
+        slices = [b.frame.iloc[start:stop] for b in blocks]
+        offsets, col = [], 1
+        for block in blocks:
+            offsets.append(col)
+            for i, width in enumerate(block.column_widths()):
+                ws.column_dimensions[get_column_letter(col + i)].width = width
+            col += block.width + 1
+        ws.freeze_panes = "A2"
+        for block, part, offset in zip(blocks, slices, offsets):
+            _decorate(ws, block, len(part), offset, page)
+        header: list = []
+        for block in blocks:
+            header += [styles.cell(ws, h, "header") for h in block.headers] + [None]
+        ws.append(header[:-1])
+        _append_rows(ws, styles, blocks, slices)
+    return sheets
+
+
+def _decorate(ws, block: _Block, rows: int, offset: int, page: int) -> None:
+    """Filter (sheet autofilter or an Excel table) and conditional formats of one block."""
+    first, last = get_column_letter(offset), get_column_letter(offset + block.width - 1)
+    ref = f"{first}1:{last}{max(rows, 1) + 1}"
+    if block.table_name is None:
+        ws.auto_filter.ref = ref
+    elif rows:
+        # Excel tables need at least one data row; an empty block keeps only its bold header.
+        table = Table(displayName=block.table_name + (f"_{page + 1}" if page else ""), ref=ref)
+        table.tableColumns = [TableColumn(id=i + 1, name=h) for i, h in enumerate(block.headers)]
+        table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+        table.autoFilter = AutoFilter(ref=ref)
+        _add_table(ws, table)
+    if not rows:
+        return
+    for i, col in enumerate(block.frame.columns):
+        letter = get_column_letter(offset + i)
+        area = f"{letter}2:{letter}{rows + 1}"
+        if col == "confidence":
+            ws.conditional_formatting.add(area, ColorScaleRule(
+                start_type="num", start_value=0, start_color="F8696B",
+                mid_type="num", mid_value=0.5, mid_color="FFEB84",
+                end_type="num", end_value=1, end_color="63BE7B"))
+        elif col == "score":
+            ws.conditional_formatting.add(area, DataBarRule(
+                start_type="num", start_value=0, end_type="num", end_value=1, color="5B9BD5", showValue=True))
+        elif col == "passed":
+            ws.conditional_formatting.add(area, CellIsRule(
+                operator="equal", formula=["FALSE"], fill=PatternFill("solid", bgColor="F4CCCC")))
+            ws.conditional_formatting.add(area, CellIsRule(
+                operator="equal", formula=["TRUE"], fill=PatternFill("solid", bgColor="D9EAD3")))
+
+
+def _add_table(ws, table: Table) -> None:
+    # openpyxl warns that write-only sheets need their table columns set by hand: they are.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="In write-only mode you must add table columns manually")
+        ws.add_table(table)
+
+
+def _append_rows(ws, styles: _Styles, blocks: Sequence[_Block], slices: Sequence[pd.DataFrame]) -> None:
+    links_left = [EXCEL_MAX_HYPERLINKS]
+    longest = max(len(s) for s in slices)
+    for start in range(0, longest, CHUNK_ROWS):
+        columns: list[list] = []
+        n = min(CHUNK_ROWS, longest - start)
+        for bi, (block, part) in enumerate(zip(blocks, slices)):
+            chunk = part.iloc[start:start + CHUNK_ROWS]
+            for col, fmt in zip(block.frame.columns, block.formats):
+                values = _python_values(chunk[col])
+                if fmt is not None:
+                    proto = styles.proto(ws, fmt)
+                    for i, v in enumerate(values):
+                        if v is not None:
+                            cell = WriteOnlyCell(ws, value=v)
+                            cell._style = copy(proto)
+                            values[i] = cell
+                else:
+                    _guard_texts(values, ws, col in block.links, links_left, styles)
+                values += [None] * (n - len(values))
+                columns.append(values)
+            if bi < len(blocks) - 1:
+                columns.append([None] * n)
+        for row in zip(*columns):
+            ws.append(row)
+
+
+# --------------------------------------------------------------------------- the sheets
+
+
+def _summary(wb: Workbook, styles: _Styles, report) -> None:
+    ws = wb.create_sheet("Summary")
+    table = report.tables["summary"]
+    block = _Block(table, table_name="Convoys")
+    widths = block.column_widths()
+    widths[0] = max(widths[0], 18.0)  # column A also holds the labels above the table
+    for i, width in enumerate(widths):
+        ws.column_dimensions[get_column_letter(i + 1)].width = width
+    head_row = 6
+    n = len(table)
+    ws.freeze_panes = f"A{head_row + 1}"
+    _decorate_at(ws, block, n, head_row)
+
+    sightings = report.tables["sightings"]
+    n_sightings = sightings["sighting_id"].nunique() if len(sightings) else 0
+    ws.append([styles.cell(ws, report.title, "title")])
+    ws.append([styles.cell(ws, "Generated (UTC)", "label"), styles.cell(ws, report.generated_at, _DATETIME_FORMAT)])
+    ws.append([styles.cell(ws, "Filters", "label"), _text_cell(ws, report.filter_text)])
+    ws.append([styles.cell(ws, "Data", "label"), _text_cell(
+        ws, f"{_plural(len(sightings), 'row')} in {_plural(n_sightings, 'sighting')} of {_plural(n, 'convoy')}")])
+    ws.append([])
+    ws.append([styles.cell(ws, h, "header") for h in block.headers])
+    _append_rows(ws, styles, [block], [table])
+
+    # Charts right under the convoy table, where a reader looks first; their numbers below them.
+    chart_row = head_row + n + 2
+    anchors = {"category": f"A{chart_row}", "role": f"{_column_after(widths, 16.5)}{chart_row}"}
+    current = head_row + n
+    next_data = chart_row + 18
+    for key, anchor in anchors.items():
+        comp = report.composition.get(key)
+        if comp is None or comp.empty:
+            continue
+        current = _chart_data(ws, styles, comp, key, current, next_data, anchor)
+        next_data = current + 2
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _decorate_at(ws, block: _Block, rows: int, head_row: int) -> None:
+    """The Summary's convoy table: an Excel table starting at ``head_row``, with its conditional formats."""
+    last = get_column_letter(block.width)
+    if rows:
+        table = Table(displayName=block.table_name, ref=f"A{head_row}:{last}{head_row + rows}")
+        table.tableColumns = [TableColumn(id=i + 1, name=h) for i, h in enumerate(block.headers)]
+        table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+        table.autoFilter = AutoFilter(ref=table.ref)
+        _add_table(ws, table)
+        for i, col in enumerate(block.frame.columns):
+            if col == "confidence":
+                letter = get_column_letter(i + 1)
+                ws.conditional_formatting.add(f"{letter}{head_row + 1}:{letter}{head_row + rows}", ColorScaleRule(
+                    start_type="num", start_value=0, start_color="F8696B",
+                    mid_type="num", mid_value=0.5, mid_color="FFEB84",
+                    end_type="num", end_value=1, end_color="63BE7B"))
+
+
+def _column_after(widths: Sequence[float], cm: float) -> str:
+    """The first column that starts at least ``cm`` centimetres from the left edge."""
+    total = 0.0
+    for i, width in enumerate(widths):
+        total += width * 0.19  # a character of the default font is about 1.9 mm wide
+        if total >= cm:
+            return get_column_letter(i + 2)
+    return get_column_letter(len(widths) + 1)
+
+
+def _chart_data(ws, styles: _Styles, comp: pd.DataFrame, key: str, current: int, data_row: int, anchor: str) -> int:
+    """Write a composition table from row ``data_row`` and a bar chart of it at ``anchor``.
+
+    ``current`` is the last row written (write-only sheets cannot skip
+    ahead, so blank rows fill the gap); returns the last row written.
+    """
+    while current < data_row - 1:
+        ws.append([])
+        current += 1
+    ws.append([styles.cell(ws, f"Vehicles by {key} (chart data)", "label")])
+    head = data_row + 1
+    ws.append([styles.cell(ws, h, "header") for h in [key] + [str(c) for c in comp.columns[1:]]])
+    for record in comp.itertuples(index=False):
+        ws.append([_text_cell(ws, str(record[0]))] + [int(v) for v in record[1:]])
+    ncat, nser = len(comp), comp.shape[1] - 1
+
+    chart = BarChart()
+    chart.type = "bar"
+    chart.style = 10
+    chart.title = f"Vehicles by {key}"
+    chart.y_axis.title = "vehicles"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.y_axis.majorGridlines = None
+    chart.height, chart.width = 8.5, 15.5
+    chart.add_data(Reference(ws, min_col=2, max_col=1 + nser, min_row=head, max_row=head + ncat), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=head + 1, max_row=head + ncat))
+    chart.x_axis.scaling.orientation = "maxMin"  # biggest category on top, like the table
+    if nser == 1:
+        chart.legend = None
+    ws.add_chart(chart, anchor)
+    return head + ncat
+
+
+def _inventory(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
+    held = report.tables.get("holdings")
+    if held is None:
+        return
+    timeline = report.tables.get("timeline")
+    blocks = [_Block(held, table_name="Holdings")]
+    if timeline is not None and not timeline.empty:
+        blocks.append(_Block(timeline, table_name="Timeline"))
+    sheets = _write_blocks(wb, styles, "Inventory", blocks, max_rows)
+    if len(blocks) < 2:
+        return
+    ws = sheets[0]
+    offset = blocks[0].width + 2
+    numeric = [i for i, c in enumerate(timeline.columns) if i > 0 and pd.api.types.is_numeric_dtype(timeline[c])
+               and not pd.api.types.is_bool_dtype(timeline[c])]
+    if not numeric:
+        return
+    rows = min(len(timeline), max_rows - 1)
+    chart = LineChart()
+    chart.title = f"Holdings over time: {report.timeline_actor}" if report.timeline_actor else "Holdings over time"
+    chart.y_axis.title = "vehicles"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.height, chart.width = 9, 18
+    for i in numeric[:12]:
+        chart.add_data(Reference(ws, min_col=offset + i, min_row=1, max_row=rows + 1), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=offset, min_row=2, max_row=rows + 1))
+    ws.add_chart(chart, f"{get_column_letter(offset + blocks[1].width + 1)}2")
+
+
+def write_workbook(report, path: str | os.PathLike, *, max_rows: int = EXCEL_MAX_ROWS) -> Path:
+    """Write ``report`` (an :class:`orbat.report.Report`) as a formatted .xlsx workbook.
+
+    Sheets: Summary (title, generation time, filters, one row per convoy,
+    bar charts of the composition by category and role), Sightings (the
+    interchange columns, so the sheet re-imports), Equipment, Estimates,
+    Trace and, when the report has them, Inventory. A table longer than
+    ``max_rows`` (header included) continues on a sheet named "<name> (2)".
+    The file appears only once it is complete.
+    """
+    if max_rows < 2:
+        raise ValueError("max_rows must leave room for a header and one row")
+    path = Path(path)
+    if not path.parent.exists():
+        raise OrbatError(f"{path}: the folder {path.parent} does not exist")
+    wb = Workbook(write_only=True)
+    styles = _Styles(wb)
+    tables = report.tables
+    _summary(wb, styles, report)
+    _write_blocks(wb, styles, "Sightings", [_Block(tables["sightings"], raw_headers=True, links=frozenset({"source"}))], max_rows)
+    _write_blocks(wb, styles, "Equipment", [
+        _Block(tables["equipment_by_category"], table_name="EquipmentByCategory"),
+        _Block(tables["equipment_by_type"], table_name="EquipmentByType"),
+    ], max_rows)
+    _write_blocks(wb, styles, "Estimates", [_Block(tables["estimates"], table_name="Estimates")], max_rows)
+    _write_blocks(wb, styles, "Trace", [_Block(tables["trace"], table_name="Trace")], max_rows)
+    _inventory(wb, styles, report, max_rows)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OrbatError(f"{path}: cannot write ({exc.strerror})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

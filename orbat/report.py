@@ -1,0 +1,773 @@
+"""Report tables (Excel, CSV, JSON) and the written assessment of a convoy (Markdown).
+
+:func:`build_report` turns a canonical sightings frame into a :class:`Report`:
+one pandas table per sheet (summary, sightings, equipment, estimates, trace
+and, when :mod:`orbat.inventory` is there, holdings and timeline), plus the
+composition tables the Summary charts draw. :func:`write_report` writes it as
+an Excel workbook (through :mod:`orbat.excel.report`), CSV files or JSON.
+:func:`markdown_assessment` writes one convoy up as a short OSINT-style
+assessment.
+
+Everything here is plain data; nothing prints and nothing knows about the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from orbat.errors import OrbatError, UsageError
+from orbat.sightings import COLUMNS, convoy_key
+
+#: Table names, in sheet order; CSV files and JSON keys use these names.
+TABLES: tuple[str, ...] = (
+    "summary", "sightings", "equipment_by_category", "equipment_by_type",
+    "estimates", "trace", "holdings", "timeline",
+)
+
+#: Words of estimative probability (after the US ICD 203 scale): upper bound -> word.
+PROBABILITY_WORDS: tuple[tuple[float, str], ...] = (
+    (0.05, "almost no chance"),
+    (0.20, "very unlikely"),
+    (0.45, "unlikely"),
+    (0.55, "roughly even chance"),
+    (0.80, "likely"),
+    (0.95, "very likely"),
+    (1.01, "almost certain"),
+)
+
+#: Events that put a vehicle in front of the camera as part of a convoy.
+_PRESENCE_EVENTS = ("sighting", "arrival")
+
+
+@dataclass
+class Report:
+    """Everything one report shows, as tables.
+
+    ``tables`` maps a name of :data:`TABLES` to a DataFrame (holdings and
+    timeline only when the inventory module is available); ``composition``
+    maps ``"category"`` and ``"role"`` to a wide table (one row per category
+    or role, one column per convoy) that the Summary charts draw;
+    ``estimates`` keeps the estimator's dicts for written assessments.
+    """
+
+    title: str
+    generated_at: datetime
+    filters: dict[str, str]
+    tables: dict[str, pd.DataFrame]
+    composition: dict[str, pd.DataFrame] = field(default_factory=dict)
+    estimates: list[dict] = field(default_factory=list)
+    timeline_actor: str | None = None
+
+    @property
+    def filter_text(self) -> str:
+        """The filters in words, e.g. ``convoy = bamako-2025-01-17; since 2025-01-01``, or ``none``."""
+        return filter_text(self.filters)
+
+
+def filter_text(filters: Mapping[str, Any]) -> str:
+    """Human wording of the filters a report was made with."""
+    parts = []
+    for key, value in filters.items():
+        if value in (None, ""):
+            continue
+        if key in ("since", "until"):
+            parts.append(f"{key} {value}")
+        else:
+            parts.append(f"{key} = {value}")
+    return "; ".join(parts) or "none"
+
+
+def probability_words(confidence: float | None) -> str:
+    """'likely' for 0.78: the estimative-probability word for a confidence in [0, 1]."""
+    if confidence is None or (isinstance(confidence, float) and math.isnan(confidence)):
+        return "unknown"
+    for bound, word in PROBABILITY_WORDS:
+        if confidence < bound:
+            return word
+    return PROBABILITY_WORDS[-1][1]
+
+
+def grade_text(reliability: Any, credibility: Any) -> str:
+    """The Admiralty grade as analysts write it: ``"B2"``, ``"B"``, ``"2"`` or ``""``."""
+    r = "" if _missing(reliability) else str(reliability)
+    c = "" if _missing(credibility) else str(int(credibility))
+    return r + c
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def sightings_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows in the interchange format: exactly :data:`orbat.sightings.COLUMNS`, so it re-imports."""
+    out = pd.DataFrame({col: frame[col] if col in frame.columns else pd.NA for col in COLUMNS})
+    return out.reset_index(drop=True)
+
+
+#: Columns of the per convoy x type table (Equipment sheet).
+TYPE_COLUMNS: tuple[str, ...] = (
+    "convoy", "type", "equipment_id", "family", "category", "role", "count", "count_max", "carried",
+)
+
+
+def merged_counts(frame: pd.DataFrame, catalog) -> pd.DataFrame:
+    """Vehicles per convoy x type, max-merged over the convoy's sightings, as the estimator sees them.
+
+    Two videos of one column show mostly the same vehicles, so the convoy
+    holds, per type, the most any one sighting saw
+    (:func:`orbat.convoy.aggregate_convoys`). Loss rows are left out.
+    Names the catalog does not know keep their written name, category ``unknown``.
+    """
+    if frame.empty:
+        return pd.DataFrame(columns=list(TYPE_COLUMNS))
+    from orbat.convoy import aggregate_convoys
+
+    types = aggregate_convoys(frame, catalog).types.rename(columns={"name": "type"})
+    out = types[list(TYPE_COLUMNS)].sort_values(
+        ["convoy", "count", "type"], ascending=[True, False, True], kind="stable")
+    return out.reset_index(drop=True)
+
+
+def equipment_by_category(merged: pd.DataFrame) -> pd.DataFrame:
+    """Vehicles per convoy x category (from :func:`merged_counts`)."""
+    columns = ["convoy", "category", "role", "count", "count_max", "types"]
+    if merged.empty:
+        return pd.DataFrame(columns=columns)
+    out = merged.groupby(["convoy", "category", "role"], sort=False).agg(
+        count=("count", "sum"), count_max=("count_max", "sum"), types=("type", "nunique"),
+    ).reset_index()
+    return out[columns].sort_values(["convoy", "count"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def composition(merged: pd.DataFrame, by: str, max_series: int = 8) -> pd.DataFrame:
+    """A wide table for a chart: one row per ``by`` (category or role), one column per convoy.
+
+    With more than ``max_series`` convoys a chart of one bar per convoy is
+    unreadable, so the columns collapse into one, ``all convoys``.
+    """
+    if merged.empty:
+        return pd.DataFrame(columns=[by])
+    wide = merged.pivot_table(index=by, columns="convoy", values="count", aggfunc="sum", fill_value=0, sort=False)
+    wide.columns = [str(c) for c in wide.columns]
+    if wide.shape[1] > max_series:
+        wide = wide.sum(axis=1).to_frame("all convoys")
+    wide = wide.loc[wide.sum(axis=1).sort_values(ascending=False, kind="stable").index]
+    wide = wide.astype("int64").reset_index()
+    return wide
+
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return False
+
+
+def _distinct(values: Iterable[Any]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        if _missing(value):
+            continue
+        text = str(value)
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def _best_grade(group: pd.DataFrame) -> str:
+    """The best Admiralty grade of a convoy's sightings: lowest letter, then lowest number."""
+    best: tuple | None = None
+    for rel, cred in zip(group["reliability"], group["credibility"]):
+        if _missing(rel) and _missing(cred):
+            continue
+        key = ("Z" if _missing(rel) else str(rel), 9 if _missing(cred) else int(cred))
+        if best is None or key < best[0]:
+            best = (key, grade_text(rel, cred))
+    return best[1] if best else ""
+
+
+def _observed(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values.astype(object), errors="coerce", format="ISO8601")
+
+
+def _as_date(value: Any) -> date | None:
+    return None if _missing(value) else value.date()
+
+
+def _personnel(best: Mapping[str, Any]) -> tuple[Any, Any]:
+    personnel = best.get("personnel") or {}
+    return personnel.get("min"), personnel.get("max")
+
+
+def vehicles_range(total: Any, total_max: Any) -> str:
+    """``"112 (112-119)"``; just ``"112"`` when the count is exact."""
+    if _missing(total):
+        return ""
+    total = int(total)
+    if _missing(total_max) or int(total_max) == total:
+        return str(total)
+    return f"{total} ({total}-{int(total_max)})"
+
+
+def summary_table(frame: pd.DataFrame, merged: pd.DataFrame, estimates: Sequence[Mapping]) -> pd.DataFrame:
+    """One row per convoy: dates, place, actor, vehicles, best estimate, personnel, sources, best grade."""
+    columns = [
+        "convoy", "first_seen", "last_seen", "place", "actor", "sightings", "vehicles", "vehicles_max",
+        "vehicles_range", "best_estimate", "template", "echelon", "kind", "confidence", "likelihood",
+        "personnel_min", "personnel_max", "sources", "best_grade",
+    ]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    by_convoy = {str(e.get("convoy")): e for e in estimates}
+    keys = convoy_key(frame).astype(object)
+    observed = _observed(frame["observed_at"])
+    totals = merged.groupby("convoy").agg(vehicles=("count", "sum"), vehicles_max=("count_max", "sum"))
+    rows = []
+    for convoy, index in frame.groupby(keys, sort=False).groups.items():
+        group = frame.loc[index]
+        seen = observed.loc[index]
+        est = by_convoy.get(str(convoy), {})
+        best = est.get("best") or {}
+        vehicles = est.get("vehicles") or {}
+        total = vehicles.get("total", totals["vehicles"].get(convoy))
+        total_max = vehicles.get("total_max", totals["vehicles_max"].get(convoy))
+        pmin, pmax = _personnel(best)
+        confidence = best.get("confidence")
+        rows.append({
+            "convoy": str(convoy),
+            "first_seen": _as_date(seen.min()),
+            "last_seen": _as_date(seen.max()),
+            "place": "; ".join(_distinct(group["place"])),
+            "actor": "; ".join(_distinct(group["actor"])),
+            "sightings": int(group["sighting_id"].nunique()),
+            "vehicles": None if _missing(total) else int(total),
+            "vehicles_max": None if _missing(total_max) else int(total_max),
+            "vehicles_range": vehicles_range(total, total_max),
+            "best_estimate": best.get("label"),
+            "template": best.get("template"),
+            "echelon": best.get("echelon"),
+            "kind": best.get("kind"),
+            "confidence": None if _missing(confidence) else float(confidence),
+            "likelihood": probability_words(confidence) if not _missing(confidence) else None,
+            "personnel_min": pmin,
+            "personnel_max": pmax,
+            "sources": "; ".join(_distinct(group["source"])),
+            "best_grade": _best_grade(group),
+        })
+    out = pd.DataFrame(rows, columns=columns)
+    for col in ("sightings", "vehicles", "vehicles_max", "personnel_min", "personnel_max"):
+        out[col] = out[col].astype("Int64")
+    out["confidence"] = out["confidence"].astype("Float64")
+    return out
+
+
+def breakdown_text(breakdown: Any) -> str:
+    """An estimate's breakdown in one line: ``"2 tank companies; 1 motor rifle company"``."""
+    if breakdown is None:
+        return ""
+    if isinstance(breakdown, Mapping):
+        return "; ".join(f"{k}: {_scalar_text(v)}" for k, v in breakdown.items())
+    if isinstance(breakdown, (list, tuple)):
+        return "; ".join(_scalar_text(item) for item in breakdown)
+    return str(breakdown)
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, Mapping):
+        # e.g. {"label": "tank company", "count": 2} or {"unit": ..., "n": ...}
+        label = value.get("label") or value.get("unit") or value.get("name") or value.get("template")
+        count = value.get("count", value.get("n"))
+        if label is not None and count is not None:
+            return f"{count} x {label}"
+        return ", ".join(f"{k} {_scalar_text(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_scalar_text(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def estimates_table(estimates: Sequence[Mapping]) -> pd.DataFrame:
+    """Best estimate and alternatives per convoy: rank, template, label, score, wins, breakdown, personnel."""
+    columns = [
+        "convoy", "rank", "best", "template", "label", "kind", "echelon", "score", "wins",
+        "breakdown", "personnel_min", "personnel_max",
+    ]
+    rows = []
+    for est in estimates:
+        best = est.get("best") or {}
+        convoy = str(est.get("convoy"))
+        pmin, pmax = _personnel(best)
+        rank = 1
+        if best:
+            rows.append({
+                "convoy": convoy, "rank": rank, "best": True, "template": best.get("template"),
+                "label": best.get("label"), "kind": best.get("kind"), "echelon": best.get("echelon"),
+                "score": best.get("confidence"), "wins": _wins(est, best.get("template")),
+                "breakdown": breakdown_text(best.get("breakdown")), "personnel_min": pmin, "personnel_max": pmax,
+            })
+        for alt in est.get("alternatives") or []:
+            if best and alt.get("template") == best.get("template"):
+                continue
+            rank += 1
+            amin, amax = _personnel(alt)
+            rows.append({
+                "convoy": convoy, "rank": rank, "best": False, "template": alt.get("template"),
+                "label": alt.get("label"), "kind": alt.get("kind"), "echelon": alt.get("echelon"),
+                "score": alt.get("score"), "wins": _wins_text(alt.get("wins")),
+                "breakdown": breakdown_text(alt.get("breakdown")), "personnel_min": amin, "personnel_max": amax,
+            })
+    out = pd.DataFrame(rows, columns=columns)
+    out["rank"] = out["rank"].astype("Int64")
+    out["score"] = pd.to_numeric(out["score"], errors="coerce").astype("Float64")
+    for col in ("personnel_min", "personnel_max"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
+    out["best"] = out["best"].astype("boolean")
+    return out
+
+
+def _wins_text(wins: Any) -> Any:
+    if wins is None or isinstance(wins, (int, float)):
+        return wins
+    if isinstance(wins, (list, tuple)):
+        return "; ".join(_scalar_text(w) for w in wins)
+    return _scalar_text(wins)
+
+
+def _wins(est: Mapping, template: Any) -> str | None:
+    for alt in est.get("alternatives") or []:
+        if alt.get("template") == template:
+            return _wins_text(alt.get("wins"))
+    return None
+
+
+def values_text(values: Any) -> str:
+    """The numbers that drove a rule, as compact JSON (``{"tanks": 6, "min": 4}``)."""
+    if values is None or values == {}:
+        return ""
+    if isinstance(values, Mapping):
+        return json.dumps(values, ensure_ascii=False, default=str, sort_keys=False)
+    return str(values)
+
+
+def trace_table(estimates: Sequence[Mapping]) -> pd.DataFrame:
+    """Every rule the estimator evaluated, per convoy and template: passed, weight, reason, values."""
+    columns = ["convoy", "template", "best", "rule", "passed", "weight", "reason", "values"]
+    rows = []
+    for est in estimates:
+        best_template = (est.get("best") or {}).get("template")
+        for item in est.get("trace") or []:
+            rows.append({
+                "convoy": str(est.get("convoy")),
+                "template": item.get("template"),
+                "best": item.get("template") == best_template,
+                "rule": item.get("rule"),
+                "passed": bool(item.get("passed")),
+                "weight": item.get("weight"),
+                "reason": item.get("reason"),
+                "values": values_text(item.get("values")),
+            })
+    out = pd.DataFrame(rows, columns=columns)
+    out["weight"] = pd.to_numeric(out["weight"], errors="coerce").astype("Float64")
+    out["passed"] = out["passed"].astype("boolean")
+    out["best"] = out["best"].astype("boolean")
+    return out
+
+
+def _evidence_text(evidence: Any) -> str:
+    if evidence is None:
+        return ""
+    if isinstance(evidence, (list, tuple, set)):
+        return "; ".join(str(e) for e in evidence)
+    return str(evidence)
+
+
+def holdings_table(holdings: Iterable[Any]) -> pd.DataFrame:
+    """Holdings per actor and equipment from :func:`orbat.inventory.holdings` results."""
+    columns = [
+        "actor", "equipment", "label", "arrived", "seen_max", "destroyed", "damaged", "abandoned", "captured",
+        "holdings", "holdings_max", "evidence",
+    ]
+    rows = []
+    for holding in holdings:
+        data = holding.to_dict() if hasattr(holding, "to_dict") else dict(holding)
+        row = {col: data.get(col) for col in columns}
+        row["evidence"] = _evidence_text(data.get("evidence"))
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=columns)
+    for col in columns[3:-1]:
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
+    return out
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _estimate_dicts(frame: pd.DataFrame, catalog, doctrine) -> list[dict]:
+    from orbat.estimate import estimate_convoys
+
+    return [e.to_dict() if hasattr(e, "to_dict") else dict(e) for e in estimate_convoys(frame, catalog, doctrine=doctrine)]
+
+
+def _inventory_tables(frame: pd.DataFrame, catalog, actors, as_of) -> tuple[pd.DataFrame, pd.DataFrame, str | None] | None:
+    """Holdings and a monthly timeline, or None when the inventory module is not installed."""
+    try:
+        from orbat import inventory
+    except ImportError:
+        return None
+    if actors is None:
+        from orbat.actors import load_actors
+
+        actors = load_actors()
+    held = holdings_table(inventory.holdings(frame, catalog, actors, as_of=as_of, by="type"))
+    timeline_actor = None
+    timeline = pd.DataFrame()
+    if not held.empty:
+        # The line chart follows the actor with the most holdings: one readable line set.
+        ranked = held.groupby("actor")["holdings"].sum().sort_values(ascending=False, kind="stable")
+        timeline_actor = str(ranked.index[0])
+        timeline = inventory.timeline(frame, catalog, actors, actor=timeline_actor, freq="MS")
+        if timeline.shape[1]:
+            timeline = timeline.assign(total=timeline.sum(axis=1))
+        timeline = timeline.reset_index()
+    return held, timeline, timeline_actor
+
+
+def build_report(
+    frame: pd.DataFrame,
+    catalog,
+    *,
+    estimates: Sequence[Mapping] | None = None,
+    doctrine=None,
+    actors=None,
+    inventory: bool = True,
+    filters: Mapping[str, Any] | None = None,
+    title: str = "orbat report",
+    generated_at: datetime | None = None,
+) -> Report:
+    """Every table of a report from a canonical sightings frame.
+
+    ``estimates`` are the estimator's dicts (``ConvoyEstimate.to_dict()``);
+    when None they are computed with :func:`orbat.estimate.estimate_convoys`.
+    The inventory tables are added when ``inventory`` is true and
+    :mod:`orbat.inventory` is available.
+    """
+    if estimates is None:
+        estimates = _estimate_dicts(frame, catalog, doctrine) if not frame.empty else []
+    estimates = [dict(e) for e in estimates]
+    merged = merged_counts(frame, catalog)
+    tables: dict[str, pd.DataFrame] = {
+        "summary": summary_table(frame, merged, estimates),
+        "sightings": sightings_table(frame),
+        "equipment_by_category": equipment_by_category(merged),
+        "equipment_by_type": merged,
+        "estimates": estimates_table(estimates),
+        "trace": trace_table(estimates),
+    }
+    timeline_actor = None
+    if inventory and not frame.empty:
+        found = _inventory_tables(frame, catalog, actors, (filters or {}).get("until"))
+        if found is not None:
+            tables["holdings"], tables["timeline"], timeline_actor = found
+    generated = generated_at or datetime.now(UTC)
+    if generated.tzinfo is not None:
+        generated = generated.astimezone(UTC).replace(tzinfo=None)
+    return Report(
+        title=title,
+        generated_at=generated.replace(microsecond=0),
+        filters={k: str(v) for k, v in (filters or {}).items() if v not in (None, "")},
+        tables=tables,
+        composition={"category": composition(merged, "category"), "role": composition(merged, "role")},
+        estimates=estimates,
+        timeline_actor=timeline_actor,
+    )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def report_format(out: str | Path) -> str:
+    """``xlsx``, ``csv``, ``json`` or ``dir`` from an output path (a folder: trailing slash, existing dir or no suffix)."""
+    text = str(out)
+    path = Path(text)
+    if text.endswith(("/", "\\")) or path.is_dir():
+        return "dir"
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".csv", ".json"):
+        return suffix[1:]
+    if suffix == "":
+        return "dir"
+    raise UsageError(f"{out}: cannot tell the format from {suffix!r}; use .xlsx, .csv, .json or a folder")
+
+
+def write_report(report: Report, out: str | Path, *, max_rows: int | None = None) -> list[Path]:
+    """Write a report as .xlsx, CSV files, a JSON file or a folder of CSV files; returns the files written."""
+    fmt = report_format(out)
+    path = Path(out)
+    if fmt == "xlsx":
+        from orbat.excel.report import EXCEL_MAX_ROWS, write_workbook
+
+        write_workbook(report, path, max_rows=max_rows or EXCEL_MAX_ROWS)
+        return [path]
+    if fmt == "json":
+        _check_parent(path)
+        _atomic_write(path, json.dumps(report_json(report), ensure_ascii=False, indent=1, default=str))
+        return [path]
+    if fmt == "dir":
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OrbatError(f"{path}: cannot create the folder ({exc.strerror})") from None
+        targets = {name: path / f"{name}.csv" for name in report.tables}
+    else:
+        _check_parent(path)
+        targets = {name: path.with_name(f"{path.stem}-{name}.csv") for name in report.tables}
+    written = []
+    for name, target in targets.items():
+        _atomic_write(target, csv_text(report.tables[name]))
+        written.append(target)
+    return written
+
+
+def _check_parent(path: Path) -> None:
+    if not path.parent.exists():
+        raise OrbatError(f"{path}: the folder {path.parent} does not exist")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write via a temporary file so a failed export never leaves half a file behind."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8", newline="")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OrbatError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+def _is_text_column(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series.dtype) or series.dtype == object
+
+
+def csv_text(table: pd.DataFrame) -> str:
+    """A table as CSV, free text escaped against formula injection (numbers stay numbers).
+
+    A text cell starting with ``=``, ``+``, ``-``, ``@``, tab or CR gets a
+    leading ``'`` (:func:`orbat.sightings.escape_formula_text`), which
+    ``orbat import`` strips again, so the sightings CSV re-imports unchanged.
+    """
+    from orbat.sightings import escape_formula_text
+
+    out = table.copy()
+    for col in out.columns:
+        if _is_text_column(out[col]):
+            out[col] = out[col].map(lambda v: v if not isinstance(v, str) else escape_formula_text(v), na_action="ignore")
+    return out.to_csv(index=False, lineterminator="\r\n")
+
+
+def _json_value(value: Any) -> Any:
+    if _missing(value):
+        return None
+    if isinstance(value, (datetime, date, pd.Timestamp)):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The report as one JSON object: metadata, then table name -> list of records."""
+    data: dict[str, Any] = {
+        "title": report.title,
+        "generated_at": report.generated_at.isoformat() + "Z",
+        "filters": dict(report.filters),
+    }
+    for name, table in report.tables.items():
+        records = table.astype(object).to_dict(orient="records")
+        data[name] = [{k: _json_value(v) for k, v in rec.items()} for rec in records]
+    return data
+
+
+# --------------------------------------------------------------------------- Markdown
+
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<|])")
+_SAFE_URL = re.compile(r"^https?://[^\s<>\"'`|\\]+$", re.IGNORECASE)
+
+
+def md_escape(text: Any) -> str:
+    """Untrusted text made inert in Markdown: one line, no markup, no raw HTML, no table breaks."""
+    if _missing(text):
+        return ""
+    flat = " ".join(str(text).split())
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def _md_source(source: Any) -> str:
+    if _missing(source):
+        return ""
+    text = str(source).strip()
+    if _SAFE_URL.match(text) and len(text) <= 2000:
+        return f"<{text}>"
+    return md_escape(text)
+
+
+def _md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str = "") -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |"]
+    lines.append("| " + " | ".join(("---:" if i < len(align) and align[i] == "r" else "---") for i in range(len(headers))) + " |")
+    for row in rows:
+        lines.append("| " + " | ".join("" if _missing(v) else str(v) for v in row) + " |")
+    return lines
+
+
+def _fmt_num(value: Any) -> str:
+    if _missing(value):
+        return "?"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _date_words(seen: pd.Series) -> str:
+    days = sorted({d.date() for d in seen.dropna()})
+    if not days:
+        return "on an unknown date"
+    if len(days) == 1:
+        return f"on {days[0].day} {days[0]:%B %Y}"
+    return f"between {days[0].day} {days[0]:%B %Y} and {days[-1].day} {days[-1]:%B %Y}"
+
+
+def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame, catalog=None) -> str:
+    """A short written assessment of one convoy, in the style of an OSINT report (Markdown).
+
+    ``estimate`` is one ``ConvoyEstimate.to_dict()``; ``frame`` the canonical
+    sightings (rows of other convoys are ignored). The text gives a headline
+    judgement with its confidence in words ("likely (0.78)"), the
+    composition, the estimate with its breakdown and personnel, the decisive
+    rules (passed and failed, with reasons), the alternatives and the
+    sources with their Admiralty grades. Text from the sightings is escaped,
+    so it cannot inject links, HTML or table cells.
+    """
+    convoy = str(estimate.get("convoy"))
+    rows = frame[convoy_key(frame).astype(object) == convoy] if not frame.empty else frame
+    best = estimate.get("best") or {}
+    vehicles = estimate.get("vehicles") or {}
+    confidence = best.get("confidence")
+    words = probability_words(confidence)
+    conf_text = f"{words} ({float(confidence):.2f})" if not _missing(confidence) else "of unknown confidence"
+    total, total_max = vehicles.get("total"), vehicles.get("total_max")
+    places = _distinct(rows["place"]) if not rows.empty else []
+    actors = _distinct(rows["actor"]) if not rows.empty else []
+    seen = _observed(rows["observed_at"]) if not rows.empty else pd.Series(dtype="datetime64[ns]")
+    n_sightings = int(rows["sighting_id"].nunique()) if not rows.empty else len(estimate.get("sightings") or [])
+
+    label = best.get("label") or best.get("template") or "no unit template"
+    lines = [f"# Convoy {md_escape(convoy)}: {md_escape(label)}, {words}", ""]
+
+    where = f" at {md_escape(places[0])}" if places else ""
+    who = f" by {md_escape(', '.join(actors))}" if actors else ""
+    size = vehicles_range(total, total_max) if not _missing(total) else "an unknown number of"
+    echelon = ", ".join(md_escape(x) for x in (best.get("echelon"), best.get("kind")) if x)
+    if best:
+        judgement = (
+            f"**Assessment.** It is {conf_text} that the convoy seen{where} {_date_words(seen)}"
+            f"{who} is a **{md_escape(label)}**{f' ({echelon})' if echelon else ''}. "
+        )
+    else:
+        judgement = f"**Assessment.** No unit template matches the convoy seen{where} {_date_words(seen)}{who}. "
+    judgement += (
+        f"The estimate rests on {size} vehicles, max-merged over {n_sightings} "
+        f"sighting{'s' if n_sightings != 1 else ''}."
+    )
+    lines += [judgement, ""]
+
+    # Composition: by category from the frame (max-merged), else the estimator's own table.
+    lines += ["## Composition", ""]
+    merged = merged_counts(rows, catalog) if catalog is not None and not rows.empty else None
+    if merged is not None and not merged.empty:
+        cat = equipment_by_category(merged)
+        body = []
+        for record in cat.itertuples(index=False):
+            types = merged[(merged["category"] == record.category)]
+            names = ", ".join(f"{md_escape(t)} {c}" for t, c in zip(types["type"], types["count"]))
+            rng = str(record.count) if record.count == record.count_max else f"{record.count}-{record.count_max}"
+            body.append((md_escape(record.category), md_escape(record.role), rng, names))
+        lines += _md_table(["category", "role", "vehicles", "types"], body, align="__r_")
+    else:
+        by_category = vehicles.get("by_category") or {}
+        body = [(md_escape(k), _fmt_num(v if not isinstance(v, Mapping) else v.get("count", v.get("min")))) for k, v in by_category.items()]
+        lines += _md_table(["category", "vehicles"], body, align="_r")
+    by_role = vehicles.get("by_role") or {}
+    if by_role:
+        roles = ", ".join(f"{md_escape(k)} {_fmt_num(v if not isinstance(v, Mapping) else v.get('count'))}" for k, v in by_role.items())
+        lines += ["", f"By role: {roles}."]
+    unknown = vehicles.get("unknown")
+    if unknown:
+        lines += ["", f"Not in the catalog or not classifiable: {md_escape(_scalar_text(unknown))}."]
+    lines.append("")
+
+    lines += ["## Estimate", ""]
+    if best:
+        pmin, pmax = _personnel(best)
+        lines.append(f"- Best match: **{md_escape(label)}** (template `{md_escape(best.get('template'))}`)"
+                     + (f", {echelon}" if echelon else ""))
+        lines.append(f"- Confidence: {conf_text}")
+        breakdown = breakdown_text(best.get("breakdown"))
+        if breakdown:
+            lines.append(f"- Breakdown: {md_escape(breakdown)}")
+        if not (_missing(pmin) and _missing(pmax)):
+            people = _fmt_num(pmin) if pmin == pmax else f"{_fmt_num(pmin)}-{_fmt_num(pmax)}"
+            lines.append(f"- Personnel: {people} (crews and carried troops of the vehicles seen)")
+    else:
+        lines.append("- No template matched.")
+    lines.append("")
+
+    trace = list(estimate.get("trace") or [])
+    best_rules = [t for t in trace if t.get("template") == best.get("template")]
+    if best_rules:
+        lines += ["## Decisive rules", "", f"For {md_escape(label)}:", ""]
+        ordered = sorted(best_rules, key=lambda t: (-(t.get("weight") or 0)))
+        lines += _md_table(
+            ["rule", "result", "weight", "reason"],
+            ((f"`{md_escape(t.get('rule'))}`", "passed" if t.get("passed") else "**failed**",
+              _fmt_num(t.get("weight")), md_escape(t.get("reason"))) for t in ordered),
+            align="__r_",
+        )
+        lines.append("")
+
+    alternatives = [a for a in estimate.get("alternatives") or [] if a.get("template") != best.get("template")]
+    if alternatives:
+        lines += ["## Alternatives", ""]
+        lines += _md_table(
+            ["template", "label", "score", "wins"],
+            ((f"`{md_escape(a.get('template'))}`", md_escape(a.get("label")), _fmt_num(a.get("score")),
+              md_escape(_wins_text(a.get("wins")) or "")) for a in alternatives),
+            align="__r_",
+        )
+        runner_up = alternatives[0].get("template")
+        failed = [t for t in trace if t.get("template") == runner_up and not t.get("passed")]
+        if failed:
+            lines += ["", f"Why not {md_escape(alternatives[0].get('label') or runner_up)}: "
+                      + "; ".join(md_escape(t.get("reason") or t.get("rule")) for t in failed) + "."]
+        lines.append("")
+
+    lines += ["## Sources", ""]
+    if not rows.empty:
+        first = rows.drop_duplicates("sighting_id")
+        body = []
+        for rec in first.itertuples(index=False):
+            body.append((md_escape(rec.sighting_id), md_escape(rec.observed_at), md_escape(rec.place),
+                         _md_source(rec.source), grade_text(rec.reliability, rec.credibility)))
+        lines += _md_table(["sighting", "observed", "place", "source", "grade"], body)
+    else:
+        lines.append("No sightings in the frame.")
+    lines += ["", "Grades follow the Admiralty code: reliability of the source A-F, credibility of the information 1-6.", ""]
+    return "\n".join(lines)
