@@ -98,9 +98,10 @@ def _test_pause(stage: str) -> None:
 
 def _py(series: pd.Series) -> list:
     """Plain Python values of a column, ``None`` for every kind of missing value."""
-    values = series.astype(object).tolist()
-    return [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v
-            for v in values]
+    missing = series.isna()
+    if not missing.any():
+        return series.tolist()
+    return series.astype(object).where(~missing, None).tolist()
 
 
 def _clean(value: Any) -> Any:
@@ -594,7 +595,9 @@ class Store:
                 for start in range(0, len(ids), _CHUNK):
                     rows.extend(conn.execute(stmt, {**params, "ids": ids[start:start + _CHUNK]}).all())
         names = ["sighting_id", *SIGHTING_FIELDS, "equipment_id", *ENTRY_FIELDS, "entry_order"]
-        raw = pd.DataFrame.from_records(rows, columns=names)
+        # column-wise: pandas' record path probes every Row object, ten times slower
+        columns_data = list(zip(*rows)) if rows else [()] * len(names)
+        raw = pd.DataFrame({n: pd.Series(list(c), dtype=object) for n, c in zip(names, columns_data)})
         if len(raw):
             observed = raw["observed_at"].astype(str)
             keep = pd.Series(True, index=raw.index)
