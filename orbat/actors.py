@@ -1,0 +1,295 @@
+"""Actors: who holds equipment. Names, aliases and successions.
+
+An actor list is YAML data (``catalogs/actors.yaml``) validated with pydantic,
+extensible like the equipment catalog: the bundled file, then
+``catalogs/actors.yaml`` beside a SQLite database, then files given with
+``--actors``. A later entry with the same id replaces the earlier one; a name
+that would resolve to two actors is an error naming both.
+
+Names resolve like equipment names (:func:`orbat.catalog.normalize_name`):
+case, spacing, hyphens and script do not matter, so ``"ЧВК Вагнер"`` and
+``"chvk vagner"`` are the same. A name nobody listed resolves to ``None``:
+sightings keep it as written, it is not an error.
+
+A *succession* says that one actor's holdings pass to another from a date:
+Wagner's Mali contingent to Africa Corps (June 2025), CSP-DPA to FLA
+(30 November 2024). :meth:`ActorList.successor_on` follows the chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from orbat.catalog import normalize_name
+from orbat.datafiles import bundled_catalog_dir, pydantic_location, read_yaml, sqlite_path_of
+from orbat.errors import DataFileError, UnknownActor
+
+ACTORS_FILE = "actors.yaml"
+
+KINDS: dict[str, str] = {
+    "armed-forces": "a state's armed forces",
+    "paramilitary": "state-controlled paramilitary or gendarmerie",
+    "pmc": "private military company",
+    "rebel-group": "rebel or separatist armed group",
+    "jihadist-group": "jihadist armed group",
+    "militia": "self-defence militia",
+    "international": "international or foreign intervention force",
+    "other": "anything else",
+}
+
+Kind = Literal[tuple(KINDS)]  # type: ignore[valid-type]
+
+
+class InvalidActors(DataFileError):
+    """An actor list file does not validate."""
+
+
+class Actor(BaseModel):
+    """One actor of the actor list."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable identifier")
+    name: str = Field(min_length=1, description="display name")
+    aliases: tuple[str, ...] = ()
+    kind: Kind
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    successor: str | None = Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9-]*$", description="id of the actor its holdings pass to"
+    )
+    succession_date: dt.date | None = Field(default=None, description="from this date on, the successor holds them")
+    notes: str | None = None
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_have_letters(cls, aliases: tuple[str, ...]) -> tuple[str, ...]:
+        for alias in aliases:
+            if not isinstance(alias, str) or not normalize_name(alias):
+                raise ValueError(f"alias {alias!r} is empty once spaces and hyphens are removed")
+        return aliases
+
+    @model_validator(mode="after")
+    def _succession_is_complete(self) -> Actor:
+        if (self.successor is None) != (self.succession_date is None):
+            raise ValueError("successor and succession_date go together: give both or neither")
+        if self.successor == self.id:
+            raise ValueError("an actor cannot succeed itself")
+        return self
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The display name followed by every alias."""
+        return (self.name, *self.aliases)
+
+
+class _ActorsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    actors: list[Actor]
+
+
+@dataclass
+class ActorList:
+    """Actors by id, with an index of normalized names and the succession chain."""
+
+    actors: dict[str, Actor] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)  # id -> file it came from
+    _index: dict[str, str] = field(default_factory=dict)  # normalized name -> id
+
+    def __len__(self) -> int:
+        return len(self.actors)
+
+    def __iter__(self) -> Iterator[Actor]:
+        return iter(self.actors.values())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and normalize_name(name) in self._index
+
+    def get(self, actor_id: str) -> Actor:
+        """The actor with this id (KeyError if none)."""
+        return self.actors[actor_id]
+
+    def resolve(self, name: str) -> Actor | None:
+        """The actor a name or alias resolves to, or None when nobody listed it."""
+        if not isinstance(name, str):
+            return None
+        found = self._index.get(normalize_name(name))
+        return self.actors[found] if found else None
+
+    def require(self, name: str) -> Actor:
+        """Like :meth:`resolve`, but :class:`UnknownActor` (with the nearest names) when unknown."""
+        actor = self.resolve(name)
+        if actor is None:
+            hint = self.suggest(name)
+            raise UnknownActor(
+                f"unknown actor {name!r}" + (f" (did you mean {', '.join(hint)}?)" if hint else "")
+            )
+        return actor
+
+    def suggest(self, name: str, limit: int = 3) -> list[str]:
+        """Display names of the actors whose names are nearest to ``name``."""
+        from rapidfuzz import fuzz, process
+
+        key = normalize_name(name)
+        if not key:
+            return []
+        out: list[str] = []
+        for match, _score, _ in process.extract(key, list(self._index), scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=60):
+            display = self.actors[self._index[match]].name
+            if display not in out:
+                out.append(display)
+            if len(out) == limit:
+                break
+        return out
+
+    def names(self) -> list[str]:
+        """Display names of every actor, in list order."""
+        return [a.name for a in self.actors.values()]
+
+    def successor_on(self, actor_id: str, on: dt.date | None = None) -> str:
+        """The id of the actor holding ``actor_id``'s equipment on date ``on``.
+
+        Follows successions whose date is on or before ``on`` (all of them when
+        ``on`` is None). An actor nobody succeeded is its own holder.
+        """
+        seen = {actor_id}
+        current = actor_id
+        while True:
+            actor = self.actors.get(current)
+            if actor is None or actor.successor is None:
+                return current
+            if on is not None and actor.succession_date > on:
+                return current
+            current = actor.successor
+            if current in seen:  # validated away on load; kept so a bad edit cannot hang us
+                return current
+            seen.add(current)
+
+    def predecessors(self, actor_id: str) -> list[str]:
+        """Ids of every actor whose holdings end up with ``actor_id`` (itself excluded)."""
+        out: list[str] = []
+        for actor in self.actors.values():
+            if actor.id != actor_id and self.successor_on(actor.id) == actor_id:
+                out.append(actor.id)
+        return out
+
+    def add(self, actor: Actor, origin: str) -> None:
+        """Add an actor, or replace the one with the same id (a user's file overrides ours).
+
+        Raises :class:`InvalidActors` when one of its names belongs to another actor.
+        """
+        if actor.id in self.actors:
+            for key in [k for k, v in self._index.items() if v == actor.id]:
+                del self._index[key]
+        claimed: dict[str, str] = {}
+        for name in actor.names:
+            key = normalize_name(name)
+            other = self._index.get(key)
+            if other is not None and other != actor.id:
+                raise InvalidActors(
+                    f"{origin}: actor {actor.id!r}: name {name!r} is already used by actor "
+                    f"{other!r} (from {self.origins[other]}); names must resolve to one actor"
+                )
+            claimed[key] = actor.id
+        self.actors[actor.id] = actor
+        self.origins[actor.id] = origin
+        self._index.update(claimed)
+
+    def check_successions(self) -> None:
+        """Every successor exists and no chain loops; :class:`InvalidActors` otherwise."""
+        problems = []
+        for actor in self.actors.values():
+            if actor.successor is not None and actor.successor not in self.actors:
+                problems.append(
+                    f"{self.origins[actor.id]}: actor {actor.id!r}, field successor: "
+                    f"no actor has id {actor.successor!r}"
+                )
+        for actor in self.actors.values():
+            seen = [actor.id]
+            current = actor
+            while current.successor is not None and current.successor in self.actors:
+                if current.successor in seen:
+                    problems.append(
+                        f"{self.origins[actor.id]}: actor {actor.id!r}: succession loops: "
+                        + " -> ".join([*seen, current.successor])
+                    )
+                    break
+                seen.append(current.successor)
+                current = self.actors[current.successor]
+        if problems:
+            raise InvalidActors("\n".join(dict.fromkeys(problems)))
+
+
+def parse_actors_file(path: Path) -> list[Actor]:
+    """Validate one actor YAML file; errors name the file, the entry and the field."""
+    data = read_yaml(path)
+    if data is None:
+        return []
+    if isinstance(data, list):
+        data = {"actors": data}
+    if not isinstance(data, dict):
+        raise InvalidActors(f"{path}: expected a mapping with 'actors', found {type(data).__name__}")
+    try:
+        return _ActorsFile.model_validate(data).actors
+    except ValidationError as exc:
+        lines = []
+        entries = data.get("actors") if isinstance(data.get("actors"), list) else []
+        for err in exc.errors():
+            loc = err["loc"]
+            where = pydantic_location(loc)
+            if len(loc) >= 2 and loc[0] == "actors" and isinstance(loc[1], int) and loc[1] < len(entries):
+                item = entries[loc[1]]
+                ident = item.get("id") if isinstance(item, dict) else None
+                field_name = pydantic_location(loc[2:]) or "(entry)"
+                where = f"entry {loc[1] + 1}" + (f" ({ident})" if ident else "") + f", field {field_name}"
+            lines.append(f"{path}: {where}: {err['msg']}")
+        raise InvalidActors("\n".join(lines)) from None
+
+
+def actor_files(extra: Iterable[str | os.PathLike] = (), db_url: str | None = None) -> list[Path]:
+    """The actor files to load, in order: bundled, beside the database, then ``extra``.
+
+    An ``extra`` folder means its ``actors.yaml``.
+    """
+    found: list[Path] = []
+    bundled = bundled_catalog_dir() / ACTORS_FILE
+    if bundled.is_file():
+        found.append(bundled)
+    db_file = sqlite_path_of(db_url)
+    if db_file is not None:
+        beside = db_file.resolve().parent / "catalogs" / ACTORS_FILE
+        if beside.is_file():
+            found.append(beside)
+    for item in extra:
+        path = Path(item)
+        if path.is_dir():
+            path = path / ACTORS_FILE
+        if not path.is_file():
+            raise DataFileError(f"{path}: actor file not found")
+        found.append(path)
+    unique: list[Path] = []
+    for path in found:
+        if all(path.resolve() != p.resolve() for p in unique):
+            unique.append(path)
+    return unique
+
+
+def load_actors(extra: Iterable[str | os.PathLike] = (), db_url: str | None = None) -> ActorList:
+    """Load the bundled actor list, ``catalogs/actors.yaml`` beside a SQLite database, then ``extra`` files.
+
+    An actor in a later file with the same id replaces the earlier one.
+    Successions are checked once every file is in: a successor must exist
+    and a chain must not loop.
+    """
+    actors = ActorList()
+    for path in actor_files(extra, db_url):
+        for actor in parse_actors_file(path):
+            actors.add(actor, str(path))
+    actors.check_successions()
+    return actors
