@@ -243,14 +243,25 @@ def _check_known(revision: str | None, where: str) -> None:
 # --------------------------------------------------------------------------- the store
 
 
-def open_store(url: str, *, upgrade: bool = True) -> "Store":
+def open_store(url: str, *, upgrade: bool = True, must_exist: bool = False) -> "Store":
     """Open the database at ``url``, creating or upgrading its schema by migration.
 
     A fresh database is created at the latest schema; an older one is upgraded
     (when ``upgrade`` is true); one written by a newer orbat raises
     :class:`~orbat.errors.SchemaTooNew`. A server that cannot be reached or a
-    file that is not a database raises :class:`~orbat.errors.DatabaseError`.
+    file that is not a database raises :class:`~orbat.errors.DatabaseError`,
+    and so does a missing SQLite file when ``must_exist`` (read-only commands
+    should not leave an empty database behind).
     """
+    if must_exist:
+        from orbat.datafiles import sqlite_path_of
+
+        path = sqlite_path_of(url)
+        if path is not None and not path.exists():
+            raise DatabaseError(
+                f"{path}: no such database; import sightings first (orbat import FILE) "
+                "or point --db / ORBAT_DB at your database"
+            )
     engine, where = _engine(url)
     store = Store(engine, where)
     try:
@@ -705,11 +716,16 @@ class Store:
                 sa.text("SELECT valid_from, imported_from, replaced_at, replaced_by, snapshot "
                         "FROM sighting_history WHERE sighting_id = :s ORDER BY history_id"),
                 {"s": sighting_id}).all()
-        return [
+        versions = [
             {"version": n, "valid_from": r[0], "imported_from": r[1], "replaced_at": r[2],
              "replaced_by": r[3], "sighting": json.loads(r[4])}
             for n, r in enumerate(rows, start=1)
         ]
+        if versions:
+            current = self.get_sighting(sighting_id)
+            for version, newer in zip(versions, [v["sighting"] for v in versions[1:]] + [current]):
+                version["changes"] = describe_changes(version["sighting"], newer)
+        return versions
 
     def imports(self) -> list[dict]:
         """The log of import runs, oldest first: file, time and counts."""
@@ -826,6 +842,25 @@ def frame_to_nested(frame: pd.DataFrame) -> list[dict]:
             result.append(item)
         item["entries"].append({k: _json_value(record[k]) for k in entry_keys})
     return result
+
+
+def describe_changes(old: dict, new: dict) -> list[str]:
+    """What differs between two versions of a sighting (nested form), one line per change."""
+    changes = [
+        f"{field}: {old.get(field)!r} -> {new.get(field)!r}"
+        for field in SIGHTING_FIELDS
+        if old.get(field) != new.get(field)
+    ]
+    old_entries = {e["equipment_id"]: e for e in old.get("entries", [])}
+    for entry in new.get("entries", []):
+        before = old_entries.get(entry["equipment_id"])
+        if before is None:
+            changes.append(f"added {entry['equipment_id']} ({entry['count']} {entry['equipment']})")
+            continue
+        for field in ENTRY_FIELDS:
+            if before.get(field) != entry.get(field):
+                changes.append(f"{entry['equipment_id']} {field}: {before.get(field)!r} -> {entry.get(field)!r}")
+    return changes
 
 
 def _nested_from_stored(sid: str, fields: tuple, entries: dict[str, tuple[tuple, int]]) -> dict:
