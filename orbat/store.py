@@ -186,9 +186,23 @@ def _db_message(exc: BaseException) -> str:
     return text[0] if text else type(orig).__name__
 
 
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    """Errors the drivers raise themselves (COPY runs on the psycopg cursor, not through SQLAlchemy)."""
+    import sqlite3
+
+    errors: list[type[BaseException]] = [sa.exc.DBAPIError, sqlite3.Error]
+    try:
+        import psycopg
+    except ImportError:
+        pass
+    else:
+        errors.append(psycopg.Error)
+    return tuple(errors)
+
+
 def _is_retryable(exc: BaseException) -> bool:
     """A lock, a serialization failure or a deadlock: the same transaction may succeed later."""
-    orig = getattr(exc, "orig", None)
+    orig = getattr(exc, "orig", None) or exc
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate in ("40001", "40P01", "55P03"):
         return True
@@ -269,7 +283,7 @@ def open_store(url: str, *, upgrade: bool = True, must_exist: bool = False) -> "
     except OrbatError:
         engine.dispose()
         raise
-    except sa.exc.DBAPIError as exc:
+    except _driver_errors() as exc:
         engine.dispose()
         raise DatabaseError(f"{where}: cannot open the database: {_db_message(exc)}") from None
     return store
@@ -321,7 +335,7 @@ class Store:
         while True:
             try:
                 return work()
-            except sa.exc.DBAPIError as exc:
+            except _driver_errors() as exc:
                 if not _is_retryable(exc):
                     raise DatabaseError(f"{self.where}: {doing}{_db_message(exc)}") from None
                 if time.monotonic() + delay > deadline:
@@ -547,8 +561,10 @@ class Store:
             raw = conn.connection.driver_connection
             temp = f"orbat_load_{table}"
             with raw.cursor() as cur:
-                cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} "
-                            f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+                # no constraints on the temporary copy: violations are reported
+                # against the real table, whose name means something to the user
+                cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ON COMMIT DROP AS "
+                            f"SELECT {col_list} FROM {table} WITH NO DATA")
                 cur.execute(f"TRUNCATE {temp}")
                 with cur.copy(f"COPY {temp} ({col_list}) FROM STDIN") as copy:
                     for row in rows:

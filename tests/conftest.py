@@ -45,3 +45,46 @@ def mali_csv() -> Path:
 def db_url(tmp_path) -> str:
     """A fresh, empty SQLite database URL in a temporary folder."""
     return f"sqlite:///{tmp_path / 'orbat.db'}"
+
+
+# --- PostgreSQL (added by the database engineer) -----------------------------
+
+PG_HOWTO = (
+    'PostgreSQL tests need a server: eval "$(.venv/bin/python tests/pgserver.py start)", '
+    "run pytest, then .venv/bin/python tests/pgserver.py stop"
+)
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database (one per test) on the server at ORBAT_TEST_PG_URL.
+
+    Skips when no server is given, except under CI (env CI set), where that is a failure.
+    """
+    import os
+    import uuid
+
+    base = os.environ.get("ORBAT_TEST_PG_URL")
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but ORBAT_TEST_PG_URL is not. " + PG_HOWTO)
+        pytest.skip(PG_HOWTO)
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    name = f"orbat_test_{uuid.uuid4().hex[:12]}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield url.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path) -> str:
+    """A fresh, empty database URL: the test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'orbat.db'}"
+    return request.getfixturevalue("pg_url")

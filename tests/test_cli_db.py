@@ -10,21 +10,21 @@ from _frames import dump, mali_frame
 from orbat.store import latest_revision, open_store
 
 
-def test_upgrade_creates_then_is_a_no_op(cli, db_url):
-    first = cli("db", "upgrade", "--db", db_url)
+def test_upgrade_creates_then_is_a_no_op(cli, store_url):
+    first = cli("db", "upgrade", "--db", store_url)
     assert first.exit_code == 0, first.output
     assert f"created the schema at revision {latest_revision()}" in first.output
-    again = cli("db", "upgrade", "--db", db_url)
+    again = cli("db", "upgrade", "--db", store_url)
     assert again.exit_code == 0, again.output
     assert f"already at the latest revision {latest_revision()}" in again.output
-    assert dump(db_url)["alembic_version"] == [(latest_revision(),)]
+    assert dump(store_url)["alembic_version"] == [(latest_revision(),)]
 
 
-def test_status_json_counts_rows(cli, db_url):
-    with open_store(db_url) as store:
+def test_status_json_counts_rows(cli, store_url):
+    with open_store(store_url) as store:
         store.import_frame(mali_frame(), source="sightings.csv")
         store.delete_sighting("social-photo-02")
-    result = cli("db", "status", "--json", "--db", db_url)
+    result = cli("db", "status", "--json", "--db", store_url)
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert info["revision"] == info["latest"] == latest_revision()
@@ -33,9 +33,9 @@ def test_status_json_counts_rows(cli, db_url):
                               "old versions": 0, "imports": 1}
 
 
-def test_status_table(cli, db_url):
-    cli("db", "upgrade", "--db", db_url)
-    result = cli("db", "status", "--db", db_url)
+def test_status_table(cli, store_url):
+    cli("db", "upgrade", "--db", store_url)
+    result = cli("db", "status", "--db", store_url)
     assert result.exit_code == 0, result.output
     assert f"schema revision: {latest_revision()}; latest known: {latest_revision()} (up to date)" in result.output
     assert "sightings: 0" in result.output

@@ -11,15 +11,15 @@ from orbat.store import open_store
 
 
 @pytest.fixture
-def mali_db(db_url):
+def mali_db(store_url):
     """The Mali case imported (as the store gets it from `orbat import`), twice with one change."""
     frame = mali_frame()
-    with open_store(db_url) as store:
+    with open_store(store_url) as store:
         store.import_frame(frame, source="sightings.csv")
         changed = frame.copy()
         changed.loc[0, "count"] = 7
         store.import_frame(changed, source="sightings-v2.csv")
-    return db_url
+    return store_url
 
 
 def test_list_table(cli, mali_db):

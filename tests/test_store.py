@@ -17,8 +17,8 @@ from orbat.store import ImportSummary, latest_revision, open_store
 
 
 @pytest.fixture
-def store(db_url):
-    with open_store(db_url) as s:
+def store(store_url):
+    with open_store(store_url) as s:
         yield s
 
 
@@ -26,12 +26,12 @@ def without_imports_log(content: dict) -> dict:
     return {k: v for k, v in content.items() if k != "imports"}
 
 
-def test_fresh_database_is_created_at_the_latest_revision_by_migration(db_url):
-    with open_store(db_url) as store:
+def test_fresh_database_is_created_at_the_latest_revision_by_migration(store_url):
+    with open_store(store_url) as store:
         assert store.revision() == latest_revision() == "0002"
         assert store.counts() == {"sightings": 0, "archived sightings": 0, "entries": 0,
                                   "old versions": 0, "imports": 0}
-    assert dump(db_url)["alembic_version"] == [("0002",)]
+    assert dump(store_url)["alembic_version"] == [("0002",)]
 
 
 def test_mali_round_trip_gives_back_the_same_frame(store):
@@ -45,13 +45,13 @@ def test_mali_round_trip_gives_back_the_same_frame(store):
     assert int(back.groupby("equipment_id")["count"].max().sum()) == 112
 
 
-def test_importing_the_same_frame_twice_changes_nothing(store, db_url):
+def test_importing_the_same_frame_twice_changes_nothing(store, store_url):
     frame = mali_frame()
     store.import_frame(frame, source="sightings.csv")
-    before = dump(db_url)
+    before = dump(store_url)
     summary = store.import_frame(frame, source="sightings.csv")
     assert summary == ImportSummary(added=0, updated=0, unchanged=2, rows=18)
-    after = dump(db_url)
+    after = dump(store_url)
     assert without_imports_log(after) == without_imports_log(before)
     assert [i["unchanged"] for i in store.imports()] == [0, 2]
 
@@ -177,9 +177,9 @@ def test_nested_form(store):
     }
 
 
-def test_a_failed_import_changes_nothing(store, db_url):
+def test_a_failed_import_changes_nothing(store, store_url):
     store.import_frame(mali_frame())
-    before = dump(db_url)
+    before = dump(store_url)
     bad = make_frame([
         {"sighting_id": "new-1", "observed_at": "2025-02-01", "equipment": "T-72", "count": 1},
         {"sighting_id": "new-2", "observed_at": "2025-02-01", "equipment": "T-72", "count": 1},
@@ -187,10 +187,10 @@ def test_a_failed_import_changes_nothing(store, db_url):
     bad["mode"] = pd.Series(["driven", None], dtype="str")  # NOT NULL fails on the second entry
     with pytest.raises(DatabaseError):
         store.import_frame(bad)
-    assert dump(db_url) == before
+    assert dump(store_url) == before
 
 
-def test_an_equipment_twice_in_one_sighting_is_refused(store, db_url):
+def test_an_equipment_twice_in_one_sighting_is_refused(store, store_url):
     frame = make_frame([
         {"sighting_id": "s", "observed_at": "2025-02-01", "equipment": "T-72", "count": 1},
         {"sighting_id": "s", "observed_at": "2025-02-01", "equipment": "T-72", "count": 2},
