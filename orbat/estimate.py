@@ -1,0 +1,523 @@
+"""The order-of-battle estimator: what unit a convoy most likely is, and why.
+
+The estimator reasons like an analyst with a doctrine manual open:
+
+1. merge the sightings of each convoy (max per type, :mod:`orbat.convoy`);
+2. score every doctrine template (:mod:`orbat.doctrine`) on the observed
+   counts: each rule scores 0..1 and the template's score is the weighted mean;
+3. the best-scoring template is the estimate; its echelon is raised, never
+   lowered, to what the convoy's combat vehicles fill (the ladder);
+4. where counts are ranges (``count``..``count_max``) the ranges are sampled
+   (deterministic, seeded) and the share of samples each template wins says
+   how much the open counts matter; with the score margin over the runner-up
+   this gives the confidence;
+5. the winner's sub-units (breakdown), the personnel range from crews and
+   dismounts, the indicators an analyst should look at, and the trace of
+   every rule of the winner and the runner-up, each with its reason.
+
+Steps 1-4 run on whole columns for all convoys at once; only the assembly of
+each convoy's result (done lazily, when asked for) is per convoy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from orbat.catalog import Catalog
+from orbat.convoy import (
+    UNKNOWN, ConvoyTable, FeatureSpace, aggregate_convoys, feature_matrix, type_codes,
+)
+from orbat.doctrine import ECHELONS, Doctrine, echelon_rank, load_doctrine
+from orbat.errors import OrbatError
+from orbat.rules import ORGANIC_SUPPORT, Features, Outcome
+
+#: How many alternatives an estimate lists.
+MAX_ALTERNATIVES = 5
+#: Softmax temperature turning template scores into confidence: a lead of 0.1 in score is worth e:1.
+TEMPERATURE = 0.1
+
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_ORIGIN_WORDS = re.compile(
+    r"\b(russian|russia|soviet|ussr|belarusian|ukrainian|chinese|iranian|turkish|north korean|"
+    r"american|us-made|french|german)(?:[- ]made)?\b",
+    re.IGNORECASE,
+)
+
+
+class UnknownConvoy(OrbatError):
+    """No sighting belongs to that convoy."""
+
+
+# --- scoring all convoys at once ---------------------------------------------------------------
+
+
+@dataclass
+class _Scores:
+    """Template scores for every convoy: ``score`` is convoys x templates."""
+
+    score: np.ndarray
+    outcomes: list[list[Outcome]]  # per template, per rule
+
+
+def _score(doctrine: Doctrine, ids: list[str], features: Features) -> _Scores:
+    columns, outcomes = [], []
+    for template_id in ids:
+        rules = doctrine.compiled[template_id]
+        results = [rule.evaluate(features) for rule in rules]
+        weights = np.array([rule.weight for rule in rules])
+        stacked = np.vstack([r.score for r in results]) if results else np.zeros((1, len(features)))
+        columns.append(weights @ stacked / weights.sum())
+        outcomes.append(results)
+    return _Scores(np.column_stack(columns) if columns else np.zeros((len(features), 0)), outcomes)
+
+
+def _uniforms(keys: np.ndarray, seed: int, sample: np.ndarray | int) -> np.ndarray:
+    """Deterministic uniforms in [0, 1) per (row key, seed, sample): splitmix64 of the mix.
+
+    Hashing each convoy x type rather than drawing from one stream keeps a
+    convoy's samples independent of which other convoys are in the frame and
+    of row order.
+    """
+    sample = np.asarray(sample, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        x = keys ^ np.uint64((seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % 2**64)
+        x = x + (sample + np.uint64(1)) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+@dataclass
+class _Run:
+    """Everything computed for a frame, shared by its convoys' estimates."""
+
+    table: ConvoyTable
+    catalog: Catalog
+    doctrine: Doctrine
+    ids: list[str]
+    space: FeatureSpace
+    features: Features
+    scores: _Scores
+    wins: np.ndarray  # convoys x templates, share of samples won
+    samples: int
+    ladder: np.ndarray
+    personnel: dict[str, np.ndarray]
+    totals: dict[str, np.ndarray]
+    order: np.ndarray  # convoys x templates: template indices, best first (ties: doctrine order)
+    confidence: np.ndarray
+
+    @cached_property
+    def records(self) -> list[list[dict]]:
+        """Per convoy, its per-type rows as plain dicts (built once, for the per-convoy assembly)."""
+        out: list[list[dict]] = [[] for _ in range(len(self.table))]
+        for record in self.table.types.to_dict("records"):
+            out[record["code"]].append(record)
+        return out
+
+
+def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: FeatureSpace,
+                 codes, best: np.ndarray, samples: int, seed: int) -> np.ndarray:
+    """Per convoy x template, the share of count scenarios the template wins.
+
+    A scenario fixes every open count at one value of ``count..count_max``.
+    When a convoy has no more scenarios than ``samples``, all of them are
+    scored, equally weighted (exact, no randomness needed). Otherwise
+    ``samples`` scenarios are drawn, each open count uniformly and
+    independently, with a seeded hash of (convoy, type, sample) so that a
+    convoy's draws do not depend on other convoys or on row order; repeated
+    draws are scored once, weighted by how often they were drawn. All
+    scenarios of all convoys are scored together, in chunks.
+    """
+    n, n_t = len(table), len(ids)
+    wins = np.zeros((n, n_t), dtype=np.float64)
+    t = table.types
+    all_codes = t["code"].to_numpy()
+    open_rows = (t["count_max"] > t["count"]).to_numpy()
+    uncertain = np.zeros(n, dtype=bool)
+    uncertain[all_codes[open_rows]] = True
+    # Exact counts leave nothing to sample: the point estimate wins every scenario.
+    wins[~uncertain, best[~uncertain]] = 1.0
+    if samples <= 0 or not uncertain.any() or n_t == 0:
+        wins[uncertain, best[uncertain]] = 1.0
+        return wins
+
+    rows = np.flatnonzero(uncertain[all_codes])  # every type row of an uncertain convoy, grouped by convoy
+    sub = t.iloc[rows]
+    targets = np.flatnonzero(uncertain)
+    local = np.searchsorted(targets, sub["code"].to_numpy())
+    low = sub["count"].to_numpy(dtype=np.float64)
+    span = sub["count_max"].to_numpy(dtype=np.float64) - low
+    c_low = sub["carried"].to_numpy(dtype=np.float64)
+    c_span = sub["carried_max"].to_numpy(dtype=np.float64) - c_low
+    radix = span + 1.0
+    starts = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
+    per_convoy = np.diff(np.r_[starts, len(local)])
+    n_u = len(targets)
+
+    # A scenario's number within its convoy: the offsets above `count` read as a mixed-radix number.
+    log_radix = np.log2(radix)
+    log_before = np.cumsum(log_radix) - log_radix
+    log_before -= np.repeat(log_before[starts], per_convoy)
+    place = np.exp2(log_before).round()
+    log_total = np.add.reduceat(log_radix, starts)
+    enumerate_all = log_total <= np.log2(samples) + 1e-9
+
+    # Enumerated convoys: every scenario, weight 1 / number of scenarios.
+    e_conv = np.flatnonzero(enumerate_all)
+    e_count = np.exp2(log_total[e_conv]).round().astype(np.int64)
+    scen_conv = [np.repeat(e_conv, e_count)]
+    scen_number = [_ranges(np.zeros(len(e_conv), dtype=np.int64), e_count).astype(np.float64)]
+    scen_sample = [np.full(int(e_count.sum()), -1, dtype=np.int64)]
+    scen_weight = [np.repeat(1.0 / e_count, e_count)]
+
+    s_conv = np.flatnonzero(~enumerate_all)
+    if len(s_conv):
+        keys = pd.util.hash_pandas_object(sub[["convoy", "equipment_key"]], index=False).to_numpy(dtype=np.uint64)
+        s_rows = _ranges(starts[s_conv], per_convoy[s_conv])
+        s_local_starts = np.r_[0, np.cumsum(per_convoy[s_conv])[:-1]]
+        exact = log_total[s_conv] < 45  # numbers stay exact integers in float64
+        numbers = np.empty((len(s_conv), samples), dtype=np.float64)
+        block = max(1, min(samples, 2_000_000 // max(1, len(s_rows))))
+        for first in range(0, samples, block):
+            ss = np.arange(first, min(samples, first + block), dtype=np.uint64)
+            u = _uniforms(keys[s_rows][:, None], seed, ss[None, :])
+            offsets = np.floor(u * radix[s_rows][:, None])
+            numbers[:, first:first + len(ss)] = np.add.reduceat(offsets * place[s_rows][:, None], s_local_starts, axis=0)
+        # Convoys with astronomically many scenarios: every draw is its own scenario.
+        numbers[~exact] = -1.0 - np.arange(samples)[None, :]
+        conv = np.repeat(np.arange(len(s_conv)), samples)
+        flat = numbers.ravel()
+        order = np.lexsort((flat, conv))
+        conv_s, flat_s = conv[order], flat[order]
+        group_start = np.flatnonzero(np.r_[True, (conv_s[1:] != conv_s[:-1]) | (flat_s[1:] != flat_s[:-1])])
+        rep = order[group_start]  # one representative draw per distinct scenario
+        scen_conv.append(s_conv[rep // samples])
+        scen_number.append(np.zeros(len(rep)))
+        scen_sample.append((rep % samples).astype(np.int64))
+        scen_weight.append(np.diff(np.r_[group_start, len(order)]) / samples)
+    else:
+        keys = np.zeros(len(rows), dtype=np.uint64)
+
+    scen_conv_a = np.concatenate(scen_conv)
+    scen_number_a = np.concatenate(scen_number)
+    scen_sample_a = np.concatenate(scen_sample)
+    scen_weight_a = np.concatenate(scen_weight)
+    won = np.zeros((n_u, n_t), dtype=np.float64)
+    chunk = 50_000
+    for first in range(0, len(scen_conv_a), chunk):
+        sl = slice(first, first + chunk)
+        conv_c = scen_conv_a[sl]
+        row_scen = np.repeat(np.arange(len(conv_c)), per_convoy[conv_c])
+        row_idx = _ranges(starts[conv_c], per_convoy[conv_c])
+        sample_of_row = scen_sample_a[sl][row_scen]
+        drawn_offset = np.floor(scen_number_a[sl][row_scen] / place[row_idx]) % radix[row_idx]
+        sampled = sample_of_row >= 0
+        if sampled.any():
+            u = _uniforms(keys[row_idx[sampled]], seed, sample_of_row[sampled].astype(np.uint64))
+            drawn_offset[sampled] = np.floor(u * radix[row_idx[sampled]])
+        frac = np.divide(drawn_offset, span[row_idx], out=np.zeros(len(row_idx)), where=span[row_idx] > 0)
+        carried = np.round(c_low[row_idx] + c_span[row_idx] * frac)
+        orig = rows[row_idx]
+        scen_codes = type(codes)(
+            convoy=row_scen, category=codes.category[orig], role=codes.role[orig], family=codes.family[orig],
+            type=codes.type[orig], armoured=codes.armoured[orig], unknown=codes.unknown[orig],
+        )
+        matrix = feature_matrix(scen_codes, space, len(conv_c), low[row_idx] + drawn_offset, carried)
+        winner = _score(doctrine, ids, Features(matrix, space.columns)).score.argmax(axis=1)
+        np.add.at(won, (conv_c, winner), scen_weight_a[sl])
+    wins[targets] = won
+    return wins
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(start, start + length)`` for each pair, without a Python loop."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    steps = np.ones(total, dtype=np.int64)
+    steps[0] = starts[0]
+    jumps = ends[:-1]
+    steps[jumps] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
+    return np.cumsum(steps)
+
+
+def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | None = None, *,
+                  samples: int = 200, seed: int = 0, convoys: list[str] | None = None) -> _Run:
+    """Score every convoy of a canonical frame against every template (vectorised); see :func:`estimate_convoys`."""
+    doctrine = doctrine or load_doctrine()
+    table = aggregate_convoys(frame, catalog, convoys)
+    ids = list(doctrine.templates)
+    space = FeatureSpace.build(doctrine.families(), doctrine.types())
+    codes = type_codes(table, space)
+    t = table.types
+    matrix = feature_matrix(codes, space, len(table), t["count"].to_numpy(), t["carried"].to_numpy())
+    features = Features(matrix, space.columns)
+    scores = _score(doctrine, ids, features)
+    best = scores.score.argmax(axis=1) if ids else np.zeros(len(table), dtype=np.int64)
+    wins = _sample_wins(table, doctrine, ids, space, codes, best, samples, seed)
+    ladder = doctrine.ladder_echelon(features.column("role:combat"))
+    # Rank templates per convoy, best first; rounding makes near-equal scores ties, kept in doctrine order.
+    order = np.argsort(-np.round(scores.score, 9), axis=1, kind="stable")
+    rows = np.arange(len(table))
+    top = scores.score[rows, order[:, 0]] if ids else np.zeros(len(table))
+    won = wins[rows, order[:, 0]] if ids else np.zeros(len(table))
+    # Confidence: the best template's share of a softmax over all template scores (how clearly it
+    # beats the others, and how well it fits at all), times how often it wins the count scenarios.
+    logits = (scores.score - top[:, None]) / TEMPERATURE if ids else np.zeros((len(table), 0))
+    softmax_best = 1.0 / np.exp(logits).sum(axis=1) if ids else np.zeros(len(table))
+    confidence = np.clip(softmax_best * top * won, 0.0, 1.0)
+    totals = {k: v.to_numpy() for k, v in table.totals().items()}
+    personnel = {k: v.to_numpy() for k, v in table.personnel().items()}
+    return _Run(table, catalog, doctrine, ids, space, features, scores, wins, samples, ladder,
+                personnel, totals, order, confidence.round(3))
+
+
+def estimate_convoys(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | None = None, *,
+                     samples: int = 200, seed: int = 0, convoys: list[str] | None = None) -> list[ConvoyEstimate]:
+    """Estimate every convoy of a canonical sightings frame, sorted by convoy key.
+
+    ``doctrine`` defaults to :func:`orbat.doctrine.load_doctrine`. ``samples``
+    draws of the count ranges (seeded with ``seed``) give each template's
+    share of wins; the result is deterministic for the same input, whatever
+    the row order. ``convoys`` restricts to those keys; :class:`UnknownConvoy`
+    if one has no sighting or arrival rows.
+    """
+    run = run_estimator(frame, catalog, doctrine, samples=samples, seed=seed, convoys=convoys)
+    if convoys is not None:
+        missing = [c for c in convoys if c not in set(run.table.convoys)]
+        if missing:
+            known = run_known_convoys(frame)
+            hint = f"; known convoys: {', '.join(known[:10])}" + (" ..." if len(known) > 10 else "") if known else ""
+            raise UnknownConvoy(f"no sighting belongs to convoy {missing[0]!r}{hint}")
+    return [ConvoyEstimate(run, i) for i in range(len(run.table))]
+
+
+def run_known_convoys(frame: pd.DataFrame) -> list[str]:
+    """The convoy keys of a frame, sorted."""
+    from orbat.convoy import convoy_keys
+
+    return sorted(set(convoy_keys(frame).astype(str)))
+
+
+# --- one convoy's estimate ---------------------------------------------------------------------
+
+
+def _num(x: Any) -> Any:
+    """Plain JSON numbers: whole floats as int, others rounded."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return int(x) if float(x).is_integer() else round(float(x), 3)
+    return x
+
+
+class ConvoyEstimate:
+    """The estimate of one convoy; :meth:`to_dict` gives the JSON object ``orbat estimate --json`` prints."""
+
+    def __init__(self, run: _Run, index: int):
+        self._run = run
+        self.index = index
+        self.convoy: str = run.table.convoys[index]
+        self._order = run.order[index]
+        self.template_id: str = run.ids[self._order[0]]
+        self.template = run.doctrine.get(self.template_id)
+        self.score: float = float(run.scores.score[index, self._order[0]])
+        self.runner_up: str | None = run.ids[self._order[1]] if len(self._order) > 1 else None
+        self.wins: float = float(run.wins[index, self._order[0]])
+        self.confidence: float = float(run.confidence[index])
+
+    # -- the headline ---------------------------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        return self.template.label
+
+    @property
+    def kind(self) -> str:
+        return self.template.kind
+
+    @cached_property
+    def echelon(self) -> str:
+        """The template's echelon, raised to what the combat vehicles fill (never lowered)."""
+        rank = echelon_rank(self.template.echelon) if self.template.echelon else -1
+        rank = max(rank, int(self._run.ladder[self.index]))
+        if rank < 0:
+            ladder = self._run.doctrine.ladder
+            rank = min((echelon_rank(e) for e in ladder), default=0)
+        return ECHELONS[rank]
+
+    @property
+    def type_rows(self) -> list[dict]:
+        """The convoy's max-merged per-type rows (see :data:`orbat.convoy.TYPE_COLUMNS`)."""
+        return self._run.records[self.index]
+
+    @cached_property
+    def by_category(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.type_rows:
+            out[r["category"]] = out.get(r["category"], 0) + int(r["count"])
+        return {k: v for k, v in sorted(out.items()) if v}
+
+    @cached_property
+    def breakdown(self) -> list[dict]:
+        """Sub-units by doctrinal size, greedy in the template's order, with the remainder named."""
+        remaining = dict(self.by_category)
+        out: list[dict] = []
+        covered: list[str] = []
+        for name in self.template.breakdown:
+            unit = self._run.doctrine.units[name]
+            cats = list(unit.of.category)
+            for c in cats:
+                if c not in covered:
+                    covered.append(c)
+            available = sum(remaining.get(c, 0) for c in cats)
+            n = available // unit.size
+            if n <= 0:
+                continue
+            out.append({"unit": name, "count": int(n), "size": unit.size})
+            need = n * unit.size
+            for c in cats:
+                take = min(need, remaining.get(c, 0))
+                remaining[c] = remaining.get(c, 0) - take
+                need -= take
+        for c in covered:
+            if remaining.get(c, 0) > 0:
+                out.append({"unit": "remainder", "category": c, "vehicles": int(remaining[c])})
+        return out
+
+    @cached_property
+    def personnel(self) -> dict[str, int]:
+        p = self._run.personnel
+        return {"min": int(p["min"][self.index]), "max": int(p["max"][self.index])}
+
+    @cached_property
+    def vehicles(self) -> dict:
+        rows = self.type_rows
+        totals = self._run.totals
+        by_role: dict[str, int] = {}
+        for r in rows:
+            if r["role"] != UNKNOWN and r["count"]:
+                by_role[r["role"]] = by_role.get(r["role"], 0) + int(r["count"])
+        return {
+            "total": int(totals["total"][self.index]),
+            "total_max": int(totals["total_max"][self.index]),
+            "by_type": [
+                {"id": r["equipment_id"], "name": r["name"], "category": r["category"], "role": r["role"],
+                 "count": int(r["count"]), "count_max": int(r["count_max"]), "carried": int(r["carried"])}
+                for r in rows if r["category"] != UNKNOWN
+            ],
+            "by_category": {k: v for k, v in self.by_category.items() if k != UNKNOWN},
+            "by_role": dict(sorted(by_role.items())),
+            "unknown": [
+                {"name": r["name"], "count": int(r["count"]), "count_max": int(r["count_max"])}
+                for r in rows if r["category"] == UNKNOWN
+            ],
+        }
+
+    @cached_property
+    def alternatives(self) -> list[dict]:
+        """Other templates, best score first, with how often each won the sampled counts."""
+        run = self._run
+        out = []
+        for j in self._order[1:1 + MAX_ALTERNATIVES]:
+            template = run.doctrine.get(run.ids[j])
+            out.append({"template": template.id, "label": template.label,
+                        "score": _num(run.scores.score[self.index, j]),
+                        "wins": _num(run.wins[self.index, j])})
+        return out
+
+    def trace_for(self, template_id: str) -> list[dict]:
+        """Every rule of one template, evaluated on this convoy, with its reason and numbers."""
+        run = self._run
+        j = run.ids.index(template_id)
+        out = []
+        for rule, outcome in zip(run.doctrine.compiled[template_id], run.scores.outcomes[j]):
+            values = {k: float(v[self.index]) for k, v in outcome.values.items()}
+            passed = bool(outcome.passed[self.index])
+            reason = rule.explain(values, passed)
+            if rule.why:
+                reason += f" ({rule.why})"
+            params = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
+            out.append({
+                "template": template_id, "rule": rule.rule, "passed": passed, "weight": _num(rule.weight),
+                "score": _num(outcome.score[self.index]), "reason": reason,
+                "values": {**{k: _num(v) for k, v in values.items()}, **{k: _num(v) for k, v in params.items()}},
+            })
+        return out
+
+    @cached_property
+    def trace(self) -> list[dict]:
+        """The rules of the winning template, then those of the runner-up."""
+        out = self.trace_for(self.template_id)
+        if self.runner_up:
+            out += self.trace_for(self.runner_up)
+        return out
+
+    @cached_property
+    def indicators(self) -> dict:
+        """What an analyst should look at besides the template: support, carried and armoured shares, origin."""
+        run = self._run
+        totals = {k: v[self.index] for k, v in run.totals.items()}
+        total = int(totals["total"])
+        support = {c: self.by_category.get(c, 0) for c in ORGANIC_SUPPORT}
+        share = (lambda x: round(x / total, 3) if total else 0.0)
+        logistics = sum(v for k, v in self.vehicles["by_role"].items() if k == "logistics")
+        signals: list[str] = []
+        for note in run.table.notes.get(self.convoy, []):
+            if _CYRILLIC.search(note):
+                signals.append(f"Cyrillic text in notes: {note!r}")
+            for match in _ORIGIN_WORDS.finditer(note):
+                signals.append(f"origin named in notes: {match.group(0)!r} ({note!r})")
+        return {
+            "organic_support": {
+                "present": sum(1 for v in support.values() if v) >= 2,
+                "vehicles": support,
+            },
+            "carried_share": share(int(totals["carried"])),
+            "armoured_share": share(int(totals["armoured"])),
+            "armoured": {"min": int(totals["armoured"]), "max": int(totals["armoured_max"])},
+            "logistics_share": share(logistics),
+            "origin_signals": signals,
+            "unknown_vehicles": int(totals["unknown"]),
+            "loss_rows_ignored": int(run.table.loss_rows.get(self.convoy, 0)),
+            "sampled": run.samples if any(r["count_max"] > r["count"] for r in self.type_rows) else 0,
+        }
+
+    @property
+    def best(self) -> dict:
+        return {
+            "template": self.template_id,
+            "label": self.label,
+            "kind": self.kind,
+            "echelon": self.echelon,
+            "confidence": self.confidence,
+            "score": _num(self.score),
+            "wins": _num(self.wins),
+            "breakdown": self.breakdown,
+            "personnel": self.personnel,
+        }
+
+    def to_dict(self) -> dict:
+        """The JSON object of ``orbat estimate --json`` for this convoy."""
+        return {
+            "convoy": self.convoy,
+            "sightings": list(self._run.table.sightings.get(self.convoy, [])),
+            "vehicles": self.vehicles,
+            "best": self.best,
+            "alternatives": self.alternatives,
+            "trace": self.trace,
+            "indicators": self.indicators,
+        }
+
+    def __repr__(self) -> str:
+        return f"ConvoyEstimate({self.convoy!r}: {self.template_id}, {self.echelon}, confidence {self.confidence})"
