@@ -228,7 +228,10 @@ class ActorList:
 
 def parse_actors_file(path: Path) -> list[Actor]:
     """Validate one actor YAML file; errors name the file, the entry and the field."""
-    data = read_yaml(path)
+    try:
+        data = read_yaml(path)
+    except ValueError as exc:  # PyYAML's date constructor raises this for e.g. 2024-13-01
+        raise InvalidActors(f"{path}: invalid YAML: {exc}") from None
     if data is None:
         return []
     if isinstance(data, list):

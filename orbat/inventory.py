@@ -31,6 +31,7 @@ is a few group-bys.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass
 
@@ -259,69 +260,72 @@ def _prepare(frame: pd.DataFrame, catalog: Catalog, names: _Names, by: str) -> p
 # --------------------------------------------------------------------------- the ledger
 
 
-def _convoy_merge(rows: pd.DataFrame) -> pd.DataFrame:
-    """Count per (holder, convoy, type, group): the same vehicles seen again are counted once.
-
-    As in :func:`orbat.convoy.aggregate_convoys`: rows of one sighting add up
-    (a type may be on a driven and a carried row), sightings of one convoy
-    take the maximum. Done here rather than with ``aggregate_convoys``
-    because the ledger also keys by holder and needs only the counts.
-    """
-    per_sighting = rows.groupby(["holder", "convoy", "type", "group", "sid"], sort=False)[["count", "count_max"]].sum()
-    return per_sighting.groupby(level=["holder", "convoy", "type", "group"], sort=False).max()
-
-
 def _ledger(prep: pd.DataFrame, names: _Names, on: dt.date | None, as_of: dt.date | None) -> pd.DataFrame:
-    """One row per (holder, group): arrived, seen_max, losses, holdings and their bounds."""
+    """One row per (holder, group): arrived, seen_max, losses, holdings and their bounds.
+
+    Each kind of row becomes a part with the same key and its own columns;
+    one group-by then adds arrivals and losses up and takes the largest
+    sighting (few passes over the data, whatever its size).
+    """
     rows = prep if as_of is None else prep[prep["day"] <= as_of.isoformat()]
     rows = rows.assign(holder=names.holder_on(rows["actor"], on))
     keys = ["holder", "group"]
 
-    # Arrivals: max-merge each type within a convoy (same vehicles), then add convoys up.
-    arrived = _convoy_merge(rows[rows["event"] == "arrival"])
-    arrived = arrived.groupby(level=keys, sort=False).sum().rename(columns={"count": "arrived", "count_max": "arrived_max"})
-
-    # Sightings: one convoy's max-merged total per group; the largest such is the lower bound.
-    seen = _convoy_merge(rows[rows["event"] == "sighting"])
-    seen = seen.groupby(level=["holder", "convoy", "group"], sort=False).sum()
-    seen = seen.groupby(level=keys, sort=False).max().rename(columns={"count": "seen_max", "count_max": "seen_max_max"})
-
-    # Losses: the same evidence (sighting id, type, event) entered twice counts once.
-    loss = rows[rows["event"].isin(LOSS_COLUMNS)]
-    loss = (
-        # Sorted so the kept captor does not depend on row order: the largest
-        # count wins, and a named captor wins over none.
-        loss.sort_values(
-            ["sid", "type", "event", "holder", "count", "count_max", "captor"], kind="stable", na_position="first"
-        )
-        .groupby(["sid", "type", "event", "holder", "group"], sort=False, dropna=False)
-        .agg(count=("count", "max"), count_max=("count_max", "max"), captor=("captor", "last"))
+    # Arrivals and sightings, as in orbat.convoy.aggregate_convoys: rows of one
+    # sighting add up (a type may be on a driven and a carried row), sightings
+    # of one convoy are the same vehicles (max), types of one group in one
+    # convoy add up. Then arrivals add up over convoys; for sightings the
+    # largest convoy is the lower bound.
+    convoy = rows[rows["event"].isin(("arrival", "sighting"))]
+    convoy = (
+        convoy.groupby(["event", "holder", "convoy", "type", "group", "sid"], sort=False)[["count", "count_max"]].sum()
+        .groupby(level=["event", "holder", "convoy", "type", "group"], sort=False).max()
+        .groupby(level=["event", "holder", "convoy", "group"], sort=False).sum()
         .reset_index()
     )
-    losses = loss.pivot_table(index=keys, columns="event", values="count", aggfunc="sum", fill_value=0)
-    losses = losses.reindex(columns=list(LOSS_COLUMNS), fill_value=0)
+    arrival = convoy["event"] == "arrival"
+    convoy_part = pd.DataFrame({
+        "holder": convoy["holder"], "group": convoy["group"],
+        "arrived": convoy["count"].where(arrival, 0), "arrived_max": convoy["count_max"].where(arrival, 0),
+        "seen_max": convoy["count"].where(~arrival, 0), "seen_max_max": convoy["count_max"].where(~arrival, 0),
+    })
+
+    # Losses: the same evidence (sighting id, type, event) entered twice counts once.
+    # Sorted first so the row kept does not depend on row order: the largest
+    # count wins, and a named captor wins over none.
+    loss = rows[rows["event"].isin(LOSS_COLUMNS)]
+    loss = loss.sort_values(
+        ["sid", "type", "event", "holder", "count", "count_max", "captor"], kind="stable", na_position="first"
+    ).drop_duplicates(["sid", "type", "event", "holder"], keep="last")
+    loss_part = pd.DataFrame(
+        {"holder": loss["holder"], "group": loss["group"]}
+        | {event: loss["count"].where(loss["event"] == event, 0) for event in LOSS_COLUMNS}
+    )
 
     # Captures with a captor: the captor gains them as an arrival.
     taken = loss[(loss["event"] == "captured") & loss["captor"].notna()]
     taken = taken.assign(holder=names.holder_on(taken["captor"], on))
-    gained = taken.groupby(keys, sort=False)[["count", "count_max"]].sum().rename(
-        columns={"count": "arrived", "count_max": "arrived_max"}
-    )
+    gained_part = pd.DataFrame({
+        "holder": taken["holder"], "group": taken["group"],
+        "arrived": taken["count"], "arrived_max": taken["count_max"],
+    })
 
-    ledger = pd.concat([arrived, gained]).groupby(level=keys, sort=False).sum()
-    ledger = ledger.join(seen, how="outer").join(losses, how="outer")
-    ledger = ledger.reindex(
-        columns=["arrived", "arrived_max", "seen_max", "seen_max_max", *LOSS_COLUMNS]
-    ).fillna(0).astype("int64")
+    sums = ["arrived", "arrived_max", *LOSS_COLUMNS]
+    ledger = (
+        pd.concat([convoy_part, loss_part, gained_part], ignore_index=True)
+        .reindex(columns=[*keys, *sums, "seen_max", "seen_max_max"])
+        .fillna({c: 0 for c in (*sums, "seen_max", "seen_max_max")})
+        .groupby(keys, sort=False)
+        .agg({**{c: "sum" for c in sums}, "seen_max": "max", "seen_max_max": "max"})
+        .astype("int64")
+    )
 
     # Evidence: every sighting id behind a (holder, group) figure, captors' included.
     behind = pd.concat(
         [rows[["holder", "group", "sid"]], taken[["holder", "group", "sid"]]], ignore_index=True
     ).drop_duplicates()
     evidence = behind.sort_values("sid", kind="stable").groupby(keys, sort=False)["sid"].agg(tuple)
-    ledger = ledger.reindex(ledger.index.union(evidence.index), fill_value=0)
-    ledger["evidence"] = evidence.reindex(ledger.index)
-    ledger["evidence"] = ledger["evidence"].map(lambda v: v if isinstance(v, tuple) else ())
+    ledger["evidence"] = evidence.reindex(ledger.index).map(lambda v: v if isinstance(v, tuple) else ())
 
     lost = ledger["destroyed"] + ledger["abandoned"] + ledger["captured"]
     base = ledger[["arrived", "seen_max"]].max(axis=1)
@@ -460,15 +464,32 @@ def timeline(
                 end = listed.succession_date
     first = offset.rollback(pd.Timestamp(start))
     starts = pd.date_range(first, pd.Timestamp(end), freq=freq)
+    # A period with no new row and no succession has the previous period's figures:
+    # only periods where something changed run the ledger (decades of months stay cheap).
+    changes = set(mine["day"])
+    changes.update(
+        a.succession_date.isoformat() for a in actors if a.id in related and a.succession_date is not None
+    )
+    changes = sorted(changes)
     values = []
+    previous: pd.Series = pd.Series(dtype="int64")
+    previous_day = ""
     for period in starts:
         last_day = (period + offset - pd.Timedelta(days=1)).date()
+        day = last_day.isoformat()
+        after = bisect.bisect_right(changes, previous_day)
+        if values and not (after < len(changes) and changes[after] <= day):
+            values.append(previous)
+            previous_day = day
+            continue
         ledger = _ledger(mine, names, last_day, last_day) if len(mine) else None
         if ledger is None or ledger.empty:
-            values.append(pd.Series(dtype="int64"))
-            continue
-        ledger = ledger[ledger.index.get_level_values("holder") == target]
-        values.append(ledger["holdings"].droplevel("holder"))
+            previous = pd.Series(dtype="int64")
+        else:
+            ledger = ledger[ledger.index.get_level_values("holder") == target]
+            previous = ledger["holdings"].droplevel("holder")
+        values.append(previous)
+        previous_day = day
     table = pd.DataFrame(values, index=pd.DatetimeIndex(starts, name=index_name))
     table = table.reindex(columns=sorted(table.columns, key=str)).fillna(0).astype("int64")
     table.columns.name = by

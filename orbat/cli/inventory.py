@@ -1,5 +1,151 @@
-"""`orbat` commands for inventory (being written)."""
+"""`orbat inventory`: what each actor holds, as of any date (the holdings ledger)."""
 
 from __future__ import annotations
 
-from orbat.cli.app import app  # noqa: F401
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from orbat.cli.app import app
+from orbat.cli.common import CatalogOption, DbOption, JsonOption, console, db_url, print_json
+
+ActorsOption = Annotated[
+    Optional[list[Path]],
+    typer.Option(
+        "--actors",
+        help="Extra actor list YAML (repeatable); extends the bundled catalogs/actors.yaml.",
+        show_default=False,
+    ),
+]
+
+
+def _frame(file: Path | None, catalog, db: str | None):
+    """The canonical sightings frame: from FILE (nothing stored), else from the database."""
+    if file is not None:
+        from orbat.sightings import read_sightings
+
+        return read_sightings(file, catalog)
+    from orbat.store import open_store
+
+    with open_store(db_url(db), must_exist=True) as store:
+        return store.sightings_frame()
+
+
+@app.command("inventory")
+def inventory(
+    file: Annotated[
+        Optional[Path],
+        typer.Argument(help="A sightings file (CSV, XLSX or JSON) to read instead of the database; nothing is stored.",
+                       show_default=False),
+    ] = None,
+    actor: Annotated[Optional[str], typer.Option("--actor", "-a", help="Only this actor (any name or alias).")] = None,
+    as_of: Annotated[
+        Optional[str], typer.Option("--as-of", help="Holdings as of this date, YYYY-MM-DD (default: every row).")
+    ] = None,
+    by: Annotated[str, typer.Option("--by", help="Group holdings per type, family or category.")] = "type",
+    timeline_: Annotated[
+        bool, typer.Option("--timeline", help="Holdings of --actor per month instead of one date.")
+    ] = False,
+    json_: JsonOption = False,
+    db: DbOption = None,
+    catalog: CatalogOption = None,
+    actors: ActorsOption = None,
+) -> None:
+    """Show what each actor holds: arrivals and the largest sighting, minus losses.
+
+    Holdings of an actor and type as of a date are max(arrived, largest single
+    sighting) minus destroyed, abandoned and captured, floored at 0; damaged is
+    reported, not subtracted. Captured vehicles join the captor. A succession
+    (Wagner -> Africa Corps, 6 June 2025) moves holdings to the successor.
+    `holdings_max` uses the upper counts of ranges. --json prints the holdings
+    as a JSON array (with --timeline: [{month, equipment, holdings}]); `evid.`
+    in the table is the number of sightings behind a figure (their ids are in
+    --json).
+
+    Example: orbat inventory estimates/mali-ledger/sightings.csv --actor "Africa Corps" --as-of 2025-06-30
+    """
+    from orbat.actors import load_actors
+    from orbat.catalog import load_catalog
+    from orbat.errors import UsageError
+    from orbat.inventory import holdings, timeline, unlisted_actors
+
+    if timeline_ and actor is None:
+        raise UsageError("--timeline needs --actor: the timeline is one actor's holdings per month")
+    if timeline_ and as_of is not None:
+        raise UsageError("--timeline and --as-of do not go together: the timeline covers every month")
+    url = db_url(db)
+    equipment = load_catalog(catalog or (), db_url=url)
+    actor_list = load_actors(actors or (), db_url=url)
+    frame = _frame(file, equipment, db)
+
+    if timeline_:
+        table = timeline(frame, equipment, actor_list, actor=actor, by=by)
+        if json_:
+            print_json([
+                {"month": month.date().isoformat(), "equipment": str(column), "holdings": int(value)}
+                for month, row in table.iterrows()
+                for column, value in row.items()
+            ])
+            return
+        _print_timeline(table, actor_list.resolve(actor).name if actor_list.resolve(actor) else actor, by)
+        return
+
+    found = holdings(frame, equipment, actor_list, as_of=as_of, by=by, actor=actor)
+    if json_:
+        print_json([h.to_dict() for h in found])
+        return
+    unlisted = unlisted_actors(frame, actor_list)
+    if unlisted:
+        typer.echo("Note: actors not in the actor list, kept as written: " + ", ".join(unlisted), err=True)
+    _print_holdings(found, actor_list, actor, as_of, by)
+
+
+def _print_holdings(found, actor_list, actor: str | None, as_of: str | None, by: str) -> None:
+    from rich.table import Table
+
+    out = console()
+    when = f"as of {as_of}" if as_of else "from every row"
+    if not found:
+        message = f"No holdings {when}"
+        listed = actor_list.resolve(actor) if actor else None
+        if listed is not None and listed.successor is not None:
+            message += (
+                f" for {listed.name}; its holdings pass to "
+                f"{actor_list.get(listed.successor).name} from {listed.succession_date.isoformat()}"
+            )
+        elif actor:
+            message += f" for {actor}"
+        out.print(message + ".")
+        return
+    per_actor: dict[str, list] = {}
+    for h in found:
+        per_actor.setdefault(h.actor, []).append(h)
+    for name, items in per_actor.items():
+        total, total_max = sum(h.holdings for h in items), sum(h.holdings_max for h in items)
+        span = str(total) if total == total_max else f"{total}-{total_max}"
+        table = Table(title=f"{name}: {span} {when}", title_justify="left")
+        # Short headers so the table fits 80 columns; --json has the full names and evidence.
+        for column in (by, "arrived", "seen", "destr.", "damaged", "aband.", "capt.", "holdings", "evid."):
+            table.add_column(column, justify="left" if column == by else "right", overflow="fold")
+        for h in sorted(items, key=lambda h: h.label.casefold()):
+            figure = str(h.holdings) if h.holdings == h.holdings_max else f"{h.holdings}-{h.holdings_max}"
+            table.add_row(h.label, str(h.arrived), str(h.seen_max), str(h.destroyed), str(h.damaged),
+                          str(h.abandoned), str(h.captured), figure, str(len(h.evidence)))
+        out.print(table)
+
+
+def _print_timeline(table, name: str, by: str) -> None:
+    from rich.table import Table
+
+    out = console()
+    if table.empty:
+        out.print(f"No holdings for {name}.")
+        return
+    view = Table(title=f"{name}: holdings per month (as of each month's end)", title_justify="left")
+    view.add_column("month")
+    for column in table.columns:
+        view.add_column(str(column), justify="right")
+    for month, row in table.iterrows():
+        view.add_row(month.strftime("%Y-%m"), *(str(int(v)) for v in row))
+    out.print(view)
