@@ -116,7 +116,7 @@ def _print_holdings(found, actor_list, actor: str | None, as_of: str | None, by:
             )
         elif actor:
             message += f" for {actor}"
-        out.print(message + ".")
+        typer.echo(message + ".")
         return
     per_actor: dict[str, list] = {}
     for h in found:
@@ -124,7 +124,8 @@ def _print_holdings(found, actor_list, actor: str | None, as_of: str | None, by:
     for name, items in per_actor.items():
         total, total_max = sum(h.holdings for h in items), sum(h.holdings_max for h in items)
         span = str(total) if total == total_max else f"{total}-{total_max}"
-        table = Table(title=f"{name}: {span} {when}", title_justify="left")
+        typer.echo(f"{name}: {span} {when}")  # echoed, not a table title: rich would wrap it
+        table = Table()
         # Short headers so the table fits 80 columns; --json has the full names and evidence.
         for column in (by, "arrived", "seen", "destr.", "damaged", "aband.", "capt.", "holdings", "evid."):
             table.add_column(column, justify="left" if column == by else "right", overflow="fold")
@@ -140,9 +141,10 @@ def _print_timeline(table, name: str, by: str) -> None:
 
     out = console()
     if table.empty:
-        out.print(f"No holdings for {name}.")
+        typer.echo(f"No holdings for {name}.")
         return
-    view = Table(title=f"{name}: holdings per month (as of each month's end)", title_justify="left")
+    typer.echo(f"{name}: holdings per month (as of each month's end)")
+    view = Table()
     view.add_column("month")
     for column in table.columns:
         view.add_column(str(column), justify="right")
