@@ -117,11 +117,20 @@ class UnitTemplate(BaseModel):
         return value
 
 
+class Ladder(BaseModel):
+    """The lowest echelon a number of manoeuvre vehicles fills: ``of`` counts them, ``echelons`` gives thresholds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    of: Selection
+    echelons: dict[Echelon, int] = Field(min_length=1)
+
+
 class _DoctrineFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     units: dict[str, UnitSize] = {}
-    ladder: dict[Echelon, int] = {}
+    ladder: Ladder | None = None
     templates: list[UnitTemplate] = []
 
 
@@ -147,7 +156,7 @@ class Doctrine:
 
     templates: dict[str, UnitTemplate] = field(default_factory=dict)
     units: dict[str, UnitSize] = field(default_factory=dict)
-    ladder: dict[str, int] = field(default_factory=dict)
+    ladder: Ladder | None = None
     origins: dict[str, str] = field(default_factory=dict)
     compiled: dict[str, list[CompiledRule]] = field(default_factory=dict)
 
@@ -169,23 +178,27 @@ class Doctrine:
         return {t for sel in self._selections() for t in sel.type}
 
     def _selections(self) -> list[Selection]:
-        out = [u.of for u in self.units.values()]
+        out = [u.of for u in self.units.values()] + ([self.ladder.of] if self.ladder else [])
         for rules in self.compiled.values():
             out += [r.params.of for r in rules if hasattr(r.params, "of")]
         return out
 
-    def ladder_echelon(self, combat_vehicles: np.ndarray) -> np.ndarray:
-        """Per convoy, the rank of the lowest echelon its combat vehicles fill (-1 below the ladder)."""
-        out = np.full(len(combat_vehicles), -1, dtype=np.int64)
-        for echelon, threshold in sorted(self.ladder.items(), key=lambda kv: echelon_rank(kv[0])):
-            out = np.where(combat_vehicles >= threshold, echelon_rank(echelon), out)
+    def ladder_echelon(self, features: Features) -> np.ndarray:
+        """Per convoy, the rank of the lowest echelon its manoeuvre vehicles fill (-1 below the ladder)."""
+        out = np.full(len(features), -1, dtype=np.int64)
+        if self.ladder is None:
+            return out
+        counts = features.count(self.ladder.of)
+        for echelon, threshold in sorted(self.ladder.echelons.items(), key=lambda kv: echelon_rank(kv[0])):
+            out = np.where(counts >= threshold, echelon_rank(echelon), out)
         return out
 
     def add_file(self, path: Path) -> None:
         """Validate one doctrine YAML file and merge it (later ids replace earlier ones)."""
         parsed = parse_doctrine_file(path)
         self.units.update(parsed.units)
-        self.ladder.update(parsed.ladder)
+        if parsed.ladder is not None:
+            self.ladder = parsed.ladder
         for template in parsed.templates:
             self.templates[template.id] = template
             self.origins[template.id] = str(path)

@@ -263,7 +263,7 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
     scores = _score(doctrine, ids, features)
     best = scores.score.argmax(axis=1) if ids else np.zeros(len(table), dtype=np.int64)
     wins = _sample_wins(table, doctrine, ids, space, codes, best, samples, seed)
-    ladder = doctrine.ladder_echelon(features.column("role:combat"))
+    ladder = doctrine.ladder_echelon(features)
     # Rank templates per convoy, best first; rounding makes near-equal scores ties, kept in doctrine order.
     order = np.argsort(-np.round(scores.score, 9), axis=1, kind="stable")
     rows = np.arange(len(table))
@@ -353,7 +353,7 @@ class ConvoyEstimate:
         rank = max(rank, int(self._run.ladder[self.index]))
         if rank < 0:
             ladder = self._run.doctrine.ladder
-            rank = min((echelon_rank(e) for e in ladder), default=0)
+            rank = min((echelon_rank(e) for e in ladder.echelons), default=0) if ladder else 0
         return ECHELONS[rank]
 
     @property
