@@ -1,10 +1,36 @@
 """The interchange format of sightings (CSV, XLSX, JSON: the same columns).
 
 One row per sighting x equipment type. See ``docs/ARCHITECTURE.md`` for the
-canonical frame every reader returns and the store gives back.
+canonical frame every reader returns and the store gives back, and
+``docs/format.md`` for the format as users see it.
+
+Validation is vectorised (pandas masks over whole columns; names, dates and
+grades are resolved once per distinct value), so a million rows validate in
+seconds. Every problem of a file is reported at once, each naming the file,
+the row as Excel numbers it (header = row 1), the column and what was expected.
+A sighting is accepted whole or not at all.
 """
 
 from __future__ import annotations
+
+import codecs
+import datetime as dt
+import difflib
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from orbat.errors import InputFileError, InvalidSightings
+
+if TYPE_CHECKING:
+    from orbat.catalog import Catalog
 
 #: Columns of the interchange format, in file order.
 COLUMNS: tuple[str, ...] = (
@@ -42,7 +68,1008 @@ CREDIBILITY: dict[int, str] = {
     6: "truth cannot be judged",
 }
 
+#: Largest count on one row: a convoy of more is a typo, not a sighting.
+MAX_COUNT = 10_000
+#: Excel's own limit for the text of one cell.
+MAX_CELL_CHARS = 32_767
+#: Largest CSV accepted. It is read whole into memory (about 10x its size).
+MAX_CSV_BYTES = 2 * 1024**3
+#: Largest JSON accepted (parsed whole).
+MAX_JSON_BYTES = 512 * 1024**2
+#: Columns that may be present but are not part of the format: ``equipment_id``
+#: (written by exports; checked against the name's resolution) and ``row``,
+#: ``reason`` (written in rejects files, so a fixed rejects file re-imports).
+EXTRA_COLUMNS: tuple[str, ...] = ("equipment_id", "row", "reason")
+#: Convoy is kept per sighting too (the nested JSON form has it at the sighting level).
+_CONSISTENT: tuple[str, ...] = ("convoy", *SIGHTING_LEVEL)
+_TEXT_COLUMNS = ("sighting_id", "convoy", "place", "actor", "equipment", "source", "notes", "captor")
+_ENTRY_FIELDS = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor")
+_SIGHTING_FIELDS = tuple(c for c in COLUMNS if c not in _ENTRY_FIELDS)
 
-def convoy_key(frame):
-    """The convoy each row belongs to: its ``convoy``, or its own ``sighting_id`` when that is empty."""
-    return frame["convoy"].where(frame["convoy"].notna() & (frame["convoy"] != ""), frame["sighting_id"])
+#: A cell starting with one of these is a formula to Excel or LibreOffice (OWASP CSV injection).
+FORMULA_CHARS = frozenset("=+-@\t\r")
+
+#: Kinds of problem: a defect of the row itself, or a valid row refused with its sighting.
+INVALID = "invalid"
+WITH_SIGHTING = "rejected-with-sighting"
+#: A problem with the columns themselves: then no row can be trusted.
+HEADER = "header"
+
+
+def escape_formula_text(text: Any) -> Any:
+    """Text made safe for a spreadsheet cell: a leading ``'`` when it would start a formula.
+
+    Text starting with ``'`` followed by a formula character is escaped too,
+    so that :func:`unescape_formula_text` always gives back the original.
+    Anything that is not a string is returned unchanged.
+    """
+    if not isinstance(text, str) or not text:
+        return text
+    if text[0] in FORMULA_CHARS or (text[0] == "'" and len(text) > 1 and text[1] in FORMULA_CHARS):
+        return "'" + text
+    return text
+
+
+def unescape_formula_text(text: Any) -> Any:
+    """Undo :func:`escape_formula_text`: drop exactly one ``'`` before a formula character."""
+    if isinstance(text, str) and len(text) > 1 and text[0] == "'" and text[1] in FORMULA_CHARS:
+        return text[1:]
+    return text
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One invalid cell or row of a sightings file.
+
+    ``row`` is the row as Excel numbers it (header = row 1), or for JSON the
+    position of the row object (1 = first); ``where`` replaces "row N" in the
+    message when a better label exists (``sighting 2, entry 3``, ``--equipment 1``).
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+    value: Any = None
+    hint: str | None = None
+    where: str | None = None
+    kind: str = INVALID
+    sighting: str | None = None  #: the sighting_id of the row, when it has one
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.where:
+            parts.append(self.where)
+        elif self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column}")
+        text = ", ".join(parts) + ": " + self.message
+        if self.value is not None:
+            text += f", got {_short(self.value)}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return repr(text)
+
+
+@dataclass
+class SightingsRead:
+    """What :func:`read_sightings_lenient` found in a file."""
+
+    frame: pd.DataFrame  #: the valid sightings, canonical
+    problems: list[Problem]  #: every problem, including rows refused with their sighting
+    rejects: pd.DataFrame  #: the refused rows as they were in the file, plus ``row`` and ``reason``
+    rows: int  #: data rows read (blank rows not counted)
+    notes: list[str] = field(default_factory=list)  #: things the user should know (e.g. the encoding)
+
+    @property
+    def invalid(self) -> list[Problem]:
+        """Problems of the rows themselves (not the rows refused along with their sighting)."""
+        return [p for p in self.problems if p.kind != WITH_SIGHTING]
+
+    @property
+    def rejected_rows(self) -> int:
+        """How many data rows were refused."""
+        return len(self.rejects)
+
+    @property
+    def rejected_sightings(self) -> int:
+        """How many sightings were refused (a row without a sighting_id counts as one)."""
+        return len({p.row for p in self.problems if p.sighting is None} |
+                   {p.sighting for p in self.problems if p.sighting is not None})
+
+
+Progress = Callable[[str, int, int], None]
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_sightings(path: str | os.PathLike, catalog: Catalog, *, today: dt.date | None = None,
+                   progress: Progress | None = None) -> pd.DataFrame:
+    """Read and validate a sightings file (CSV, XLSX or JSON, by extension) into the canonical frame.
+
+    Raises :class:`InvalidSightings` listing every problem when any row is
+    invalid, and :class:`InputFileError` when the file cannot be read at all.
+    """
+    result = read_sightings_lenient(path, catalog, today=today, progress=progress)
+    if result.problems:
+        raise InvalidSightings(result.invalid or result.problems, source=str(path))
+    return result.frame
+
+
+def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: dt.date | None = None,
+                           progress: Progress | None = None) -> SightingsRead:
+    """Read a sightings file, keeping the valid sightings and listing the problems of the rest.
+
+    For ``--skip-invalid``. Problems with the columns themselves (unknown,
+    duplicated or missing columns) still raise :class:`InvalidSightings`:
+    no row can be trusted when the header is wrong.
+    """
+    path = Path(path)
+    notes: list[str] = []
+    raw, first_row, labels = read_raw(path, notes=notes, progress=progress)
+    if progress:
+        progress("validating", 0, 1)
+    frame, problems = validate_frame(raw, catalog, source=str(path), first_row=first_row, today=today,
+                                     row_labels=labels)
+    if progress:
+        progress("validating", 1, 1)
+    header = [p for p in problems if p.kind == HEADER]
+    if header:
+        raise InvalidSightings(header, source=str(path))
+    rows = int((~_blank_rows(raw)).sum())
+    if rows == 0:
+        raise InputFileError(f"{path}: no rows: the file has a header but no sightings")
+    return SightingsRead(frame=frame, problems=problems, rejects=rejects_frame(raw, problems, first_row),
+                         rows=rows, notes=notes)
+
+
+def read_raw(path: Path, *, notes: list[str] | None = None, progress: Progress | None = None,
+             ) -> tuple[pd.DataFrame, int, list[str] | None]:
+    """The cells of a sightings file as text, unvalidated: ``(raw, first_row, row_labels)``.
+
+    ``raw`` has the file's header as its columns (duplicates and all) and
+    ``""`` for empty cells; ``first_row`` is the row number of its first row.
+    """
+    notes = notes if notes is not None else []
+    if not path.exists():
+        raise InputFileError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder, not a sightings file")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path), 2, None
+    if suffix in (".csv", ".tsv", ".txt"):
+        return _read_csv(path, notes, progress), 2, None
+    if suffix == ".json":
+        raw, labels = _read_json(path)
+        return raw, 1, labels
+    if suffix == ".xls":
+        raise InputFileError(f"{path}: old-style Excel .xls is not supported; save it as .xlsx (or CSV UTF-8)")
+    raise InputFileError(f"{path}: unknown file type {path.suffix!r}; expected .csv, .tsv, .txt, .xlsx, .xlsm or .json")
+
+
+def _frame_from_rows(header: list[str], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    width = max([len(header), *(len(r) for r in rows)]) if rows else len(header)
+    columns = list(header) + [""] * (width - len(header))
+    data = pd.DataFrame(list(rows), columns=range(width) if rows else None, dtype=object)
+    if not rows:
+        data = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
+    data = data.reindex(columns=range(width))
+    data = data.fillna("")
+    data.columns = columns
+    return data
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    from orbat.excel.reader import read_xlsx_rows
+
+    header, rows = read_xlsx_rows(path)
+    return _frame_from_rows(header, rows)
+
+
+def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
+    """The encoding to read a CSV with, and a note for the user when it is not UTF-8.
+
+    Streams the file once (bounded memory). Also refuses binary files.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            # Excel's "Unicode text" export: UTF-16 with a BOM, tab-separated.
+            encoding = "utf-16"
+        else:
+            encoding = "utf-8-sig"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder(encoding)()
+        offset = 0
+        newlines = 0
+        while True:
+            chunk = handle.read(1 << 20)
+            if not chunk:
+                try:
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError as exc:
+                    bad_at = offset - len(exc.object) + exc.start if exc.object else offset
+                    return _cp1252_or_error(path, max(bad_at, 0), newlines)
+                break
+            if encoding != "utf-16" and b"\x00" in chunk:
+                at = offset + chunk.index(b"\x00")
+                raise InputFileError(f"{path}: a binary file, not CSV text (NUL byte at offset {at:,})")
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                # exc.start is relative to the decoder's pending bytes plus this chunk.
+                pending = len(exc.object) - len(chunk)
+                bad_at = offset - pending + exc.start
+                line = newlines + chunk[: max(exc.start - pending, 0)].count(b"\n") + 1
+                return _cp1252_or_error(path, bad_at, line - 1)
+            newlines += chunk.count(b"\n")
+            offset += len(chunk)
+    return encoding, None
+
+
+def _cp1252_or_error(path: Path, bad_at: int, newlines_before: int) -> tuple[str, str | None]:
+    with path.open("rb") as handle:
+        handle.seek(bad_at)
+        bad_byte = handle.read(1)
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("cp1252")()
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            byte = f"0x{bad_byte[0]:02x}" if bad_byte else "?"
+            raise InputFileError(
+                f"{path}: not UTF-8 text: byte {byte} at offset {bad_at:,} (line {newlines_before + 1}) "
+                "cannot be decoded, and the file is not Windows-1252 either; in Excel use "
+                "Save As > 'CSV UTF-8', or convert it with `iconv -f <its encoding> -t UTF-8 "
+                f"{path.name} > {path.stem}-utf8{path.suffix}`"
+            ) from None
+    return "cp1252", (
+        f"{path}: not UTF-8 (byte 0x{bad_byte[0]:02x} at offset {bad_at:,}, line {newlines_before + 1}); "
+        "read it as Windows-1252. If accents look wrong, save it from Excel as 'CSV UTF-8'."
+    )
+
+
+def _sniff_delimiter(path: Path, encoding: str, suffix: str) -> str:
+    with path.open("r", encoding=encoding, newline="") as handle:
+        first = handle.readline(1 << 16)
+    counts = {d: _count_outside_quotes(first, d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ("\t" if suffix == ".tsv" else ",")))
+    if counts[best] == 0:
+        return "\t" if suffix == ".tsv" else ","
+    return best
+
+
+def _count_outside_quotes(line: str, delimiter: str) -> int:
+    count, quoted = 0, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delimiter and not quoted:
+            count += 1
+    return count
+
+
+class _CountingReader:
+    """A binary file whose read position feeds the progress bar."""
+
+    def __init__(self, handle, progress: Progress, total: int):
+        self._handle, self._progress, self._total = handle, progress, total
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._progress("reading", self._handle.tell(), self._total)
+        return data
+
+    def __iter__(self):
+        return iter(self._handle)
+
+
+def _read_csv(path: Path, notes: list[str], progress: Progress | None) -> pd.DataFrame:
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise InputFileError(f"{path}: {size:,} bytes is larger than the {MAX_CSV_BYTES:,}-byte limit for CSV files")
+    encoding, note = _check_encoding(path, size)
+    if note:
+        notes.append(note)
+    with path.open("rb") as probe:
+        text = probe.read(4096).decode(encoding, errors="replace").lstrip("\ufeff")
+    if not text.strip():
+        raise InputFileError(f"{path}: the file is empty")
+    delimiter = _sniff_delimiter(path, encoding, path.suffix.lower())
+    import csv
+
+    try:
+        with path.open("rb") as raw_handle:
+            source = _CountingReader(raw_handle, progress, size) if progress else raw_handle
+            table = pd.read_csv(
+                source, sep=delimiter, header=None, dtype="category", keep_default_na=False, na_filter=False,
+                skip_blank_lines=False, encoding=encoding, quoting=csv.QUOTE_MINIMAL, engine="c",
+            )
+    except pd.errors.ParserError as exc:
+        message = str(exc).strip()
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+        if found:
+            expected, line, saw = found.groups()
+            raise InputFileError(
+                f"{path}: row {line} has {saw} fields but the header has {expected} "
+                f"(an unquoted {'comma' if delimiter == ',' else repr(delimiter)} or a missing quote?)"
+            ) from None
+        raise InputFileError(f"{path}: not a readable CSV file ({message})") from None
+    except pd.errors.EmptyDataError:
+        raise InputFileError(f"{path}: the file is empty") from None
+    except UnicodeDecodeError as exc:  # the scan above should have caught it
+        raise InputFileError(f"{path}: cannot decode as {encoding} ({exc.reason})") from None
+    if table.empty:
+        raise InputFileError(f"{path}: the file is empty")
+    header = ["" if pd.isna(h) else str(h) for h in table.iloc[0].tolist()]
+    data = table.iloc[1:].reset_index(drop=True)
+    data.columns = header
+    return data
+
+
+def _json_scalar(value: Any) -> tuple[str, bool]:
+    """JSON value as cell text, and whether it was a scalar."""
+    if value is None:
+        return "", True
+    if isinstance(value, bool):
+        return ("true" if value else "false"), True
+    if isinstance(value, int):
+        return str(value), True
+    if isinstance(value, float):
+        return (str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)), True
+    if isinstance(value, str):
+        return value, True
+    return json.dumps(value, ensure_ascii=False)[:200], False
+
+
+def _read_json(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise InputFileError(f"{path}: {size:,} bytes is larger than the {MAX_JSON_BYTES:,}-byte limit for JSON files")
+    if size == 0:
+        raise InputFileError(f"{path}: the file is empty")
+    try:
+        with path.open("r", encoding="utf-8-sig") as handle:
+            data = json.load(handle)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{path}: JSON must be UTF-8 ({exc.reason} at byte {exc.start:,})") from None
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise InputFileError(f"{path}: JSON nested too deeply") from None
+    if isinstance(data, dict) and isinstance(data.get("sightings"), list):
+        data = data["sightings"]
+    if not isinstance(data, list):
+        raise InputFileError(f"{path}: expected a JSON array of rows or of sightings, found {type(data).__name__}")
+    rows: list[dict[str, Any]] = []
+    labels: list[str] = []
+    for i, item in enumerate(data, start=1):
+        if not isinstance(item, dict):
+            raise InputFileError(f"{path}: item {i} is {type(item).__name__}, expected an object")
+        if "entries" in item:
+            entries = item["entries"]
+            shared = {k: v for k, v in item.items() if k != "entries"}
+            if not isinstance(entries, list):
+                raise InputFileError(f"{path}: sighting {i}: 'entries' must be an array")
+            if not entries:
+                rows.append(shared)
+                labels.append(f"sighting {i}")
+            for j, entry in enumerate(entries, start=1):
+                if not isinstance(entry, dict):
+                    raise InputFileError(f"{path}: sighting {i}, entry {j} is {type(entry).__name__}, expected an object")
+                rows.append({**shared, **entry})
+                labels.append(f"sighting {i}, entry {j}")
+        else:
+            rows.append(item)
+            labels.append(f"item {i}")
+    header: list[str] = []
+    seen: set[str] = set()
+    for row in rows:
+        for key in row:
+            if key not in seen:
+                seen.add(key)
+                header.append(str(key))
+    table = []
+    bad: list[str] = []
+    for n, row in enumerate(rows):
+        cells = []
+        for key in header:
+            text, scalar = _json_scalar(row.get(key))
+            if not scalar:
+                bad.append(f"{path}: {labels[n]}, {key}: expected a string, number or null, got {text[:60]!r}")
+            cells.append(text)
+        table.append(cells)
+    if bad:
+        raise InputFileError("\n".join(bad[:50]))
+    return _frame_from_rows(header, table), labels
+
+
+# ---------------------------------------------------------------- validation
+#
+# Columns are handled as object arrays, and every per-cell check runs once per
+# distinct value (pd.factorize), then is spread back over the rows: sightings
+# files repeat the same dates, names, grades and counts on many rows, and
+# pandas' per-element string methods would be far slower on a million rows.
+
+
+def _header_key(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).replace("\ufeff", "").strip().lower())
+
+
+def _codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, distinct values)`` of a column; a missing cell is the empty string."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        uniques = series.cat.categories.to_numpy(dtype=object)
+    else:
+        codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+        uniques = np.asarray(uniques, dtype=object)
+    if (codes < 0).any():  # NaN: a short CSV row or a missing key
+        uniques = np.append(uniques, "")
+        codes = np.where(codes < 0, len(uniques) - 1, codes)
+    return codes, uniques
+
+
+class _Coded:
+    """A column as codes into its distinct values, so per-cell work runs once per distinct value."""
+
+    def __init__(self, codes: np.ndarray, uniques: np.ndarray, index: pd.Index):
+        self.codes, self.uniques, self.index = codes, uniques, index
+
+    @classmethod
+    def of(cls, series: pd.Series) -> _Coded:
+        codes, uniques = _codes(series)
+        return cls(codes, uniques, series.index)
+
+    def map(self, func: Callable[[Any], Any], dtype: Any = object) -> _Coded:
+        mapped = np.empty(len(self.uniques), dtype=dtype)
+        for i, value in enumerate(self.uniques):
+            mapped[i] = func(value)
+        return _Coded(self.codes, mapped, self.index)
+
+    def series(self) -> pd.Series:
+        values = self.uniques[self.codes] if len(self.uniques) else np.empty(0, dtype=self.uniques.dtype)
+        # dtype given: pandas 3 would otherwise infer its (slower, stricter) str dtype
+        return pd.Series(values, index=self.index, dtype=values.dtype)
+
+    def array(self) -> np.ndarray:
+        return self.uniques[self.codes] if len(self.uniques) else np.empty(0, dtype=self.uniques.dtype)
+
+    def subset(self, keep: np.ndarray) -> _Coded:
+        return _Coded(self.codes[keep], self.uniques, self.index[keep])
+
+
+def _per_value(coded: _Coded, func: Callable[[Any], tuple], width: int) -> list[pd.Series]:
+    """``func`` applied once per distinct value; its ``width`` results as row-aligned Series."""
+    columns = [np.empty(len(coded.uniques), dtype=object) for _ in range(width)]
+    for i, value in enumerate(coded.uniques):
+        result = func(value)
+        for k in range(width):
+            columns[k][i] = result[k]
+    return [_Coded(coded.codes, col, coded.index).series() for col in columns]
+
+
+def _blank_rows(raw: pd.DataFrame, coded: list[_Coded] | None = None) -> np.ndarray:
+    coded = coded if coded is not None else [_Coded.of(raw.iloc[:, i]) for i in range(raw.shape[1])]
+    blank = np.ones(len(raw), dtype=bool)
+    for column in coded:
+        blank &= column.map(lambda v: not str(v).strip(), bool).array()
+    return blank
+
+
+def _clean(value: Any) -> str:
+    """Cell text as the format reads it: trimmed, and a spreadsheet's formula escape undone."""
+    return unescape_formula_text(str(value).strip()).strip()
+
+
+def _empty_canonical() -> pd.DataFrame:
+    return _canonical({c: pd.Series([], dtype=object) for c in CANONICAL_COLUMNS})
+
+
+def _text_series(values: pd.Series) -> pd.Series:
+    array = values.to_numpy(dtype=object, copy=True)
+    array[pd.isna(array) | (array == "")] = np.nan
+    return pd.Series(array, dtype="str")
+
+
+def _canonical(columns: dict[str, pd.Series]) -> pd.DataFrame:
+    out = {}
+    for name in CANONICAL_COLUMNS:
+        values = columns[name]
+        if name in ("lat", "lon"):
+            out[name] = pd.to_numeric(values, errors="coerce").astype("float64").reset_index(drop=True)
+        elif name == "count":
+            out[name] = pd.to_numeric(values, errors="coerce").astype("int64").reset_index(drop=True)
+        elif name in ("count_max", "credibility"):
+            out[name] = pd.to_numeric(values, errors="coerce").astype("Int64").reset_index(drop=True)
+        else:
+            out[name] = _text_series(values)
+    return pd.DataFrame(out)
+
+
+class _Collector:
+    """Gathers problems from row masks; messages are built only for the bad rows."""
+
+    def __init__(self, source: str, rows: pd.Series, labels: Sequence[str] | None):
+        self.source = source
+        self.rows = rows  # file row number, indexed by position in the raw frame
+        self.labels = labels
+        self.problems: list[Problem] = []
+        self.bad = pd.Series(False, index=rows.index)
+        self.bad_columns: dict[str, pd.Series] = {}  # column -> rows whose cell there is invalid
+        self.ids: pd.Series | None = None
+
+    def bad_in(self, column: str) -> pd.Series:
+        """Rows whose cell in ``column`` was already found invalid."""
+        found = self.bad_columns.get(column)
+        return found if found is not None else pd.Series(False, index=self.rows.index)
+
+    def flag(self, mask, column: str, message: str | pd.Series, values: pd.Series | None,
+             hint: Callable[[Any], str | None] | None = None) -> None:
+        """One problem per row of ``mask``; ``message`` is a text or a per-row Series of texts."""
+        mask = pd.Series(np.asarray(mask, dtype=bool), index=self.rows.index)
+        if not mask.any():
+            return
+        self.bad |= mask
+        self.bad_columns[column] = self.bad_in(column) | mask
+        positions = mask[mask].index
+        shown = values.loc[positions] if values is not None else [None] * len(positions)
+        texts = message.loc[positions] if isinstance(message, pd.Series) else [message] * len(positions)
+        for pos, value, text in zip(positions, shown, texts):
+            self.add(pos, column, text, value, hint(value) if hint else None, mark=False)
+
+    def add(self, pos: int, column: str | None, message: str, value: Any = None, hint: str | None = None,
+            kind: str = INVALID, mark: bool = True) -> None:
+        row = int(self.rows.loc[pos])
+        where = self.labels[pos] if self.labels is not None else None
+        sighting = (self.ids.loc[pos] or None) if self.ids is not None else None
+        self.problems.append(Problem(self.source, row, column, message, value, hint, where, kind, sighting))
+        if kind == INVALID and mark:
+            self.bad.loc[pos] = True
+            if column:
+                marked = self.bad_in(column).copy()
+                marked.loc[pos] = True
+                self.bad_columns[column] = marked
+
+
+def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_row: int = 2,
+                   today: dt.date | None = None, row_labels: Sequence[str] | None = None,
+                   ) -> tuple[pd.DataFrame, list[Problem]]:
+    """Validate raw text rows; return the valid rows as the canonical frame, and every problem.
+
+    ``raw`` holds the file's cells as text (``""`` for empty) under the
+    file's own header; its row ``i`` is row ``first_row + i`` of the file.
+    Blank rows are skipped. A sighting with any invalid row is refused whole:
+    its other rows get a problem of kind ``rejected-with-sighting``.
+    ``row_labels`` (one per row) name rows where numbers would not help (JSON).
+    """
+    today = today or dt.date.today()
+    raw = raw.reset_index(drop=True)
+    coded = [_Coded.of(raw.iloc[:, i]) for i in range(raw.shape[1])]
+    header_problems = _check_header(list(raw.columns), coded, source, first_row)
+    if header_problems:
+        return _empty_canonical(), header_problems
+    keep = ~_blank_rows(raw, coded)
+    rows = pd.Series(np.arange(first_row, first_row + len(raw)), index=raw.index)[keep]
+    originals: dict[str, _Coded] = {}
+    for column, codes in zip(raw.columns, coded):
+        key = _header_key(column)
+        if key:
+            originals[key] = codes.subset(keep)
+    cleaned: dict[str, _Coded] = {}
+    text: dict[str, pd.Series] = {}
+    for name in (*COLUMNS, "equipment_id"):
+        if name in originals:
+            cleaned[name] = originals[name].map(_clean)
+        else:
+            cleaned[name] = _Coded(np.zeros(len(rows), dtype=np.intp), np.array([""], dtype=object), rows.index)
+        text[name] = cleaned[name].series()
+    found = _Collector(source, rows, list(row_labels) if row_labels is not None else None)
+    found.ids = text["sighting_id"]
+
+    for name, column in originals.items():
+        too_long = column.map(lambda v: len(str(v)) > MAX_CELL_CHARS, bool).array()
+        if too_long.any():
+            found.flag(too_long, name, f"more than {MAX_CELL_CHARS:,} characters (Excel's cell limit)",
+                       column.series().map(lambda v: str(v)[:40] + "..."))
+    for name in REQUIRED:
+        found.flag(text[name] == "", name, "a value is required", None)
+
+    out: dict[str, pd.Series] = {name: text[name] for name in
+                                 ("sighting_id", "convoy", "place", "actor", "source", "notes", "equipment", "captor")}
+    out["observed_at"] = _check(cleaned, "observed_at", lambda v: parse_observed_at(v, today), found)
+    out["equipment_id"] = _check_equipment(cleaned["equipment"], text["equipment_id"], catalog, found)
+    out["count"] = _check(cleaned, "count", _parse_count, found)
+    out["count_max"] = _check(cleaned, "count_max", _parse_count, found)
+    below = (out["count_max"].notna() & out["count"].notna()).to_numpy().copy()
+    below[below] = (out["count_max"][below].astype(int) < out["count"][below].astype(int)).to_numpy()
+    for pos in rows.index[below]:
+        found.add(pos, "count_max", f"expected a number >= count ({out['count'].loc[pos]})", text["count_max"].loc[pos])
+    out["lat"] = _check(cleaned, "lat", lambda v: _parse_number(v, -90, 90), found)
+    out["lon"] = _check(cleaned, "lon", lambda v: _parse_number(v, -180, 180), found)
+    found.flag(out["lat"].notna() & (text["lon"] == ""), "lon", "required when lat is given", None)
+    found.flag(out["lon"].notna() & (text["lat"] == ""), "lat", "required when lon is given", None)
+    out["mode"] = _check(cleaned, "mode", lambda v: _parse_choice(v, MODES, "driven"), found)
+    out["event"] = _check(cleaned, "event", lambda v: _parse_choice(v, EVENTS, "sighting"), found)
+    out["reliability"], out["credibility"] = _check_grades(text["reliability"], text["credibility"], found)
+    found.flag((text["captor"] != "") & out["event"].notna() & (out["event"] != "captured"), "captor",
+               "only meaningful with event 'captured'", text["captor"])
+
+    _check_consistency(out, text, found)
+    _check_duplicates(out, found)
+
+    bad = found.bad
+    ids = out["sighting_id"]
+    bad_ids = set(ids[bad & (ids != "")])
+    collateral = ~bad & ids.isin(bad_ids)
+    if collateral.any():
+        bad_rows: dict[str, set[int]] = {}
+        for sid, row in zip(ids[bad], rows[bad]):
+            bad_rows.setdefault(sid, set()).add(int(row))
+        for pos in collateral[collateral].index:
+            sid = ids.loc[pos]
+            listed = ", ".join(str(r) for r in sorted(bad_rows[sid])[:10])
+            found.add(pos, "sighting_id",
+                      f"not imported: sighting {sid!r} has invalid rows ({listed}), and a sighting is "
+                      "imported whole or not at all", kind=WITH_SIGHTING)
+    good = ~(bad | collateral)
+    frame = _canonical({name: series[good] for name, series in out.items()})
+    problems = sorted(found.problems, key=lambda p: (p.row if p.row is not None else 0, p.kind != INVALID))
+    return frame, problems
+
+
+def _check(cleaned: dict[str, _Coded], column: str, parse: Callable[[str], tuple[Any, str | None]],
+           found: _Collector) -> pd.Series:
+    """Parse a column once per distinct value; flag the cells ``parse`` rejects; return the parsed values."""
+    values, errors = _per_value(cleaned[column], parse, 2)
+    failed = errors.notna()
+    if failed.any():
+        found.flag(failed, column, errors, cleaned[column].series())
+    return values.where(~failed, None)
+
+
+def _check_header(header: list[str], coded: list[_Coded], source: str, first_row: int) -> list[Problem]:
+    header_row = first_row - 1 if first_row > 1 else None
+    problems: list[Problem] = []
+    known = set(COLUMNS) | set(EXTRA_COLUMNS)
+    seen: dict[str, int] = {}
+
+    def name_of(i: int) -> str:
+        return f"{_column_letter(i)}" if header_row else f"#{i + 1}"
+
+    for i, name in enumerate(header):
+        key = _header_key(name)
+        if not key:
+            if any(str(v).strip() for v in coded[i].uniques):
+                problems.append(Problem(source, header_row, name_of(i),
+                                        "values in a column that has no name in the header", kind=HEADER))
+            continue
+        if key in seen:
+            problems.append(Problem(source, header_row, str(name).strip(),
+                                    f"duplicated column (also column {name_of(seen[key])})", kind=HEADER))
+            continue
+        seen[key] = i
+        if key not in known:
+            close = difflib.get_close_matches(key, list(COLUMNS), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else "known columns: " + ", ".join(COLUMNS)
+            problems.append(Problem(source, header_row, str(name).strip(), "unknown column", hint=hint, kind=HEADER))
+    for name in REQUIRED:
+        if name not in seen:
+            problems.append(Problem(source, header_row, name, "missing required column", kind=HEADER))
+    return problems
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$")
+_ZONE_RE = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$")
+
+
+def parse_observed_at(text: str, today: dt.date) -> tuple[str | None, str | None]:
+    """``(canonical ISO text, None)`` for a valid date or date-time, else ``(None, what was expected)``.
+
+    A time with a zone is converted to UTC (and written without the zone);
+    a time without one is kept as given.
+    """
+    if text == "":
+        return None, None
+    if _DATE_RE.match(text):
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            return None, "expected a real calendar date YYYY-MM-DD"
+        canonical = day.isoformat()
+    elif _DATETIME_RE.match(text):
+        value = text.replace(" ", "T", 1)
+        if "." in value:  # fromisoformat takes at most 6 fractional digits; whole seconds are enough
+            head, _, tail = value.partition(".")
+            zone = _ZONE_RE.search(tail)
+            value = head + (zone.group(0) if zone else "")
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None, "expected a real date and time YYYY-MM-DDTHH:MM:SS"
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        day = moment.date()
+        canonical = moment.isoformat(timespec="seconds")
+    else:
+        return None, "expected an ISO date YYYY-MM-DD or date and time YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]"
+    if day.year < 1900:
+        return None, "expected a date from 1900 on"
+    if day > today:
+        return None, f"expected a date not in the future (today is {today.isoformat()})"
+    return canonical, None
+
+
+def _parse_count(text: str) -> tuple[int | None, str | None]:
+    if text == "":
+        return None, None
+    if not (text.isascii() and text.isdigit()):
+        return None, "expected a whole number >= 0"
+    if len(text) > 9 or int(text) > MAX_COUNT:
+        return None, f"expected at most {MAX_COUNT:,} on one row"
+    return int(text), None
+
+
+_DECIMAL = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+
+
+def _parse_number(text: str, low: float, high: float) -> tuple[float | None, str | None]:
+    if text == "":
+        return None, None
+    if not _DECIMAL.match(text):
+        return None, f"expected a decimal number between {low:g} and {high:g}"
+    # A decimal comma is what Excel writes in ';'-separated CSV in much of Europe.
+    value = float(text.replace(",", "."))
+    if not low <= value <= high:
+        return None, f"expected a number between {low:g} and {high:g}"
+    return value, None
+
+
+def _parse_choice(text: str, choices: Sequence[str], default: str) -> tuple[str | None, str | None]:
+    if text == "":
+        return default, None
+    lowered = text.lower()
+    if lowered in choices:
+        return lowered, None
+    return None, "expected one of " + ", ".join(choices)
+
+
+_GRADE = re.compile(r"^([A-Fa-f])\s*([1-6])$")
+
+
+def _parse_grades(pair: str) -> tuple[str | None, int | None, str | None, str | None]:
+    """``reliability + "\x1f" + credibility`` -> (reliability, credibility, its problem, credibility's problem)."""
+    reliability, _, credibility = pair.partition("\x1f")
+    combined = _GRADE.match(reliability)
+    if combined:
+        if credibility:
+            return None, None, "a combined grade like B2 is only accepted when credibility is empty", None
+        return combined.group(1).upper(), int(combined.group(2)), None, None
+    letter, letter_problem = reliability.upper() or None, None
+    if letter is not None and letter not in RELIABILITY:
+        letter, letter_problem = None, "expected an Admiralty reliability grade A-F (or a combined grade like B2)"
+    number, number_problem = None, None
+    if credibility:
+        if credibility.isascii() and credibility.isdigit() and int(credibility) in CREDIBILITY:
+            number = int(credibility)
+        else:
+            number_problem = "expected an Admiralty credibility grade 1-6"
+    return letter, number, letter_problem, number_problem
+
+
+def _check_grades(reliability: pd.Series, credibility: pd.Series, found: _Collector) -> tuple[pd.Series, pd.Series]:
+    pairs = _Coded.of(reliability + "\x1f" + credibility)
+    letter, number, letter_problem, number_problem = _per_value(pairs, _parse_grades, 4)
+    for name, values, problem in (("reliability", reliability, letter_problem),
+                                  ("credibility", credibility, number_problem)):
+        mask = problem.notna().to_numpy()
+        if mask.any():
+            found.flag(mask, name, problem, values)
+    return letter, number
+
+
+def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Element-wise equality where two missing values are equal."""
+    left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+    left_na, right_na = pd.isna(left), pd.isna(right)
+    equal = np.zeros(len(left), dtype=bool)
+    both = ~left_na & ~right_na
+    equal[both] = left[both] == right[both]
+    return (left_na & right_na) | equal
+
+
+def _check_consistency(out: dict[str, pd.Series], text: dict[str, pd.Series], found: _Collector) -> None:
+    ids = out["sighting_id"]
+    with_id = (ids != "").to_numpy()
+    first = ~ids.duplicated().to_numpy() & with_id
+    repeated = with_id & ~first
+    if not repeated.any():
+        return
+    first_pos = pd.Series(ids.index[first], index=pd.Index(ids[first].to_numpy(), dtype=object))
+    mine_pos = ids.index[repeated]
+    ref_pos = first_pos.loc[ids[repeated].to_numpy()].to_numpy()
+    for column in _CONSISTENT:
+        values = out[column].where(text[column] != "", None)
+        already = found.bad_in(column)
+        skip = already.loc[mine_pos].to_numpy() | already.loc[ref_pos].to_numpy()
+        differs = ~_same(values.loc[mine_pos], values.loc[ref_pos]) & ~skip
+        for pos, ref in zip(mine_pos[differs], ref_pos[differs]):
+            found.add(pos, column,
+                      f"differs from row {int(found.rows.loc[ref])} of the same sighting {ids.loc[pos]!r}, "
+                      f"which has {text[column].loc[ref]!r} (it must be the same on every row of a sighting)",
+                      text[column].loc[pos])
+
+
+def _check_duplicates(out: dict[str, pd.Series], found: _Collector) -> None:
+    ids, equipment = out["sighting_id"], out["equipment_id"]
+    usable = (ids != "") & equipment.notna()
+    if not usable.any():
+        return
+    keys = ids[usable] + "\x00" + equipment[usable]
+    dup = keys.duplicated()
+    if not dup.any():
+        return
+    first_pos = pd.Series(keys[~dup].index, index=keys[~dup].to_numpy())
+    for pos in dup[dup].index:
+        ref = int(first_pos[keys.loc[pos]])
+        found.add(pos, "equipment",
+                  f"{out['equipment'].loc[ref]!r} is already on row {int(found.rows.loc[ref])} of sighting "
+                  f"{ids.loc[pos]!r} (both are {equipment.loc[pos]}); put the count on one row",
+                  out["equipment"].loc[pos])
+
+
+def _check_equipment(names: _Coded, given_ids: pd.Series, catalog: Catalog, found: _Collector) -> pd.Series:
+    def resolve(name: str) -> tuple[str | None, str | None]:
+        if name == "":
+            return None, None
+        entry = catalog.lookup(name)
+        return (entry.id, None) if entry is not None else (None, "not in the equipment catalog")
+
+    resolved, errors = _per_value(names, resolve, 2)
+    unknown = errors.notna()
+    if unknown.any():
+        shown = names.series()
+        hints: dict[str, str] = {}
+        for name in shown[unknown].unique():
+            near = catalog.suggest(name)
+            hints[name] = ("did you mean " + ", ".join(near) + "?") if near else "see `orbat catalog list`"
+        found.flag(unknown, "equipment", "not in the equipment catalog", shown, hint=hints.get)
+    # equipment_id is written by exports; when present it must agree with the name.
+    clash = (given_ids != "") & resolved.notna() & (given_ids != resolved)
+    if clash.any():
+        found.flag(clash, "equipment_id", "does not match the equipment name", given_ids,
+                   hint=lambda v: "the name resolves to another catalog id")
+    return resolved
+
+
+# ---------------------------------------------------------------- rejects and output
+
+
+def rejects_frame(raw: pd.DataFrame, problems: Sequence[Problem], first_row: int = 2) -> pd.DataFrame:
+    """The refused rows as they were in the file, plus ``row`` and ``reason`` columns."""
+    reasons: dict[int, list[str]] = {}
+    for p in problems:
+        if p.kind == HEADER or p.row is None:
+            continue
+        reason = (f"{p.column}: " if p.column else "") + p.message
+        if p.value is not None:
+            reason += f", got {_short(p.value)}"
+        if p.hint:
+            reason += f" ({p.hint})"
+        reasons.setdefault(p.row, []).append(reason)
+    positions = [r - first_row for r in sorted(reasons) if 0 <= r - first_row < len(raw)]
+    out = raw.iloc[positions].copy()
+    columns = [str(c) if str(c).strip() else f"column_{i + 1}" for i, c in enumerate(out.columns)]
+    out.columns = columns
+    out = out.loc[:, [c for c in out.columns if _header_key(c) not in ("row", "reason")]]
+    out.insert(0, "row", [first_row + p for p in positions])
+    out["reason"] = ["; ".join(reasons[first_row + p]) for p in positions]
+    return out.reset_index(drop=True)
+
+
+def rejects_path(path: str | os.PathLike) -> Path:
+    """Where ``--skip-invalid`` writes the refused rows: ``NAME.rejects.csv`` beside the input."""
+    path = Path(path)
+    return path.with_name(path.stem + ".rejects.csv")
+
+
+def write_rejects(path: str | os.PathLike, rejects: pd.DataFrame) -> Path:
+    """Write refused rows (see :func:`rejects_frame`) as CSV UTF-8 that Excel opens safely.
+
+    Cells that would start a formula are escaped (:func:`escape_formula_text`);
+    the importer undoes that, so a corrected rejects file imports as it is.
+    Returns the path written.
+    """
+    path = Path(path)
+    safe = rejects.astype(str).map(escape_formula_text)
+    tmp = path.with_name(path.name + ".tmp")
+    safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    os.replace(tmp, path)
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """A frame cell as a JSON value (NA -> None, numpy scalars -> Python)."""
+    if value is None or value is pd.NA:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def frame_to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The canonical frame as a list of plain dicts (one per row, JSON-ready)."""
+    columns = [c for c in CANONICAL_COLUMNS if c in frame.columns]
+    return [{c: _plain(v) for c, v in zip(columns, row)} for row in frame[columns].itertuples(index=False)]
+
+
+_NESTED_SIGHTING = ("sighting_id", "convoy", "observed_at", "place", "lat", "lon", "actor",
+                    "source", "reliability", "credibility")
+_NESTED_ENTRY = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor")
+
+
+def frame_to_nested(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The canonical frame as sightings, each with its fields and ``entries``; read back by :func:`read_sightings`."""
+    out: dict[str, dict[str, Any]] = {}
+    for record in frame_to_records(frame):
+        sid = record["sighting_id"]
+        if sid not in out:
+            out[sid] = {k: record.get(k) for k in _NESTED_SIGHTING}
+            out[sid]["entries"] = []
+        out[sid]["entries"].append({k: record.get(k) for k in _NESTED_ENTRY})
+    return list(out.values())
+
+
+def raw_from_records(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Rows given as dicts (column -> value) as a raw text frame for :func:`validate_frame`."""
+    header: list[str] = []
+    for record in records:
+        header.extend(k for k in record if k not in header)
+    rows = [[_json_scalar(r.get(k))[0] for k in header] for r in records]
+    return _frame_from_rows(header, rows)
+
+
+def build_sighting(fields: dict[str, Any], entries: Sequence[dict[str, Any]], catalog: Catalog, *,
+                   today: dt.date | None = None, source: str = "orbat add") -> pd.DataFrame:
+    """One sighting from its fields and entries (as ``orbat add`` takes them), validated like a file.
+
+    Raises :class:`InvalidSightings` naming the entry (``entry 2``) and column of each problem.
+    """
+    if not entries:
+        raise InvalidSightings([Problem(source, None, "equipment", "at least one equipment entry is required")],
+                               source=source)
+    records = [{**fields, **entry} for entry in entries]
+    labels = [f"entry {i}" if len(entries) > 1 else "entry" for i in range(1, len(entries) + 1)]
+    frame, problems = validate_frame(raw_from_records(records), catalog, source=source, first_row=1,
+                                     today=today, row_labels=labels)
+    problems = [p for p in problems if p.kind != WITH_SIGHTING]
+    if problems:
+        raise InvalidSightings(problems, source=source)
+    return frame
