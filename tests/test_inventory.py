@@ -223,3 +223,15 @@ def test_large_loss_list_is_fast_enough(ledger_catalog, actors):
         frame[frame["observed_at"] <= "2024-06-30"]
     )
     assert all(h.holdings == 0 for h in got if h.actor != "JNIM")
+
+
+@pytest.mark.parametrize("case", ["arrivals_and_losses", "sightings_lower_bound", "succession"])
+def test_the_reader_gives_the_same_ledger_as_the_test_helper(case, ledger_catalog, actors):
+    """The golden cases are built with ``canonical()``; the real reader must agree with it."""
+    from orbat.sightings import read_sightings
+
+    read = read_sightings(CASES / f"{case}.csv", ledger_catalog)
+    for by in ("type", "category"):
+        assert holdings(read, ledger_catalog, actors, by=by, as_of="2025-12-31") == holdings(
+            read_case(case, ledger_catalog), ledger_catalog, actors, by=by, as_of="2025-12-31"
+        )

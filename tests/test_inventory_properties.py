@@ -135,3 +135,20 @@ def test_grouping_never_loses_arrivals(by):
         for t in TYPES
     ]
     assert sum(h["arrived"] for h in ledger(records, by=by).values()) == 2 * len(TYPES)
+
+
+@settings(max_examples=15, deadline=None)
+@given(ledger_rows(min_size=1, max_size=15), st.sampled_from(NAMES))
+def test_timeline_rows_are_holdings_as_of_each_month_end(records, name):
+    from orbat.inventory import timeline
+
+    table = timeline(frame(records), CATALOG, ACTORS, actor=name)
+    for month in table.index[:: max(1, len(table) // 4)]:
+        last_day = (month + pd.offsets.MonthBegin(1) - pd.Timedelta(days=1)).date()
+        want = {
+            h.equipment: h.holdings
+            for h in holdings(frame(records), CATALOG, ACTORS, as_of=last_day, actor=name)
+            if h.holdings
+        }
+        have = {k: int(v) for k, v in table.loc[month].items() if v}
+        assert have == want, month
