@@ -1057,16 +1057,19 @@ def raw_from_records(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 
 def build_sighting(fields: dict[str, Any], entries: Sequence[dict[str, Any]], catalog: Catalog, *,
-                   today: dt.date | None = None, source: str = "orbat add") -> pd.DataFrame:
+                   today: dt.date | None = None, source: str = "orbat add",
+                   labels: Sequence[str] | None = None) -> pd.DataFrame:
     """One sighting from its fields and entries (as ``orbat add`` takes them), validated like a file.
 
-    Raises :class:`InvalidSightings` naming the entry (``entry 2``) and column of each problem.
+    Raises :class:`InvalidSightings` naming the entry (``labels[i]``, default
+    ``entry 2``) and the column of each problem.
     """
     if not entries:
         raise InvalidSightings([Problem(source, None, "equipment", "at least one equipment entry is required")],
                                source=source)
     records = [{**fields, **entry} for entry in entries]
-    labels = [f"entry {i}" if len(entries) > 1 else "entry" for i in range(1, len(entries) + 1)]
+    if labels is None or len(labels) != len(entries):
+        labels = [f"entry {i}" for i in range(1, len(entries) + 1)]
     frame, problems = validate_frame(raw_from_records(records), catalog, source=source, first_row=1,
                                      today=today, row_labels=labels)
     problems = [p for p in problems if p.kind != WITH_SIGHTING]

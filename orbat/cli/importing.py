@@ -1,5 +1,247 @@
-"""`orbat import`, `orbat add`, `orbat template` (being written)."""
+"""`orbat import`, `orbat add`, `orbat template`: sightings into the database."""
 
 from __future__ import annotations
 
-from orbat.cli.app import app  # noqa: F401
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from orbat.cli.app import app
+from orbat.cli.common import CatalogOption, DbOption, db_url, err_console
+
+#: Files larger than this (about 5,000 rows) get a progress bar on a terminal.
+PROGRESS_FROM_BYTES = 512 * 1024
+
+
+def _catalog(catalog: list | None, db: str | None):
+    from orbat.catalog import load_catalog
+
+    return load_catalog(catalog or (), db_url=db_url(db))
+
+
+def _stdin_is_terminal() -> bool:
+    """Whether `orbat add` may prompt (tests replace this)."""
+    return sys.stdin.isatty()
+
+
+class _Bar:
+    """A rich progress bar on stderr, only on a terminal and only for big files."""
+
+    def __init__(self, path: Path):
+        self.progress = None
+        try:
+            big = path.stat().st_size > PROGRESS_FROM_BYTES
+        except OSError:
+            big = False
+        console = err_console()
+        if big and console.is_terminal:
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                                     TimeElapsedColumn(), console=console, transient=True)
+            self.task = self.progress.add_task("reading", total=1)
+
+    def __enter__(self):
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.stop()
+
+    def stage(self, description: str, done: int, total: int) -> None:
+        if self.progress:
+            self.progress.update(self.task, description=description, completed=done, total=max(total, 1))
+
+    def writing(self, done: int, total: int) -> None:
+        self.stage("importing", done, total)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="Sightings file: .csv/.tsv/.txt, .xlsx/.xlsm or .json.",
+                                         show_default=False)],
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid",
+        help="Import the valid sightings and write the refused rows, with reasons, to FILE.rejects.csv.")] = False,
+    db: DbOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Validate a sightings file and import it into the database.
+
+    Every problem is reported at once (file, row as Excel numbers it, column,
+    what was expected) and nothing is imported, unless --skip-invalid is
+    given. Importing the same file again changes nothing; a changed row
+    updates its sighting and keeps the old version in its history.
+    The format is described in docs/format.md.
+
+    Example: orbat import estimates/mali-2025-01-17/sightings.csv
+    """
+    from orbat.errors import InvalidSightings
+    from orbat.sightings import read_sightings_lenient, rejects_path, write_rejects
+    from orbat.store import open_store
+
+    cat = _catalog(catalog, db)
+    with _Bar(file) as bar:
+        result = read_sightings_lenient(file, cat, progress=bar.stage)
+        for note in result.notes:
+            typer.echo(f"Note: {note}", err=True)
+        if result.problems and not skip_invalid:
+            raise InvalidSightings(result.invalid, source=str(file))
+        written = None
+        if result.problems:
+            written = write_rejects(rejects_path(file), result.rejects)
+        store = open_store(db_url(db))
+        try:
+            if len(result.frame):
+                summary = store.import_frame(result.frame, source=str(file), progress=bar.writing)
+                added, updated, unchanged = summary.added, summary.updated, summary.unchanged
+            else:
+                added = updated = unchanged = 0
+        finally:
+            store.close()
+    if written is not None:
+        typer.echo(f"{len(result.invalid)} problems; refused rows written to {written}", err=True)
+    typer.echo(
+        f"imported {file}: {added} sightings added, {updated} updated, {unchanged} unchanged, "
+        f"{result.rejected_sightings} rejected ({result.rejected_rows} rows)"
+    )
+
+
+def _parse_equipment(spec: str) -> dict[str, str]:
+    """``"T-72B3=6"``, ``"T-72B3=6-7"``, ``"motorboat=2:carried"`` as entry fields (validated later)."""
+    from orbat.errors import UsageError
+
+    name, sep, rest = spec.rpartition("=")
+    if not sep or not name.strip():
+        raise UsageError(f"--equipment {spec!r}: expected NAME=COUNT, NAME=MIN-MAX or NAME=COUNT:carried")
+    count, _, mode = rest.partition(":")
+    low, dash, high = count.partition("-")
+    entry = {"equipment": name.strip(), "count": low.strip()}
+    if dash:
+        entry["count_max"] = high.strip()
+    if mode:
+        entry["mode"] = mode.strip()
+    return entry
+
+
+def _generated_id(date: str) -> str:
+    import uuid
+
+    return f"{date[:10] or 'sighting'}-{uuid.uuid4().hex[:8]}"
+
+
+@app.command("add")
+def add(
+    id_: Annotated[Optional[str], typer.Option("--id", help="Sighting id (default: DATE-xxxxxxxx).")] = None,
+    convoy: Annotated[Optional[str], typer.Option("--convoy", help="Convoy this sighting belongs to.")] = None,
+    date: Annotated[Optional[str], typer.Option("--date", help="When: YYYY-MM-DD or YYYY-MM-DDTHH:MM.")] = None,
+    place: Annotated[Optional[str], typer.Option("--place", help="Where, as text.")] = None,
+    lat: Annotated[Optional[str], typer.Option("--lat", help="Latitude, decimal degrees.")] = None,
+    lon: Annotated[Optional[str], typer.Option("--lon", help="Longitude, decimal degrees.")] = None,
+    actor: Annotated[Optional[str], typer.Option("--actor", help="Who operates the vehicles.")] = None,
+    equipment: Annotated[Optional[list[str]], typer.Option(
+        "--equipment", "-e",
+        help="NAME=COUNT, NAME=MIN-MAX or NAME=COUNT:carried (repeatable).")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Where it comes from (URL).")] = None,
+    grade: Annotated[Optional[str], typer.Option("--grade", help="Admiralty grade like B2.")] = None,
+    reliability: Annotated[Optional[str], typer.Option("--reliability", help="Admiralty reliability A-F.")] = None,
+    credibility: Annotated[Optional[str], typer.Option("--credibility", help="Admiralty credibility 1-6.")] = None,
+    notes: Annotated[Optional[str], typer.Option("--notes", help="Notes for every entry.")] = None,
+    event: Annotated[Optional[str], typer.Option(
+        "--event", help="sighting (default), arrival, destroyed, damaged, abandoned or captured.")] = None,
+    captor: Annotated[Optional[str], typer.Option("--captor", help="Who captured it (with --event captured).")] = None,
+    db: DbOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Add one sighting from flags, or by answering prompts when --date or --equipment is missing.
+
+    Validated exactly like a row of an imported file. Prompts appear only
+    when stdin is a terminal; otherwise the missing flags are an error.
+
+    Example: orbat add --date 2025-01-17 --place Bamako --actor "Africa Corps" -e T-72B3=6-7 -e BMP-3=6 --grade B2
+    """
+    import datetime as dt
+
+    from orbat.errors import UsageError
+    from orbat.sightings import build_sighting
+    from orbat.store import open_store
+
+    if grade and (reliability or credibility):
+        raise UsageError("give either --grade or --reliability/--credibility, not both")
+    specs = list(equipment or [])
+    if date is None or not specs:
+        if not _stdin_is_terminal():
+            missing = [flag for flag, value in (("--date", date), ("--equipment", specs)) if not value]
+            raise UsageError("missing " + " and ".join(missing) + " (or run `orbat add` in a terminal to be asked)")
+        date = date or typer.prompt("Date observed (YYYY-MM-DD)", default=dt.date.today().isoformat())
+        id_ = id_ or typer.prompt("Sighting id", default=_generated_id(date))
+        if place is None:
+            place = typer.prompt("Place", default="", show_default=False)
+        if actor is None:
+            actor = typer.prompt("Actor", default="", show_default=False)
+        if source is None:
+            source = typer.prompt("Source (URL)", default="", show_default=False)
+        if grade is None and reliability is None and credibility is None:
+            grade = typer.prompt("Admiralty grade (e.g. B2)", default="", show_default=False)
+        if not specs:
+            typer.echo("Equipment as NAME=COUNT (NAME=MIN-MAX, NAME=COUNT:carried); empty line to finish.")
+            while True:
+                spec = typer.prompt("Equipment", default="", show_default=False).strip()
+                if not spec:
+                    break
+                specs.append(spec)
+    fields = {
+        "sighting_id": id_ or _generated_id(date),
+        "convoy": convoy, "observed_at": date, "place": place, "lat": lat, "lon": lon, "actor": actor,
+        "source": source, "reliability": grade or reliability, "credibility": credibility,
+        "notes": notes, "event": event, "captor": captor,
+    }
+    entries = [_parse_equipment(s) for s in specs]
+    frame = build_sighting(fields, entries, _catalog(catalog, db), labels=[f"--equipment {s!r}" for s in specs])
+    store = open_store(db_url(db))
+    try:
+        summary = store.import_frame(frame, source="orbat add")
+    finally:
+        store.close()
+    what = "added" if summary.added else ("updated" if summary.updated else "unchanged")
+    typer.echo(f"{what} sighting {fields['sighting_id']} ({len(frame)} "
+               f"{'entry' if len(frame) == 1 else 'entries'}, {int(frame['count'].sum())} vehicles)")
+
+
+def _actor_names(catalog: list | None, db: str | None) -> list[str]:
+    try:
+        from orbat.actors import load_actors
+    except ImportError:
+        return []
+    return list(load_actors(catalog or (), db_url=db_url(db)).names())
+
+
+@app.command("template")
+def template(
+    out: Annotated[Path, typer.Argument(help="The .xlsx workbook to write.", show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+    db: DbOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Write an Excel workbook for entering sightings, with dropdowns for equipment, actor, mode, event and grades.
+
+    Fill in the Sightings sheet (one row per sighting and equipment type),
+    then import it with `orbat import`. The Instructions sheet explains every
+    column.
+
+    Example: orbat template sightings.xlsx
+    """
+    from orbat.errors import UsageError
+    from orbat.excel.template import write_template
+
+    if out.suffix.lower() != ".xlsx":
+        raise UsageError(f"{out}: the template is an Excel workbook; give a name ending in .xlsx")
+    if out.exists() and not force:
+        raise UsageError(f"{out} already exists; use --force to overwrite it")
+    cat = _catalog(catalog, db)
+    written = write_template(out, cat, actors=_actor_names(catalog, db))
+    typer.echo(f"wrote {written}: {len(cat)} equipment types in the dropdown")
