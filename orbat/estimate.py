@@ -105,7 +105,8 @@ class _Run:
     space: FeatureSpace
     features: Features
     scores: _Scores
-    wins: np.ndarray  # convoys x templates, share of samples won
+    wins: np.ndarray  # convoys x templates, share of count scenarios won
+    mean: np.ndarray  # convoys x templates, mean score over the scenarios (the score, for exact counts)
     samples: int
     ladder: np.ndarray
     personnel: dict[str, np.ndarray]
@@ -123,8 +124,8 @@ class _Run:
 
 
 def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: FeatureSpace,
-                 codes, best: np.ndarray, samples: int, seed: int) -> np.ndarray:
-    """Per convoy x template, the share of count scenarios the template wins.
+                 codes, point: np.ndarray, samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per convoy x template, the share of count scenarios the template wins, and its mean score over them.
 
     A scenario fixes every open count at one value of ``count..count_max``.
     When a convoy has no more scenarios than ``samples``, all of them are
@@ -137,6 +138,8 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
     """
     n, n_t = len(table), len(ids)
     wins = np.zeros((n, n_t), dtype=np.float64)
+    mean = point.copy()
+    best = point.argmax(axis=1) if n_t else np.zeros(n, dtype=np.int64)
     t = table.types
     all_codes = t["code"].to_numpy()
     open_rows = (t["count_max"] > t["count"]).to_numpy()
@@ -146,7 +149,7 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
     wins[~uncertain, best[~uncertain]] = 1.0
     if samples <= 0 or not uncertain.any() or n_t == 0:
         wins[uncertain, best[uncertain]] = 1.0
-        return wins
+        return wins, mean
 
     rows = np.flatnonzero(uncertain[all_codes])  # every type row of an uncertain convoy, grouped by convoy
     sub = t.iloc[rows]
@@ -210,6 +213,7 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
     scen_sample_a = np.concatenate(scen_sample)
     scen_weight_a = np.concatenate(scen_weight)
     won = np.zeros((n_u, n_t), dtype=np.float64)
+    mean_u = np.zeros((n_u, n_t), dtype=np.float64)
     chunk = 50_000
     for first in range(0, len(scen_conv_a), chunk):
         sl = slice(first, first + chunk)
@@ -230,10 +234,13 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
             type=codes.type[orig], armoured=codes.armoured[orig], unknown=codes.unknown[orig],
         )
         matrix = feature_matrix(scen_codes, space, len(conv_c), low[row_idx] + drawn_offset, carried)
-        winner = _score(doctrine, ids, Features(matrix, space.columns)).score.argmax(axis=1)
-        np.add.at(won, (conv_c, winner), scen_weight_a[sl])
+        score = _score(doctrine, ids, Features(matrix, space.columns)).score
+        weight = scen_weight_a[sl]
+        np.add.at(won, (conv_c, score.argmax(axis=1)), weight)
+        np.add.at(mean_u, conv_c, score * weight[:, None])
     wins[targets] = won
-    return wins
+    mean[targets] = mean_u
+    return wins, mean
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -261,22 +268,23 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
     matrix = feature_matrix(codes, space, len(table), t["count"].to_numpy(), t["carried"].to_numpy())
     features = Features(matrix, space.columns)
     scores = _score(doctrine, ids, features)
-    best = scores.score.argmax(axis=1) if ids else np.zeros(len(table), dtype=np.int64)
-    wins = _sample_wins(table, doctrine, ids, space, codes, best, samples, seed)
+    wins, mean = _sample_wins(table, doctrine, ids, space, codes, scores.score, samples, seed)
     ladder = doctrine.ladder_echelon(features)
-    # Rank templates per convoy, best first; rounding makes near-equal scores ties, kept in doctrine order.
-    order = np.argsort(-np.round(scores.score, 9), axis=1, kind="stable")
+    # Rank templates per convoy: most scenarios won first, then the higher mean score, then doctrine
+    # order (rounding makes near-equal numbers ties). With exact counts this is the best score.
+    order = np.lexsort((-np.round(mean, 9), -np.round(wins, 9)), axis=-1) if ids else \
+        np.zeros((len(table), 0), dtype=np.int64)
     rows = np.arange(len(table))
-    top = scores.score[rows, order[:, 0]] if ids else np.zeros(len(table))
+    top = mean[rows, order[:, 0]] if ids else np.zeros(len(table))
     won = wins[rows, order[:, 0]] if ids else np.zeros(len(table))
-    # Confidence: the best template's share of a softmax over all template scores (how clearly it
-    # beats the others, and how well it fits at all), times how often it wins the count scenarios.
-    logits = (scores.score - top[:, None]) / TEMPERATURE if ids else np.zeros((len(table), 0))
+    # Confidence: the best template's share of a softmax over all templates' (mean) scores, which
+    # says how clearly it beats the others, times its own fit and how often it wins the scenarios.
+    logits = (mean - top[:, None]) / TEMPERATURE if ids else np.zeros((len(table), 0))
     softmax_best = 1.0 / np.exp(logits).sum(axis=1) if ids else np.zeros(len(table))
     confidence = np.clip(softmax_best * top * won, 0.0, 1.0)
     totals = {k: v.to_numpy() for k, v in table.totals().items()}
     personnel = {k: v.to_numpy() for k, v in table.personnel().items()}
-    return _Run(table, catalog, doctrine, ids, space, features, scores, wins, samples, ladder,
+    return _Run(table, catalog, doctrine, ids, space, features, scores, wins, mean, samples, ladder,
                 personnel, totals, order, confidence.round(3))
 
 
@@ -331,7 +339,7 @@ class ConvoyEstimate:
         self._order = run.order[index]
         self.template_id: str = run.ids[self._order[0]]
         self.template = run.doctrine.get(self.template_id)
-        self.score: float = float(run.scores.score[index, self._order[0]])
+        self.score: float = float(run.mean[index, self._order[0]])
         self.runner_up: str | None = run.ids[self._order[1]] if len(self._order) > 1 else None
         self.wins: float = float(run.wins[index, self._order[0]])
         self.confidence: float = float(run.confidence[index])
@@ -432,7 +440,7 @@ class ConvoyEstimate:
         for j in self._order[1:1 + MAX_ALTERNATIVES]:
             template = run.doctrine.get(run.ids[j])
             out.append({"template": template.id, "label": template.label,
-                        "score": _num(run.scores.score[self.index, j]),
+                        "score": _num(run.mean[self.index, j]),
                         "wins": _num(run.wins[self.index, j])})
         return out
 
