@@ -59,6 +59,7 @@ _STR_COLUMNS = tuple(
 
 #: Where an import can be told to pause (``ORBAT_TEST_PAUSE_AT``), in order.
 PAUSE_STAGES: tuple[str, ...] = (
+    "migrated",  # schema upgraded, not yet committed
     "locked", "loaded", "history-written", "sightings-written", "entries-written", "before-commit",
 )
 
@@ -367,6 +368,7 @@ class Store:
 
                     command.upgrade(_alembic_config(conn), "head")
                     current = _current_revision(conn)
+                    _test_pause("migrated")
                 return current
 
         self._revision = self._retrying(work, doing="cannot open the database: ")

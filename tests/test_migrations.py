@@ -1,0 +1,114 @@
+"""The schema is made and changed only by migration; newer schemas are refused."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from _frames import dump, mali_frame
+
+from orbat.errors import SchemaTooNew
+from orbat.store import _alembic_config, latest_revision, open_store
+
+
+def make_revision_1_database(path) -> str:
+    """A database as orbat's first schema revision left it, holding the Mali case."""
+    from alembic import command
+
+    url = f"sqlite:///{path}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+        frame = mali_frame()
+        now = "2025-01-18T09:00:00.000000Z"
+        for sid, group in frame.groupby("sighting_id", sort=False):
+            first = group.iloc[0]
+            conn.execute(sa.text(
+                "INSERT INTO sightings (sighting_id, convoy, observed_at, place, lat, lon, actor, source, "
+                "reliability, credibility, imported_from, created_at, updated_at) VALUES (:sid, :convoy, "
+                ":observed_at, :place, :lat, :lon, :actor, :source, :reliability, :credibility, "
+                "'sightings.csv', :now, :now)"),
+                {"sid": sid, "now": now, **{c: (None if pd.isna(first[c]) else first[c].item()
+                                                if hasattr(first[c], "item") else first[c])
+                                            for c in ("convoy", "observed_at", "place", "lat", "lon", "actor",
+                                                      "source", "reliability", "credibility")}})
+            for order, row in enumerate(group.itertuples()):
+                conn.execute(sa.text(
+                    "INSERT INTO entries (sighting_id, equipment_id, equipment, count, count_max, mode, "
+                    "notes, event, entry_order) VALUES (:s, :e, :name, :c, :cm, :m, :n, :ev, :o)"),
+                    {"s": sid, "e": row.equipment_id, "name": row.equipment, "c": int(row.count),
+                     "cm": None if pd.isna(row.count_max) else int(row.count_max), "m": row.mode,
+                     "n": None if pd.isna(row.notes) else row.notes, "ev": row.event, "o": order})
+    engine.dispose()
+    return url
+
+
+def test_revision_1_database_is_upgraded_by_migration_keeping_its_data(tmp_path):
+    url = make_revision_1_database(tmp_path / "old.db")
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        inode_rows = conn.execute("SELECT rowid, sighting_id FROM sightings ORDER BY rowid").fetchall()
+        assert "imports" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    with open_store(url) as store:
+        assert store.revision() == latest_revision() == "0002"
+        pd.testing.assert_frame_equal(store.sightings_frame(), mali_frame())
+        assert store.get_sighting("capmali-video-01")["created_at"] == "2025-01-18T09:00:00.000000Z"
+        # the new revision's parts work on the old data
+        assert store.import_frame(mali_frame(), source="again.csv").unchanged == 2
+        assert len(store.imports()) == 1
+    with sqlite3.connect(path) as conn:
+        # the same rows, not a recreated table
+        assert conn.execute("SELECT rowid, sighting_id FROM sightings ORDER BY rowid").fetchall() == inode_rows
+        assert "captor" in [r[1] for r in conn.execute("PRAGMA table_info(entries)")]
+
+
+def test_open_store_without_upgrade_leaves_an_old_database_alone(tmp_path, cli):
+    url = make_revision_1_database(tmp_path / "old.db")
+    with open_store(url, upgrade=False) as store:
+        assert store.revision() == "0001"
+    status = cli("db", "status", "--db", url)
+    assert status.exit_code == 0, status.output
+    assert "schema revision: 0001; latest known: 0002 (run `orbat db upgrade`)" in status.output
+    assert "sightings: 2" in status.output
+    upgraded = cli("db", "upgrade", "--db", url)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "upgraded from revision 0001 to 0002" in upgraded.output
+
+
+def test_a_newer_schema_is_refused(store_url, cli):
+    with open_store(store_url) as store:
+        store.import_frame(mali_frame())
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    before = dump(store_url)
+    with pytest.raises(SchemaTooNew, match="at schema revision '0099', which this orbat .* does not know"):
+        open_store(store_url)
+    for args in (["sightings", "list"], ["db", "upgrade"], ["db", "status"]):
+        result = cli(*args, "--db", store_url)
+        assert result.exit_code == 1
+        assert "written by a newer orbat. Upgrade orbat" in result.stderr
+        assert "Traceback" not in result.output
+    assert dump(store_url) == before
+
+
+def test_migrations_go_down_and_up_again(store_url):
+    """Each revision's downgrade undoes its upgrade (what a developer relies on)."""
+    from alembic import command
+
+    with open_store(store_url) as store:
+        store.import_frame(mali_frame())
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0001")
+    with engine.connect() as conn:
+        assert "imports" not in sa.inspect(conn).get_table_names()
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM entries")).scalar() == 18
+    engine.dispose()
+    with open_store(store_url) as store:
+        assert store.revision() == "0002"
+        assert len(store.sightings_frame()) == 18
