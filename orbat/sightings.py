@@ -258,14 +258,16 @@ def read_raw(path: Path, *, notes: list[str] | None = None, progress: Progress |
 
 
 def _frame_from_rows(header: list[str], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """A raw text frame from ragged rows (missing cells are empty; cells past the header get no name)."""
     width = max([len(header), *(len(r) for r in rows)]) if rows else len(header)
-    columns = list(header) + [""] * (width - len(header))
-    data = pd.DataFrame(list(rows), columns=range(width) if rows else None, dtype=object)
-    if not rows:
-        data = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
-    data = data.reindex(columns=range(width))
-    data = data.fillna("")
-    data.columns = columns
+    columns = [np.full(len(rows), "", dtype=object) for _ in range(width)]
+    for i, cells in enumerate(rows):
+        for j, value in enumerate(cells):
+            if value is not None:
+                columns[j][i] = value
+    names = list(header) + [""] * (width - len(header))
+    data = pd.DataFrame({j: pd.Series(col, dtype=object) for j, col in enumerate(columns)})
+    data.columns = names
     return data
 
 
