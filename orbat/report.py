@@ -25,7 +25,8 @@ from typing import Any
 import pandas as pd
 
 from orbat.errors import OrbatError, UsageError
-from orbat.sightings import COLUMNS, convoy_key
+from orbat.convoy import convoy_keys as convoy_key
+from orbat.sightings import COLUMNS
 
 #: Table names, in sheet order; CSV files and JSON keys use these names.
 TABLES: tuple[str, ...] = (
@@ -271,23 +272,31 @@ def summary_table(frame: pd.DataFrame, merged: pd.DataFrame, estimates: Sequence
 
 
 def breakdown_text(breakdown: Any) -> str:
-    """An estimate's breakdown in one line: ``"2 tank companies; 1 motor rifle company"``."""
+    """An estimate's breakdown in one line: ``"2 x tank platoon, 2 x IFV platoon (+ 2 apc)"``."""
     if breakdown is None:
         return ""
     if isinstance(breakdown, Mapping):
-        return "; ".join(f"{k}: {_scalar_text(v)}" for k, v in breakdown.items())
-    if isinstance(breakdown, (list, tuple)):
-        return "; ".join(_scalar_text(item) for item in breakdown)
-    return str(breakdown)
+        return ", ".join(f"{k}: {_scalar_text(v)}" for k, v in breakdown.items())
+    if not isinstance(breakdown, (list, tuple)):
+        return str(breakdown)
+    units, rest = [], []
+    for item in breakdown:
+        if isinstance(item, Mapping) and item.get("unit") == "remainder":
+            rest.append(f"{_scalar_text(item.get('vehicles'))} {item.get('category')}")
+        else:
+            units.append(_scalar_text(item))
+    text = ", ".join(units)
+    if rest:
+        text += (" " if text else "") + f"(+ {', '.join(rest)} not in a sub-unit)"
+    return text
 
 
 def _scalar_text(value: Any) -> str:
     if isinstance(value, Mapping):
-        # e.g. {"label": "tank company", "count": 2} or {"unit": ..., "n": ...}
-        label = value.get("label") or value.get("unit") or value.get("name") or value.get("template")
+        label = value.get("unit") or value.get("label") or value.get("name") or value.get("template")
         count = value.get("count", value.get("n"))
         if label is not None and count is not None:
-            return f"{count} x {label}"
+            return f"{_scalar_text(count)} x {label}"
         return ", ".join(f"{k} {_scalar_text(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return ", ".join(_scalar_text(v) for v in value)
@@ -297,57 +306,40 @@ def _scalar_text(value: Any) -> str:
 
 
 def estimates_table(estimates: Sequence[Mapping]) -> pd.DataFrame:
-    """Best estimate and alternatives per convoy: rank, template, label, score, wins, breakdown, personnel."""
+    """Best estimate and alternatives per convoy: rank, template, label, confidence, score, wins, breakdown, personnel.
+
+    ``score`` is the template's fit to the counts (0-1), ``wins`` the share
+    of count scenarios it won; ``confidence`` belongs to the best estimate.
+    """
     columns = [
-        "convoy", "rank", "best", "template", "label", "kind", "echelon", "score", "wins",
+        "convoy", "rank", "best", "template", "label", "kind", "echelon", "confidence", "score", "wins",
         "breakdown", "personnel_min", "personnel_max",
     ]
     rows = []
     for est in estimates:
         best = est.get("best") or {}
         convoy = str(est.get("convoy"))
-        pmin, pmax = _personnel(best)
-        rank = 1
-        if best:
+        ranked = ([dict(best, best=True)] if best else []) + [
+            dict(alt, best=False) for alt in est.get("alternatives") or []
+            if not (best and alt.get("template") == best.get("template"))
+        ]
+        for rank, item in enumerate(ranked, start=1):
+            pmin, pmax = _personnel(item)
             rows.append({
-                "convoy": convoy, "rank": rank, "best": True, "template": best.get("template"),
-                "label": best.get("label"), "kind": best.get("kind"), "echelon": best.get("echelon"),
-                "score": best.get("confidence"), "wins": _wins(est, best.get("template")),
-                "breakdown": breakdown_text(best.get("breakdown")), "personnel_min": pmin, "personnel_max": pmax,
-            })
-        for alt in est.get("alternatives") or []:
-            if best and alt.get("template") == best.get("template"):
-                continue
-            rank += 1
-            amin, amax = _personnel(alt)
-            rows.append({
-                "convoy": convoy, "rank": rank, "best": False, "template": alt.get("template"),
-                "label": alt.get("label"), "kind": alt.get("kind"), "echelon": alt.get("echelon"),
-                "score": alt.get("score"), "wins": _wins_text(alt.get("wins")),
-                "breakdown": breakdown_text(alt.get("breakdown")), "personnel_min": amin, "personnel_max": amax,
+                "convoy": convoy, "rank": rank, "best": item["best"], "template": item.get("template"),
+                "label": item.get("label"), "kind": item.get("kind"), "echelon": item.get("echelon"),
+                "confidence": item.get("confidence"), "score": item.get("score"), "wins": item.get("wins"),
+                "breakdown": breakdown_text(item.get("breakdown")) or None,
+                "personnel_min": pmin, "personnel_max": pmax,
             })
     out = pd.DataFrame(rows, columns=columns)
     out["rank"] = out["rank"].astype("Int64")
-    out["score"] = pd.to_numeric(out["score"], errors="coerce").astype("Float64")
+    for col in ("confidence", "score", "wins"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("Float64")
     for col in ("personnel_min", "personnel_max"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
     out["best"] = out["best"].astype("boolean")
     return out
-
-
-def _wins_text(wins: Any) -> Any:
-    if wins is None or isinstance(wins, (int, float)):
-        return wins
-    if isinstance(wins, (list, tuple)):
-        return "; ".join(_scalar_text(w) for w in wins)
-    return _scalar_text(wins)
-
-
-def _wins(est: Mapping, template: Any) -> str | None:
-    for alt in est.get("alternatives") or []:
-        if alt.get("template") == template:
-            return _wins_text(alt.get("wins"))
-    return None
 
 
 def values_text(values: Any) -> str:
@@ -361,7 +353,7 @@ def values_text(values: Any) -> str:
 
 def trace_table(estimates: Sequence[Mapping]) -> pd.DataFrame:
     """Every rule the estimator evaluated, per convoy and template: passed, weight, reason, values."""
-    columns = ["convoy", "template", "best", "rule", "passed", "weight", "reason", "values"]
+    columns = ["convoy", "template", "best", "rule", "passed", "weight", "score", "reason", "values"]
     rows = []
     for est in estimates:
         best_template = (est.get("best") or {}).get("template")
@@ -373,11 +365,13 @@ def trace_table(estimates: Sequence[Mapping]) -> pd.DataFrame:
                 "rule": item.get("rule"),
                 "passed": bool(item.get("passed")),
                 "weight": item.get("weight"),
+                "score": item.get("score"),
                 "reason": item.get("reason"),
                 "values": values_text(item.get("values")),
             })
     out = pd.DataFrame(rows, columns=columns)
     out["weight"] = pd.to_numeric(out["weight"], errors="coerce").astype("Float64")
+    out["score"] = pd.to_numeric(out["score"], errors="coerce").astype("Float64")
     out["passed"] = out["passed"].astype("boolean")
     out["best"] = out["best"].astype("boolean")
     return out
@@ -492,6 +486,58 @@ def build_report(
     )
 
 
+def export_report(
+    store,
+    catalog,
+    out: str | Path,
+    *,
+    doctrine=None,
+    actors=None,
+    convoy: str | None = None,
+    actor: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    max_rows: int | None = None,
+) -> tuple[Report, list[Path]]:
+    """Build the report of the stored sightings matching the filters and write it to ``out``.
+
+    The format follows ``out``: ``.xlsx``, ``.csv`` (one ``OUT-<table>.csv``
+    per table), ``.json`` or a folder. Raises :class:`OrbatError` when no
+    sighting matches (an empty report would only hide a mistyped filter).
+    """
+    report_format(out)  # a wrong suffix fails before any work
+    frame = store.sightings_frame(convoy=convoy, actor=actor, since=since, until=until)
+    filters = {"convoy": convoy, "actor": actor, "since": since, "until": until}
+    if frame.empty:
+        where = getattr(store, "where", "the database")
+        raise OrbatError(f"no sightings in {where} match the filters ({filter_text(filters)}); nothing was written")
+    report = build_report(frame, catalog, doctrine=doctrine, actors=actors, filters=filters)
+    return report, write_report(report, out, max_rows=max_rows)
+
+
+def convoy_frame(store, convoy: str) -> pd.DataFrame:
+    """The stored rows of one convoy: its ``convoy`` key, or a lone sighting's id."""
+    frame = store.sightings_frame(convoy=convoy)
+    if frame.empty:
+        alone = store.sightings_frame(sighting_ids=[convoy])
+        frame = alone[alone["convoy"].isna() | (alone["convoy"].astype(object) == "")] if len(alone) else alone
+    return frame
+
+
+def convoy_assessment(store, catalog, convoy: str, *, doctrine=None) -> str:
+    """The Markdown assessment (:func:`markdown_assessment`) of one stored convoy."""
+    frame = convoy_frame(store, convoy)
+    if frame.empty:
+        where = getattr(store, "where", "the database")
+        raise OrbatError(f"no convoy {convoy!r} in {where} (a convoy key, or the id of a sighting without one)")
+    from orbat.estimate import estimate_convoys
+
+    found = estimate_convoys(frame, catalog, doctrine, convoys=[convoy])
+    if not found:
+        raise OrbatError(f"convoy {convoy!r} has no vehicles to estimate (only loss rows?)")
+    return markdown_assessment(found[0].to_dict(), frame)
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -536,6 +582,14 @@ def write_report(report: Report, out: str | Path, *, max_rows: int | None = None
         _atomic_write(target, csv_text(report.tables[name]))
         written.append(target)
     return written
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write a text file (a Markdown assessment) atomically; errors name the file."""
+    path = Path(path)
+    _check_parent(path)
+    _atomic_write(path, text)
+    return path
 
 
 def _check_parent(path: Path) -> None:
@@ -636,6 +690,14 @@ def _fmt_num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _article(word: str) -> str:
+    return "an" if str(word)[:1].lower() in "aeiou" else "a"
+
+
+def _percent(value: Any) -> str:
+    return "" if _missing(value) else f"{float(value):.0%}"
+
+
 def _date_words(seen: pd.Series) -> str:
     days = sorted({d.date() for d in seen.dropna()})
     if not days:
@@ -645,7 +707,7 @@ def _date_words(seen: pd.Series) -> str:
     return f"between {days[0].day} {days[0]:%B %Y} and {days[-1].day} {days[-1]:%B %Y}"
 
 
-def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame, catalog=None) -> str:
+def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame) -> str:
     """A short written assessment of one convoy, in the style of an OSINT report (Markdown).
 
     ``estimate`` is one ``ConvoyEstimate.to_dict()``; ``frame`` the canonical
@@ -679,7 +741,7 @@ def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame, catalo
     if best:
         judgement = (
             f"**Assessment.** It is {conf_text} that the convoy seen{where} {_date_words(seen)}"
-            f"{who} is a **{md_escape(label)}**{f' ({echelon})' if echelon else ''}. "
+            f"{who} is {_article(label)} **{md_escape(label)}**{f' ({echelon})' if echelon else ''}. "
         )
     else:
         judgement = f"**Assessment.** No unit template matches the convoy seen{where} {_date_words(seen)}{who}. "
@@ -689,29 +751,34 @@ def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame, catalo
     )
     lines += [judgement, ""]
 
-    # Composition: by category from the frame (max-merged), else the estimator's own table.
     lines += ["## Composition", ""]
-    merged = merged_counts(rows, catalog) if catalog is not None and not rows.empty else None
-    if merged is not None and not merged.empty:
-        cat = equipment_by_category(merged)
+    by_type = [t for t in vehicles.get("by_type") or [] if isinstance(t, Mapping)]
+    if by_type:
+        groups: dict[str, list[Mapping]] = {}
+        for item in sorted(by_type, key=lambda t: -(t.get("count") or 0)):
+            groups.setdefault(str(item.get("category")), []).append(item)
         body = []
-        for record in cat.itertuples(index=False):
-            types = merged[(merged["category"] == record.category)]
-            names = ", ".join(f"{md_escape(t)} {c}" for t, c in zip(types["type"], types["count"]))
-            rng = str(record.count) if record.count == record.count_max else f"{record.count}-{record.count_max}"
-            body.append((md_escape(record.category), md_escape(record.role), rng, names))
+        for category, items in sorted(groups.items(), key=lambda kv: -sum(t.get("count") or 0 for t in kv[1])):
+            low = sum(t.get("count") or 0 for t in items)
+            high = sum(t.get("count_max") if t.get("count_max") is not None else (t.get("count") or 0) for t in items)
+            names = ", ".join(f"{md_escape(t.get('name') or t.get('id'))} {t.get('count')}"
+                              + (f"-{t.get('count_max')}" if t.get("count_max") not in (None, t.get("count")) else "")
+                              + (" (carried)" if t.get("carried") else "") for t in items)
+            body.append((md_escape(category), md_escape(items[0].get("role")),
+                         str(low) if low == high else f"{low}-{high}", names))
         lines += _md_table(["category", "role", "vehicles", "types"], body, align="__r_")
     else:
         by_category = vehicles.get("by_category") or {}
-        body = [(md_escape(k), _fmt_num(v if not isinstance(v, Mapping) else v.get("count", v.get("min")))) for k, v in by_category.items()]
+        body = [(md_escape(k), _fmt_num(v)) for k, v in by_category.items()]
         lines += _md_table(["category", "vehicles"], body, align="_r")
     by_role = vehicles.get("by_role") or {}
     if by_role:
-        roles = ", ".join(f"{md_escape(k)} {_fmt_num(v if not isinstance(v, Mapping) else v.get('count'))}" for k, v in by_role.items())
-        lines += ["", f"By role: {roles}."]
-    unknown = vehicles.get("unknown")
+        lines += ["", "By role: " + ", ".join(f"{md_escape(k)} {_fmt_num(v)}" for k, v in by_role.items()) + "."]
+    unknown = vehicles.get("unknown") or []
     if unknown:
-        lines += ["", f"Not in the catalog or not classifiable: {md_escape(_scalar_text(unknown))}."]
+        names = ", ".join(f"{md_escape(u.get('name'))} {u.get('count')}" if isinstance(u, Mapping) else md_escape(u)
+                          for u in unknown)
+        lines += ["", f"Not in the catalog, left out of the estimate's categories: {names}."]
     lines.append("")
 
     lines += ["## Estimate", ""]
@@ -719,10 +786,16 @@ def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame, catalo
         pmin, pmax = _personnel(best)
         lines.append(f"- Best match: **{md_escape(label)}** (template `{md_escape(best.get('template'))}`)"
                      + (f", {echelon}" if echelon else ""))
-        lines.append(f"- Confidence: {conf_text}")
+        fit = ""
+        if not _missing(best.get("score")):
+            fit = f"; fit to the counts {_fmt_num(best.get('score'))}"
+            if not _missing(best.get("wins")):
+                fit += f", won {_percent(best.get('wins'))} of the count scenarios"
+        lines.append(f"- Confidence: {conf_text}{fit}")
         breakdown = breakdown_text(best.get("breakdown"))
         if breakdown:
             lines.append(f"- Breakdown: {md_escape(breakdown)}")
+        lines.append(f"- Vehicles: {size} in {n_sightings} sighting{'s' if n_sightings != 1 else ''}")
         if not (_missing(pmin) and _missing(pmax)):
             people = _fmt_num(pmin) if pmin == pmax else f"{_fmt_num(pmin)}-{_fmt_num(pmax)}"
             lines.append(f"- Personnel: {people} (crews and carried troops of the vehicles seen)")
@@ -747,9 +820,9 @@ def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame, catalo
     if alternatives:
         lines += ["## Alternatives", ""]
         lines += _md_table(
-            ["template", "label", "score", "wins"],
+            ["template", "label", "fit", "scenarios won"],
             ((f"`{md_escape(a.get('template'))}`", md_escape(a.get("label")), _fmt_num(a.get("score")),
-              md_escape(_wins_text(a.get("wins")) or "")) for a in alternatives),
+              _percent(a.get("wins"))) for a in alternatives),
             align="__r_",
         )
         runner_up = alternatives[0].get("template")

@@ -1,5 +1,97 @@
-"""`orbat` commands for export (being written)."""
+"""`orbat export` (the report workbook, CSV or JSON) and `orbat report convoy` (a written assessment)."""
 
 from __future__ import annotations
 
-from orbat.cli.app import app  # noqa: F401
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from orbat.cli.app import app
+from orbat.cli.common import CatalogOption, DbOption, console, db_url
+from orbat.cli.estimate import DoctrineOption
+
+report_app = typer.Typer(help="Written reports for people: a convoy's assessment in Markdown.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@app.command("export")
+def export(
+    out: Annotated[Path, typer.Argument(
+        help="OUT.xlsx (formatted workbook), OUT.csv (one OUT-<table>.csv per table), OUT.json, or a folder OUT/.",
+        show_default=False)],
+    convoy: Annotated[Optional[str], typer.Option("--convoy", help="Only this convoy.")] = None,
+    actor: Annotated[Optional[str], typer.Option("--actor", help="Only sightings of this actor (as written).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only sightings on or after this date (YYYY-MM-DD).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Only sightings on or before this date (YYYY-MM-DD).")] = None,
+    db: DbOption = None,
+    catalog: CatalogOption = None,
+    doctrine: DoctrineOption = None,
+) -> None:
+    """Export the report: Summary with charts, Sightings, Equipment, Estimates, Trace, Inventory.
+
+    The format follows OUT's suffix. The workbook opens in Excel and
+    LibreOffice; its Sightings sheet re-imports with `orbat import`, and no
+    text from the sightings can become a formula. CSV and JSON hold the same
+    tables for scripts (CSV text starting with = + - @ gets a leading ').
+
+    Example: orbat export report.xlsx --convoy bamako-2025-01-17
+    """
+    from orbat.actors import load_actors
+    from orbat.catalog import load_catalog
+    from orbat.doctrine import load_doctrine
+    from orbat.report import export_report, report_format
+    from orbat.store import open_store
+
+    report_format(out)  # a wrong suffix is a usage error before the database is opened
+    url = db_url(db)
+    cat = load_catalog(catalog or (), db_url=url)
+    doc = load_doctrine(doctrine or (), db_url=url)
+    actors = load_actors((), db_url=url)
+    with open_store(url, must_exist=True) as store:
+        report, written = export_report(
+            store, cat, out, doctrine=doc, actors=actors, convoy=convoy, actor=actor, since=since, until=until)
+    sightings = report.tables["sightings"]
+    typer.echo(
+        f"Wrote {', '.join(str(p) for p in written)}: {len(report.tables['summary'])} convoy(s), "
+        f"{sightings['sighting_id'].nunique()} sighting(s), {len(sightings)} row(s); filters: {report.filter_text}."
+    )
+
+
+@report_app.command("convoy")
+def convoy_report(
+    convoy: Annotated[str, typer.Argument(help="The convoy key (or the id of a sighting without a convoy).")],
+    md: Annotated[bool, typer.Option("--md", help="Print raw Markdown instead of rendering it for the terminal.")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the Markdown to this file.", show_default=False)] = None,
+    db: DbOption = None,
+    catalog: CatalogOption = None,
+    doctrine: DoctrineOption = None,
+) -> None:
+    """Write up one convoy as an OSINT-style assessment: judgement, composition, estimate, rules, sources.
+
+    The headline gives the best unit estimate with its confidence in words
+    ("likely (0.78)"); then the composition, breakdown and personnel, the
+    decisive rules with their reasons, the alternatives and the sources
+    with their Admiralty grades (B2).
+
+    Example: orbat report convoy bamako-2025-01-17 --out bamako.md
+    """
+    from orbat.catalog import load_catalog
+    from orbat.doctrine import load_doctrine
+    from orbat.report import convoy_assessment, write_text
+    from orbat.store import open_store
+
+    url = db_url(db)
+    cat = load_catalog(catalog or (), db_url=url)
+    doc = load_doctrine(doctrine or (), db_url=url)
+    with open_store(url, must_exist=True) as store:
+        text = convoy_assessment(store, cat, convoy, doctrine=doc)
+    if out is not None:
+        write_text(out, text)
+        typer.echo(f"Wrote {out}")
+    elif md:
+        typer.echo(text, nl=False)
+    else:
+        from rich.markdown import Markdown
+
+        console().print(Markdown(text))

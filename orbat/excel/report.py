@@ -62,7 +62,9 @@ _FORMATS: dict[str, str] = {
     "last_seen": _DATE_FORMAT,
     "confidence": _PERCENT_FORMAT,
     "score": _PERCENT_FORMAT,
+    "wins": _PERCENT_FORMAT,
     "weight": _DECIMAL_FORMAT,
+    "month": "yyyy-mm",
 }
 
 #: Column headers people read (CSV and JSON keep the snake_case names).
@@ -139,11 +141,44 @@ def _text_cell(ws, text: str) -> WriteOnlyCell:
     return cell
 
 
-def _guard_texts(values: list, ws, link: bool, links_left: list[int], styles: _Styles) -> None:
+class _LinkRuns:
+    """Hyperlinks of one column of one sheet, one per run of equal URLs in consecutive rows.
+
+    A sighting's rows repeat its source, so one hyperlink over a range
+    ("L2:L9") serves them all: far fewer hyperlink records (Excel accepts
+    at most 65,530 per sheet) and far less to write for a large export.
+    """
+
+    def __init__(self, ws, letter: str):
+        self.ws, self.letter = ws, letter
+        self.left = EXCEL_MAX_HYPERLINKS
+        self.url: str | None = None
+        self.first = self.last = 0
+
+    def add(self, row: int, url: str) -> bool:
+        """Link ``url`` at ``row``; False once the sheet's hyperlink budget is spent."""
+        if url == self.url and row == self.last + 1:
+            self.last = row
+            return True
+        self.close()
+        if self.left <= 0:
+            return False
+        self.url, self.first, self.last = url, row, row
+        self.left -= 1
+        return True
+
+    def close(self) -> None:
+        if self.url is not None:
+            ref = f"{self.letter}{self.first}" + (f":{self.letter}{self.last}" if self.last > self.first else "")
+            self.ws._hyperlinks.append(Hyperlink(ref=ref, target=self.url))
+            self.url = None
+
+
+def _guard_texts(values: list, ws, styles: _Styles, links: _LinkRuns | None = None, first_row: int = 0) -> None:
     """Make a column's strings safe in place: wrap the risky ones, link http(s) sources.
 
     Most columns are clean: one joined search decides that, and only then is
-    each value looked at.
+    each value looked at. ``first_row`` is the sheet row of ``values[0]``.
     """
     texts = [v for v in values if v.__class__ is str]
     if not texts:
@@ -151,19 +186,19 @@ def _guard_texts(values: list, ws, link: bool, links_left: list[int], styles: _S
     joined = "\n" + "\n".join(texts)
     illegal = ILLEGAL_CHARACTERS_RE.search(joined) is not None
     risky = "\n=" in joined or "\n#" in joined
-    if not (illegal or risky or link):
+    if not (illegal or risky or links is not None):
         return
+    link_style = styles.proto(ws, "link") if links is not None else None
     for i, value in enumerate(values):
         if value.__class__ is not str:
             continue
         if illegal:
             value = values[i] = _clean(value)
-        if link and links_left[0] > 0 and len(value) <= MAX_URL_LENGTH and _URL.match(value):
+        if (links is not None and len(value) <= MAX_URL_LENGTH and _URL.match(value)
+                and links.add(first_row + i, value)):
             cell = _text_cell(ws, value)
-            cell._hyperlink = Hyperlink(ref="", target=value)
-            cell._style = copy(styles.proto(ws, "link"))
+            cell._style = copy(link_style)
             values[i] = cell
-            links_left[0] -= 1
         elif value[:1] == "=" or value in ERROR_CODES:
             values[i] = _text_cell(ws, value)
 
@@ -267,7 +302,7 @@ def _write_blocks(wb: Workbook, styles: _Styles, title: str, blocks: Sequence[_B
         for block in blocks:
             header += [styles.cell(ws, h, "header") for h in block.headers] + [None]
         ws.append(header[:-1])
-        _append_rows(ws, styles, blocks, slices)
+        _append_rows(ws, styles, blocks, slices, first_row=2)
     return sheets
 
 
@@ -311,15 +346,17 @@ def _add_table(ws, table: Table) -> None:
         ws.add_table(table)
 
 
-def _append_rows(ws, styles: _Styles, blocks: Sequence[_Block], slices: Sequence[pd.DataFrame]) -> None:
-    links_left = [EXCEL_MAX_HYPERLINKS]
+def _append_rows(ws, styles: _Styles, blocks: Sequence[_Block], slices: Sequence[pd.DataFrame], first_row: int = 2) -> None:
+    """Append the blocks' rows side by side, ``CHUNK_ROWS`` at a time; ``first_row`` is the sheet row of the first."""
+    runs: list[_LinkRuns] = []
     longest = max(len(s) for s in slices)
     for start in range(0, longest, CHUNK_ROWS):
         columns: list[list] = []
         n = min(CHUNK_ROWS, longest - start)
+        offset = 1
         for bi, (block, part) in enumerate(zip(blocks, slices)):
             chunk = part.iloc[start:start + CHUNK_ROWS]
-            for col, fmt in zip(block.frame.columns, block.formats):
+            for ci, (col, fmt) in enumerate(zip(block.frame.columns, block.formats)):
                 values = _python_values(chunk[col])
                 if fmt is not None:
                     proto = styles.proto(ws, fmt)
@@ -329,13 +366,21 @@ def _append_rows(ws, styles: _Styles, blocks: Sequence[_Block], slices: Sequence
                             cell._style = copy(proto)
                             values[i] = cell
                 else:
-                    _guard_texts(values, ws, col in block.links, links_left, styles)
+                    links = None
+                    if col in block.links:
+                        if start == 0:
+                            runs.append(_LinkRuns(ws, get_column_letter(offset + ci)))
+                        links = next(r for r in runs if r.letter == get_column_letter(offset + ci))
+                    _guard_texts(values, ws, styles, links, first_row + start)
                 values += [None] * (n - len(values))
                 columns.append(values)
+            offset += block.width + 1
             if bi < len(blocks) - 1:
                 columns.append([None] * n)
         for row in zip(*columns):
             ws.append(row)
+    for run in runs:
+        run.close()
 
 
 # --------------------------------------------------------------------------- the sheets
@@ -363,7 +408,7 @@ def _summary(wb: Workbook, styles: _Styles, report) -> None:
         ws, f"{_plural(len(sightings), 'row')} in {_plural(n_sightings, 'sighting')} of {_plural(n, 'convoy')}")])
     ws.append([])
     ws.append([styles.cell(ws, h, "header") for h in block.headers])
-    _append_rows(ws, styles, [block], [table])
+    _append_rows(ws, styles, [block], [table], first_row=head_row + 1)
 
     # Charts right under the convoy table, where a reader looks first; their numbers below them.
     chart_row = head_row + n + 2
@@ -461,6 +506,11 @@ def _inventory(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
                and not pd.api.types.is_bool_dtype(timeline[c])]
     if not numeric:
         return
+    # A readable chart: the total, then the types with most vehicles at the end of the period.
+    last = timeline.iloc[-1]
+    total = [i for i in numeric if timeline.columns[i] == "total"]
+    others = sorted((i for i in numeric if i not in total), key=lambda i: -float(last.iloc[i]))
+    numeric = total + others[:7]
     rows = min(len(timeline), max_rows - 1)
     chart = LineChart()
     chart.title = f"Holdings over time: {report.timeline_actor}" if report.timeline_actor else "Holdings over time"
@@ -468,7 +518,7 @@ def _inventory(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.height, chart.width = 9, 18
-    for i in numeric[:12]:
+    for i in numeric:
         chart.add_data(Reference(ws, min_col=offset + i, min_row=1, max_row=rows + 1), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=offset, min_row=2, max_row=rows + 1))
     ws.add_chart(chart, f"{get_column_letter(offset + blocks[1].width + 1)}2")
