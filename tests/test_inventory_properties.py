@@ -75,7 +75,7 @@ def test_holdings_are_never_negative_and_within_their_range(records, as_of, by):
         assert h["holdings"] <= max(h["arrived"], h["seen_max"])
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(ledger_rows(min_size=1), AS_OF, BY, st.randoms(use_true_random=False))
 def test_holdings_do_not_depend_on_row_order(records, as_of, by, rnd):
     shuffled = list(records)
@@ -83,7 +83,7 @@ def test_holdings_do_not_depend_on_row_order(records, as_of, by, rnd):
     assert ledger(shuffled, as_of=as_of, by=by) == ledger(records, as_of=as_of, by=by)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(ledger_rows(min_size=1), AS_OF, st.data())
 def test_a_loss_entered_twice_counts_once(records, as_of, data):
     loss = {
@@ -96,7 +96,7 @@ def test_a_loss_entered_twice_counts_once(records, as_of, data):
     assert twice == once
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(ledger_rows(), AS_OF, BY, st.data())
 def test_more_arrivals_never_lower_holdings(records, as_of, by, data):
     before = ledger(records, as_of=as_of, by=by)
