@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import difflib
+import io
 import json
 import os
 import re
@@ -363,19 +364,20 @@ def _count_outside_quotes(line: str, delimiter: str) -> int:
     return count
 
 
-class _CountingReader:
+class _CountingReader(io.RawIOBase):
     """A binary file whose read position feeds the progress bar."""
 
     def __init__(self, handle, progress: Progress, total: int):
+        super().__init__()
         self._handle, self._progress, self._total = handle, progress, total
 
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        self._progress("reading", self._handle.tell(), self._total)
-        return data
+    def readable(self) -> bool:
+        return True
 
-    def __iter__(self):
-        return iter(self._handle)
+    def readinto(self, buffer) -> int:
+        count = self._handle.readinto(buffer)
+        self._progress("reading", self._handle.tell(), self._total)
+        return count
 
 
 def _read_csv(path: Path, notes: list[str], progress: Progress | None) -> pd.DataFrame:
@@ -394,7 +396,8 @@ def _read_csv(path: Path, notes: list[str], progress: Progress | None) -> pd.Dat
 
     try:
         with path.open("rb") as raw_handle:
-            source = _CountingReader(raw_handle, progress, size) if progress else raw_handle
+            # Buffered like open(): pandas then decodes with the given encoding.
+            source = io.BufferedReader(_CountingReader(raw_handle, progress, size)) if progress else raw_handle
             table = pd.read_csv(
                 source, sep=delimiter, header=None, dtype="category", keep_default_na=False, na_filter=False,
                 skip_blank_lines=False, encoding=encoding, quoting=csv.QUOTE_MINIMAL, engine="c",
