@@ -90,6 +90,9 @@ def read_yaml(path: Path) -> Any:
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise DataFileError(f"{path}:{where}: invalid YAML: {problem}") from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        # PyYAML's constructors raise plain errors for values such as the date 2024-13-01.
+        raise DataFileError(f"{path}: invalid YAML value: {exc}") from None
 
 
 def pydantic_location(loc: tuple) -> str:

@@ -273,3 +273,12 @@ def test_catalogs_folder_beside_database_is_loaded(tmp_path):
     )
     cat = load_catalog(db_url=f"sqlite:///{tmp_path / 'orbat.db'}")
     assert cat.resolve("local gun truck").id == "local-gun-truck"
+
+
+def test_invalid_yaml_value_is_a_clear_error(tmp_path):
+    from orbat.errors import DataFileError
+
+    bad = write(tmp_path / "date.yaml", "entries:\n  - id: x\n    notes: 2024-13-01\n")
+    with pytest.raises(DataFileError) as info:
+        load_catalog([bad])
+    assert "date.yaml" in str(info.value)
