@@ -1,0 +1,411 @@
+"""The benchmark runner: every step beside its bare baseline, in one run, medians, targets.
+
+Each repetition of each case runs in a fresh process (:mod:`benchmarks._worker`);
+an orbat case and its bare baseline alternate within a repetition so that a
+busy neighbour on a shared machine slows both rather than one. Results are
+printed as a table and written as JSON (see :func:`main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
+STEPS = ("import", "validate", "estimate", "export", "startup")
+DEFAULT_SIZES = (1_000, 20_000, 200_000)
+FULL_SIZES = (1_000, 20_000, 200_000, 1_000_000)
+DEFAULT_CONVOYS = (2_000, 20_000)
+FULL_CONVOYS = (2_000, 20_000, 200_000)
+#: Start-up runs are cheap and noisy: at least this many repetitions.
+STARTUP_MIN_REPEAT = 7
+#: Sizes below this are dominated by fixed costs (migrations, workbook skeleton): ratios are shown, not judged.
+JUDGED_FROM_ROWS = 100_000
+GB = 1024**3
+
+#: (orbat case, bare case, informative cases) per step.
+PAIRS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    "import": [("import.orbat", "import.bare", ("import.read", "import.store", "import.cli"))],
+    "validate": [("validate.orbat", "validate.bare", ("validate.pydantic",))],
+    "estimate": [("estimate.orbat", "estimate.bare", ("estimate.dicts",))],
+    "export": [("export.orbat", "export.bare", ("export.report",))],
+    "startup": [("startup.help", "startup.typer", ()), ("startup.catalog", "startup.heavy", ())],
+}
+
+
+@dataclass
+class Measured:
+    """All repetitions of one case at one size."""
+
+    case: str
+    size: int | None
+    runs: list[dict] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        statuses = {r["status"] for r in self.runs}
+        for status in ("missing", "error"):
+            if status in statuses:
+                return status
+        return "ok" if self.runs else "skipped"
+
+    @property
+    def detail(self) -> str | None:
+        for run in self.runs:
+            if run["status"] != "ok":
+                return run.get("detail")
+        return None
+
+    @property
+    def seconds(self) -> list[float]:
+        return [r["seconds"] for r in self.runs if r["status"] == "ok"]
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.seconds) if self.seconds and self.status == "ok" else None
+
+    @property
+    def peak_bytes(self) -> int | None:
+        peaks = [r["peak_kb"] * 1024 for r in self.runs if r["status"] == "ok"]
+        return max(peaks) if peaks else None
+
+    def as_dict(self) -> dict:
+        return {"case": self.case, "size": self.size, "status": self.status, "detail": self.detail,
+                "median_s": self.median, "seconds": self.seconds, "peak_bytes": self.peak_bytes,
+                "runs": self.runs}
+
+
+def run_case(case: str, spec: dict, timeout: float) -> dict:
+    """One repetition of ``case`` in a fresh process; its JSON line (status error on a crash or timeout)."""
+    argv = [sys.executable, "-m", "benchmarks._worker", json.dumps({**spec, "case": case})]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=spec["work"], env=env)
+    except subprocess.TimeoutExpired:
+        return {"case": case, "status": "error", "detail": f"timed out after {timeout:.0f} s"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return {"case": case, "status": "error", "detail": f"worker exited {done.returncode}: " + " | ".join(tail)}
+    return json.loads(lines[-1])
+
+
+def machine() -> dict:
+    """Where the figures come from: CPUs, memory, load, Python and library versions, orbat commit."""
+    from importlib import metadata
+
+    info: dict = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "nproc": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_avg": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["mem_total_gb"] = round(int(line.split()[1]) / 1024**2, 1)
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in ("orbat", "pandas", "numpy", "pydantic", "SQLAlchemy", "alembic", "openpyxl", "lxml",
+                    "typer", "rich", "rapidfuzz"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    import sqlite3
+
+    versions["sqlite"] = sqlite3.sqlite_version
+    info["versions"] = versions
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "orbat"], cwd=ROOT, capture_output=True, text=True)
+        info["orbat_commit"] = commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except OSError:
+        info["orbat_commit"] = None
+    return info
+
+
+def _data_file(work: Path, seed: int, rows: int | None = None, convoys: int | None = None) -> tuple[Path, int]:
+    from benchmarks.generate import generate, write_csv
+
+    name = f"sightings-{'rows' if rows else 'convoys'}-{rows or convoys}-seed{seed}.csv"
+    path = work / name
+    frame = generate(rows, convoys=convoys, seed=seed)
+    write_csv(frame, path)
+    return path, len(frame)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _verdict(step: str, size: int | None, orbat: Measured, bare: Measured) -> tuple[str, bool | None, str]:
+    """Target text, whether it is met (None: not judged at this size) and why."""
+    ratio = _ratio(orbat.median, bare.median)
+    if orbat.status != "ok" or bare.status != "ok":
+        return "-", None, orbat.detail or bare.detail or ""
+    if step == "import":
+        memory_ok = orbat.peak_bytes is not None and orbat.peak_bytes < GB
+        if size is not None and size < JUDGED_FROM_ROWS:
+            return "<=1.5x, <1 GB", None if memory_ok else False, "fixed costs dominate below 100k rows"
+        met = ratio <= 1.5 and memory_ok
+        why = [] if ratio <= 1.5 else [f"{ratio:.2f}x > 1.5x"]
+        if not memory_ok:
+            why.append(f"peak {orbat.peak_bytes / GB:.2f} GB")
+        return "<=1.5x, <1 GB", met, "; ".join(why)
+    if step == "export":
+        if size is not None and size < JUDGED_FROM_ROWS:
+            return "<=1.3x", None, "fixed costs dominate below 100k rows"
+        return "<=1.3x", ratio <= 1.3, "" if ratio <= 1.3 else f"{ratio:.2f}x > 1.3x"
+    if step == "estimate":
+        if size == 20_000:
+            return "~1 s (<=1.25 s)", orbat.median <= 1.25, "" if orbat.median <= 1.25 else f"{orbat.median:.2f} s"
+        return "-", None, ""
+    if orbat.case == "startup.help":
+        return "<=1.5x", ratio <= 1.5, "" if ratio <= 1.5 else f"{ratio:.2f}x > 1.5x"
+    return "-", None, ""
+
+
+def run_suite(*, steps: Sequence[str] = STEPS, sizes: Sequence[int] = DEFAULT_SIZES,
+              convoys: Sequence[int] = DEFAULT_CONVOYS, repeat: int = 3, info_repeat: int = 1,
+              seed: int = 0, work: Path | None = None, timeout: float = 1800.0,
+              log=lambda text: print(text, file=sys.stderr, flush=True)) -> dict:
+    """Run the suite; return ``{"machine", "config", "rows", "measurements"}`` (what :func:`main` writes as JSON).
+
+    ``rows`` is one line per step x size (orbat case vs its bare baseline,
+    plus the informative cases and the estimate's growth), as the table shows it.
+    """
+    own_work = work is None
+    work = Path(tempfile.mkdtemp(prefix="orbat-bench-")) if own_work else Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    info = machine()
+    rows: list[dict] = []
+    measurements: list[Measured] = []
+    try:
+        for step in steps:
+            if step == "startup":
+                step_sizes: Sequence[int | None] = [None]
+            elif step == "estimate":
+                step_sizes = convoys
+            else:
+                step_sizes = sizes
+            for size in step_sizes:
+                spec: dict = {"work": str(work)}
+                if size is not None:
+                    kind = {"convoys": size} if step == "estimate" else {"rows": size}
+                    log(f"[{step} {size:,}] generating data ...")
+                    path, n_rows = _data_file(work, seed, **kind)
+                    spec.update(file=str(path), rows=n_rows)
+                for orbat_id, bare_id, extra in PAIRS[step]:
+                    reps = max(repeat, STARTUP_MIN_REPEAT) if step == "startup" else repeat
+                    orbat, bare = Measured(orbat_id, size), Measured(bare_id, size)
+                    for rep in range(reps):
+                        # alternate who goes first, so drift on a shared machine hits both
+                        for m in ((orbat, bare) if rep % 2 == 0 else (bare, orbat)):
+                            if m.runs and m.runs[-1]["status"] == "missing":
+                                continue
+                            m.runs.append(run_case(m.case, spec, timeout))
+                            last = m.runs[-1]
+                            log(f"[{step} {size or '':>} rep {rep + 1}/{reps}] {m.case}: "
+                                + (f"{last['seconds']:.3f} s" if last["status"] == "ok"
+                                   else f"{last['status']}: {last.get('detail')}"))
+                    extras = []
+                    for extra_id in extra:
+                        m = Measured(extra_id, size)
+                        for rep in range(info_repeat):
+                            m.runs.append(run_case(extra_id, spec, timeout))
+                            last = m.runs[-1]
+                            log(f"[{step} {size or ''} info] {extra_id}: "
+                                + (f"{last['seconds']:.3f} s" if last["status"] == "ok"
+                                   else f"{last['status']}: {last.get('detail')}"))
+                            if last["status"] != "ok":
+                                break
+                        extras.append(m)
+                    measurements += [orbat, bare, *extras]
+                    target, met, why = _verdict(step, size, orbat, bare)
+                    n = spec.get("rows")
+                    rows.append(_row(step, size, n, orbat, bare, target, met, why))
+                    for m in extras:
+                        rows.append(_row(step, size, n, m, bare, "-", None, "informative"))
+            if step == "estimate":
+                rows += _growth(rows)
+    finally:
+        if own_work:
+            shutil.rmtree(work, ignore_errors=True)
+    if "startup" in steps:
+        heavy = _heavy_check()
+        rows.append({"step": "startup", "case": "help imports", "size": None, "orbat_s": None, "bare_s": None,
+                     "ratio": None, "rows_per_s": None, "orbat_peak_mb": None, "bare_peak_mb": None,
+                     "target": "no heavy library", "met": not heavy,
+                     "why": ("loads " + ", ".join(heavy)) if heavy else "none loaded", "status": "ok"})
+    info["load_avg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {
+        "machine": info,
+        "config": {"steps": list(steps), "sizes": list(sizes), "convoys": list(convoys), "repeat": repeat,
+                   "info_repeat": info_repeat, "seed": seed, "elapsed_s": round(time.perf_counter() - started, 1)},
+        "rows": rows,
+        "measurements": [m.as_dict() for m in measurements],
+    }
+
+
+def _heavy_check() -> list[str]:
+    from benchmarks.steps import heavy_modules_loaded_by_help
+
+    return heavy_modules_loaded_by_help()
+
+
+def _mb(value: int | None) -> float | None:
+    return None if value is None else round(value / 1024**2, 1)
+
+
+def _row(step: str, size: int | None, n: int | None, orbat: Measured, bare: Measured,
+         target: str, met: bool | None, why: str) -> dict:
+    ratio = _ratio(orbat.median, bare.median)
+    status = orbat.status
+    return {
+        "step": step, "case": orbat.case, "baseline": bare.case, "size": size, "file_rows": n,
+        "orbat_s": orbat.median, "bare_s": bare.median if bare.status == "ok" else None,
+        "ratio": None if ratio is None else round(ratio, 3),
+        "rows_per_s": round(n / orbat.median) if n and orbat.median else None,
+        "orbat_peak_mb": _mb(orbat.peak_bytes), "bare_peak_mb": _mb(bare.peak_bytes),
+        "target": target, "met": met, "why": why if status == "ok" else (orbat.detail or why), "status": status,
+    }
+
+
+def _growth(rows: list[dict]) -> list[dict]:
+    """Estimate time at 10x the convoys over the time at 1x (target: at most 11)."""
+    timed = {r["size"]: r for r in rows if r["case"] == "estimate.orbat" and r["orbat_s"]}
+    out = []
+    for size, row in sorted(timed.items()):
+        bigger = timed.get(size * 10)
+        if bigger is None:
+            continue
+        growth = bigger["orbat_s"] / row["orbat_s"]
+        bare = (bigger["bare_s"] / row["bare_s"]) if bigger["bare_s"] and row["bare_s"] else None
+        out.append({"step": "estimate", "case": "growth 10x", "size": size * 10, "orbat_s": round(growth, 2),
+                    "bare_s": None if bare is None else round(bare, 2), "ratio": None, "rows_per_s": None,
+                    "orbat_peak_mb": None, "bare_peak_mb": None, "target": "<=11x", "met": growth <= 11,
+                    "why": f"{size:,} -> {size * 10:,} convoys: time x{growth:.1f} (bare x{bare or 0:.1f})",
+                    "status": "ok"})
+    return out
+
+
+def render(result: dict) -> None:
+    """The results as a rich table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    m = result["machine"]
+    title = (f"orbat benchmarks - {m.get('cpu', '?')}, {m['nproc']} CPUs, {m.get('mem_total_gb', '?')} GB, "
+             f"Python {m['python']}, load {m['load_avg'][0]:.1f} -> {m['load_avg_end'][0]:.1f}"
+             if m.get("load_avg") and m.get("load_avg_end") else "orbat benchmarks")
+    table = Table(title=title, title_justify="left")
+    for column, justify in (("step", "left"), ("case", "left"), ("size", "right"), ("orbat s", "right"),
+                            ("bare s", "right"), ("ratio", "right"), ("rows/s", "right"),
+                            ("peak MB", "right"), ("target", "left"), ("met", "left"), ("note", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
+
+    def num(value, fmt):
+        return "-" if value is None else format(value, fmt)
+
+    for row in result["rows"]:
+        met = {True: "[green]yes[/green]", False: "[red]NO[/red]", None: "-"}[row["met"]]
+        if row["status"] != "ok":
+            met = f"[yellow]{row['status']}[/yellow]"
+        peak = num(row["orbat_peak_mb"], ".0f")
+        if row.get("bare_peak_mb") is not None and row["case"].endswith(".orbat"):
+            peak += f" / {row['bare_peak_mb']:.0f}"
+        growth = row["case"] == "growth 10x"
+        table.add_row(
+            row["step"], row["case"], num(row["size"], ","),
+            (f"x{row['orbat_s']}" if growth else num(row["orbat_s"], ".3f")),
+            (("-" if row["bare_s"] is None else f"x{row['bare_s']}") if growth else num(row["bare_s"], ".3f")),
+            num(row["ratio"], ".2f"), num(row["rows_per_s"], ",.0f"), peak, row["target"], met, row["why"] or "",
+        )
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:  # a log or a pipe: do not squeeze the table into 80 columns
+        console = Console(soft_wrap=False, width=180)
+    console.print(table)
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part.replace("_", "").replace("k", "000").replace("M", "000000"))
+                  for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected numbers separated by commas, e.g. 1000,20000") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected positive numbers")
+    return values
+
+
+def _steps(text: str) -> list[str]:
+    steps = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown or not steps:
+        raise argparse.ArgumentTypeError(f"unknown step {unknown[0] if unknown else text!r}; expected some of "
+                                         + ",".join(STEPS))
+    return steps
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m benchmarks``; exit code 1 with ``--check`` when a target is missed."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Time each orbat step beside the bare libraries under it (same run, fresh process per "
+                    "repetition, medians), print a table and write JSON.",
+        epilog="Example: python -m benchmarks --steps import,export --sizes 1000,200000 --repeat 3",
+    )
+    parser.add_argument("--sizes", type=_int_list, default=None,
+                        help="rows per file for import, validate, export (default 1000,20000,200000; "
+                             "--full adds 1000000)")
+    parser.add_argument("--convoys", type=_int_list, default=None,
+                        help="convoys per file for estimate (default 2000,20000; --full adds 200000)")
+    parser.add_argument("--full", action="store_true", help="the large sizes too (1M rows, 200k convoys)")
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions per case (median kept; default 3; "
+                        f"start-up runs at least {STARTUP_MIN_REPEAT})")
+    parser.add_argument("--info-repeat", type=int, default=1,
+                        help="repetitions of the informative cases (default 1)")
+    parser.add_argument("--steps", type=_steps, default=list(STEPS), help="comma-separated, of " + ",".join(STEPS))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON file to write "
+                        "(default benchmarks/results/latest.json)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data (default 0)")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="keep data files and databases in this folder (default: a temporary one, removed)")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds one repetition may take")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a judged target is missed")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or args.info_repeat < 0:
+        parser.error("--repeat must be at least 1 and --info-repeat at least 0")
+    sizes = args.sizes or (FULL_SIZES if args.full else DEFAULT_SIZES)
+    convoys = args.convoys or (FULL_CONVOYS if args.full else DEFAULT_CONVOYS)
+    result = run_suite(steps=args.steps, sizes=sizes, convoys=convoys, repeat=args.repeat,
+                       info_repeat=args.info_repeat, seed=args.seed, work=args.work, timeout=args.timeout)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
+    render(result)
+    print(f"written: {args.out}")
+    missed = [r for r in result["rows"] if r["met"] is False]
+    return 1 if args.check and missed else 0

@@ -1,0 +1,524 @@
+"""The measured paths: each orbat step and the bare library path under it.
+
+A measurement is a registered :class:`Case`: ``setup(spec)`` prepares what
+the step starts from (not timed: the catalog, a frame already read, ...),
+``run(state)`` is the timed part and returns how many rows it handled.
+Each repetition runs in a fresh process (:mod:`benchmarks._worker`), so
+caches, imports and memory peaks of one run never help or hurt another.
+
+A case whose orbat function does not exist (yet) raises :class:`Missing`
+from its setup; the suite reports it as "missing" instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class Missing(Exception):
+    """The orbat function or command this case measures is not there."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measured path."""
+
+    id: str
+    step: str
+    role: str  # "orbat", "bare" or "info" (informative, no target)
+    what: str  # one line: what exactly is timed
+    setup: Callable[[dict], Any]
+    run: Callable[[Any], dict]
+
+
+CASES: dict[str, Case] = {}
+
+
+def case(id: str, step: str, role: str, what: str, setup: Callable[[dict], Any], run: Callable[[Any], dict]) -> None:
+    """Register a :class:`Case`."""
+    CASES[id] = Case(id, step, role, what, setup, run)
+
+
+def _need(module: str, name: str):
+    """``module.name``, or :class:`Missing` when either is not there."""
+    import importlib
+
+    try:
+        found = importlib.import_module(module)
+    except ImportError as exc:
+        raise Missing(f"{module}: cannot import ({exc})") from None
+    if not hasattr(found, name):
+        raise Missing(f"{module}.{name} does not exist")
+    return getattr(found, name)
+
+
+def _catalog():
+    return _need("orbat.catalog", "load_catalog")()
+
+
+def orbat_command() -> list[str]:
+    """The ``orbat`` console script of this Python environment."""
+    script = Path(sys.executable).with_name("orbat")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "orbat"]
+
+
+def command_exists(*words: str) -> bool:
+    """Whether ``orbat WORDS --help`` succeeds (the command is registered)."""
+    done = subprocess.run([*orbat_command(), *words, "--help"], capture_output=True, text=True)
+    return done.returncode == 0
+
+
+def _fresh_db(spec: dict) -> Path:
+    path = Path(spec["work"]) / f"{spec['case']}-{os.getpid()}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def _timed_command(argv: list[str], rows: int, env: dict | None = None) -> dict:
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:4])} ... exited {done.returncode}: "
+                           + (done.stderr or done.stdout).strip()[-400:])
+    return {"seconds": seconds, "rows": rows}
+
+
+# --------------------------------------------------------------------------- import
+
+
+def _import_orbat(spec):
+    read = _need("orbat.sightings", "read_sightings")
+    open_store = _need("orbat.store", "open_store")
+    return {"catalog": _catalog(), "read": read, "open_store": open_store,
+            "file": spec["file"], "db": _fresh_db(spec)}
+
+
+def _import_orbat_run(state):
+    frame = state["read"](state["file"], state["catalog"])
+    store = state["open_store"](f"sqlite:///{state['db']}")
+    try:
+        store.import_frame(frame, source=str(state["file"]))
+    finally:
+        store.close()
+    return {"rows": len(frame)}
+
+
+case("import.orbat", "import", "orbat",
+     "read_sightings(file) + open_store(sqlite).import_frame(frame): the library path of `orbat import`",
+     _import_orbat, _import_orbat_run)
+
+
+def _import_cli(spec):
+    if not command_exists("import"):
+        raise Missing("`orbat import` is not registered")
+    return {"argv": [*orbat_command(), "import", spec["file"], "--db", f"sqlite:///{_fresh_db(spec)}"],
+            "rows": spec["rows"]}
+
+
+case("import.cli", "import", "info", "`orbat import FILE --db sqlite:///...` as a subprocess (start-up included)",
+     _import_cli, lambda state: _timed_command(state["argv"], state["rows"]))
+
+
+def _import_read(spec):
+    return {"catalog": _catalog(), "read": _need("orbat.sightings", "read_sightings"), "file": spec["file"]}
+
+
+case("import.read", "import", "info", "read_sightings(file) alone: CSV parse + validation",
+     _import_read, lambda state: {"rows": len(state["read"](state["file"], state["catalog"]))})
+
+
+def _import_store(spec):
+    state = _import_orbat(spec)
+    state["frame"] = state["read"](state["file"], state["catalog"])
+    return state
+
+
+def _import_store_run(state):
+    store = state["open_store"](f"sqlite:///{state['db']}")
+    try:
+        store.import_frame(state["frame"], source=str(state["file"]))
+    finally:
+        store.close()
+    return {"rows": len(state["frame"])}
+
+
+case("import.store", "import", "info", "open_store(sqlite).import_frame(frame) alone, frame already read",
+     _import_store, _import_store_run)
+
+#: The bare table: the interchange columns, keyed like orbat's entries.
+BARE_SCHEMA = """
+CREATE TABLE sightings (
+    sighting_id TEXT NOT NULL, convoy TEXT, observed_at TEXT NOT NULL, place TEXT,
+    lat REAL, lon REAL, actor TEXT, equipment TEXT NOT NULL, count INTEGER NOT NULL,
+    count_max INTEGER, mode TEXT, source TEXT, reliability TEXT, credibility INTEGER,
+    notes TEXT, event TEXT, captor TEXT,
+    PRIMARY KEY (sighting_id, equipment)
+)
+"""
+
+
+def _import_bare(spec):
+    import pandas  # noqa: F401  (the import is not what is timed)
+
+    return {"file": spec["file"], "db": _fresh_db(spec)}
+
+
+def _import_bare_run(state):
+    import pandas as pd
+
+    frame = pd.read_csv(state["file"], dtype={"count_max": "Int64", "credibility": "Int64"})
+    rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+    conn = sqlite3.connect(state["db"], isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(BARE_SCHEMA)
+        conn.execute("BEGIN IMMEDIATE")
+        marks = ", ".join("?" * frame.shape[1])
+        conn.executemany(f"INSERT INTO sightings VALUES ({marks})", rows)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return {"rows": len(frame)}
+
+
+case("import.bare", "import", "bare",
+     "pandas.read_csv(file) + sqlite3 executemany of the same rows (WAL, synchronous=NORMAL, one transaction)",
+     _import_bare, _import_bare_run)
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def _raw(spec):
+    read_raw = _need("orbat.sightings", "read_raw")
+    raw, first_row, _labels = read_raw(Path(spec["file"]))
+    return raw, first_row
+
+
+def _validate_orbat(spec):
+    raw, first_row = _raw(spec)
+    return {"raw": raw, "first_row": first_row, "catalog": _catalog(),
+            "validate": _need("orbat.sightings", "validate_frame"), "file": spec["file"]}
+
+
+def _validate_orbat_run(state):
+    frame, problems = state["validate"](state["raw"], state["catalog"], source=state["file"],
+                                        first_row=state["first_row"])
+    if problems:
+        raise RuntimeError(f"{len(problems)} problems in generated data, first: {problems[0]}")
+    return {"rows": len(frame)}
+
+
+case("validate.orbat", "validate", "orbat", "validate_frame(raw text frame, catalog): every check, canonical frame out",
+     _validate_orbat, _validate_orbat_run)
+
+
+def _validate_bare(spec):
+    raw, _ = _raw(spec)
+    catalog = _catalog()
+    normalize = _need("orbat.catalog", "normalize_name")
+    return {"raw": raw, "catalog": catalog, "normalize": normalize}
+
+
+def _validate_bare_run(state):
+    import numpy as np
+    import pandas as pd
+
+    raw, catalog, normalize = state["raw"], state["catalog"], state["normalize"]
+    bad = np.zeros(len(raw), dtype=bool)
+    for column in ("sighting_id", "observed_at", "equipment", "count"):
+        bad |= (raw[column] == "").to_numpy()
+    count = pd.to_numeric(raw["count"], errors="coerce")
+    bad |= (count.isna() | (count < 0) | (count > 10_000)).to_numpy()
+    count_max = pd.to_numeric(raw["count_max"].replace("", None), errors="coerce")
+    bad |= ((raw["count_max"] != "") & (count_max.isna() | (count_max < count))).to_numpy()
+    for column, limit in (("lat", 90), ("lon", 180)):
+        value = pd.to_numeric(raw[column].replace("", None), errors="coerce")
+        bad |= ((raw[column] != "") & (value.isna() | (value.abs() > limit))).to_numpy()
+    when = pd.to_datetime(raw["observed_at"], format="ISO8601", errors="coerce", utc=True)
+    bad |= (when.isna() | (when > pd.Timestamp.now(tz="UTC"))).to_numpy()
+    bad |= ~raw["mode"].isin(["", "driven", "carried"]).to_numpy()
+    bad |= ~raw["event"].isin(["", "sighting", "arrival", "destroyed", "damaged", "abandoned", "captured"]).to_numpy()
+    bad |= ~raw["reliability"].isin(["", *"ABCDEF"]).to_numpy()
+    bad |= ~raw["credibility"].isin(["", *"123456"]).to_numpy()
+    # names: resolve each distinct name once, then map (as any sane implementation would)
+    names = raw["equipment"].astype("category")
+    ids = {name: getattr(catalog.lookup(name), "id", None) for name in names.cat.categories}
+    equipment_id = names.map(ids)
+    bad |= equipment_id.isna().to_numpy()
+    if bad.any():
+        raise RuntimeError(f"{int(bad.sum())} rows flagged in generated data")
+    return {"rows": len(raw)}
+
+
+case("validate.bare", "validate", "bare",
+     "the same checks as pandas masks: required, counts, ranges, dates, choices, grades, names via a dict",
+     _validate_bare, _validate_bare_run)
+
+
+def _validate_pydantic(spec):
+    raw, _ = _raw(spec)
+    catalog = _catalog()
+    records = raw.to_dict("records")
+    return {"records": records, "adapter": _row_adapter(catalog)}
+
+
+def _row_adapter(catalog):
+    import datetime as dt
+    from typing import Annotated, Literal
+
+    from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, TypeAdapter
+
+    def none_if_empty(value):
+        return None if value == "" else value
+
+    def known(name: str) -> str:
+        entry = catalog.lookup(name)
+        if entry is None:
+            raise ValueError("unknown equipment")
+        return entry.id
+
+    def observed(text: str) -> dt.datetime:
+        moment = dt.datetime.fromisoformat(text)
+        return moment if len(text) > 10 else moment
+
+    Opt = lambda t: Annotated[t | None, BeforeValidator(none_if_empty)]  # noqa: E731
+
+    class Row(BaseModel):
+        sighting_id: str = Field(min_length=1)
+        convoy: str
+        observed_at: Annotated[dt.datetime, BeforeValidator(observed)]
+        place: str
+        lat: Opt(Annotated[float, Field(ge=-90, le=90)])
+        lon: Opt(Annotated[float, Field(ge=-180, le=180)])
+        actor: str
+        equipment: Annotated[str, AfterValidator(known)]
+        count: Annotated[int, Field(ge=0, le=10_000)]
+        count_max: Opt(Annotated[int, Field(ge=0, le=10_000)])
+        mode: Literal["", "driven", "carried"]
+        source: str
+        reliability: Literal["", "A", "B", "C", "D", "E", "F"]
+        credibility: Opt(Annotated[int, Field(ge=1, le=6)])
+        notes: str
+        event: Literal["", "sighting", "arrival", "destroyed", "damaged", "abandoned", "captured"]
+        captor: str
+
+    return TypeAdapter(list[Row])
+
+
+case("validate.pydantic", "validate", "info",
+     "pydantic TypeAdapter(list[Row]).validate_python(records): a typed row model, names via a dict",
+     _validate_pydantic, lambda state: {"rows": len(state["adapter"].validate_python(state["records"]))})
+
+
+# --------------------------------------------------------------------------- estimate
+
+
+def _frame(spec):
+    return _need("orbat.sightings", "read_sightings")(spec["file"], _catalog())
+
+
+def _estimate_orbat(spec):
+    estimate = _need("orbat.estimate", "estimate_convoys")
+    doctrine = _need("orbat.doctrine", "load_doctrine")()
+    frame = _frame(spec)
+    return {"frame": frame, "catalog": _catalog(), "doctrine": doctrine, "estimate": estimate}
+
+
+def _estimate_orbat_run(state):
+    results = state["estimate"](state["frame"], state["catalog"], state["doctrine"])
+    return {"rows": len(state["frame"]), "convoys": len(results)}
+
+
+case("estimate.orbat", "estimate", "orbat",
+     "estimate_convoys(frame, catalog, doctrine): every convoy scored (frame and doctrine already loaded)",
+     _estimate_orbat, _estimate_orbat_run)
+
+
+def _estimate_dicts(spec):
+    return _estimate_orbat(spec)
+
+
+def _estimate_dicts_run(state):
+    results = state["estimate"](state["frame"], state["catalog"], state["doctrine"])
+    for result in results:
+        result.to_dict()
+    return {"rows": len(state["frame"]), "convoys": len(results)}
+
+
+case("estimate.dicts", "estimate", "info",
+     "estimate_convoys(...) then .to_dict() of every convoy (what `orbat estimate --json` prints)",
+     _estimate_dicts, _estimate_dicts_run)
+
+
+def _estimate_bare(spec):
+    frame = _frame(spec)
+    catalog = _catalog()
+    category = {entry.id: entry.category for entry in catalog}
+    return {"frame": frame, "category": category}
+
+
+def _estimate_bare_run(state):
+    frame = state["frame"]
+    present = frame[frame["event"].isin(["sighting", "arrival"])]
+    key = present["convoy"].fillna(present["sighting_id"])
+    merged = (present.assign(key=key).groupby(["key", "equipment_id"], sort=False)["count"].max()
+              .reset_index())
+    merged["category"] = merged["equipment_id"].map(state["category"])
+    matrix = merged.pivot_table(index="key", columns="category", values="count", aggfunc="sum", fill_value=0)
+    return {"rows": len(frame), "convoys": len(matrix)}
+
+
+case("estimate.bare", "estimate", "bare",
+     "pandas groupby(convoy, type).max() + pivot to a convoy x category matrix: the floor",
+     _estimate_bare, _estimate_bare_run)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _sightings_only_report(frame):
+    """A report whose only data is the Sightings table (the other sheets empty)."""
+    import datetime as dt
+
+    import pandas as pd
+
+    report_cls = _need("orbat.report", "Report")
+    sightings_table = _need("orbat.report", "sightings_table")
+    empty = pd.DataFrame({"convoy": pd.Series([], dtype=object)})
+    tables = {name: empty for name in ("summary", "equipment_by_category", "equipment_by_type", "estimates", "trace")}
+    tables["sightings"] = sightings_table(frame)
+    return report_cls(title="benchmark", generated_at=dt.datetime(2025, 1, 1), filters={}, tables=tables)
+
+
+def _export_orbat(spec):
+    write = _need("orbat.excel.report", "write_workbook")
+    frame = _frame(spec)
+    return {"report": _sightings_only_report(frame), "write": write,
+            "out": Path(spec["work"]) / f"{spec['case']}-{os.getpid()}.xlsx", "rows": len(frame)}
+
+
+def _export_orbat_run(state):
+    state["write"](state["report"], state["out"])
+    return {"rows": state["rows"], "bytes": state["out"].stat().st_size}
+
+
+case("export.orbat", "export", "orbat",
+     "orbat.excel.report.write_workbook(report) where the report holds only the Sightings table",
+     _export_orbat, _export_orbat_run)
+
+
+def _export_bare(spec):
+    import openpyxl  # noqa: F401  (the import is not what is timed)
+
+    frame = _frame(spec)
+    table = _need("orbat.report", "sightings_table")(frame)
+    return {"table": table, "out": Path(spec["work"]) / f"{spec['case']}-{os.getpid()}.xlsx"}
+
+
+def _export_bare_run(state):
+    from openpyxl import Workbook
+
+    table = state["table"]
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Sightings")
+    ws.append(list(table.columns))
+    for row in table.astype(object).where(table.notna(), None).itertuples(index=False, name=None):
+        ws.append(row)
+    wb.save(state["out"])
+    return {"rows": len(table), "bytes": state["out"].stat().st_size}
+
+
+case("export.bare", "export", "bare",
+     "openpyxl write-only: one sheet, header + ws.append of the same 17 columns (NaN as empty), save",
+     _export_bare, _export_bare_run)
+
+
+def _export_report(spec):
+    build = _need("orbat.report", "build_report")
+    write = _need("orbat.report", "write_report")
+    frame = _frame(spec)
+    return {"frame": frame, "catalog": _catalog(), "build": build, "write": write,
+            "out": Path(spec["work"]) / f"{spec['case']}-{os.getpid()}.xlsx"}
+
+
+def _export_report_run(state):
+    report = state["build"](state["frame"], state["catalog"])
+    state["write"](report, state["out"])
+    return {"rows": len(state["frame"]), "bytes": state["out"].stat().st_size}
+
+
+case("export.report", "export", "info",
+     "build_report(frame, catalog) + write_report(.xlsx): every sheet, estimates and inventory included",
+     _export_report, _export_report_run)
+
+
+# --------------------------------------------------------------------------- start-up
+
+
+def _python_command(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def _startup_help(spec):
+    return {"argv": [*orbat_command(), "--help"]}
+
+
+case("startup.help", "startup", "orbat", "`orbat --help` (a subprocess of the venv's console script)",
+     _startup_help, lambda state: _timed_command(state["argv"], 0))
+
+
+def _startup_typer(spec):
+    return {"argv": _python_command("import typer")}
+
+
+case("startup.typer", "startup", "bare", "`python -c 'import typer'`",
+     _startup_typer, lambda state: _timed_command(state["argv"], 0))
+
+HEAVY = ("pandas", "sqlalchemy", "openpyxl", "pydantic", "typer")
+
+
+def _startup_catalog(spec):
+    if not command_exists("catalog", "show"):
+        raise Missing("`orbat catalog show` is not registered")
+    return {"argv": [*orbat_command(), "catalog", "show", "T-72", "--db", str(Path(spec["work"]) / "none.db")]}
+
+
+case("startup.catalog", "startup", "orbat", "`orbat catalog show T-72` (loads the catalog: pydantic, rapidfuzz)",
+     _startup_catalog, lambda state: _timed_command(state["argv"], 0))
+
+
+def _startup_heavy(spec):
+    return {"argv": _python_command("import " + ", ".join(HEAVY))}
+
+
+case("startup.heavy", "startup", "bare", "`python -c 'import pandas, sqlalchemy, openpyxl, pydantic, typer'`",
+     _startup_heavy, lambda state: _timed_command(state["argv"], 0))
+
+#: Which modules `orbat --help` may not load.
+HEAVY_FOR_HELP = ("pandas", "sqlalchemy", "openpyxl", "alembic", "numpy", "pydantic", "rapidfuzz", "matplotlib")
+
+
+def heavy_modules_loaded_by_help() -> list[str]:
+    """The heavy libraries loaded by ``orbat --help`` (should be none)."""
+    code = (
+        "import sys\n"
+        "from orbat.cli import main\n"
+        "sys.argv = ['orbat', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(','.join(m for m in {HEAVY_FOR_HELP!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run(_python_command(code), capture_output=True, text=True)
+    line = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+    return [m for m in line.split(",") if m]
