@@ -142,7 +142,9 @@ def equipment_by_category(merged: pd.DataFrame) -> pd.DataFrame:
     columns = ["convoy", "category", "role", "count", "count_max", "types"]
     if merged.empty:
         return pd.DataFrame(columns=columns)
-    out = merged.groupby(["convoy", "category", "role"], sort=False).agg(
+    # A category can span roles (an armoured truck is an MRAP in a support role): list them.
+    out = merged.groupby(["convoy", "category"], sort=False).agg(
+        role=("role", lambda roles: "; ".join(dict.fromkeys(str(r) for r in roles))),
         count=("count", "sum"), count_max=("count_max", "sum"), types=("type", "nunique"),
     ).reset_index()
     return out[columns].sort_values(["convoy", "count"], ascending=[True, False], kind="stable").reset_index(drop=True)

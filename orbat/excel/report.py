@@ -94,16 +94,16 @@ class _Styles:
     def __init__(self, wb: Workbook):
         self.wb = wb
         header = NamedStyle(name="orbat header")
-        header.font = Font(bold=True)
+        header.font = Font(name="Calibri", size=11, bold=True)
         header.fill = PatternFill("solid", fgColor="DDE4EE")
         header.border = Border(bottom=Side(style="thin", color="7F8C9D"))
         header.alignment = Alignment(vertical="top", wrap_text=False)
         wb.add_named_style(header)
         title = NamedStyle(name="orbat title")
-        title.font = Font(bold=True, size=14)
+        title.font = Font(name="Calibri", bold=True, size=14)
         wb.add_named_style(title)
         label = NamedStyle(name="orbat label")
-        label.font = Font(bold=True, color="44546A")
+        label.font = Font(name="Calibri", size=11, bold=True, color="44546A")
         wb.add_named_style(label)
         self._protos: dict[str, WriteOnlyCell] = {}
 
@@ -274,6 +274,16 @@ class _Block:
         return widths
 
 
+def _print_setup(ws, title_rows: str | None = "1:1") -> None:
+    """Landscape, one page wide, header row repeated: the sheet prints the way it reads."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if title_rows:
+        ws.print_title_rows = title_rows
+
+
 def _sheet_names(title: str, pages: int) -> list[str]:
     return [title if i == 0 else f"{title} ({i + 1})" for i in range(pages)]
 
@@ -296,6 +306,7 @@ def _write_blocks(wb: Workbook, styles: _Styles, title: str, blocks: Sequence[_B
                 ws.column_dimensions[get_column_letter(col + i)].width = width
             col += block.width + 1
         ws.freeze_panes = "A2"
+        _print_setup(ws)
         for block, part, offset in zip(blocks, slices, offsets):
             _decorate(ws, block, len(part), offset, page)
         header: list = []
@@ -392,11 +403,13 @@ def _summary(wb: Workbook, styles: _Styles, report) -> None:
     block = _Block(table, table_name="Convoys")
     widths = block.column_widths()
     widths[0] = max(widths[0], 18.0)  # column A also holds the labels above the table
+    widths[1] = max(widths[1], 18.0)  # and column B the generation time
     for i, width in enumerate(widths):
         ws.column_dimensions[get_column_letter(i + 1)].width = width
     head_row = 6
     n = len(table)
     ws.freeze_panes = f"A{head_row + 1}"
+    _print_setup(ws, None)
     _decorate_at(ws, block, n, head_row)
 
     sightings = report.tables["sightings"]
@@ -474,6 +487,7 @@ def _chart_data(ws, styles: _Styles, comp: pd.DataFrame, key: str, current: int,
     chart = BarChart()
     chart.type = "bar"
     chart.style = 10
+    chart.gapWidth = 60
     chart.title = f"Vehicles by {key}"
     chart.y_axis.title = "vehicles"
     chart.x_axis.delete = False
