@@ -310,3 +310,11 @@ def test_write_then_read_gives_the_same_frame_and_reimport_is_a_no_op(store, fra
     again = store.import_frame(frame)
     assert again.unchanged == len(ids) and again.added == again.updated == 0
     pd.testing.assert_frame_equal(store.sightings_frame(sighting_ids=ids), expected)
+
+
+def test_what_the_reader_gives_comes_back_unchanged(store, mali_csv, catalog):
+    from orbat.sightings import read_sightings
+
+    frame = read_sightings(mali_csv, catalog)
+    store.import_frame(frame, source=str(mali_csv))
+    pd.testing.assert_frame_equal(store.sightings_frame(), frame.reset_index(drop=True))
