@@ -75,3 +75,34 @@ def test_concurrent_conflicting_updates_keep_every_version(store_url, tmp_path):
     replaced = [v["replaced_by"] for v in versions]
     assert chain[1:-1] == replaced[:-1]  # each version was replaced by the next one's file
     assert len(set(replaced)) == 3
+
+
+def test_four_orbat_import_processes_into_one_sqlite_file(tmp_path):
+    """The user's view: four `orbat import` commands at once, none fails with 'database is locked'."""
+    from _worker import frame
+
+    from orbat.sightings import COLUMNS
+
+    db = tmp_path / "orbat.db"
+    files = []
+    for k in range(4):
+        path = tmp_path / f"team{k}.csv"
+        frame(f"team{k}", 150, 40)[list(COLUMNS)].to_csv(path, index=False)
+        files.append(path)
+    orbat = Path(sys.executable).with_name("orbat")
+    command = [str(orbat)] if orbat.exists() else [sys.executable, "-m", "orbat"]
+    procs = [subprocess.Popen([*command, "import", str(f), "--db", str(db)], text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for f in files]
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out + err
+        assert "locked" not in err
+    with open_store(f"sqlite:///{db}") as store:
+        assert store.counts() == {"sightings": 4 * 150 + 40, "archived sightings": 0,
+                                  "entries": 5 * (4 * 150 + 40), "old versions": 0, "imports": 4}
+        frame_back = store.sightings_frame()
+        imports = store.imports()
+    assert sum(i["added"] for i in imports) == 4 * 150 + 40
+    assert sum(i["unchanged"] for i in imports) == 3 * 40
+    assert frame_back["equipment_id"].nunique() == 5  # five catalog types, resolved by the reader
+    assert not frame_back.duplicated(["sighting_id", "equipment_id"]).any()
