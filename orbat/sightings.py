@@ -837,7 +837,7 @@ def _parse_count(text: str) -> tuple[int | None, str | None]:
     return int(text), None
 
 
-_DECIMAL = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+_DECIMAL = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d{1,3})?$")
 
 
 def _parse_number(text: str, low: float, high: float) -> tuple[float | None, str | None]:
