@@ -83,9 +83,6 @@ MAX_JSON_BYTES = 512 * 1024**2
 EXTRA_COLUMNS: tuple[str, ...] = ("equipment_id", "row", "reason")
 #: Convoy is kept per sighting too (the nested JSON form has it at the sighting level).
 _CONSISTENT: tuple[str, ...] = ("convoy", *SIGHTING_LEVEL)
-_TEXT_COLUMNS = ("sighting_id", "convoy", "place", "actor", "equipment", "source", "notes", "captor")
-_ENTRY_FIELDS = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor")
-_SIGHTING_FIELDS = tuple(c for c in COLUMNS if c not in _ENTRY_FIELDS)
 
 #: A cell starting with one of these is a formula to Excel or LibreOffice (OWASP CSV injection).
 FORMULA_CHARS = frozenset("=+-@\t\r")
