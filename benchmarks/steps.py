@@ -389,17 +389,15 @@ case("estimate.bare", "estimate", "bare",
 
 
 def _sightings_only_report(frame):
-    """A report whose only data is the Sightings table (the other sheets empty)."""
+    """A report whose only data is the Sightings table: the other sheets have their columns but no rows."""
     import datetime as dt
 
-    import pandas as pd
-
-    report_cls = _need("orbat.report", "Report")
+    build = _need("orbat.report", "build_report")
     sightings_table = _need("orbat.report", "sightings_table")
-    empty = pd.DataFrame({"convoy": pd.Series([], dtype=object)})
-    tables = {name: empty for name in ("summary", "equipment_by_category", "equipment_by_type", "estimates", "trace")}
-    tables["sightings"] = sightings_table(frame)
-    return report_cls(title="benchmark", generated_at=dt.datetime(2025, 1, 1), filters={}, tables=tables)
+    report = build(frame.iloc[:0], _catalog(), estimates=[], inventory=False, title="benchmark",
+                   generated_at=dt.datetime(2025, 1, 1))
+    report.tables["sightings"] = sightings_table(frame)
+    return report
 
 
 def _export_orbat(spec):
