@@ -160,7 +160,8 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     with_notes = rows.loc[rows["notes"].notna(), ["convoy", "notes"]]
     with_notes = with_notes[with_notes["notes"].astype(str).str.strip() != ""]
     notes = _lists_by_convoy(with_notes)
-    loss_rows = {str(k): int(v) for k, v in losses.items() if k in set(keys)}
+    known_keys = set(keys)  # once, not per loss row: O(losses x convoys) took seconds on large files
+    loss_rows = {str(k): int(v) for k, v in losses.items() if k in known_keys}
     return ConvoyTable(convoys=keys, types=merged, sightings=sightings, notes=notes, loss_rows=loss_rows)
 
 
