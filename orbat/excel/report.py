@@ -41,6 +41,8 @@ from orbat.errors import OrbatError
 EXCEL_MAX_ROWS = 1_048_576
 #: Excel refuses more hyperlinks than this on one sheet; later sources stay plain text.
 EXCEL_MAX_HYPERLINKS = 65_530
+#: Excel's limit on the characters of one cell.
+MAX_CELL_CHARS = 32_767
 #: Excel ignores hyperlink targets longer than this.
 MAX_URL_LENGTH = 2_079
 
@@ -135,8 +137,13 @@ def _clean(text: str) -> str:
 
 
 def _text_cell(ws, text: str) -> WriteOnlyCell:
-    """A cell that is text whatever the text looks like (``=...`` is not a formula, ``#N/A`` not an error)."""
-    cell = WriteOnlyCell(ws, value=_clean(text))
+    """A cell that is text whatever the text looks like (``=...`` is not a formula, ``#N/A`` not an error).
+
+    The value is set directly rather than through openpyxl's type inference,
+    which is what would make a formula of it (and is the slow part).
+    """
+    cell = WriteOnlyCell(ws)
+    cell._value = _clean(text)[:MAX_CELL_CHARS]
     cell.data_type = "s"
     return cell
 
