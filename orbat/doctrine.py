@@ -46,6 +46,7 @@ class RuleUse(BaseModel):
 
     rule: str
     weight: float = Field(default=1.0, gt=0, le=100)
+    required: bool = Field(default=False, description="the template's score is multiplied by this rule's score")
     why: str | None = None
 
     @field_validator("rule")
@@ -125,6 +126,13 @@ class Ladder(BaseModel):
     of: Selection
     echelons: dict[Echelon, int] = Field(min_length=1)
 
+    @field_validator("of")
+    @classmethod
+    def _categories_only(cls, value: Selection) -> Selection:
+        if not value.category:
+            raise ValueError("the ladder counts categories (of: {category: [...]})")
+        return value
+
 
 class _DoctrineFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -142,6 +150,7 @@ class CompiledRule:
     weight: float
     params: Any
     why: str | None = None
+    required: bool = False
 
     def evaluate(self, features: Features) -> Outcome:
         return RULES[self.rule].evaluate(features, self.params)
@@ -227,7 +236,7 @@ def _compile(template: UnitTemplate, path: Path) -> list[CompiledRule]:
                 for err in exc.errors()
             ]
             raise InvalidDoctrine("\n".join(lines)) from None
-        out.append(CompiledRule(use.rule, use.weight, params, use.why))
+        out.append(CompiledRule(use.rule, use.weight, params, use.why, use.required))
     return out
 
 

@@ -39,6 +39,8 @@ from orbat.rules import ORGANIC_SUPPORT, Features, Outcome
 
 #: How many alternatives an estimate lists.
 MAX_ALTERNATIVES = 5
+#: Below this score no template really fits: its echelon is not used, only the ladder's.
+MIN_FIT = 0.8
 #: Softmax temperature turning template scores into confidence: a lead of 0.1 in score is worth e:1.
 TEMPERATURE = 0.1
 
@@ -72,7 +74,13 @@ def _score(doctrine: Doctrine, ids: list[str], features: Features) -> _Scores:
         results = [rule.evaluate(features) for rule in rules]
         weights = np.array([rule.weight for rule in rules])
         stacked = np.vstack([r.score for r in results]) if results else np.zeros((1, len(features)))
-        columns.append(weights @ stacked / weights.sum())
+        score = weights @ stacked / weights.sum()
+        # A required rule is the template's core (its tanks, its guns): missing it sinks the
+        # template; a near miss (failed rules score up to 0.5) keeps part of the score.
+        for rule, result in zip(rules, results):
+            if rule.required:
+                score = score * np.minimum(1.0, 2.0 * result.score)
+        columns.append(score)
         outcomes.append(results)
     return _Scores(np.column_stack(columns) if columns else np.zeros((len(features), 0)), outcomes)
 
@@ -256,6 +264,29 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.cumsum(steps)
 
 
+def _support_echelon(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: FeatureSpace,
+                     codes, t: pd.DataFrame) -> np.ndarray:
+    """Per convoy, the echelon rank its vehicles other than manoeuvre vehicles make on their own (-1: none).
+
+    The floor for support units: an air-defence platoon stays at least a
+    platoon when tanks join it, because adding vehicles to a convoy must
+    never make it smaller. Only a template that really fits (score at least
+    :data:`MIN_FIT`) counts.
+    """
+    out = np.full(len(table), -1, dtype=np.int64)
+    if doctrine.ladder is None or not ids:
+        return out
+    manoeuvre = t["category"].isin(doctrine.ladder.of.category).to_numpy()
+    keep = np.where(manoeuvre, 0, 1)
+    counts = t["count"].to_numpy() * keep
+    matrix = feature_matrix(codes, space, len(table), counts, t["carried"].to_numpy() * keep)
+    score = _score(doctrine, ids, Features(matrix, space.columns)).score
+    best = score.argmax(axis=1)
+    fits = (score[np.arange(len(table)), best] >= MIN_FIT) & (matrix[:, space.index("total")] > 0)
+    ranks = np.array([echelon_rank(doctrine.get(i).echelon) if doctrine.get(i).echelon else -1 for i in ids])
+    return np.where(fits, ranks[best], out)
+
+
 def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | None = None, *,
                   samples: int = 200, seed: int = 0, convoys: list[str] | None = None) -> _Run:
     """Score every convoy of a canonical frame against every template (vectorised); see :func:`estimate_convoys`."""
@@ -269,7 +300,8 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
     features = Features(matrix, space.columns)
     scores = _score(doctrine, ids, features)
     wins, mean = _sample_wins(table, doctrine, ids, space, codes, scores.score, samples, seed)
-    ladder = doctrine.ladder_echelon(features)
+    ladder = np.maximum(doctrine.ladder_echelon(features),
+                        _support_echelon(table, doctrine, ids, space, codes, t))
     # Rank templates per convoy: most scenarios won first, then the higher mean score, then doctrine
     # order (rounding makes near-equal numbers ties). With exact counts this is the best score.
     order = np.lexsort((-np.round(mean, 9), -np.round(wins, 9)), axis=-1) if ids else \
@@ -356,8 +388,13 @@ class ConvoyEstimate:
 
     @cached_property
     def echelon(self) -> str:
-        """The template's echelon, raised to what the combat vehicles fill (never lowered)."""
-        rank = echelon_rank(self.template.echelon) if self.template.echelon else -1
+        """The template's echelon, raised to what the manoeuvre vehicles fill (never lowered).
+
+        When no template really fits (score below :data:`MIN_FIT`) the
+        template's echelon is not evidence, and the ladder alone decides.
+        """
+        trusted = self.template.echelon and self.score >= MIN_FIT
+        rank = echelon_rank(self.template.echelon) if trusted else -1
         rank = max(rank, int(self._run.ladder[self.index]))
         if rank < 0:
             ladder = self._run.doctrine.ladder
@@ -458,6 +495,7 @@ class ConvoyEstimate:
             params = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
             out.append({
                 "template": template_id, "rule": rule.rule, "passed": passed, "weight": _num(rule.weight),
+                "required": rule.required,
                 "score": _num(outcome.score[self.index]), "reason": reason,
                 "values": {**{k: _num(v) for k, v in values.items()}, **{k: _num(v) for k, v in params.items()}},
             })

@@ -252,8 +252,8 @@ def _range_outcome(value: np.ndarray, lo: float, hi: float | None, share: bool) 
         scale_lo = scale_hi = 0.25
     else:
         # A miss by 2 of 3 tanks is large, by 2 of 40 small: scale with the bound missed.
-        scale_lo = max(2.0, 0.5 * lo)
-        scale_hi = max(2.0, 0.5 * (hi or 0.0))
+        scale_lo = max(3.0, 0.5 * lo)
+        scale_hi = max(3.0, 0.5 * (hi or 0.0))
     distance = below / scale_lo + above / scale_hi
     score = np.where(inside, 1.0, 0.5 * np.clip(1.0 - distance, 0.0, 1.0))
     return Outcome(passed=inside, score=score, values={"value": value})
@@ -350,7 +350,8 @@ def absent(f: Features, p: Absent) -> Outcome:
     """No vehicle of a selection is present (or at most ``tolerance`` of them)."""
     value = f.count(p.of)
     passed = value <= p.tolerance
-    score = np.where(passed, 1.0, 0.5 * np.clip(1.0 - (value - p.tolerance) / np.maximum(2.0, 2.0 * p.tolerance), 0, 1))
+    # "None" means none: one vehicle over a zero tolerance already scores 0.
+    score = np.where(passed, 1.0, 0.5 * np.clip(1.0 - (value - p.tolerance) / max(1.0, p.tolerance), 0, 1))
     return Outcome(passed=passed, score=score, values={"value": value})
 
 
