@@ -24,8 +24,8 @@ from typing import Any
 
 import pandas as pd
 
-from orbat.errors import OrbatError, UsageError
 from orbat.convoy import convoy_keys as convoy_key
+from orbat.errors import OrbatError, UsageError
 from orbat.sightings import COLUMNS
 
 #: Table names, in sheet order; CSV files and JSON keys use these names.
@@ -186,16 +186,21 @@ def _distinct(values: Iterable[Any]) -> list[str]:
     return out
 
 
-def _best_grade(group: pd.DataFrame) -> str:
-    """The best Admiralty grade of a convoy's sightings: lowest letter, then lowest number."""
-    best: tuple | None = None
-    for rel, cred in zip(group["reliability"], group["credibility"]):
-        if _missing(rel) and _missing(cred):
-            continue
-        key = ("Z" if _missing(rel) else str(rel), 9 if _missing(cred) else int(cred))
-        if best is None or key < best[0]:
-            best = (key, grade_text(rel, cred))
-    return best[1] if best else ""
+#: Distinct places, actors or sources listed per convoy on the Summary; the rest are counted.
+SUMMARY_LIST_LIMIT = 5
+
+
+def _joined(work: pd.DataFrame, col: str, limit: int = SUMMARY_LIST_LIMIT) -> dict[str, str]:
+    """Per convoy, the distinct non-empty values of ``col`` in order of appearance, joined with "; "."""
+    values = work[["convoy", col]].dropna()
+    values = values[values[col].map(lambda v: bool(str(v).strip()))]
+    values = values.drop_duplicates()
+    out: dict[str, str] = {}
+    for convoy, items in values.groupby("convoy", sort=False)[col]:
+        shown = [str(v) for v in items.iloc[:limit]]
+        more = len(items) - len(shown)
+        out[convoy] = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+    return out
 
 
 def _observed(values: pd.Series) -> pd.Series:
@@ -231,14 +236,26 @@ def summary_table(frame: pd.DataFrame, merged: pd.DataFrame, estimates: Sequence
     if frame.empty:
         return pd.DataFrame(columns=columns)
     by_convoy = {str(e.get("convoy")): e for e in estimates}
-    keys = convoy_key(frame).astype(object)
-    observed = _observed(frame["observed_at"])
+    # Per-convoy facts by group-bys over the whole frame (a Python loop per convoy is far too slow at 10^5 rows).
+    work = pd.DataFrame({
+        "convoy": convoy_key(frame).astype(object).map(str),
+        "sighting_id": frame["sighting_id"].astype(object),
+        "observed": _observed(frame["observed_at"]),
+        **{col: frame[col].astype(object) for col in ("place", "actor", "source")},
+        "grade": [grade_text(r, c) for r, c in zip(frame["reliability"], frame["credibility"])],
+        "grade_key": [("Z" if _missing(r) else str(r)) + ("9" if _missing(c) else str(int(c)))
+                      for r, c in zip(frame["reliability"], frame["credibility"])],
+    })
+    groups = work.groupby("convoy", sort=False)
+    seen = groups["observed"].agg(["min", "max"])
+    n_sightings = groups["sighting_id"].nunique()
+    texts = {col: _joined(work, col) for col in ("place", "actor", "source")}
+    graded = work[work["grade"] != ""].sort_values(["convoy", "grade_key"], kind="stable")
+    grades = graded.drop_duplicates("convoy").set_index("convoy")["grade"]
     totals = merged.groupby("convoy").agg(vehicles=("count", "sum"), vehicles_max=("count_max", "sum"))
     rows = []
-    for convoy, index in frame.groupby(keys, sort=False).groups.items():
-        group = frame.loc[index]
-        seen = observed.loc[index]
-        est = by_convoy.get(str(convoy), {})
+    for convoy in seen.index:
+        est = by_convoy.get(convoy, {})
         best = est.get("best") or {}
         vehicles = est.get("vehicles") or {}
         total = vehicles.get("total", totals["vehicles"].get(convoy))
@@ -246,12 +263,12 @@ def summary_table(frame: pd.DataFrame, merged: pd.DataFrame, estimates: Sequence
         pmin, pmax = _personnel(best)
         confidence = best.get("confidence")
         rows.append({
-            "convoy": str(convoy),
-            "first_seen": _as_date(seen.min()),
-            "last_seen": _as_date(seen.max()),
-            "place": "; ".join(_distinct(group["place"])),
-            "actor": "; ".join(_distinct(group["actor"])),
-            "sightings": int(group["sighting_id"].nunique()),
+            "convoy": convoy,
+            "first_seen": _as_date(seen.at[convoy, "min"]),
+            "last_seen": _as_date(seen.at[convoy, "max"]),
+            "place": texts["place"].get(convoy, ""),
+            "actor": texts["actor"].get(convoy, ""),
+            "sightings": int(n_sightings[convoy]),
             "vehicles": None if _missing(total) else int(total),
             "vehicles_max": None if _missing(total_max) else int(total_max),
             "vehicles_range": vehicles_range(total, total_max),
@@ -263,14 +280,15 @@ def summary_table(frame: pd.DataFrame, merged: pd.DataFrame, estimates: Sequence
             "likelihood": probability_words(confidence) if not _missing(confidence) else None,
             "personnel_min": pmin,
             "personnel_max": pmax,
-            "sources": "; ".join(_distinct(group["source"])),
-            "best_grade": _best_grade(group),
+            "sources": texts["source"].get(convoy, ""),
+            "best_grade": grades.get(convoy, ""),
         })
     out = pd.DataFrame(rows, columns=columns)
     for col in ("sightings", "vehicles", "vehicles_max", "personnel_min", "personnel_max"):
         out[col] = out[col].astype("Int64")
     out["confidence"] = out["confidence"].astype("Float64")
-    return out
+    # Chronological, as a reader follows events.
+    return out.sort_values(["first_seen", "convoy"], kind="stable", na_position="last").reset_index(drop=True)
 
 
 def breakdown_text(breakdown: Any) -> str:

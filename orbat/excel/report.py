@@ -17,7 +17,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -380,7 +380,7 @@ def _append_rows(ws, styles: _Styles, blocks: Sequence[_Block], slices: Sequence
                     proto = styles.proto(ws, fmt)
                     for i, v in enumerate(values):
                         if v is not None:
-                            cell = WriteOnlyCell(ws, value=v)
+                            cell = _text_cell(ws, v) if isinstance(v, str) else WriteOnlyCell(ws, value=v)
                             cell._style = copy(proto)
                             values[i] = cell
                 else:
