@@ -180,7 +180,8 @@ def test_estimates_and_trace_formats(wb):
     ws = wb["Estimates"]
     header = [c.value for c in ws[1]]
     assert ws.cell(row=2, column=header.index("score") + 1).number_format == "0%"
-    assert ws.cell(row=2, column=header.index("best") + 1).value is True
+    assert ws.cell(row=2, column=header.index("best") + 1).value == "yes"
+    assert ws.cell(row=3, column=header.index("best") + 1).value == "no"
     types = {str(cf.sqref): [r.type for r in cf.rules] for cf in ws.conditional_formatting}
     assert "dataBar" in sum(types.values(), [])
     trace = wb["Trace"]
@@ -188,6 +189,9 @@ def test_estimates_and_trace_formats(wb):
     assert {"rule", "passed", "weight", "reason", "values"} <= set(header)
     reasons = [r[header.index("reason")] for r in trace.iter_rows(min_row=2, values_only=True)]
     assert all(reasons)
+    assert {r[header.index("passed")] for r in trace.iter_rows(min_row=2, values_only=True)} == {"yes", "no"}
+    rules = [r for cf in trace.conditional_formatting for r in cf.rules]
+    assert {tuple(r.formula) for r in rules if r.type == "cellIs"} == {('"no"',), ('"yes"',)}
 
 
 def test_inventory_has_a_line_chart_of_the_timeline(wb):

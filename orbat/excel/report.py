@@ -213,7 +213,10 @@ def _guard_texts(values: list, ws, styles: _Styles, links: _LinkRuns | None = No
 def _python_values(series: pd.Series) -> list:
     """A column as plain Python values, None where missing (openpyxl would write NaN as text)."""
     kind = series.dtype.kind
-    if kind in "iub" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+    if kind == "b":
+        # Spreadsheets disagree on showing booleans (LibreOffice prints 1/0): words read the same everywhere.
+        return [None if v is None or v is pd.NA else ("yes" if v else "no") for v in series.astype(object).tolist()]
+    if kind in "iu" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
         return series.tolist()
     if kind == "f" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
         return [None if v != v or v in (math.inf, -math.inf) else v for v in series.tolist()]
@@ -352,9 +355,9 @@ def _decorate(ws, block: _Block, rows: int, offset: int, page: int) -> None:
                 start_type="num", start_value=0, end_type="num", end_value=1, color="5B9BD5", showValue=True))
         elif col == "passed":
             ws.conditional_formatting.add(area, CellIsRule(
-                operator="equal", formula=["FALSE"], fill=PatternFill("solid", bgColor="F4CCCC")))
+                operator="equal", formula=['"no"'], fill=PatternFill("solid", bgColor="F4CCCC")))
             ws.conditional_formatting.add(area, CellIsRule(
-                operator="equal", formula=["TRUE"], fill=PatternFill("solid", bgColor="D9EAD3")))
+                operator="equal", formula=['"yes"'], fill=PatternFill("solid", bgColor="D9EAD3")))
 
 
 def _add_table(ws, table: Table) -> None:
