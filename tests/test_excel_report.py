@@ -16,7 +16,7 @@ from orbat.store import open_store
 
 CONVOY = "bamako-2025-01-17"
 HOSTILE = ['=HYPERLINK("http://evil")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tx", "\rcr", "#N/A", "=1+1"]
-SHEETS = ["Summary", "Sightings", "Equipment", "Estimates", "Trace", "Inventory"]
+SHEETS = ["Summary", "Sightings", "Equipment", "Estimates", "Trace", "Inventory", "Timeline"]
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +155,9 @@ def test_equipment_estimates_trace_inventory_are_filterable_tables(wb):
     assert set(wb["Equipment"].tables) == {"EquipmentByCategory", "EquipmentByType"}
     assert set(wb["Estimates"].tables) == {"Estimates"}
     assert set(wb["Trace"].tables) == {"Trace"}
-    assert set(wb["Inventory"].tables) == {"Holdings", "Timeline"}
-    for name in ("Equipment", "Estimates", "Trace", "Inventory"):
+    assert set(wb["Inventory"].tables) == {"Holdings"}
+    assert set(wb["Timeline"].tables) == {"Timeline"}
+    for name in ("Equipment", "Estimates", "Trace", "Inventory", "Timeline"):
         ws = wb[name]
         assert ws.freeze_panes == "A2"
         for table in ws.tables.values():
@@ -198,8 +199,13 @@ def test_inventory_has_a_line_chart_of_the_timeline(wb):
     ws = wb["Inventory"]
     assert [type(c).__name__ for c in ws._charts] == ["LineChart"]
     header = [c.value for c in ws[1]]
-    assert "holdings" in header and "month" in header
-    month = ws.cell(row=2, column=header.index("month") + 1)
+    assert "holdings" in header
+    assert ws._charts[0].anchor._from.col == len(header) + 1  # beside the holdings, one blank column between
+    timeline = wb["Timeline"]
+    header = [c.value for c in timeline[1]]
+    assert header[0] == "month" and header[-1] == "total"
+    assert timeline.cell(row=2, column=len(header)).value == 112
+    month = timeline.cell(row=2, column=1)
     assert month.value == dt.datetime(2025, 1, 1) and month.number_format == "yyyy-mm"
 
 

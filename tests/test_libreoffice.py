@@ -71,7 +71,7 @@ def converted(tmp_path_factory, catalog):
 
 def test_every_sheet_opens(converted):
     _, sheets = converted
-    assert sorted(sheets) == sorted(["Summary", "Sightings", "Equipment", "Estimates", "Trace", "Inventory"])
+    assert sorted(sheets) == sorted(["Summary", "Sightings", "Equipment", "Estimates", "Trace", "Inventory", "Timeline"])
 
 
 def test_summary_values_survive(converted):

@@ -514,18 +514,18 @@ def _chart_data(ws, styles: _Styles, comp: pd.DataFrame, key: str, current: int,
 
 
 def _inventory(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
+    """Inventory (holdings, and a line chart of the timeline beside them) and Timeline (the chart's data)."""
     held = report.tables.get("holdings")
     if held is None:
         return
+    holdings_block = _Block(held, table_name="Holdings")
+    inventory = _write_blocks(wb, styles, "Inventory", [holdings_block], max_rows)[0]
     timeline = report.tables.get("timeline")
-    blocks = [_Block(held, table_name="Holdings")]
-    if timeline is not None and not timeline.empty:
-        blocks.append(_Block(timeline, table_name="Timeline"))
-    sheets = _write_blocks(wb, styles, "Inventory", blocks, max_rows)
-    if len(blocks) < 2:
+    if timeline is None or timeline.empty:
         return
-    ws = sheets[0]
-    offset = blocks[0].width + 2
+    # The timeline has a column per type (hundreds, for a big army): on a sheet of its own, so
+    # the chart can sit right beside the holdings where a reader sees it.
+    data = _write_blocks(wb, styles, "Timeline", [_Block(timeline, table_name="Timeline")], max_rows)[0]
     numeric = [i for i, c in enumerate(timeline.columns) if i > 0 and pd.api.types.is_numeric_dtype(timeline[c])
                and not pd.api.types.is_bool_dtype(timeline[c])]
     if not numeric:
@@ -534,18 +534,18 @@ def _inventory(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
     last = timeline.iloc[-1]
     total = [i for i in numeric if timeline.columns[i] == "total"]
     others = sorted((i for i in numeric if i not in total), key=lambda i: -float(last.iloc[i]))
-    numeric = total + others[:7]
     rows = min(len(timeline), max_rows - 1)
     chart = LineChart()
     chart.title = f"Holdings over time: {report.timeline_actor}" if report.timeline_actor else "Holdings over time"
     chart.y_axis.title = "vehicles"
+    chart.x_axis.number_format = "yyyy-mm"
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.height, chart.width = 9, 18
-    for i in numeric:
-        chart.add_data(Reference(ws, min_col=offset + i, min_row=1, max_row=rows + 1), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=offset, min_row=2, max_row=rows + 1))
-    ws.add_chart(chart, f"{get_column_letter(offset + blocks[1].width + 1)}2")
+    for i in total + others[:7]:
+        chart.add_data(Reference(data, min_col=i + 1, min_row=1, max_row=rows + 1), titles_from_data=True)
+    chart.set_categories(Reference(data, min_col=1, min_row=2, max_row=rows + 1))
+    inventory.add_chart(chart, f"{get_column_letter(holdings_block.width + 2)}2")
 
 
 def write_workbook(report, path: str | os.PathLike, *, max_rows: int = EXCEL_MAX_ROWS) -> Path:
@@ -554,7 +554,7 @@ def write_workbook(report, path: str | os.PathLike, *, max_rows: int = EXCEL_MAX
     Sheets: Summary (title, generation time, filters, one row per convoy,
     bar charts of the composition by category and role), Sightings (the
     interchange columns, so the sheet re-imports), Equipment, Estimates,
-    Trace and, when the report has them, Inventory. A table longer than
+    Trace and, when the report has them, Inventory and Timeline. A table longer than
     ``max_rows`` (header included) continues on a sheet named "<name> (2)".
     The file appears only once it is complete.
     """
