@@ -305,3 +305,19 @@ def test_markdown_of_a_real_estimate(mali, catalog):
     assert text.startswith(f"# Convoy {CONVOY}: ")
     assert est.to_dict()["best"]["label"] in text
     assert f"({est.to_dict()['best']['confidence']:.2f})" in text
+
+
+def test_many_convoys_collapse_into_one_chart_series(mali, catalog):
+    parts = []
+    for i in range(10):
+        part = mali.copy()
+        part["convoy"] = f"c{i:02d}"
+        part["sighting_id"] = part["sighting_id"] + f"-{i}"
+        parts.append(part)
+    frame = pd.concat(parts, ignore_index=True)
+    report = build_report(frame, catalog, estimates=[], inventory=False)
+    assert list(report.composition["category"].columns) == ["category", "all convoys"]
+    assert report.composition["category"]["all convoys"].sum() == 10 * 112
+    assert len(report.tables["summary"]) == 10
+    assert report.tables["summary"]["vehicles"].tolist() == [112] * 10
+    assert report.tables["summary"]["best_estimate"].isna().all()  # no estimates given: left empty, not invented
