@@ -288,3 +288,24 @@ def test_empty_report_still_opens(tmp_path, mali, catalog):
     wb = load_workbook(path)
     assert wb.sheetnames[:5] == SHEETS[:5]
     assert [c.value for c in wb["Sightings"][1]] == list(COLUMNS)
+
+
+def test_summary_convoys_continue_on_numbered_sheets(tmp_path, mali, catalog):
+    parts = []
+    for i in range(10):
+        part = mali.copy()
+        part["convoy"] = f"c{i:02d}"
+        part["sighting_id"] = part["sighting_id"] + f"-{i}"
+        parts.append(part)
+    report = build_report(pd.concat(parts, ignore_index=True), catalog, estimates=[], inventory=False)
+    wb = load_workbook(write_workbook(report, tmp_path / "r.xlsx", max_rows=5))
+    names = [n for n in wb.sheetnames if n.startswith("Summary")]
+    assert names == ["Summary", "Summary (2)", "Summary (3)", "Summary (4)"]
+    assert wb.sheetnames.index("Sightings") == len(names)  # continuations follow the Summary
+    summary = wb["Summary"]
+    assert summary["B5"].value == "9 more convoys on the next Summary sheets"
+    assert summary["A7"].value == "c00" and summary["A8"].value is None
+    assert len(summary._charts) == 2  # the charts stay on the first sheet
+    convoys = ["c00"] + [r[0] for n in names[1:] for r in wb[n].iter_rows(min_row=2, values_only=True)]
+    assert convoys == [f"c{i:02d}" for i in range(10)]
+    assert {t for n in names for t in wb[n].tables} == {"Convoys", "Convoys_2", "Convoys_3", "Convoys_4"}

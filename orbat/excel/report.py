@@ -298,13 +298,15 @@ def _sheet_names(title: str, pages: int) -> list[str]:
     return [title if i == 0 else f"{title} ({i + 1})" for i in range(pages)]
 
 
-def _write_blocks(wb: Workbook, styles: _Styles, title: str, blocks: Sequence[_Block], max_rows: int) -> list:
+def _write_blocks(wb: Workbook, styles: _Styles, title: str, blocks: Sequence[_Block], max_rows: int,
+                  first_page: int = 1) -> list:
     """Write blocks side by side on a sheet (one empty column between), continuing on new sheets past ``max_rows``."""
     per_sheet = max_rows - 1  # the header row repeats on every sheet
     longest = max(len(b.frame) for b in blocks)
     pages = max(1, math.ceil(longest / per_sheet))
     sheets = []
-    for page, name in enumerate(_sheet_names(title, pages)):
+    names = _sheet_names(title, pages + first_page - 1)[first_page - 1:]
+    for page, name in enumerate(names):
         ws = wb.create_sheet(name)
         sheets.append(ws)
         start, stop = page * per_sheet, (page + 1) * per_sheet
@@ -318,7 +320,7 @@ def _write_blocks(wb: Workbook, styles: _Styles, title: str, blocks: Sequence[_B
         ws.freeze_panes = "A2"
         _print_setup(ws)
         for block, part, offset in zip(blocks, slices, offsets):
-            _decorate(ws, block, len(part), offset, page)
+            _decorate(ws, block, len(part), offset, page + first_page - 1)
         header: list = []
         for block in blocks:
             header += [styles.cell(ws, h, "header") for h in block.headers] + [None]
@@ -407,9 +409,14 @@ def _append_rows(ws, styles: _Styles, blocks: Sequence[_Block], slices: Sequence
 # --------------------------------------------------------------------------- the sheets
 
 
-def _summary(wb: Workbook, styles: _Styles, report) -> None:
+def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
     ws = wb.create_sheet("Summary")
-    table = report.tables["summary"]
+    full = report.tables["summary"]
+    # Room for the title block, the charts and their numbers below the convoy table; convoys
+    # beyond that continue on "Summary (2)", ... (only ever with a huge number of convoys).
+    reserve = 30 + sum(len(c) + 3 for c in report.composition.values())
+    fits = max(1, max_rows - 6 - reserve)
+    table, rest = full.iloc[:fits], full.iloc[fits:]
     block = _Block(table, table_name="Convoys")
     widths = block.column_widths()
     widths[0] = max(widths[0], 18.0)  # column A also holds the labels above the table
@@ -428,8 +435,11 @@ def _summary(wb: Workbook, styles: _Styles, report) -> None:
     ws.append([styles.cell(ws, "Generated (UTC)", "label"), styles.cell(ws, report.generated_at, _DATETIME_FORMAT)])
     ws.append([styles.cell(ws, "Filters", "label"), _text_cell(ws, report.filter_text)])
     ws.append([styles.cell(ws, "Data", "label"), _text_cell(
-        ws, f"{_plural(len(sightings), 'row')} in {_plural(n_sightings, 'sighting')} of {_plural(n, 'convoy')}")])
-    ws.append([])
+        ws, f"{_plural(len(sightings), 'row')} in {_plural(n_sightings, 'sighting')} of {_plural(len(full), 'convoy')}")])
+    if len(rest):
+        ws.append([None, styles.cell(ws, f"{_plural(len(rest), 'more convoy')} on the next Summary sheets", "label")])
+    else:
+        ws.append([])
     ws.append([styles.cell(ws, h, "header") for h in block.headers])
     _append_rows(ws, styles, [block], [table], first_row=head_row + 1)
 
@@ -444,6 +454,8 @@ def _summary(wb: Workbook, styles: _Styles, report) -> None:
             continue
         current = _chart_data(ws, styles, comp, key, current, next_data, anchor)
         next_data = current + 2
+    if len(rest):
+        _write_blocks(wb, styles, "Summary", [_Block(rest, table_name="Convoys")], max_rows, first_page=2)
 
 
 def _plural(n: int, word: str) -> str:
@@ -566,7 +578,7 @@ def write_workbook(report, path: str | os.PathLike, *, max_rows: int = EXCEL_MAX
     wb = Workbook(write_only=True)
     styles = _Styles(wb)
     tables = report.tables
-    _summary(wb, styles, report)
+    _summary(wb, styles, report, max_rows)
     _write_blocks(wb, styles, "Sightings", [_Block(tables["sightings"], raw_headers=True, links=frozenset({"source"}))], max_rows)
     _write_blocks(wb, styles, "Equipment", [
         _Block(tables["equipment_by_category"], table_name="EquipmentByCategory"),
