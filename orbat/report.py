@@ -489,7 +489,9 @@ def build_report(
     }
     timeline_actor = None
     if inventory and not frame.empty:
-        found = _inventory_tables(frame, catalog, actors, (filters or {}).get("until"))
+        until = (filters or {}).get("until")
+        # Holdings as of the end of the period shown (a date: --until may also carry a time).
+        found = _inventory_tables(frame, catalog, actors, str(until)[:10] if until else None)
         if found is not None:
             tables["holdings"], tables["timeline"], timeline_actor = found
     generated = generated_at or datetime.now(UTC)
