@@ -754,7 +754,8 @@ def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame) -> str
     n_sightings = int(rows["sighting_id"].nunique()) if not rows.empty else len(estimate.get("sightings") or [])
 
     label = best.get("label") or best.get("template") or "no unit template"
-    lines = [f"# Convoy {md_escape(convoy)}: {md_escape(label)}, {words}", ""]
+    headline = f"{md_escape(label)}, {words}" if best else "no matching unit template"
+    lines = [f"# Convoy {md_escape(convoy)}: {headline}", ""]
 
     where = f" at {md_escape(places[0])}" if places else ""
     who = f" by {md_escape(', '.join(actors))}" if actors else ""
@@ -792,7 +793,7 @@ def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame) -> str
     else:
         by_category = vehicles.get("by_category") or {}
         body = [(md_escape(k), _fmt_num(v)) for k, v in by_category.items()]
-        lines += _md_table(["category", "vehicles"], body, align="_r")
+        lines += _md_table(["category", "vehicles"], body, align="_r") if body else ["No vehicles counted."]
     by_role = vehicles.get("by_role") or {}
     if by_role:
         lines += ["", "By role: " + ", ".join(f"{md_escape(k)} {_fmt_num(v)}" for k, v in by_role.items()) + "."]

@@ -321,3 +321,10 @@ def test_many_convoys_collapse_into_one_chart_series(mali, catalog):
     assert len(report.tables["summary"]) == 10
     assert report.tables["summary"]["vehicles"].tolist() == [112] * 10
     assert report.tables["summary"]["best_estimate"].isna().all()  # no estimates given: left empty, not invented
+
+
+def test_markdown_without_a_match_says_so(mali):
+    text = markdown_assessment({"convoy": CONVOY, "vehicles": {}, "best": {}, "alternatives": [], "trace": []}, mali)
+    assert text.startswith(f"# Convoy {CONVOY}: no matching unit template\n")
+    assert "No unit template matches the convoy seen at Bamako" in text
+    assert "No vehicles counted." in text and "- No template matched." in text
