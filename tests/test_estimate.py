@@ -152,3 +152,30 @@ def test_a_delivery_has_transfer_kind_and_echelon_from_the_ladder(catalog, doctr
 
 def test_empty_frame_gives_no_estimates(catalog, doctrine):
     assert estimate_convoys(frame_of([], catalog), catalog, doctrine) == []
+
+
+def test_rules_can_name_catalog_families_and_types(catalog, tmp_path):
+    from orbat.doctrine import load_doctrine
+
+    t72 = catalog.lookup("T-72B3")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(
+        "templates:\n"
+        "  - id: t72-pair\n"
+        "    label: two T-72s by family\n"
+        "    kind: combat\n"
+        "    echelon: section\n"
+        "    description: a pair of one tank family\n"
+        "    sources: [test]\n"
+        "    typical: {tank: 2}\n"
+        "    rules:\n"
+        f"      - {{rule: count-in-range, of: {{family: '{t72.family}'}}, min: 2, max: 2, required: true, weight: 5}}\n"
+        f"      - {{rule: count-in-range, of: {{type: '{t72.id}'}}, min: 1, max: 2, weight: 5}}\n",
+        encoding="utf-8",
+    )
+    doctrine = load_doctrine([mine])
+    [result] = estimate_convoys(frame_of([{"equipment": "T-72B3", "count": 2}], catalog), catalog, doctrine)
+    trace = result.trace_for("t72-pair")
+    assert [t["values"]["value"] for t in trace] == [2, 2]
+    assert all(t["passed"] for t in trace)
+    assert f"family {t72.family} count 2" in trace[0]["reason"]
