@@ -6,6 +6,8 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from conftest import MALI_CSV
@@ -309,3 +311,24 @@ def test_summary_convoys_continue_on_numbered_sheets(tmp_path, mali, catalog):
     convoys = ["c00"] + [r[0] for n in names[1:] for r in wb[n].iter_rows(min_row=2, values_only=True)]
     assert convoys == [f"c{i:02d}" for i in range(10)]
     assert {t for n in names for t in wb[n].tables} == {"Convoys", "Convoys_2", "Convoys_3", "Convoys_4"}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20)
+    | st.sampled_from(HOSTILE).flatmap(lambda h: st.text(max_size=5).map(lambda t: h + t)),
+    min_size=3, max_size=3))
+def test_any_text_is_written_as_text(tmp_path_factory, mali, catalog, texts):
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    frame = mali.iloc[:3].copy()
+    frame["notes"] = pd.Series(texts, dtype="str", index=frame.index)
+    frame["place"] = pd.Series(texts[::-1], dtype="str", index=frame.index)
+    report = build_report(frame, catalog, estimates=[], inventory=False)
+    path = write_workbook(report, tmp_path_factory.mktemp("any") / "r.xlsx")
+    ws = load_workbook(path)["Sightings"]
+    notes = [ws.cell(row=r, column=COLUMNS.index("notes") + 1) for r in (2, 3, 4)]
+    for cell, text in zip(notes, texts):
+        expected = ILLEGAL_CHARACTERS_RE.sub("", text)
+        assert (cell.value or "") == expected  # openpyxl reads an all-removed cell back as empty
+        assert cell.value is None or cell.data_type == "s"
