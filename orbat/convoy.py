@@ -19,7 +19,7 @@ module builds, never in a Python loop per convoy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -305,11 +305,3 @@ def feature_matrix(codes: TypeCodes, space: FeatureSpace, n_convoys: int,
     out = np.bincount(np.concatenate(index_parts), weights=np.concatenate(weight_parts),
                       minlength=n_convoys * n_feat)
     return out.reshape(n_convoys, n_feat)
-
-
-def selector_columns(space: FeatureSpace, categories: Sequence[str] = (), roles: Sequence[str] = (),
-                     families: Sequence[str] = (), types: Sequence[str] = ()) -> list[int]:
-    """Feature columns of a selection (categories, roles, families, types)."""
-    names = ([f"category:{c}" for c in categories] + [f"role:{r}" for r in roles]
-             + [f"family:{f}" for f in families] + [f"type:{t}" for t in types])
-    return [space.columns[n] for n in names]

@@ -22,7 +22,7 @@ each convoy's result (done lazily, when asked for) is per convoy.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
