@@ -1,6 +1,6 @@
 """Convoy aggregation: many sightings of one convoy become one count per equipment type.
 
-Sightings that share a ``convoy`` (see :func:`orbat.sightings.convoy_key`) are
+Sightings that share a ``convoy`` (see :func:`convoy_keys`) are
 the same vehicles seen again, from another angle or a little later. So per
 equipment type the convoy holds the **maximum** over its sightings, never the
 sum. Count ranges carry through: ``count`` is merged by max, and the upper
@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from orbat.catalog import CATEGORIES, ROLES, Catalog
-from orbat import sightings as _sightings
 
 #: Events whose rows describe the vehicles of a convoy.
 CONVOY_EVENTS: tuple[str, ...] = ("sighting", "arrival")
@@ -199,11 +198,7 @@ def _attach_catalog(merged: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
 
 
 def convoy_keys(frame: pd.DataFrame) -> pd.Series:
-    """The convoy of each row: :func:`orbat.sightings.convoy_key` (its ``convoy``, else its ``sighting_id``)."""
-    key = getattr(_sightings, "convoy_key", None)
-    if key is not None:
-        return key(frame)
-    # Same rule, for while orbat.sightings is being reworked.
+    """The convoy of each row: its ``convoy``, or its own ``sighting_id`` when that is empty."""
     convoy = frame["convoy"]
     return convoy.where(convoy.notna() & (convoy.astype("object") != ""), frame["sighting_id"])
 

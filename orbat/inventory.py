@@ -39,6 +39,7 @@ import pandas as pd
 
 from orbat.actors import ActorList
 from orbat.catalog import Catalog, normalize_name
+from orbat.convoy import convoy_keys
 from orbat.errors import OrbatError, UsageError
 from orbat.sightings import EVENTS
 
@@ -241,10 +242,7 @@ def _prepare(frame: pd.DataFrame, catalog: Catalog, names: _Names, by: str) -> p
     return pd.DataFrame(
         {
             "sid": frame["sighting_id"].astype("object").map(str),
-            # orbat.sightings.convoy_key: a row without a convoy is its own sighting's convoy.
-            "convoy": frame["convoy"].astype("object").where(
-                frame["convoy"].notna() & (frame["convoy"].astype("object") != ""), frame["sighting_id"]
-            ).map(str),
+            "convoy": convoy_keys(frame).astype("object").map(str),
             "day": frame["observed_at"].astype("object").map(lambda v: str(v)[:10]),
             "actor": names.keys(frame["actor"]),
             "captor": names.keys(frame["captor"]).where(frame["captor"].notna() & (frame["captor"].astype("object") != ""), None),
