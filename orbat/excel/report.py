@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule, DataBarRule
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
@@ -52,6 +52,9 @@ CHUNK_ROWS = 5_000
 WIDTH_SAMPLE = 500
 MIN_WIDTH, MAX_WIDTH = 6, 60
 
+#: Characters XML 1.0 cannot hold: control characters other than tab, LF and CR (what openpyxl
+#: checks for), plus the non-characters U+FFFE/U+FFFF and lone surrogates, which lxml rejects.
+XML_ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _URL = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$", re.IGNORECASE)
 _DATE_FORMAT = "yyyy-mm-dd"
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -132,8 +135,8 @@ class _Styles:
 
 
 def _clean(text: str) -> str:
-    """Text XML can hold: control characters other than tab, LF and CR are removed."""
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
+    """Text XML can hold: control characters other than tab, LF and CR (and U+FFFE/U+FFFF) are removed."""
+    return XML_ILLEGAL_RE.sub("", text)
 
 
 def _text_cell(ws, text: str) -> WriteOnlyCell:
@@ -191,7 +194,7 @@ def _guard_texts(values: list, ws, styles: _Styles, links: _LinkRuns | None = No
     if not texts:
         return
     joined = "\n" + "\n".join(texts)
-    illegal = ILLEGAL_CHARACTERS_RE.search(joined) is not None
+    illegal = XML_ILLEGAL_RE.search(joined) is not None
     risky = "\n=" in joined or "\n#" in joined
     if not (illegal or risky or links is not None):
         return
@@ -250,7 +253,7 @@ class _Block:
 
     def __post_init__(self) -> None:
         cols = [str(c) for c in self.frame.columns]
-        self.headers = cols if self.raw_headers else [display_header(c) for c in cols]
+        self.headers = _unique([_clean(h) for h in (cols if self.raw_headers else [display_header(c) for c in cols])])
         self.formats = [self._format_of(c) for c in self.frame.columns]
 
     def _format_of(self, col) -> str | None:
@@ -292,6 +295,20 @@ def _print_setup(ws, title_rows: str | None = "1:1") -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     if title_rows:
         ws.print_title_rows = title_rows
+
+
+def _unique(headers: list[str]) -> list[str]:
+    """Headers an Excel table accepts: non-empty and unique regardless of case ("x", "x (2)")."""
+    seen: set[str] = set()
+    out = []
+    for header in headers:
+        name, n = header.strip() or "column", 1
+        while name.casefold() in seen:
+            n += 1
+            name = f"{header.strip() or 'column'} ({n})"
+        seen.add(name.casefold())
+        out.append(name)
+    return out
 
 
 def _sheet_names(title: str, pages: int) -> list[str]:
@@ -548,7 +565,8 @@ def _inventory(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
     others = sorted((i for i in numeric if i not in total), key=lambda i: -float(last.iloc[i]))
     rows = min(len(timeline), max_rows - 1)
     chart = LineChart()
-    chart.title = f"Holdings over time: {report.timeline_actor}" if report.timeline_actor else "Holdings over time"
+    actor = _clean(str(report.timeline_actor or ""))
+    chart.title = f"Holdings over time: {actor}" if actor else "Holdings over time"
     chart.y_axis.title = "vehicles"
     chart.x_axis.number_format = "yyyy-mm"
     chart.x_axis.delete = False
