@@ -23,6 +23,13 @@ demo: $(STAMP)
 	mkdir -p $(OUT)
 	rm -f $(OUT)/orbat.db $(OUT)/orbat.db-wal $(OUT)/orbat.db-shm
 	cd $(OUT) && ../$(BIN)/orbat catalog show "Т-72Б3"
+	cd $(OUT) && ../$(BIN)/orbat import ../$(CASE)/sightings.csv
+	cd $(OUT) && ../$(BIN)/orbat import ../estimates/mali-ledger/sightings.csv
+	cd $(OUT) && ../$(BIN)/orbat estimate --convoy bamako-2025-01-17
+	cd $(OUT) && ../$(BIN)/orbat inventory --actor "Africa Corps" --as-of 2025-06-30
+	cd $(OUT) && ../$(BIN)/orbat export mali-2025-01-17.xlsx
+	cd $(OUT) && ../$(BIN)/orbat report convoy bamako-2025-01-17 --out bamako-2025-01-17.md
+	@echo "make demo: wrote $(OUT)/mali-2025-01-17.xlsx and $(OUT)/bamako-2025-01-17.md from $(OUT)/orbat.db"
 
 # A throwaway PostgreSQL server on 127.0.0.1 runs the PostgreSQL half of the
 # suite (tests/pgserver.py installs Debian's postgresql when it is missing and

@@ -47,9 +47,15 @@ def print_json(data: Any) -> None:
 
 def console():
     """A rich console for tables (imported lazily: rich is not needed for --help)."""
+    import os
+    import sys
+
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    # Piped or captured output (make demo, a log file) has no terminal width; rich would
+    # then assume 80 columns and fold names mid-word, so give tables room.
+    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120
+    return Console(highlight=False, soft_wrap=False, width=width)
 
 
 def err_console():
