@@ -36,6 +36,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from orbat.errors import OrbatError
+from orbat.sightings import FORMULA_CHARS
 
 #: Rows in one Excel sheet (header included).
 EXCEL_MAX_ROWS = 1_048_576
@@ -184,11 +185,14 @@ class _LinkRuns:
             self.url = None
 
 
-def _guard_texts(values: list, ws, styles: _Styles, links: _LinkRuns | None = None, first_row: int = 0) -> None:
+def _guard_texts(values: list, ws, styles: _Styles, links: _LinkRuns | None = None, first_row: int = 0,
+                 reimport: bool = False) -> None:
     """Make a column's strings safe in place: wrap the risky ones, link http(s) sources.
 
     Most columns are clean: one joined search decides that, and only then is
     each value looked at. ``first_row`` is the sheet row of ``values[0]``.
+    ``reimport``: the importer drops one ``'`` before a formula character
+    (the CSV escape), so text that really starts that way gets one more.
     """
     texts = [v for v in values if v.__class__ is str]
     if not texts:
@@ -196,7 +200,8 @@ def _guard_texts(values: list, ws, styles: _Styles, links: _LinkRuns | None = No
     joined = "\n" + "\n".join(texts)
     illegal = XML_ILLEGAL_RE.search(joined) is not None
     risky = "\n=" in joined or "\n#" in joined
-    if not (illegal or risky or links is not None):
+    quoted = reimport and "\n'" in joined
+    if not (illegal or risky or quoted or links is not None):
         return
     link_style = styles.proto(ws, "link") if links is not None else None
     for i, value in enumerate(values):
@@ -204,6 +209,8 @@ def _guard_texts(values: list, ws, styles: _Styles, links: _LinkRuns | None = No
             continue
         if illegal:
             value = values[i] = _clean(value)
+        if quoted and value[:1] == "'" and value[1:2] in FORMULA_CHARS:
+            value = values[i] = "'" + value
         if (links is not None and len(value) <= MAX_URL_LENGTH and _URL.match(value)
                 and links.add(first_row + i, value)):
             cell = _text_cell(ws, value)
@@ -246,7 +253,7 @@ class _Block:
 
     frame: pd.DataFrame
     table_name: str | None = None  # an Excel table (own filter, banding); None: the sheet's autofilter
-    raw_headers: bool = False  # keep column names as they are (the interchange format)
+    raw_headers: bool = False  # the interchange format: names as they are, text as the importer reads it
     links: frozenset[str] = frozenset()
     headers: list[str] = field(init=False)
     formats: list[str | None] = field(init=False)
@@ -411,7 +418,7 @@ def _append_rows(ws, styles: _Styles, blocks: Sequence[_Block], slices: Sequence
                         if start == 0:
                             runs.append(_LinkRuns(ws, get_column_letter(offset + ci)))
                         links = next(r for r in runs if r.letter == get_column_letter(offset + ci))
-                    _guard_texts(values, ws, styles, links, first_row + start)
+                    _guard_texts(values, ws, styles, links, first_row + start, block.raw_headers)
                 values += [None] * (n - len(values))
                 columns.append(values)
             offset += block.width + 1
