@@ -35,6 +35,9 @@ STARTUP_MIN_REPEAT = 7
 #: Sizes below this are dominated by fixed costs (migrations, workbook skeleton): ratios are shown, not judged.
 JUDGED_FROM_ROWS = 100_000
 GB = 1024**3
+#: Informative cases too slow to run at every size by default (the whole report builds estimates and
+#: the inventory: minutes at 200k rows); larger sizes only with --full.
+INFO_MAX_SIZE = {"export.report": 20_000}
 
 #: (orbat case, bare case, informative cases) per step.
 PAIRS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
@@ -147,13 +150,20 @@ def machine() -> dict:
 
 
 def _data_file(work: Path, seed: int, rows: int | None = None, convoys: int | None = None) -> tuple[Path, int]:
-    from benchmarks.generate import generate, write_csv
+    """Generate a data file in a child process; returns its path and row count.
 
+    Not in this process: Linux carries a process's peak memory over fork and
+    exec, so a runner that held the data would inflate every worker's peak.
+    """
     name = f"sightings-{'rows' if rows else 'convoys'}-{rows or convoys}-seed{seed}.csv"
     path = work / name
-    frame = generate(rows, convoys=convoys, seed=seed)
-    write_csv(frame, path)
-    return path, len(frame)
+    size = ["--rows", str(rows)] if rows else ["--convoys", str(convoys)]
+    done = subprocess.run([sys.executable, "-m", "benchmarks.generate", str(path), *size, "--seed", str(seed)],
+                          capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"generating {name} failed: {done.stderr.strip()[-500:]}")
+    n_rows = int(done.stdout.split(":", 1)[1].split("rows")[0].replace(",", "").strip())
+    return path, n_rows
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -189,7 +199,7 @@ def _verdict(step: str, size: int | None, orbat: Measured, bare: Measured) -> tu
 
 def run_suite(*, steps: Sequence[str] = STEPS, sizes: Sequence[int] = DEFAULT_SIZES,
               convoys: Sequence[int] = DEFAULT_CONVOYS, repeat: int = 3, info_repeat: int = 1,
-              seed: int = 0, work: Path | None = None, timeout: float = 1800.0,
+              seed: int = 0, work: Path | None = None, timeout: float = 1800.0, full: bool = False,
               log=lambda text: print(text, file=sys.stderr, flush=True)) -> dict:
     """Run the suite; return ``{"machine", "config", "rows", "measurements"}`` (what :func:`main` writes as JSON).
 
@@ -233,6 +243,8 @@ def run_suite(*, steps: Sequence[str] = STEPS, sizes: Sequence[int] = DEFAULT_SI
                                    else f"{last['status']}: {last.get('detail')}"))
                     extras = []
                     for extra_id in extra:
+                        if not full and size is not None and size > INFO_MAX_SIZE.get(extra_id, size):
+                            continue
                         m = Measured(extra_id, size)
                         for rep in range(info_repeat):
                             m.runs.append(run_case(extra_id, spec, timeout))
@@ -264,7 +276,7 @@ def run_suite(*, steps: Sequence[str] = STEPS, sizes: Sequence[int] = DEFAULT_SI
     return {
         "machine": info,
         "config": {"steps": list(steps), "sizes": list(sizes), "convoys": list(convoys), "repeat": repeat,
-                   "info_repeat": info_repeat, "seed": seed, "elapsed_s": round(time.perf_counter() - started, 1)},
+                   "info_repeat": info_repeat, "seed": seed, "full": full, "elapsed_s": round(time.perf_counter() - started, 1)},
         "rows": rows,
         "measurements": [m.as_dict() for m in measurements],
     }
@@ -350,6 +362,43 @@ def render(result: dict) -> None:
     console.print(table)
 
 
+def markdown(result: dict) -> str:
+    """The results as a Markdown table, with the machine they came from (for benchmarks/README.md)."""
+    m = result["machine"]
+    v = m.get("versions", {})
+    lines = [
+        f"Measured {m.get('when', '?')} on {m.get('cpu', '?')} x {m.get('nproc')} CPUs "
+        f"({m.get('mem_total_gb', '?')} GB), {m.get('platform', '?')}, Python {m.get('python')}, "
+        + ", ".join(f"{k} {val}" for k, val in v.items() if val) + f"; orbat {m.get('orbat_commit')}. "
+        f"Load average {m['load_avg'][0]:.1f} at start, {m['load_avg_end'][0]:.1f} at end"
+        if m.get("load_avg") and m.get("load_avg_end") else "",
+        "",
+        "| step | case | size | orbat s | bare s | ratio | rows/s | peak MB (orbat / bare) | target | met | note |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+
+    def num(value, fmt):
+        return "-" if value is None else format(value, fmt)
+
+    for row in result["rows"]:
+        growth = row["case"] == "growth 10x"
+        met = {True: "yes", False: "**no**", None: "-"}[row["met"]] if row["status"] == "ok" else row["status"]
+        peak = num(row.get("orbat_peak_mb"), ".0f")
+        if row.get("bare_peak_mb") is not None and row["case"].endswith(".orbat"):
+            peak += f" / {row['bare_peak_mb']:.0f}"
+        lines.append("| " + " | ".join([
+            row["step"], f"`{row['case']}`", num(row["size"], ","),
+            f"x{row['orbat_s']}" if growth else num(row["orbat_s"], ".3f"),
+            ("-" if row["bare_s"] is None else f"x{row['bare_s']}") if growth else num(row["bare_s"], ".3f"),
+            num(row["ratio"], ".2f"), num(row["rows_per_s"], ",.0f"), peak, row["target"], met,
+            (row["why"] or "").replace("|", "/"),
+        ]) + " |")
+    c = result["config"]
+    lines += ["", f"Repetitions: {c['repeat']} per case (median), informative cases {c['info_repeat']}; "
+              f"seed {c['seed']}; the whole run took {c['elapsed_s']} s."]
+    return "\n".join(lines) + "\n"
+
+
 def _int_list(text: str) -> list[int]:
     try:
         values = [int(part.replace("_", "").replace("k", "000").replace("M", "000000"))
@@ -383,7 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "--full adds 1000000)")
     parser.add_argument("--convoys", type=_int_list, default=None,
                         help="convoys per file for estimate (default 2000,20000; --full adds 200000)")
-    parser.add_argument("--full", action="store_true", help="the large sizes too (1M rows, 200k convoys)")
+    parser.add_argument("--full", action="store_true", help="the large sizes too (1M rows, 200k convoys), "
+                        "and the whole-report export at every size")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per case (median kept; default 3; "
                         f"start-up runs at least {STARTUP_MIN_REPEAT})")
     parser.add_argument("--info-repeat", type=int, default=1,
@@ -396,16 +446,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="keep data files and databases in this folder (default: a temporary one, removed)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds one repetition may take")
     parser.add_argument("--check", action="store_true", help="exit 1 when a judged target is missed")
+    parser.add_argument("--show", type=Path, default=None, metavar="JSON",
+                        help="do not run: show the results of an earlier run")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
+    if args.show is not None:
+        result = json.loads(args.show.read_text(encoding="utf-8"))
+        print(markdown(result), end="") if args.markdown else render(result)
+        return 1 if args.check and any(r["met"] is False for r in result["rows"]) else 0
     if args.repeat < 1 or args.info_repeat < 0:
         parser.error("--repeat must be at least 1 and --info-repeat at least 0")
     sizes = args.sizes or (FULL_SIZES if args.full else DEFAULT_SIZES)
     convoys = args.convoys or (FULL_CONVOYS if args.full else DEFAULT_CONVOYS)
     result = run_suite(steps=args.steps, sizes=sizes, convoys=convoys, repeat=args.repeat,
-                       info_repeat=args.info_repeat, seed=args.seed, work=args.work, timeout=args.timeout)
+                       info_repeat=args.info_repeat, seed=args.seed, work=args.work, timeout=args.timeout,
+                       full=args.full)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
-    render(result)
+    print(markdown(result), end="") if args.markdown else render(result)
     print(f"written: {args.out}")
     missed = [r for r in result["rows"] if r["met"] is False]
     return 1 if args.check and missed else 0
