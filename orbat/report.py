@@ -271,7 +271,7 @@ def summary_table(frame: pd.DataFrame, merged: pd.DataFrame, estimates: Sequence
             "sightings": int(n_sightings[convoy]),
             "vehicles": None if _missing(total) else int(total),
             "vehicles_max": None if _missing(total_max) else int(total_max),
-            "vehicles_range": vehicles_range(total, total_max),
+            "vehicles_range": vehicles_range(total, total_max) or ("loss reports only" if _missing(total) else ""),
             "best_estimate": best.get("label"),
             "template": best.get("template"),
             "echelon": best.get("echelon"),

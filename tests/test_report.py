@@ -328,3 +328,15 @@ def test_markdown_without_a_match_says_so(mali):
     assert text.startswith(f"# Convoy {CONVOY}: no matching unit template\n")
     assert "No unit template matches the convoy seen at Bamako" in text
     assert "No vehicles counted." in text and "- No template matched." in text
+
+
+def test_a_convoy_of_loss_reports_only_says_so(mali, catalog):
+    losses = mali.iloc[:2].copy()
+    losses["convoy"] = "losses"
+    losses["sighting_id"] = "loss-1"
+    losses["event"] = "destroyed"
+    frame = pd.concat([mali, losses], ignore_index=True)
+    summary = build_report(frame, catalog, inventory=False).tables["summary"].set_index("convoy")
+    assert summary.loc["losses", "vehicles_range"] == "loss reports only"
+    assert pd.isna(summary.loc["losses", "vehicles"])
+    assert summary.loc[CONVOY, "vehicles"] == 112
