@@ -471,7 +471,8 @@ def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
     chart_row = head_row + n + 2
     anchors = {"category": f"A{chart_row}", "role": f"{_column_after(widths, 16.5)}{chart_row}"}
     current = head_row + n
-    next_data = chart_row + 18
+    tallest = max((_chart_height(len(c), c.shape[1] - 1) for c in report.composition.values()), default=0)
+    next_data = chart_row + math.ceil(tallest / ROW_CM) + 2
     for key, anchor in anchors.items():
         comp = report.composition.get(key)
         if comp is None or comp.empty:
@@ -514,6 +515,16 @@ def _column_after(widths: Sequence[float], cm: float) -> str:
     return get_column_letter(len(widths) + 1)
 
 
+#: Height of a default row, in centimetres (15 points).
+ROW_CM = 0.53
+
+
+def _chart_height(categories: int, series: int = 1) -> float:
+    """A bar chart tall enough that every category keeps its label, legend below (cm)."""
+    legend = 0.5 * math.ceil(series / 2) + 0.5 if series > 1 else 0.0
+    return max(7.5, 3.0 + 0.5 * categories + legend)
+
+
 def _chart_data(ws, styles: _Styles, comp: pd.DataFrame, key: str, current: int, data_row: int, anchor: str) -> int:
     """Write a composition table from row ``data_row`` and a bar chart of it at ``anchor``.
 
@@ -539,7 +550,12 @@ def _chart_data(ws, styles: _Styles, comp: pd.DataFrame, key: str, current: int,
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.y_axis.majorGridlines = None
-    chart.height, chart.width = 8.5, 15.5
+    chart.height, chart.width = _chart_height(ncat, nser), 15.5
+    if nser > 1:
+        # One bar per category, split by convoy: a cluster of bars per category is unreadable.
+        chart.grouping = "stacked"
+        chart.overlap = 100
+        chart.legend.position = "b"
     chart.add_data(Reference(ws, min_col=2, max_col=1 + nser, min_row=head, max_row=head + ncat), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=head + 1, max_row=head + ncat))
     chart.x_axis.scaling.orientation = "maxMin"  # biggest category on top, like the table
