@@ -97,21 +97,25 @@ HEADER = "header"
 def escape_formula_text(text: Any) -> Any:
     """Text made safe for a spreadsheet cell: a leading ``'`` when it would start a formula.
 
-    Text starting with ``'`` followed by a formula character is escaped too,
-    so that :func:`unescape_formula_text` always gives back the original.
+    Text starting with quotes followed by a formula character (``'=x``,
+    ``''=x``) gets one more quote too, so that :func:`unescape_formula_text`
+    always gives back the original.
     Anything that is not a string is returned unchanged.
     """
     if not isinstance(text, str) or not text:
         return text
-    if text[0] in FORMULA_CHARS or (text[0] == "'" and len(text) > 1 and text[1] in FORMULA_CHARS):
+    rest = text.lstrip("'")
+    if rest and rest[0] in FORMULA_CHARS:
         return "'" + text
     return text
 
 
 def unescape_formula_text(text: Any) -> Any:
-    """Undo :func:`escape_formula_text`: drop exactly one ``'`` before a formula character."""
-    if isinstance(text, str) and len(text) > 1 and text[0] == "'" and text[1] in FORMULA_CHARS:
-        return text[1:]
+    """Undo :func:`escape_formula_text`: drop one ``'`` from the quotes before a formula character."""
+    if isinstance(text, str) and text[:1] == "'":
+        rest = text.lstrip("'")
+        if rest and rest[0] in FORMULA_CHARS:
+            return text[1:]
     return text
 
 
@@ -217,7 +221,7 @@ def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: 
     if progress:
         progress("validating", 0, 1)
     frame, problems = validate_frame(raw, catalog, source=str(path), first_row=first_row, today=today,
-                                     row_labels=labels)
+                                     row_labels=labels, spreadsheet=path.suffix.lower() != ".json")
     if progress:
         progress("validating", 1, 1)
     header = [p for p in problems if p.kind == HEADER]
@@ -576,6 +580,11 @@ def _clean(value: Any) -> str:
     return unescape_formula_text(str(value).strip()).strip()
 
 
+def _trim(value: Any) -> str:
+    """Text from JSON or the command line: trimmed only (no formula escape to undo)."""
+    return str(value).strip()
+
+
 def _empty_canonical() -> pd.DataFrame:
     return _canonical({c: pd.Series([], dtype=object) for c in CANONICAL_COLUMNS})
 
@@ -648,7 +657,7 @@ class _Collector:
 
 def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_row: int = 2,
                    today: dt.date | None = None, row_labels: Sequence[str] | None = None,
-                   ) -> tuple[pd.DataFrame, list[Problem]]:
+                   spreadsheet: bool = True) -> tuple[pd.DataFrame, list[Problem]]:
     """Validate raw text rows; return the valid rows as the canonical frame, and every problem.
 
     ``raw`` holds the file's cells as text (``""`` for empty) under the
@@ -656,6 +665,8 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     Blank rows are skipped. A sighting with any invalid row is refused whole:
     its other rows get a problem of kind ``rejected-with-sighting``.
     ``row_labels`` (one per row) name rows where numbers would not help (JSON).
+    ``spreadsheet`` (CSV and XLSX cells) undoes the formula escape of
+    :func:`escape_formula_text`; JSON and typed-in values are taken as they are.
     """
     today = today or dt.date.today()
     raw = raw.reset_index(drop=True)
@@ -674,7 +685,7 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     text: dict[str, pd.Series] = {}
     for name in (*COLUMNS, "equipment_id"):
         if name in originals:
-            cleaned[name] = originals[name].map(_clean)
+            cleaned[name] = originals[name].map(_clean if spreadsheet else _trim)
         else:
             cleaned[name] = _Coded(np.zeros(len(rows), dtype=np.intp), np.array([""], dtype=object), rows.index)
         text[name] = cleaned[name].series()
@@ -1073,7 +1084,7 @@ def build_sighting(fields: dict[str, Any], entries: Sequence[dict[str, Any]], ca
     if labels is None or len(labels) != len(entries):
         labels = [f"entry {i}" for i in range(1, len(entries) + 1)]
     frame, problems = validate_frame(raw_from_records(records), catalog, source=source, first_row=1,
-                                     today=today, row_labels=labels)
+                                     today=today, row_labels=labels, spreadsheet=False)
     problems = [p for p in problems if p.kind != WITH_SIGHTING]
     if problems:
         raise InvalidSightings(problems, source=source)

@@ -226,17 +226,14 @@ def test_sightings_sheet_reimports_the_same_sightings(workbook_path, hostile, ca
     # Cells are trimmed on import and XML cannot hold control characters: the rest comes back exactly.
     expected["notes"] = expected["notes"].map(
         lambda v: v.replace("\x07", "").replace("\x1b", "").replace("\uffff", "").strip() if isinstance(v, str) else v)
-    # Text that starts with ' and a formula character is written with one more ' (escape_formula_text's
-    # contract); orbat.sightings.unescape_formula_text does not undo that yet ("''=x" stays as is), so
-    # those rows are compared once it does. Every other row must come back exactly.
-    quoted = expected["notes"].map(lambda v: isinstance(v, str) and v[:1] == "'").to_numpy()
-    pd.testing.assert_frame_equal(back[~quoted].reset_index(drop=True), expected[~quoted].reset_index(drop=True),
-                                  check_dtype=False)
+    # Text that starts with ' and a formula character is written with one more ' (escape_formula_text)
+    # and read back without it: every row must come back exactly.
+    pd.testing.assert_frame_equal(back.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
     with open_store(db_url) as store:
         store.import_frame(back, source=str(workbook_path))
         stored = store.sightings_frame()
     assert len(stored) == len(hostile)
-    assert set(stored["notes"].dropna()) >= {h for h in HOSTILE if h == h.strip() and h[:1] != "'"}
+    assert set(stored["notes"].dropna()) >= {h for h in HOSTILE if h == h.strip()}
 
 
 def test_export_from_the_database_matches_it(tmp_path, mali, catalog, db_url):

@@ -357,6 +357,8 @@ def test_escape_examples():
     assert escape_formula_text("Bamako") == "Bamako"
     assert unescape_formula_text("'Bamako") == "'Bamako"  # only before a formula character
     assert escape_formula_text(None) is None
+    assert escape_formula_text("'=x") == "''=x" and unescape_formula_text("''=x") == "'=x"
+    assert escape_formula_text("''-1") == "'''-1" and unescape_formula_text("'''-1") == "''-1"
 
 
 def test_build_sighting_names_the_entry(cat):
