@@ -55,10 +55,12 @@ def console():
     # Piped or captured output (make demo, a log file) has no terminal width; rich would
     # then assume 80 columns and fold names mid-word, so give tables room.
     width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120
-    return Console(highlight=False, soft_wrap=False, width=width)
+    # markup=False: names, places and notes come from the internet, and "[/x]" in them must
+    # print as text, not be parsed as rich markup (or crash it). Style with rich.text.Text.
+    return Console(highlight=False, soft_wrap=False, width=width, markup=False)
 
 
 def err_console():
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, markup=False)

@@ -83,6 +83,7 @@ def estimate(
 def _render(out, data: dict) -> None:
     """One convoy as rich tables: composition, best estimate, breakdown, alternatives, top reasons."""
     from rich.table import Table
+    from rich.text import Text
 
     v, best = data["vehicles"], data["best"]
     total = str(v["total"]) + (f"-{v['total_max']}" if v["total_max"] != v["total"] else "")
@@ -116,7 +117,7 @@ def _render(out, data: dict) -> None:
     alts = Table(title="alternatives", title_justify="left")
     for column in ("template", "score", "wins"):
         alts.add_column(column)
-    alts.add_row(f"[bold]{best['label']}[/bold]", str(best["score"]), f"{best['wins']:.0%}")
+    alts.add_row(Text(best["label"], style="bold"), str(best["score"]), f"{best['wins']:.0%}")
     for alt in data["alternatives"]:
         alts.add_row(alt["label"], str(alt["score"]), f"{alt['wins']:.0%}")
     out.print(alts)
@@ -131,7 +132,7 @@ def _render(out, data: dict) -> None:
         # Strongest evidence first: failed rules of the winner matter as much as passed ones.
         items = sorted(items, key=lambda i: -i["weight"])[:TOP_REASONS]
         for item in items:
-            why.add_row(template, "[green]pass[/green]" if item["passed"] else "[red]fail[/red]",
+            why.add_row(template, Text("pass", style="green") if item["passed"] else Text("fail", style="red"),
                         item["reason"], str(item["weight"]))
     out.print(why)
     out.print()
