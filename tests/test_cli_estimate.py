@@ -107,3 +107,17 @@ def test_the_worked_mali_estimate_is_up_to_date(cli, mali_csv):
     assert stored == json.loads(result.stdout), (
         "regenerate: orbat estimate estimates/mali-2025-01-17/sightings.csv --json "
         "> estimates/mali-2025-01-17/estimate.json")
+
+
+def test_markdown_assessment_of_the_bamako_convoy(cli, mali_csv):
+    result = cli("estimate", mali_csv, "--markdown")
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert text.startswith("# Convoy bamako-2025-01-17: expeditionary battalion tactical group")
+    assert "| cargo-truck | logistics | 38 |" in text and "B2" in text
+
+
+def test_markdown_and_json_are_exclusive(cli, mali_csv):
+    result = cli("estimate", mali_csv, "--markdown", "--json")
+    assert result.exit_code == 2
+    assert "--json and --markdown" in result.stderr

@@ -35,6 +35,7 @@ def estimate(
                                          help="Scenarios drawn when count ranges leave the answer open.")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Seed for those draws (same seed, same answer).")] = 0,
     json_: JsonOption = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a written assessment per convoy (Markdown).")] = False,
     db: DbOption = None,
     catalog: CatalogOption = None,
     doctrine: DoctrineOption = None,
@@ -46,8 +47,15 @@ def estimate(
     with its breakdown, personnel range, alternatives and the rules behind
     it. With FILE nothing is stored; without it the database is read.
 
+    --markdown writes each convoy up as a short OSINT-style assessment
+    (as `orbat report convoy` does), ready to paste into a report.
+
     Example: orbat estimate estimates/mali-2025-01-17/sightings.csv --convoy bamako-2025-01-17
     """
+    from orbat.errors import UsageError
+
+    if json_ and markdown:
+        raise UsageError("--json and --markdown do not go together; choose one")
     from orbat.catalog import load_catalog
     from orbat.doctrine import load_doctrine
     from orbat.estimate import estimate_convoys
@@ -71,6 +79,11 @@ def estimate(
                                convoys=list(dict.fromkeys(convoy)) if convoy else None)
     if json_:
         print_json([r.to_dict() for r in results])
+        return
+    if markdown:
+        from orbat.report import markdown_assessment
+
+        typer.echo("\n\n".join(markdown_assessment(r.to_dict(), frame).rstrip() for r in results))
         return
     out = console()
     if not results:
