@@ -758,16 +758,17 @@ def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame) -> str
     lines = [f"# Convoy {md_escape(convoy)}: {headline}", ""]
 
     where = f" at {md_escape(places[0])}" if places else ""
-    who = f" by {md_escape(', '.join(actors))}" if actors else ""
+    # "the Africa Corps convoy": the actor owns the convoy ("seen by" would name the observer).
+    who = f"{md_escape(', '.join(actors))} " if actors else ""
     size = vehicles_range(total, total_max) if not _missing(total) else "an unknown number of"
     echelon = ", ".join(md_escape(x) for x in (best.get("echelon"), best.get("kind")) if x)
     if best:
         judgement = (
-            f"**Assessment.** It is {conf_text} that the convoy seen{where} {_date_words(seen)}"
-            f"{who} is {_article(label)} **{md_escape(label)}**{f' ({echelon})' if echelon else ''}. "
+            f"**Assessment.** It is {conf_text} that the {who}convoy seen{where} {_date_words(seen)}"
+            f" is {_article(label)} **{md_escape(label)}**{f' ({echelon})' if echelon else ''}. "
         )
     else:
-        judgement = f"**Assessment.** No unit template matches the convoy seen{where} {_date_words(seen)}{who}. "
+        judgement = f"**Assessment.** No unit template matches the {who}convoy seen{where} {_date_words(seen)}. "
     judgement += (
         f"The estimate rests on {size} vehicles, max-merged over {n_sightings} "
         f"sighting{'s' if n_sightings != 1 else ''}."

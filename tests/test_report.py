@@ -250,7 +250,7 @@ def test_markdown_headline_gives_the_judgement_in_words(mali):
     text = markdown_assessment(estimate_dict(), mali)
     first = text.splitlines()[0]
     assert first == f"# Convoy {CONVOY}: battalion tactical group, likely"
-    assert "It is likely (0.78) that the convoy seen at Bamako south-western outskirts on 17 January 2025" in text
+    assert "It is likely (0.78) that the Africa Corps convoy seen at Bamako south-western outskirts on 17 January 2025 is" in text
     assert "112 (112-119) vehicles" in text
 
 
@@ -326,7 +326,7 @@ def test_many_convoys_collapse_into_one_chart_series(mali, catalog):
 def test_markdown_without_a_match_says_so(mali):
     text = markdown_assessment({"convoy": CONVOY, "vehicles": {}, "best": {}, "alternatives": [], "trace": []}, mali)
     assert text.startswith(f"# Convoy {CONVOY}: no matching unit template\n")
-    assert "No unit template matches the convoy seen at Bamako" in text
+    assert "No unit template matches the Africa Corps convoy seen at Bamako" in text
     assert "No vehicles counted." in text and "- No template matched." in text
 
 
