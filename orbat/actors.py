@@ -6,7 +6,7 @@ extensible like the equipment catalog: the bundled file, then
 ``--actors``. A later entry with the same id replaces the earlier one; a name
 that would resolve to two actors is an error naming both.
 
-Names resolve like equipment names (:func:`orbat.catalog.normalize_name`):
+Names resolve like equipment names (:func:`orbat.names.normalize_name`):
 case, spacing, hyphens and script do not matter, so ``"ЧВК Вагнер"`` and
 ``"chvk vagner"`` are the same. A name nobody listed resolves to ``None``:
 sightings keep it as written, it is not an error.
@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from orbat.catalog import normalize_name
 from orbat.datafiles import bundled_catalog_dir, pydantic_location, read_yaml, sqlite_path_of
 from orbat.errors import DataFileError, UnknownActor
+from orbat.names import NameIndex, normalize_name
 
 ACTORS_FILE = "actors.yaml"
 
@@ -94,33 +93,20 @@ class _ActorsFile(BaseModel):
     actors: list[Actor]
 
 
-@dataclass
-class ActorList:
+class ActorList(NameIndex[Actor]):
     """Actors by id, with an index of normalized names and the succession chain."""
 
-    actors: dict[str, Actor] = field(default_factory=dict)
-    origins: dict[str, str] = field(default_factory=dict)  # id -> file it came from
-    _index: dict[str, str] = field(default_factory=dict)  # normalized name -> id
+    noun = "actor"
+    collision_error = InvalidActors
 
-    def __len__(self) -> int:
-        return len(self.actors)
-
-    def __iter__(self) -> Iterator[Actor]:
-        return iter(self.actors.values())
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and normalize_name(name) in self._index
-
-    def get(self, actor_id: str) -> Actor:
-        """The actor with this id (KeyError if none)."""
-        return self.actors[actor_id]
+    @property
+    def actors(self) -> dict[str, Actor]:
+        """Actors by id, in list order."""
+        return self.items
 
     def resolve(self, name: str) -> Actor | None:
         """The actor a name or alias resolves to, or None when nobody listed it."""
-        if not isinstance(name, str):
-            return None
-        found = self._index.get(normalize_name(name))
-        return self.actors[found] if found else None
+        return self.lookup(name)
 
     def require(self, name: str) -> Actor:
         """Like :meth:`resolve`, but :class:`UnknownActor` (with the nearest names) when unknown."""
@@ -131,22 +117,6 @@ class ActorList:
                 f"unknown actor {name!r}" + (f" (did you mean {', '.join(hint)}?)" if hint else "")
             )
         return actor
-
-    def suggest(self, name: str, limit: int = 3) -> list[str]:
-        """Display names of the actors whose names are nearest to ``name``."""
-        from rapidfuzz import fuzz, process
-
-        key = normalize_name(name)
-        if not key:
-            return []
-        out: list[str] = []
-        for match, _score, _ in process.extract(key, list(self._index), scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=60):
-            display = self.actors[self._index[match]].name
-            if display not in out:
-                out.append(display)
-            if len(out) == limit:
-                break
-        return out
 
     def names(self) -> list[str]:
         """Display names of every actor, in list order."""
@@ -178,28 +148,6 @@ class ActorList:
             if actor.id != actor_id and self.successor_on(actor.id) == actor_id:
                 out.append(actor.id)
         return out
-
-    def add(self, actor: Actor, origin: str) -> None:
-        """Add an actor, or replace the one with the same id (a user's file overrides ours).
-
-        Raises :class:`InvalidActors` when one of its names belongs to another actor.
-        """
-        if actor.id in self.actors:
-            for key in [k for k, v in self._index.items() if v == actor.id]:
-                del self._index[key]
-        claimed: dict[str, str] = {}
-        for name in actor.names:
-            key = normalize_name(name)
-            other = self._index.get(key)
-            if other is not None and other != actor.id:
-                raise InvalidActors(
-                    f"{origin}: actor {actor.id!r}: name {name!r} is already used by actor "
-                    f"{other!r} (from {self.origins[other]}); names must resolve to one actor"
-                )
-            claimed[key] = actor.id
-        self.actors[actor.id] = actor
-        self.origins[actor.id] = origin
-        self._index.update(claimed)
 
     def check_successions(self) -> None:
         """Every successor exists and no chain loops; :class:`InvalidActors` otherwise."""

@@ -9,20 +9,16 @@ never a silent guess.
 from __future__ import annotations
 
 import os
-import re
-import unicodedata
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from anyascii import anyascii
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from rapidfuzz import fuzz, process
 
 from orbat.datafiles import catalog_dirs, pydantic_location, read_yaml, yaml_files
 from orbat.errors import InvalidCatalog, UnknownEquipment
+from orbat.names import NameIndex, normalize_name
 
 CATEGORIES: dict[str, str] = {
     "tank": "main battle tank",
@@ -65,19 +61,6 @@ ROLES: dict[str, str] = {
 Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
 Role = Literal[tuple(ROLES)]  # type: ignore[valid-type]
 
-_STRIP = re.compile(r"[\s\-_./]+")
-
-
-def normalize_name(name: str) -> str:
-    """The key a name resolves by: script-, case-, space- and hyphen-insensitive.
-
-    Cyrillic (and any other script) is transliterated with ``anyascii``, so
-    ``"Т-72Б3"``, ``"t72b3"`` and ``"T 72 B3"`` share the key ``"t72b3"``.
-    """
-    text = anyascii(unicodedata.normalize("NFKC", name))
-    return _STRIP.sub("", text.lower())
-
-
 class EquipmentType(BaseModel):
     """One equipment type of the catalog."""
 
@@ -116,31 +99,16 @@ class _CatalogFile(BaseModel):
     entries: list[EquipmentType]
 
 
-@dataclass
-class Catalog:
+class Catalog(NameIndex[EquipmentType]):
     """Equipment types by id, with an index of normalized names."""
 
-    entries: dict[str, EquipmentType] = field(default_factory=dict)
-    origins: dict[str, str] = field(default_factory=dict)  # id -> file it came from
-    _index: dict[str, str] = field(default_factory=dict)  # normalized name -> id
+    noun = "entry"
+    collision_error = InvalidCatalog
 
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def __iter__(self) -> Iterator[EquipmentType]:
-        return iter(self.entries.values())
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and normalize_name(name) in self._index
-
-    def get(self, equipment_id: str) -> EquipmentType:
-        """The entry with this id (KeyError if none)."""
-        return self.entries[equipment_id]
-
-    def lookup(self, name: str) -> EquipmentType | None:
-        """The entry a name or alias resolves to, or None."""
-        found = self._index.get(normalize_name(name))
-        return self.entries[found] if found else None
+    @property
+    def entries(self) -> dict[str, EquipmentType]:
+        """Entries by id, in catalog order."""
+        return self.items
 
     def resolve(self, name: str) -> EquipmentType:
         """The entry a name or alias resolves to; :class:`UnknownEquipment` with suggestions if none."""
@@ -149,53 +117,13 @@ class Catalog:
             raise UnknownEquipment(name, self.suggest(name))
         return entry
 
-    def suggest(self, name: str, limit: int = 3) -> list[str]:
-        """Display names of the entries whose names are nearest to ``name``."""
-        key = normalize_name(name)
-        if not key:
-            return []
-        matches = process.extract(key, list(self._index), scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=60)
-        out: list[str] = []
-        for match, _score, _ in matches:
-            display = self.entries[self._index[match]].name
-            if display not in out:
-                out.append(display)
-            if len(out) == limit:
-                break
-        return out
-
     def by_category(self, category: str) -> list[EquipmentType]:
         """Entries of one category, in catalog order."""
-        return [e for e in self.entries.values() if e.category == category]
+        return [e for e in self.items.values() if e.category == category]
 
     def records(self) -> list[dict]:
         """Every entry as a plain dict (for tables and JSON)."""
-        return [e.model_dump(mode="json") for e in self.entries.values()]
-
-    def add(self, entry: EquipmentType, origin: str) -> None:
-        """Add an entry, or replace the one with the same id (a user's file overrides ours).
-
-        Raises :class:`InvalidCatalog` when one of its names belongs to another entry.
-        """
-        if entry.id in self.entries:
-            self._unindex(entry.id)
-        claimed: dict[str, str] = {}
-        for name in entry.names:
-            key = normalize_name(name)
-            other = self._index.get(key)
-            if other is not None and other != entry.id:
-                raise InvalidCatalog(
-                    f"{origin}: entry {entry.id!r}: name {name!r} is already used by entry "
-                    f"{other!r} (from {self.origins[other]}); names must resolve to one entry"
-                )
-            claimed[key] = entry.id
-        self.entries[entry.id] = entry
-        self.origins[entry.id] = origin
-        self._index.update(claimed)
-
-    def _unindex(self, equipment_id: str) -> None:
-        for key in [k for k, v in self._index.items() if v == equipment_id]:
-            del self._index[key]
+        return [e.model_dump(mode="json") for e in self.items.values()]
 
 
 def parse_catalog_file(path: Path) -> list[EquipmentType]:

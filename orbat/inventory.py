@@ -38,7 +38,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from orbat.actors import ActorList
-from orbat.catalog import Catalog, normalize_name
+from orbat.catalog import Catalog
+from orbat.names import normalize_name
 from orbat.convoy import convoy_keys
 from orbat.errors import OrbatError, UsageError
 from orbat.sightings import EVENTS

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orbat.catalog import CATEGORIES, EquipmentType, load_catalog, normalize_name
+from orbat.catalog import CATEGORIES, EquipmentType, load_catalog
+from orbat.names import normalize_name
 from orbat.errors import InvalidCatalog, UnknownEquipment
 
 MALI_NAMES = {
