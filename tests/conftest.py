@@ -20,6 +20,17 @@ def catalog():
     return load_catalog()
 
 
+@pytest.fixture(scope="session")
+def cat():
+    """A small fixed catalog (tests/data/import/equipment.yaml), independent of the bundled one."""
+    from orbat.catalog import Catalog, parse_catalog_file
+
+    catalog = Catalog()
+    for entry in parse_catalog_file(ROOT / "tests" / "data" / "import" / "equipment.yaml"):
+        catalog.add(entry, "test")
+    return catalog
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()

@@ -147,3 +147,14 @@ def test_verdicts_judge_ratios_memory_and_growth():
             {"case": "estimate.orbat", "size": 20_000, "orbat_s": 1.2, "bare_s": 0.1}]
     (growth,) = _growth(rows)
     assert growth["met"] is False and growth["orbat_s"] == 12.0
+
+
+def test_show_prints_an_earlier_run_as_markdown(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["--steps", "validate", "--sizes", "40", "--repeat", "1", "--info-repeat", "0",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["--show", str(out), "--markdown"]) == 0
+    text = capsys.readouterr().out
+    assert "| validate | `validate.orbat` | 40 |" in text
+    assert "CPUs" in text and "pandas" in text

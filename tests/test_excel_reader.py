@@ -14,18 +14,7 @@ from orbat.errors import InputFileError
 from orbat.excel.reader import check_zip, read_xlsx_rows
 from orbat.sightings import COLUMNS, read_sightings
 
-DATA = Path(__file__).parent / "data" / "import"
 TODAY = dt.date(2025, 6, 1)
-
-
-@pytest.fixture(scope="module")
-def cat():
-    from orbat.catalog import Catalog, parse_catalog_file
-
-    catalog = Catalog()
-    for entry in parse_catalog_file(DATA / "equipment.yaml"):
-        catalog.add(entry, "test")
-    return catalog
 
 
 def workbook(path: Path, rows, *, title="Sightings", header=COLUMNS, extra_first_sheet=False) -> Path:

@@ -8,26 +8,14 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orbat.errors import OrbatError
 from orbat.sightings import COLUMNS, read_sightings
 
-DATA = Path(__file__).parent / "data" / "import"
 TODAY = dt.date(2025, 6, 1)
 HEADER = ",".join(COLUMNS).encode()
-
-
-@pytest.fixture(scope="module")
-def cat():
-    from orbat.catalog import Catalog, parse_catalog_file
-
-    catalog = Catalog()
-    for entry in parse_catalog_file(DATA / "equipment.yaml"):
-        catalog.add(entry, "test")
-    return catalog
 
 
 def outcome(path: Path, cat) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,19 +18,8 @@ from orbat.sightings import (
     validate_frame,
 )
 
-DATA = Path(__file__).parent / "data" / "import"
 TODAY = dt.date(2025, 6, 1)
 NAMES = ["T-72B3", "Т-72", "BMP-3", "btr-82a", "Tigr", "Урал-4320", "motorboat", "ambulance"]
-
-
-@pytest.fixture(scope="module")
-def cat():
-    from orbat.catalog import Catalog, parse_catalog_file
-
-    catalog = Catalog()
-    for entry in parse_catalog_file(DATA / "equipment.yaml"):
-        catalog.add(entry, "test")
-    return catalog
 
 
 text = st.text(alphabet="abcXYZ019 =+-@'\",;éБ", min_size=1, max_size=12).map(str.strip).filter(bool)

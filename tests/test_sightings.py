@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orbat.catalog import Catalog, parse_catalog_file
 from orbat.errors import InputFileError, InvalidSightings, OrbatError
 from orbat.sightings import (
     CANONICAL_COLUMNS, COLUMNS, MAX_CELL_CHARS, WITH_SIGHTING, build_sighting, escape_formula_text,
@@ -19,18 +18,8 @@ from orbat.sightings import (
     unescape_formula_text, validate_frame, write_rejects,
 )
 
-DATA = Path(__file__).parent / "data" / "import"
 TODAY = dt.date(2025, 6, 1)
 HEADER = ",".join(COLUMNS)
-
-
-@pytest.fixture(scope="module")
-def cat() -> Catalog:
-    """A small fixed catalog (tests/data/import/equipment.yaml), independent of the bundled one."""
-    catalog = Catalog()
-    for entry in parse_catalog_file(DATA / "equipment.yaml"):
-        catalog.add(entry, "test")
-    return catalog
 
 
 def row(**values) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -11,17 +10,6 @@ import pytest
 from orbat.excel.template import write_template
 from orbat.sightings import COLUMNS, read_sightings
 
-DATA = Path(__file__).parent / "data" / "import"
-
-
-@pytest.fixture(scope="module")
-def cat():
-    from orbat.catalog import Catalog, parse_catalog_file
-
-    catalog = Catalog()
-    for entry in parse_catalog_file(DATA / "equipment.yaml"):
-        catalog.add(entry, "test")
-    return catalog
 
 
 def validations(ws) -> dict[str, object]:
