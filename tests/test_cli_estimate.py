@@ -95,7 +95,7 @@ def test_an_invalid_sightings_file_names_row_and_column(cli, tmp_path):
 def test_help_ends_with_an_example(cli):
     result = cli("estimate", "--help")
     assert result.exit_code == 0, result.output
-    assert "Example: orbat estimate" in result.output
+    assert "Example: orbat estimate" in " ".join(result.output.split())
 
 
 def test_the_worked_mali_estimate_is_up_to_date(cli, mali_csv):

@@ -25,8 +25,8 @@ def mali_db(store_url):
 def test_list_table(cli, mali_db):
     result = cli("sightings", "list", "--db", mali_db)
     assert result.exit_code == 0, result.output
-    assert "2 sightings" in result.output
-    assert "capmali-video-01" in result.output and "social-photo-02" in result.output
+    assert "2 sightings" in " ".join(result.output.split())
+    assert "capmali-video-01" in result.output and "social-photo-02" in " ".join(result.output.split())
     assert "113-117" in result.output  # vehicles of the video: counts to count_max
 
 
@@ -55,14 +55,14 @@ def test_list_bad_date_is_a_usage_error(cli, mali_db):
     result = cli("sightings", "list", "--since", "yesterday", "--db", mali_db)
     assert result.exit_code == 2
     assert "--since 'yesterday': expected a date YYYY-MM-DD" in result.stderr
-    assert "Traceback" not in result.output
+    assert "Traceback" not in " ".join(result.output.split())
 
 
 def test_show(cli, mali_db):
     result = cli("sightings", "show", "social-photo-02", "--db", mali_db)
     assert result.exit_code == 0, result.output
-    assert "3 equipment types, 11 vehicles" in result.output
-    assert "photo shared on social media" in result.output
+    assert "3 equipment types, 11 vehicles" in " ".join(result.output.split())
+    assert "photo shared on social media" in " ".join(result.output.split())
     as_json = json.loads(cli("sightings", "show", "social-photo-02", "--json", "--db", mali_db).stdout)
     assert as_json["place"] == "Bamako" and as_json["imported_from"] == "sightings.csv"  # unchanged by v2
 
@@ -135,4 +135,4 @@ def test_a_missing_database_file_is_not_created(cli, tmp_path, monkeypatch):
 def test_help_ends_with_an_example(cli, command):
     result = cli("sightings", command, "--help")
     assert result.exit_code == 0, result.output
-    assert "Example: orbat sightings " + command in result.output
+    assert "Example: orbat sightings " + command in " ".join(result.output.split())

@@ -31,7 +31,11 @@ def test_command_has_help(path, command):
     ids=[" ".join(p) for p, c in COMMANDS if not getattr(c, "commands", None)],
 )
 def test_leaf_command_ends_with_an_example(path, command):
-    assert "Example:" in (command.help or ""), f"orbat {' '.join(path)} has no example in its help"
+    """The last paragraph of the help is an example of the command itself, kept unwrapped."""
+    last = (command.help or "").strip().split("\n\n")[-1]
+    lines = [line.strip() for line in last.splitlines()]
+    assert lines[:2] == ["\b", "Example:"], f"orbat {' '.join(path)}: help does not end with an example"
+    assert lines[2].startswith("orbat " + " ".join(path)), f"orbat {' '.join(path)}: example runs {lines[2]!r}"
 
 
 @pytest.mark.parametrize("path, command", COMMANDS, ids=[" ".join(p) or "orbat" for p, _ in COMMANDS])

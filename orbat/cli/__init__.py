@@ -5,9 +5,8 @@ them here builds the whole tree. Heavy libraries are imported inside the
 commands that need them.
 """
 
-from __future__ import annotations
-
-from orbat.cli import catalog, db, estimate, export, importing, inventory, sightings  # noqa: F401  (registration)
+# Import order is help order: entering sightings, then analysis, then reference and admin.
+from orbat.cli import importing, sightings, estimate, inventory, export, catalog, db  # noqa: F401,I001  (registration)
 from orbat.cli.app import app
 
 __all__ = ["app", "main"]

@@ -1,15 +1,13 @@
 """`orbat catalog`: browse the equipment catalog."""
 
-from __future__ import annotations
-
 from typing import Annotated, Optional
 
 import typer
 
-from orbat.cli.app import app
+from orbat.cli.app import app, command_group
 from orbat.cli.common import CatalogOption, DbOption, JsonOption, console, db_url, print_json
 
-catalog_app = typer.Typer(help="Browse the equipment catalog.", no_args_is_help=True)
+catalog_app = command_group("Browse the equipment catalog.")
 app.add_typer(catalog_app, name="catalog")
 
 
@@ -28,7 +26,9 @@ def list_(
 ) -> None:
     """List equipment types, optionally of one category.
 
-    Example: orbat catalog list --category tank
+    \b
+    Example:
+      orbat catalog list --category tank
     """
     from orbat.catalog import CATEGORIES
     from orbat.errors import UsageError
@@ -62,7 +62,9 @@ def show(
 ) -> None:
     """Show the entry a name or alias resolves to.
 
-    Example: orbat catalog show "Т-72Б3"
+    \b
+    Example:
+      orbat catalog show "Т-72Б3"
     """
     entry = _load(catalog, db).resolve(name)
     if json_:

@@ -1,7 +1,5 @@
 """Options and output helpers shared by the command modules (light imports only)."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated, Any, Optional

@@ -1,14 +1,11 @@
 """`orbat db`: the database schema (migrations) and what the database holds."""
 
-from __future__ import annotations
-
 import typer
 
-from orbat.cli.app import app
+from orbat.cli.app import app, command_group
 from orbat.cli.common import DbOption, JsonOption, console, db_url, print_json
 
-db_app = typer.Typer(help="Upgrade the database schema and see what the database holds.",
-                     no_args_is_help=True)
+db_app = command_group("Upgrade the database schema and see what the database holds.")
 app.add_typer(db_app, name="db")
 
 
@@ -20,7 +17,9 @@ def upgrade(db: DbOption = None) -> None:
     explicitly, e.g. for a shared PostgreSQL database before several analysts
     use it. A database created by a newer orbat is refused.
 
-    Example: orbat db upgrade --db postgresql+psycopg://analyst@127.0.0.1:5432/orbat
+    \b
+    Example:
+      orbat db upgrade --db postgresql+psycopg://analyst@127.0.0.1:5432/orbat
     """
     from orbat.store import open_store
 
@@ -39,7 +38,9 @@ def upgrade(db: DbOption = None) -> None:
 def status(json_: JsonOption = False, db: DbOption = None) -> None:
     """Say which schema revision the database is at, the latest this orbat knows, and row counts.
 
-    Example: orbat db status --json
+    \b
+    Example:
+      orbat db status --json
     """
     from orbat.store import open_store
 

@@ -1,7 +1,5 @@
 """`orbat estimate`: what unit each convoy most likely is, and why."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -50,7 +48,9 @@ def estimate(
     --markdown writes each convoy up as a short OSINT-style assessment
     (as `orbat report convoy` does), ready to paste into a report.
 
-    Example: orbat estimate estimates/mali-2025-01-17/sightings.csv --convoy bamako-2025-01-17
+    \b
+    Example:
+      orbat estimate estimates/mali-2025-01-17/sightings.csv --convoy bamako-2025-01-17
     """
     from orbat.errors import UsageError
 

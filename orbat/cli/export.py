@@ -1,17 +1,15 @@
 """`orbat export` (the report workbook, CSV or JSON) and `orbat report convoy` (a written assessment)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from orbat.cli.app import app
+from orbat.cli.app import app, command_group
 from orbat.cli.common import CatalogOption, DbOption, console, db_url
 from orbat.cli.estimate import DoctrineOption
 
-report_app = typer.Typer(help="Written reports for people: a convoy's assessment in Markdown.", no_args_is_help=True)
+report_app = command_group("Written reports for people: a convoy's assessment in Markdown.")
 app.add_typer(report_app, name="report")
 
 
@@ -35,7 +33,9 @@ def export(
     text from the sightings can become a formula. CSV and JSON hold the same
     tables for scripts (CSV text starting with = + - @ gets a leading ').
 
-    Example: orbat export report.xlsx --convoy bamako-2025-01-17
+    \b
+    Example:
+      orbat export report.xlsx --convoy bamako-2025-01-17
     """
     from orbat.actors import load_actors
     from orbat.catalog import load_catalog
@@ -74,7 +74,9 @@ def convoy_report(
     decisive rules with their reasons, the alternatives and the sources
     with their Admiralty grades (B2).
 
-    Example: orbat report convoy bamako-2025-01-17 --out bamako.md
+    \b
+    Example:
+      orbat report convoy bamako-2025-01-17 --out bamako.md
     """
     from orbat.catalog import load_catalog
     from orbat.doctrine import load_doctrine

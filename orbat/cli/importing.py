@@ -1,7 +1,5 @@
 """`orbat import`, `orbat add`, `orbat template`: sightings into the database."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -78,7 +76,9 @@ def import_(
     updates its sighting and keeps the old version in its history.
     The format is described in docs/format.md.
 
-    Example: orbat import estimates/mali-2025-01-17/sightings.csv
+    \b
+    Example:
+      orbat import estimates/mali-2025-01-17/sightings.csv
     """
     from orbat.errors import InvalidSightings
     from orbat.sightings import read_sightings_lenient, rejects_path, write_rejects
@@ -162,7 +162,9 @@ def add(
     Validated exactly like a row of an imported file. Prompts appear only
     when stdin is a terminal; otherwise the missing flags are an error.
 
-    Example: orbat add --date 2025-01-17 --place Bamako --actor "Africa Corps" -e T-72B3=6-7 -e BMP-3=6 --grade B2
+    \b
+    Example:
+      orbat add --date 2025-01-17 --place Bamako --actor "Africa Corps" -e T-72B3=6-7 -e BMP-3=6 --grade B2
     """
     import datetime as dt
 
@@ -233,7 +235,9 @@ def template(
     then import it with `orbat import`. The Instructions sheet explains every
     column.
 
-    Example: orbat template sightings.xlsx
+    \b
+    Example:
+      orbat template sightings.xlsx
     """
     from orbat.errors import UsageError
     from orbat.excel.template import write_template

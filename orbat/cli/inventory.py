@@ -1,7 +1,5 @@
 """`orbat inventory`: what each actor holds, as of any date (the holdings ledger)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -63,7 +61,9 @@ def inventory(
     in the table is the number of sightings behind a figure (their ids are in
     --json).
 
-    Example: orbat inventory estimates/mali-ledger/sightings.csv --actor "Africa Corps" --as-of 2025-06-30
+    \b
+    Example:
+      orbat inventory estimates/mali-ledger/sightings.csv --actor "Africa Corps" --as-of 2025-06-30
     """
     from orbat.actors import load_actors
     from orbat.catalog import load_catalog

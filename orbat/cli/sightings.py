@@ -1,17 +1,13 @@
 """`orbat sightings`: list, show, archive, restore and trace the stored sightings."""
 
-from __future__ import annotations
-
 from typing import Annotated, Optional
 
 import typer
 
-from orbat.cli.app import app
+from orbat.cli.app import app, command_group
 from orbat.cli.common import DbOption, JsonOption, console, db_url, print_json
 
-sightings_app = typer.Typer(
-    help="List, show, archive, restore and trace the stored sightings.", no_args_is_help=True
-)
+sightings_app = command_group("List, show, archive, restore and trace the stored sightings.")
 app.add_typer(sightings_app, name="sightings")
 
 IdArgument = Annotated[str, typer.Argument(help="The sighting_id, as in the imported file.", show_default=False)]
@@ -48,7 +44,9 @@ def list_(
     --json prints them in the nested JSON form (fields once, then entries),
     which `orbat import` reads back.
 
-    Example: orbat sightings list --convoy bamako-2025-01-17 --since 2025-01-01
+    \b
+    Example:
+      orbat sightings list --convoy bamako-2025-01-17 --since 2025-01-01
     """
     with _open(db) as store:
         items = store.list_sightings(convoy=convoy, actor=actor, since=since, until=until,
@@ -84,7 +82,9 @@ def list_(
 def show(sighting_id: IdArgument, json_: JsonOption = False, db: DbOption = None) -> None:
     """Show one sighting (archived ones too): its fields and its equipment.
 
-    Example: orbat sightings show capmali-video-01
+    \b
+    Example:
+      orbat sightings show capmali-video-01
     """
     with _open(db) as store:
         item = store.get_sighting(sighting_id)
@@ -118,7 +118,9 @@ def show(sighting_id: IdArgument, json_: JsonOption = False, db: DbOption = None
 def delete(sighting_id: IdArgument, db: DbOption = None) -> None:
     """Archive a sighting: hidden from lists, estimates and reports, but kept and restorable.
 
-    Example: orbat sightings delete social-photo-02
+    \b
+    Example:
+      orbat sightings delete social-photo-02
     """
     with _open(db) as store:
         archived_at = store.delete_sighting(sighting_id)
@@ -130,7 +132,9 @@ def delete(sighting_id: IdArgument, db: DbOption = None) -> None:
 def restore(sighting_id: IdArgument, db: DbOption = None) -> None:
     """Bring back an archived sighting.
 
-    Example: orbat sightings restore social-photo-02
+    \b
+    Example:
+      orbat sightings restore social-photo-02
     """
     with _open(db) as store:
         restored = store.restore_sighting(sighting_id)
@@ -147,7 +151,9 @@ def history(sighting_id: IdArgument, json_: JsonOption = False, db: DbOption = N
     Each version says when and from which file it was imported, when and by
     which file it was replaced, and what changed.
 
-    Example: orbat sightings history capmali-video-01
+    \b
+    Example:
+      orbat sightings history capmali-video-01
     """
     with _open(db) as store:
         versions = store.history(sighting_id)
