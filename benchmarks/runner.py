@@ -260,7 +260,8 @@ def run_suite(*, steps: Sequence[str] = STEPS, sizes: Sequence[int] = DEFAULT_SI
                     n = spec.get("rows")
                     rows.append(_row(step, size, n, orbat, bare, target, met, why))
                     for m in extras:
-                        rows.append(_row(step, size, n, m, bare, "-", None, "informative"))
+                        if m.runs:  # --info-repeat 0 runs none
+                            rows.append(_row(step, size, n, m, bare, "-", None, "informative"))
             if step == "estimate":
                 rows += _growth(rows)
     finally:
