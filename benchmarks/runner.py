@@ -297,6 +297,8 @@ def _row(step: str, size: int | None, n: int | None, orbat: Measured, bare: Meas
          target: str, met: bool | None, why: str) -> dict:
     ratio = _ratio(orbat.median, bare.median)
     status = orbat.status
+    if step == "estimate" and size and orbat.median:
+        why = "; ".join(filter(None, [why, f"{size / orbat.median:,.0f} convoys/s"]))
     return {
         "step": step, "case": orbat.case, "baseline": bare.case, "size": size, "file_rows": n,
         "orbat_s": orbat.median, "bare_s": bare.median if bare.status == "ok" else None,
