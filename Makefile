@@ -44,5 +44,10 @@ test: $(STAMP)
 	fi; \
 	$(BIN)/python -m pytest
 
+# The benchmark suite: each step beside the bare library under it, in the same run
+# (a few minutes; BENCH="--full" adds 1M rows). Reports, never fails on noise.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH)
+
 clean:
 	rm -rf $(OUT) .pytest_cache .hypothesis
