@@ -290,8 +290,7 @@ def _row_adapter(catalog):
         return entry.id
 
     def observed(text: str) -> dt.datetime:
-        moment = dt.datetime.fromisoformat(text)
-        return moment if len(text) > 10 else moment
+        return dt.datetime.fromisoformat(text)  # dates, date-times, with or without a zone
 
     Opt = lambda t: Annotated[t | None, BeforeValidator(none_if_empty)]  # noqa: E731
 
