@@ -541,9 +541,25 @@ class _Coded:
 
     def map(self, func: Callable[[Any], Any], dtype: Any = object) -> _Coded:
         mapped = np.empty(len(self.uniques), dtype=dtype)
-        for i, value in enumerate(self.uniques):
-            mapped[i] = func(value)
+        mapped[:] = [func(value) for value in self.uniques]
         return _Coded(self.codes, mapped, self.index)
+
+    def compact(self) -> _Coded:
+        """The same column with one code per distinct value (``map`` can make two codes equal)."""
+        if len(self.uniques) == 0:
+            return self
+        remap, uniques = pd.factorize(self.uniques, use_na_sentinel=False)
+        return _Coded(remap[self.codes], np.asarray(uniques, dtype=object), self.index)
+
+    def is_empty(self) -> np.ndarray:
+        """Row mask: the cell is the empty string (computed once per distinct value)."""
+        if len(self.uniques) == 0:
+            return np.zeros(len(self.codes), dtype=bool)
+        return (self.uniques == "")[self.codes]
+
+    def at(self, where: np.ndarray) -> np.ndarray:
+        """The values at these row positions (not index labels)."""
+        return self.uniques[self.codes[where]]
 
     def series(self) -> pd.Series:
         values = self.uniques[self.codes] if len(self.uniques) else np.empty(0, dtype=self.uniques.dtype)
@@ -554,17 +570,19 @@ class _Coded:
         return self.uniques[self.codes] if len(self.uniques) else np.empty(0, dtype=self.uniques.dtype)
 
     def subset(self, keep: np.ndarray) -> _Coded:
+        if keep.all():  # the usual case (no blank rows): no copy of the codes
+            return self
         return _Coded(self.codes[keep], self.uniques, self.index[keep])
 
 
-def _per_value(coded: _Coded, func: Callable[[Any], tuple], width: int) -> list[pd.Series]:
-    """``func`` applied once per distinct value; its ``width`` results as row-aligned Series."""
+def _per_value(coded: _Coded, func: Callable[[Any], tuple], width: int) -> list[_Coded]:
+    """``func`` applied once per distinct value; its ``width`` results, coded like the input."""
     columns = [np.empty(len(coded.uniques), dtype=object) for _ in range(width)]
     for i, value in enumerate(coded.uniques):
         result = func(value)
         for k in range(width):
             columns[k][i] = result[k]
-    return [_Coded(coded.codes, col, coded.index).series() for col in columns]
+    return [_Coded(coded.codes, col, coded.index) for col in columns]
 
 
 def _blank_rows(raw: pd.DataFrame, coded: list[_Coded] | None = None) -> np.ndarray:
@@ -610,6 +628,35 @@ def _canonical(columns: dict[str, pd.Series]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _canonical_coded(columns: dict[str, _Coded], good: np.ndarray) -> pd.DataFrame:
+    """The canonical frame of the ``good`` rows, each column converted once per distinct value.
+
+    Gives what :func:`_canonical` gives for the same values, without an object
+    array per column for every row first.
+    """
+    out = {}
+    for name in CANONICAL_COLUMNS:
+        column = columns[name]
+        codes = column.codes[good]
+        values = column.uniques
+        if name in ("lat", "lon", "count"):
+            numbers = np.array([np.nan if v is None else v for v in values], dtype="float64")
+            taken = numbers[codes] if len(numbers) else np.empty(0, dtype="float64")
+            out[name] = pd.Series(taken.astype("int64") if name == "count" else taken)
+        elif name in ("count_max", "credibility"):
+            numbers = pd.array([None if v is None else int(v) for v in values], dtype="Int64")
+            out[name] = pd.Series(numbers.take(codes) if len(numbers) else pd.array([], dtype="Int64"))
+        else:
+            text = np.array(values, dtype=object)
+            if len(text):
+                text[pd.isna(text) | (text == "")] = np.nan
+                taken = text[codes]
+            else:
+                taken = np.empty(0, dtype=object)
+            out[name] = pd.Series(taken, dtype="str")
+    return pd.DataFrame(out)
+
+
 class _Collector:
     """Gathers problems from row masks; messages are built only for the bad rows."""
 
@@ -627,7 +674,7 @@ class _Collector:
         found = self.bad_columns.get(column)
         return found if found is not None else pd.Series(False, index=self.rows.index)
 
-    def flag(self, mask, column: str, message: str | pd.Series, values: pd.Series | None,
+    def flag(self, mask, column: str, message: str | pd.Series | _Coded, values: pd.Series | _Coded | None,
              hint: Callable[[Any], str | None] | None = None) -> None:
         """One problem per row of ``mask``; ``message`` is a text or a per-row Series of texts."""
         mask = pd.Series(np.asarray(mask, dtype=bool), index=self.rows.index)
@@ -636,8 +683,14 @@ class _Collector:
         self.bad |= mask
         self.bad_columns[column] = self.bad_in(column) | mask
         positions = mask[mask].index
-        shown = values.loc[positions] if values is not None else [None] * len(positions)
-        texts = message.loc[positions] if isinstance(message, pd.Series) else [message] * len(positions)
+        if isinstance(values, _Coded):
+            shown = values.at(np.flatnonzero(mask.to_numpy()))
+        else:
+            shown = values.loc[positions] if values is not None else [None] * len(positions)
+        if isinstance(message, _Coded):
+            texts = message.at(np.flatnonzero(mask.to_numpy()))
+        else:
+            texts = message.loc[positions] if isinstance(message, pd.Series) else [message] * len(positions)
         for pos, value, text in zip(positions, shown, texts):
             self.add(pos, column, text, value, hint(value) if hint else None, mark=False)
 
@@ -682,75 +735,103 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
         if key:
             originals[key] = codes.subset(keep)
     cleaned: dict[str, _Coded] = {}
-    text: dict[str, pd.Series] = {}
     for name in (*COLUMNS, "equipment_id"):
         if name in originals:
             cleaned[name] = originals[name].map(_clean if spreadsheet else _trim)
         else:
             cleaned[name] = _Coded(np.zeros(len(rows), dtype=np.intp), np.array([""], dtype=object), rows.index)
-        text[name] = cleaned[name].series()
+    # one code per distinct sighting_id, so that rows of one sighting share a code
+    cleaned["sighting_id"] = cleaned["sighting_id"].compact()
+    empty = {name: column.is_empty() for name, column in cleaned.items()}
     found = _Collector(source, rows, list(row_labels) if row_labels is not None else None)
-    found.ids = text["sighting_id"]
+    found.ids = cleaned["sighting_id"].series()
 
     for name, column in originals.items():
+        # the length check runs per distinct value only where some value could be too long
+        if not len(column.uniques) or max(map(len, map(str, column.uniques))) <= MAX_CELL_CHARS:
+            continue
         too_long = column.map(lambda v: len(str(v)) > MAX_CELL_CHARS, bool).array()
         if too_long.any():
             found.flag(too_long, name, f"more than {MAX_CELL_CHARS:,} characters (Excel's cell limit)",
-                       column.series().map(lambda v: str(v)[:40] + "..."))
+                       column.map(lambda v: str(v)[:40] + "..."))
     for name in REQUIRED:
-        found.flag(text[name] == "", name, "a value is required", None)
+        found.flag(empty[name], name, "a value is required", None)
 
-    out: dict[str, pd.Series] = {name: text[name] for name in
-                                 ("sighting_id", "convoy", "place", "actor", "source", "notes", "equipment", "captor")}
+    out: dict[str, _Coded] = {name: cleaned[name] for name in
+                              ("sighting_id", "convoy", "place", "actor", "source", "notes", "equipment", "captor")}
     out["observed_at"] = _check(cleaned, "observed_at", lambda v: parse_observed_at(v, today), found)
-    out["equipment_id"] = _check_equipment(cleaned["equipment"], text["equipment_id"], catalog, found)
+    out["equipment_id"] = _check_equipment(cleaned["equipment"], cleaned["equipment_id"], catalog, found)
     out["count"] = _check(cleaned, "count", _parse_count, found)
     out["count_max"] = _check(cleaned, "count_max", _parse_count, found)
-    below = (out["count_max"].notna() & out["count"].notna()).to_numpy().copy()
-    below[below] = (out["count_max"][below].astype(int) < out["count"][below].astype(int)).to_numpy()
-    for pos in rows.index[below]:
-        found.add(pos, "count_max", f"expected a number >= count ({out['count'].loc[pos]})", text["count_max"].loc[pos])
+    count = _numbers(out["count"])
+    count_max = _numbers(out["count_max"])
+    below = ~np.isnan(count) & ~np.isnan(count_max)
+    below[below] = count_max[below] < count[below]
+    for at in np.flatnonzero(below):
+        found.add(rows.index[at], "count_max", f"expected a number >= count ({int(count[at])})",
+                  cleaned["count_max"].at(at))
     out["lat"] = _check(cleaned, "lat", lambda v: _parse_number(v, -90, 90), found)
     out["lon"] = _check(cleaned, "lon", lambda v: _parse_number(v, -180, 180), found)
-    found.flag(out["lat"].notna() & (text["lon"] == ""), "lon", "required when lat is given", None)
-    found.flag(out["lon"].notna() & (text["lat"] == ""), "lat", "required when lon is given", None)
+    found.flag(_present(out["lat"]) & empty["lon"], "lon", "required when lat is given", None)
+    found.flag(_present(out["lon"]) & empty["lat"], "lat", "required when lon is given", None)
     out["mode"] = _check(cleaned, "mode", lambda v: _parse_choice(v, MODES, "driven"), found)
     out["event"] = _check(cleaned, "event", lambda v: _parse_choice(v, EVENTS, "sighting"), found)
-    out["reliability"], out["credibility"] = _check_grades(text["reliability"], text["credibility"], found)
-    found.flag((text["captor"] != "") & out["event"].notna() & (out["event"] != "captured"), "captor",
-               "only meaningful with event 'captured'", text["captor"])
+    grades = _grade_pairs(cleaned["reliability"], cleaned["credibility"])
+    out["reliability"], out["credibility"] = _check_grades(grades, cleaned["reliability"], cleaned["credibility"],
+                                                           found)
+    not_captured = out["event"].map(lambda v: v is not None and v != "captured", bool).array()
+    found.flag(~empty["captor"] & not_captured, "captor", "only meaningful with event 'captured'", cleaned["captor"])
 
-    _check_consistency(out, text, found)
-    _check_duplicates(out, found)
+    keys = {name: cleaned[name] for name in _CONSISTENT}
+    keys["reliability"] = keys["credibility"] = grades
+    _check_consistency(out, cleaned, empty, keys, found)
+    _check_duplicates(out, empty["sighting_id"], found)
 
-    bad = found.bad
-    ids = out["sighting_id"]
-    bad_ids = set(ids[bad & (ids != "")])
-    collateral = ~bad & ids.isin(bad_ids)
+    bad = found.bad.to_numpy()
+    sid = cleaned["sighting_id"]
+    bad_codes = np.unique(sid.codes[bad & ~empty["sighting_id"]])
+    collateral = ~bad & np.isin(sid.codes, bad_codes)
     if collateral.any():
+        ids = found.ids
         bad_rows: dict[str, set[int]] = {}
-        for sid, row in zip(ids[bad], rows[bad]):
-            bad_rows.setdefault(sid, set()).add(int(row))
-        for pos in collateral[collateral].index:
-            sid = ids.loc[pos]
-            listed = ", ".join(str(r) for r in sorted(bad_rows[sid])[:10])
+        for one, row in zip(ids[bad], rows[bad]):
+            bad_rows.setdefault(one, set()).add(int(row))
+        for pos in rows.index[collateral]:
+            one = ids.loc[pos]
+            listed = ", ".join(str(r) for r in sorted(bad_rows[one])[:10])
             found.add(pos, "sighting_id",
-                      f"not imported: sighting {sid!r} has invalid rows ({listed}), and a sighting is "
+                      f"not imported: sighting {one!r} has invalid rows ({listed}), and a sighting is "
                       "imported whole or not at all", kind=WITH_SIGHTING)
     good = ~(bad | collateral)
-    frame = _canonical({name: series[good] for name, series in out.items()})
+    found.ids = None
+    del empty, keys
+    frame = _canonical_coded(out, good)
     problems = sorted(found.problems, key=lambda p: (p.row if p.row is not None else 0, p.kind != INVALID))
     return frame, problems
 
 
+def _numbers(column: _Coded) -> np.ndarray:
+    """A parsed numeric column as float64 per row, NaN where it has no value."""
+    values = np.array([np.nan if v is None else v for v in column.uniques], dtype="float64")
+    return values[column.codes] if len(values) else np.empty(len(column.codes), dtype="float64")
+
+
+def _present(column: _Coded) -> np.ndarray:
+    """Row mask: the parsed value is there (not None)."""
+    return column.map(lambda v: v is not None, bool).array()
+
+
 def _check(cleaned: dict[str, _Coded], column: str, parse: Callable[[str], tuple[Any, str | None]],
-           found: _Collector) -> pd.Series:
+           found: _Collector) -> _Coded:
     """Parse a column once per distinct value; flag the cells ``parse`` rejects; return the parsed values."""
     values, errors = _per_value(cleaned[column], parse, 2)
-    failed = errors.notna()
-    if failed.any():
-        found.flag(failed, column, errors, cleaned[column].series())
-    return values.where(~failed, None)
+    failed_value = np.array([e is not None for e in errors.uniques], dtype=bool)
+    if failed_value.any():
+        failed = failed_value[errors.codes]
+        if failed.any():
+            found.flag(failed, column, errors, cleaned[column])
+        values.uniques[failed_value] = None
+    return values
 
 
 def _check_header(header: list[str], coded: list[_Coded], source: str, first_row: int) -> list[Problem]:
@@ -892,20 +973,29 @@ def _parse_grades(pair: str) -> tuple[str | None, int | None, str | None, str | 
     return letter, number, letter_problem, number_problem
 
 
-def _check_grades(reliability: pd.Series, credibility: pd.Series, found: _Collector) -> tuple[pd.Series, pd.Series]:
-    pairs = _Coded.of(reliability + "\x1f" + credibility)
+def _grade_pairs(reliability: _Coded, credibility: _Coded) -> _Coded:
+    """``reliability + "\x1f" + credibility`` per row, coded: built once per distinct pair."""
+    width = max(len(credibility.uniques), 1)
+    pair_codes = reliability.codes.astype(np.int64) * width + credibility.codes
+    codes, distinct = pd.factorize(pair_codes)
+    pairs = np.array([reliability.uniques[c // width] + "\x1f" + credibility.uniques[c % width] for c in distinct],
+                     dtype=object)
+    return _Coded(codes, pairs, reliability.index)
+
+
+def _check_grades(pairs: _Coded, reliability: _Coded, credibility: _Coded,
+                  found: _Collector) -> tuple[_Coded, _Coded]:
     letter, number, letter_problem, number_problem = _per_value(pairs, _parse_grades, 4)
     for name, values, problem in (("reliability", reliability, letter_problem),
                                   ("credibility", credibility, number_problem)):
-        mask = problem.notna().to_numpy()
+        mask = problem.map(lambda v: v is not None, bool).array()
         if mask.any():
             found.flag(mask, name, problem, values)
     return letter, number
 
 
-def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
+def _same(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Element-wise equality where two missing values are equal."""
-    left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
     left_na, right_na = pd.isna(left), pd.isna(right)
     equal = np.zeros(len(left), dtype=bool)
     both = ~left_na & ~right_na
@@ -913,47 +1003,66 @@ def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
     return (left_na & right_na) | equal
 
 
-def _check_consistency(out: dict[str, pd.Series], text: dict[str, pd.Series], found: _Collector) -> None:
-    ids = out["sighting_id"]
-    with_id = (ids != "").to_numpy()
-    first = ~ids.duplicated().to_numpy() & with_id
+def _check_consistency(out: dict[str, _Coded], text: dict[str, _Coded], empty: dict[str, np.ndarray],
+                       keys: dict[str, _Coded], found: _Collector) -> None:
+    """Flag rows whose sighting-level values differ from the first row of their sighting.
+
+    Rows are compared by codes first (``keys[column]``: equal codes mean equal
+    text, hence equal parsed values); values are compared only where the codes differ.
+    """
+    sid = out["sighting_id"]
+    with_id = ~empty["sighting_id"]
+    first = with_id & ~pd.Series(sid.codes).duplicated().to_numpy()
     repeated = with_id & ~first
     if not repeated.any():
         return
-    first_pos = pd.Series(ids.index[first], index=pd.Index(ids[first].to_numpy(), dtype=object))
-    mine_pos = ids.index[repeated]
-    ref_pos = first_pos.loc[ids[repeated].to_numpy()].to_numpy()
+    first_at = np.zeros(len(sid.uniques), dtype=np.intp)
+    first_at[sid.codes[first]] = np.flatnonzero(first)
+    mine = np.flatnonzero(repeated)
+    ref = first_at[sid.codes[mine]]
+    index = found.rows.index
     for column in _CONSISTENT:
-        values = out[column].where(text[column] != "", None)
-        already = found.bad_in(column)
-        skip = already.loc[mine_pos].to_numpy() | already.loc[ref_pos].to_numpy()
-        differs = ~_same(values.loc[mine_pos], values.loc[ref_pos]) & ~skip
-        for pos, ref in zip(mine_pos[differs], ref_pos[differs]):
-            found.add(pos, column,
-                      f"differs from row {int(found.rows.loc[ref])} of the same sighting {ids.loc[pos]!r}, "
-                      f"which has {text[column].loc[ref]!r} (it must be the same on every row of a sighting)",
-                      text[column].loc[pos])
+        codes = keys[column].codes
+        unsure = codes[mine] != codes[ref]
+        if not unsure.any():
+            continue
+        mine_u, ref_u = mine[unsure], ref[unsure]
+        already = found.bad_in(column).to_numpy()
+        skip = already[mine_u] | already[ref_u]
+        values = out[column]
+        left = np.where(empty[column][mine_u], None, values.at(mine_u))
+        right = np.where(empty[column][ref_u], None, values.at(ref_u))
+        differs = ~_same(left, right) & ~skip
+        for at, at_ref in zip(mine_u[differs], ref_u[differs]):
+            found.add(index[at], column,
+                      f"differs from row {int(found.rows.iloc[at_ref])} of the same sighting {sid.at(at)!r}, "
+                      f"which has {text[column].at(at_ref)!r} (it must be the same on every row of a sighting)",
+                      text[column].at(at))
 
 
-def _check_duplicates(out: dict[str, pd.Series], found: _Collector) -> None:
-    ids, equipment = out["sighting_id"], out["equipment_id"]
-    usable = (ids != "") & equipment.notna()
+def _check_duplicates(out: dict[str, _Coded], no_id: np.ndarray, found: _Collector) -> None:
+    ids, equipment = out["sighting_id"], out["equipment_id"].compact()
+    known = ~pd.isna(equipment.uniques)
+    usable = ~no_id & (known[equipment.codes] if len(known) else np.zeros(len(no_id), dtype=bool))
     if not usable.any():
         return
-    keys = ids[usable] + "\x00" + equipment[usable]
-    dup = keys.duplicated()
+    # one integer per (sighting, catalog id): equal keys are equal pairs
+    keys = ids.codes.astype(np.int64)[usable] * (len(equipment.uniques) + 1) + equipment.codes[usable]
+    dup = pd.Series(keys).duplicated().to_numpy()
     if not dup.any():
         return
-    first_pos = pd.Series(keys[~dup].index, index=keys[~dup].to_numpy())
-    for pos in dup[dup].index:
-        ref = int(first_pos[keys.loc[pos]])
-        found.add(pos, "equipment",
-                  f"{out['equipment'].loc[ref]!r} is already on row {int(found.rows.loc[ref])} of sighting "
-                  f"{ids.loc[pos]!r} (both are {equipment.loc[pos]}); put the count on one row",
-                  out["equipment"].loc[pos])
+    where = np.flatnonzero(usable)
+    first_of = dict(zip(keys[~dup].tolist(), where[~dup].tolist()))
+    index = found.rows.index
+    for at, key in zip(where[dup], keys[dup].tolist()):
+        ref = first_of[key]
+        found.add(index[at], "equipment",
+                  f"{out['equipment'].at(ref)!r} is already on row {int(found.rows.iloc[ref])} of sighting "
+                  f"{ids.at(at)!r} (both are {equipment.at(at)}); put the count on one row",
+                  out["equipment"].at(at))
 
 
-def _check_equipment(names: _Coded, given_ids: pd.Series, catalog: Catalog, found: _Collector) -> pd.Series:
+def _check_equipment(names: _Coded, given_ids: _Coded, catalog: Catalog, found: _Collector) -> _Coded:
     def resolve(name: str) -> tuple[str | None, str | None]:
         if name == "":
             return None, None
@@ -961,19 +1070,24 @@ def _check_equipment(names: _Coded, given_ids: pd.Series, catalog: Catalog, foun
         return (entry.id, None) if entry is not None else (None, "not in the equipment catalog")
 
     resolved, errors = _per_value(names, resolve, 2)
-    unknown = errors.notna()
+    unknown = errors.map(lambda v: v is not None, bool).array()
     if unknown.any():
-        shown = names.series()
+        shown = names.at(np.flatnonzero(unknown))
         hints: dict[str, str] = {}
-        for name in shown[unknown].unique():
+        for name in pd.unique(shown):
             near = catalog.suggest(name)
             hints[name] = ("did you mean " + ", ".join(near) + "?") if near else "see `orbat catalog list`"
-        found.flag(unknown, "equipment", "not in the equipment catalog", shown, hint=hints.get)
+        found.flag(unknown, "equipment", "not in the equipment catalog", names, hint=hints.get)
     # equipment_id is written by exports; when present it must agree with the name.
-    clash = (given_ids != "") & resolved.notna() & (given_ids != resolved)
-    if clash.any():
-        found.flag(clash, "equipment_id", "does not match the equipment name", given_ids,
-                   hint=lambda v: "the name resolves to another catalog id")
+    given = ~given_ids.is_empty()
+    if given.any():
+        where = np.flatnonzero(given)
+        theirs, ours = given_ids.at(where), resolved.at(where)
+        clash = np.zeros(len(given), dtype=bool)
+        clash[where] = np.array([o is not None and t != o for t, o in zip(theirs, ours)], dtype=bool)
+        if clash.any():
+            found.flag(clash, "equipment_id", "does not match the equipment name", given_ids,
+                       hint=lambda v: "the name resolves to another catalog id")
     return resolved
 
 
