@@ -205,6 +205,8 @@ def test_inventory_has_a_line_chart_of_the_timeline(wb):
     header = [c.value for c in ws[1]]
     assert "holdings" in header
     assert ws._charts[0].anchor._from.col == len(header) + 1  # beside the holdings, one blank column between
+    # Holdings move in steps: no smoothed lines that would show counts that never were.
+    assert ws._charts[0].series and not any(s.smooth for s in ws._charts[0].series)
     timeline = wb["Timeline"]
     header = [c.value for c in timeline[1]]
     assert header[0] == "month" and header[-1] == "total"

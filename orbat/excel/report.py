@@ -598,6 +598,9 @@ def _inventory(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
     for i in total + others[:7]:
         chart.add_data(Reference(data, min_col=i + 1, min_row=1, max_row=rows + 1), titles_from_data=True)
     chart.set_categories(Reference(data, min_col=1, min_row=2, max_row=rows + 1))
+    for series in chart.series:
+        # Holdings change in steps; a smoothed curve would show counts that never were.
+        series.smooth = False
     inventory.add_chart(chart, f"{get_column_letter(holdings_block.width + 2)}2")
 
 
