@@ -132,7 +132,8 @@ class _Run:
 
 
 def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: FeatureSpace,
-                 codes, point: np.ndarray, samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+                 codes, point: np.ndarray, samples: int, seed: int,
+                 point_matrix: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per convoy x template, the share of count scenarios the template wins, and its mean score over them.
 
     A scenario fixes every open count at one value of ``count..count_max``.
@@ -143,6 +144,11 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
     convoy's draws do not depend on other convoys or on row order; repeated
     draws are scored once, weighted by how often they were drawn. All
     scenarios of all convoys are scored together, in chunks.
+
+    Only open rows (``count_max > count``) vary between scenarios: a scenario's
+    feature matrix is its convoy's matrix at ``count`` (``point_matrix``) plus
+    what its open rows add. Counts are whole numbers, so the sum is exact and
+    equals the matrix built from every row.
     """
     n, n_t = len(table), len(ids)
     wins = np.zeros((n, n_t), dtype=np.float64)
@@ -150,7 +156,8 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
     best = point.argmax(axis=1) if n_t else np.zeros(n, dtype=np.int64)
     t = table.types
     all_codes = t["code"].to_numpy()
-    open_rows = (t["count_max"] > t["count"]).to_numpy()
+    count_all = t["count"].to_numpy()
+    open_rows = t["count_max"].to_numpy() > count_all
     uncertain = np.zeros(n, dtype=bool)
     uncertain[all_codes[open_rows]] = True
     # Exact counts leave nothing to sample: the point estimate wins every scenario.
@@ -158,12 +165,14 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
     if samples <= 0 or not uncertain.any() or n_t == 0:
         wins[uncertain, best[uncertain]] = 1.0
         return wins, mean
+    if point_matrix is None:
+        point_matrix = feature_matrix(codes, space, n, count_all, t["carried"].to_numpy())
 
-    rows = np.flatnonzero(uncertain[all_codes])  # every type row of an uncertain convoy, grouped by convoy
+    rows = np.flatnonzero(open_rows)  # the open type rows, grouped by convoy (types are sorted by convoy)
     sub = t.iloc[rows]
     targets = np.flatnonzero(uncertain)
-    local = np.searchsorted(targets, sub["code"].to_numpy())
-    low = sub["count"].to_numpy(dtype=np.float64)
+    local = np.searchsorted(targets, all_codes[rows])
+    low = count_all[rows].astype(np.float64)
     span = sub["count_max"].to_numpy(dtype=np.float64) - low
     c_low = sub["carried"].to_numpy(dtype=np.float64)
     c_span = sub["carried_max"].to_numpy(dtype=np.float64) - c_low
@@ -173,9 +182,16 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
     n_u = len(targets)
 
     # A scenario's number within its convoy: the offsets above `count` read as a mixed-radix number.
+    # (Closed rows have radix 1: they add log 0 and offset 0, so leaving them out changes no sum; the
+    # base subtracted per convoy is taken as if they were there, so that `place` is the same number.)
     log_radix = np.log2(radix)
-    log_before = np.cumsum(log_radix) - log_radix
-    log_before -= np.repeat(log_before[starts], per_convoy)
+    cum = np.cumsum(log_radix)
+    log_before = cum - log_radix
+    first_type_row = np.flatnonzero(np.r_[True, all_codes[1:] != all_codes[:-1]])[targets]
+    first_is_open = open_rows[first_type_row]
+    before_convoy = np.r_[0.0, cum][starts]  # the running sum at the convoy's first type row, closed
+    base = np.where(first_is_open, log_before[starts], before_convoy)
+    log_before -= np.repeat(base, per_convoy)
     place = np.exp2(log_before).round()
     log_total = np.add.reduceat(log_radix, starts)
     enumerate_all = log_total <= np.log2(samples) + 1e-9
@@ -203,16 +219,18 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
             numbers[:, first:first + len(ss)] = np.add.reduceat(offsets * place[s_rows][:, None], s_local_starts, axis=0)
         # Convoys with astronomically many scenarios: every draw is its own scenario.
         numbers[~exact] = -1.0 - np.arange(samples)[None, :]
-        conv = np.repeat(np.arange(len(s_conv)), samples)
-        flat = numbers.ravel()
-        order = np.lexsort((flat, conv))
-        conv_s, flat_s = conv[order], flat[order]
-        group_start = np.flatnonzero(np.r_[True, (conv_s[1:] != conv_s[:-1]) | (flat_s[1:] != flat_s[:-1])])
-        rep = order[group_start]  # one representative draw per distinct scenario
+        # Per convoy, its draws sorted by number (stable: the first draw of a number represents it).
+        order = np.argsort(numbers, axis=1, kind="stable")
+        sorted_numbers = np.take_along_axis(numbers, order, axis=1)
+        new = np.ones_like(sorted_numbers, dtype=bool)
+        new[:, 1:] = sorted_numbers[:, 1:] != sorted_numbers[:, :-1]
+        flat_new = new.ravel()
+        group_start = np.flatnonzero(flat_new)
+        rep = (order + (np.arange(len(s_conv)) * samples)[:, None]).ravel()[group_start]
         scen_conv.append(s_conv[rep // samples])
         scen_number.append(np.zeros(len(rep)))
         scen_sample.append((rep % samples).astype(np.int64))
-        scen_weight.append(np.diff(np.r_[group_start, len(order)]) / samples)
+        scen_weight.append(np.diff(np.r_[group_start, flat_new.size]) / samples)
     else:
         keys = np.zeros(len(rows), dtype=np.uint64)
 
@@ -222,7 +240,14 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
     scen_weight_a = np.concatenate(scen_weight)
     won = np.zeros((n_u, n_t), dtype=np.float64)
     mean_u = np.zeros((n_u, n_t), dtype=np.float64)
-    chunk = 50_000
+    open_codes = type(codes)(
+        convoy=codes.convoy[rows], category=codes.category[rows], role=codes.role[rows],
+        family=codes.family[rows], type=codes.type[rows], armoured=codes.armoured[rows],
+        unknown=codes.unknown[rows],
+    )
+    point_u = point_matrix[targets]
+    previous = -1  # the convoy the previous chunk ended with
+    chunk = 50_000  # the chunking (scenario positions) is kept: BLAS sums can differ in the last bit by position
     for first in range(0, len(scen_conv_a), chunk):
         sl = slice(first, first + chunk)
         conv_c = scen_conv_a[sl]
@@ -234,21 +259,51 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
         if sampled.any():
             u = _uniforms(keys[row_idx[sampled]], seed, sample_of_row[sampled].astype(np.uint64))
             drawn_offset[sampled] = np.floor(u * radix[row_idx[sampled]])
-        frac = np.divide(drawn_offset, span[row_idx], out=np.zeros(len(row_idx)), where=span[row_idx] > 0)
+        frac = drawn_offset / span[row_idx]  # open rows: span > 0
         carried = np.round(c_low[row_idx] + c_span[row_idx] * frac)
-        orig = rows[row_idx]
         scen_codes = type(codes)(
-            convoy=row_scen, category=codes.category[orig], role=codes.role[orig], family=codes.family[orig],
-            type=codes.type[orig], armoured=codes.armoured[orig], unknown=codes.unknown[orig],
+            convoy=row_scen, category=open_codes.category[row_idx], role=open_codes.role[row_idx],
+            family=open_codes.family[row_idx], type=open_codes.type[row_idx],
+            armoured=open_codes.armoured[row_idx], unknown=open_codes.unknown[row_idx],
         )
-        matrix = feature_matrix(scen_codes, space, len(conv_c), low[row_idx] + drawn_offset, carried)
+        matrix = point_u[conv_c]
+        matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried - c_low[row_idx])
         score = _score(doctrine, ids, Features(matrix, space.columns)).score
-        weight = scen_weight_a[sl]
-        np.add.at(won, (conv_c, score.argmax(axis=1)), weight)
-        np.add.at(mean_u, conv_c, score * weight[:, None])
+        _accumulate(won, mean_u, conv_c, score, scen_weight_a[sl], previous)
+        previous = conv_c[-1]
     wins[targets] = won
     mean[targets] = mean_u
     return wins, mean
+
+
+def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.ndarray, weight: np.ndarray,
+                previous: int) -> None:
+    """Add one chunk's scenarios to ``won`` (the winner's weight) and ``mean`` (weighted scores), per convoy.
+
+    A convoy's scenarios are contiguous. Sums run in scenario order, as
+    ``np.add.at`` would: a convoy first met in this chunk is summed with one
+    ``bincount`` (from zero), and only the convoy carried over from the
+    previous chunk (``previous``) is added to in place.
+    """
+    n_t = score.shape[1]
+    arg = score.argmax(axis=1)
+    weighted = score * weight[:, None]
+    head = 0
+    if conv[0] == previous:
+        other = np.flatnonzero(conv != previous)
+        head = int(other[0]) if len(other) else len(conv)
+        np.add.at(won, (conv[:head], arg[:head]), weight[:head])
+        np.add.at(mean, conv[:head], weighted[:head])
+    c = conv[head:]
+    if not len(c):
+        return
+    change = np.r_[True, c[1:] != c[:-1]]
+    group = np.cumsum(change) - 1
+    g = int(group[-1]) + 1
+    who = c[change]
+    won[who] += np.bincount(group * n_t + arg[head:], weights=weight[head:], minlength=g * n_t).reshape(g, n_t)
+    cells = (group[:, None] * n_t + np.arange(n_t)[None, :]).ravel()
+    mean[who] += np.bincount(cells, weights=weighted[head:].ravel(), minlength=g * n_t).reshape(g, n_t)
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -299,7 +354,7 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
     matrix = feature_matrix(codes, space, len(table), t["count"].to_numpy(), t["carried"].to_numpy())
     features = Features(matrix, space.columns)
     scores = _score(doctrine, ids, features)
-    wins, mean = _sample_wins(table, doctrine, ids, space, codes, scores.score, samples, seed)
+    wins, mean = _sample_wins(table, doctrine, ids, space, codes, scores.score, samples, seed, matrix)
     ladder = np.maximum(doctrine.ladder_echelon(features),
                         _support_echelon(table, doctrine, ids, space, codes, t))
     # Rank templates per convoy: most scenarios won first, then the higher mean score, then doctrine
