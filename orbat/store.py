@@ -26,6 +26,7 @@ test can kill the process at a known point.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -38,6 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -446,18 +448,20 @@ class Store:
             old_s, old_e = self._load(conn, list(new.sightings))
             _test_pause("loaded")
 
-            # diff: which sightings are new, which changed, which entries to write
+            # Sightings the database has are diffed entry by entry; the entries
+            # of the others (the bulk of a first import) go straight from the
+            # frame's columns to the table, slice by slice (no dict per row).
+            stored = new.entries_of(old_s)
             write_s: list[tuple] = []
             history: list[dict] = []
             write_e: list[tuple] = []
             for sid, fields in new.sightings.items():
-                entries = new.entries[sid]
                 before = old_s.get(sid)
                 if before is None:
                     summary.added += 1
                     write_s.append((sid, *fields, source, now, now))
-                    write_e.extend((sid, eid, *values, order) for eid, (values, order) in entries.items())
                     continue
+                entries = stored[sid]
                 old_entries = old_e.get(sid, {})
                 # known entries keep their place; new ones go after them, in file order
                 next_order = max((o for _v, o in old_entries.values()), default=-1) + 1
@@ -498,12 +502,14 @@ class Store:
             _test_pause("history-written")
             self._upsert(conn, "sightings", _S_COLUMNS, ("sighting_id",), _S_UPDATE, write_s)
             _test_pause("sightings-written")
-            done = total - len(write_e)  # unchanged rows count as done
+            added = new.rows_not_in(old_s)
+            done = total - len(write_e) - len(added)  # unchanged rows count as done
             if progress:
                 progress(done, total)
             step = 20_000
-            for start in range(0, len(write_e), step):
-                chunk = write_e[start:start + step]
+            chunks = (write_e[start:start + step] for start in range(0, len(write_e), step))
+            slices = (new.entry_rows(added[start:start + step]) for start in range(0, len(added), step))
+            for chunk in itertools.chain(chunks, slices):
                 self._upsert(conn, "entries", _E_COLUMNS, ("sighting_id", "equipment_id"), _E_UPDATE, chunk)
                 done += len(chunk)
                 if progress:
@@ -761,39 +767,68 @@ _E_COLUMNS = ("sighting_id", "equipment_id", *ENTRY_FIELDS, "entry_order")
 _E_UPDATE = (*ENTRY_FIELDS, "entry_order")
 
 
-@dataclass
-class _Prepared:
-    """A canonical frame as plain Python tuples, keyed the way the tables are."""
+def _plain_column(series: pd.Series, column: str) -> list:
+    """A frame column as plain Python values for the driver (``None`` for missing; ints and floats)."""
+    values = _py(series)
+    if column in ("count", "count_max", "credibility"):
+        return [None if v is None else int(v) for v in values]
+    if column in ("lat", "lon"):
+        return [None if v is None else float(v) for v in values]
+    return values
 
-    rows: int
-    sightings: dict[str, tuple]  # sighting_id -> SIGHTING_FIELDS values
-    entries: dict[str, dict[str, tuple[tuple, int]]]  # sid -> equipment_id -> (ENTRY_FIELDS, order)
+
+class _Prepared:
+    """A canonical frame ready to write: its sightings as plain tuples, its entries read from its columns.
+
+    Entries are turned into rows only when written (:meth:`entry_rows`, slice
+    by slice) or, for sightings the database already has, into the per-entry
+    dicts the diff needs (:meth:`entries_of`).
+    """
+
+    def __init__(self, frame: pd.DataFrame, sightings: dict[str, tuple], order: np.ndarray):
+        self.frame = frame
+        self.rows = len(frame)
+        self.sightings = sightings  # sighting_id -> SIGHTING_FIELDS values, in file order
+        self.order = order  # per row: its place among its sighting's entries
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> "_Prepared":
-        cols = {c: _py(frame[c]) for c in ("sighting_id", "equipment_id", *SIGHTING_FIELDS, *ENTRY_FIELDS)}
-        for c in ("count", "count_max", "credibility"):
-            cols[c] = [None if v is None else int(v) for v in cols[c]]
-        for c in ("lat", "lon"):
-            cols[c] = [None if v is None else float(v) for v in cols[c]]
-        sightings: dict[str, tuple] = {}
+        frame = frame.loc[:, ["sighting_id", "equipment_id", *SIGHTING_FIELDS, *ENTRY_FIELDS]].reset_index(drop=True)
+        repeated = frame.duplicated(["sighting_id", "equipment_id"]).to_numpy()
+        if repeated.any():
+            duplicates = [f"row {row + 2}: sighting {sid!r} lists {eid!r} twice"
+                          for row, sid, eid in zip(np.flatnonzero(repeated)[:50],
+                                                   _py(frame["sighting_id"][repeated].iloc[:50]),
+                                                   _py(frame["equipment_id"][repeated].iloc[:50]))]
+            raise UsageError("each equipment type may appear once per sighting:\n" + "\n".join(duplicates))
+        first = frame.loc[~frame["sighting_id"].duplicated()]
+        fields = zip(*(_plain_column(first[c], c) for c in SIGHTING_FIELDS))
+        sightings = dict(zip(_py(first["sighting_id"]), fields))
+        order = frame.groupby("sighting_id", sort=False, dropna=False).cumcount().to_numpy()
+        return cls(frame, sightings, order)
+
+    def rows_not_in(self, stored: dict[str, Any]) -> np.ndarray:
+        """Positions of the rows whose sighting is not in ``stored``."""
+        if not stored:
+            return np.arange(self.rows)
+        known = self.frame["sighting_id"].isin(list(stored)).to_numpy()
+        return np.flatnonzero(~known)
+
+    def entry_rows(self, positions: np.ndarray) -> list[tuple]:
+        """The ``entries`` rows (``_E_COLUMNS``) of these rows of the frame."""
+        part = self.frame.iloc[positions]
+        columns = [_plain_column(part[c], c) for c in ("sighting_id", "equipment_id", *ENTRY_FIELDS)]
+        return list(zip(*columns, self.order[positions].tolist()))
+
+    def entries_of(self, stored: dict[str, Any]) -> dict[str, dict[str, tuple[tuple, int]]]:
+        """For the sightings in ``stored``: equipment_id -> (ENTRY_FIELDS values, order), in file order."""
         entries: dict[str, dict[str, tuple[tuple, int]]] = {}
-        s_values = zip(*(cols[c] for c in SIGHTING_FIELDS))
-        e_values = zip(*(cols[c] for c in ENTRY_FIELDS))
-        duplicates = []
-        for row, (sid, eid, s_val, e_val) in enumerate(
-                zip(cols["sighting_id"], cols["equipment_id"], s_values, e_values)):
-            if sid not in sightings:
-                sightings[sid] = s_val
-                entries[sid] = {}
-            bucket = entries[sid]
-            if eid in bucket:
-                duplicates.append(f"row {row + 2}: sighting {sid!r} lists {eid!r} twice")
-                continue
-            bucket[eid] = (e_val, len(bucket))
-        if duplicates:
-            raise UsageError("each equipment type may appear once per sighting:\n" + "\n".join(duplicates[:50]))
-        return cls(rows=len(frame), sightings=sightings, entries=entries)
+        if not stored:
+            return entries
+        known = np.flatnonzero(self.frame["sighting_id"].isin(list(stored)).to_numpy())
+        for sid, eid, *values, order in self.entry_rows(known):
+            entries.setdefault(sid, {})[eid] = (tuple(values), order)
+        return entries
 
 
 def _iso_bound(value: str | None, name: str) -> str | None:
