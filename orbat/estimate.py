@@ -35,7 +35,7 @@ from orbat.convoy import (
 )
 from orbat.doctrine import ECHELONS, Doctrine, echelon_rank, load_doctrine
 from orbat.errors import OrbatError
-from orbat.rules import ORGANIC_SUPPORT, Features, Outcome
+from orbat.rules import ORGANIC_SUPPORT, Features, GivenFeatures, Outcome, ReadRecorder
 
 #: How many alternatives an estimate lists.
 MAX_ALTERNATIVES = 5
@@ -83,6 +83,100 @@ def _score(doctrine: Doctrine, ids: list[str], features: Features) -> _Scores:
         columns.append(score)
         outcomes.append(results)
     return _Scores(np.column_stack(columns) if columns else np.zeros((len(features), 0)), outcomes)
+
+
+class _Tables:
+    """Each rule's score tabulated over the whole numbers it reads, for scoring many count scenarios.
+
+    A rule reads a few quantities (a selection's count, the total, ...; see
+    :class:`orbat.rules.ReadRecorder`) and scores each convoy from its own
+    values only, so its score is a function of those whole numbers. Where
+    their range (bounded by the counts at ``count_max``) is small, the rule is
+    evaluated once over that grid and a scenario's score is a table lookup:
+    the very numbers a direct evaluation gives. Other rules are evaluated
+    directly.
+    """
+
+    def __init__(self, doctrine: Doctrine, ids: list[str], space: FeatureSpace, upper: np.ndarray, limit: int):
+        self.rules = {tid: doctrine.compiled[tid] for tid in ids}
+        self.columns = space.columns
+        upper_features = Features(upper, space.columns)
+        probe_rows = upper[:1] if len(upper) else np.zeros((1, len(space)))
+        self.bound: dict[tuple, int] = {}  # quantity -> radix (its largest possible value + 1)
+        self.tables: dict[tuple[str, int], tuple[list[tuple], np.ndarray, np.ndarray, np.ndarray] | None] = {}
+        for tid, rules in self.rules.items():
+            for k, rule in enumerate(rules):
+                self.tables[(tid, k)] = self._tabulate(rule, probe_rows, upper_features, limit)
+
+    def _quantity(self, features: Features, q: tuple) -> np.ndarray:
+        return features.count(q[1]) if q[0] == "count" else features.column(q[1])
+
+    def _tabulate(self, rule, probe_rows, upper_features, limit):
+        recorder = ReadRecorder(probe_rows, self.columns)
+        try:
+            rule.evaluate(recorder)
+        except Exception:  # noqa: BLE001 - a rule that cannot run on one row is simply evaluated directly
+            return None
+        quantities = list(recorder.read)
+        if not quantities:
+            return None
+        radices = []
+        for q in quantities:
+            if q not in self.bound:
+                top = self._quantity(upper_features, q)
+                self.bound[q] = int(top.max()) + 1 if len(top) else 1
+            radices.append(self.bound[q])
+        size = int(np.prod(np.array(radices, dtype=np.float64)))
+        if size > limit:
+            return None
+        strides = np.cumprod([1, *radices[::-1]])[:-1][::-1].astype(np.intp)
+        grid = np.arange(size, dtype=np.intp)
+        values = {q: ((grid // s) % r).astype(np.float64) for q, s, r in zip(quantities, strides, radices)}
+        try:
+            score = np.asarray(rule.evaluate(GivenFeatures(values, size)).score, dtype=np.float64)
+        except KeyError:
+            return None
+        if score.shape != (size,):
+            return None
+        # The required rules' factor, tabulated too (the same elementwise numbers).
+        return quantities, strides, score, np.minimum(1.0, 2.0 * score)
+
+    def score(self, matrix: np.ndarray) -> np.ndarray:
+        """Convoys x templates scores of a feature matrix, as :func:`_score` computes them."""
+        features = Features(matrix, self.columns)
+        keys: dict[tuple, np.ndarray] = {}
+        fits = True
+        for q, radix in self.bound.items():
+            value = self._quantity(features, q).astype(np.intp)
+            if len(value) and (value.max() >= radix or value.min() < 0):
+                fits = False
+            keys[q] = value
+        columns = []
+        n = len(matrix)
+        for tid, rules in self.rules.items():
+            scores, factors = [], []
+            for k, rule in enumerate(rules):
+                table = self.tables[(tid, k)] if fits else None
+                if table is None:
+                    s = rule.evaluate(features).score
+                    f = np.minimum(1.0, 2.0 * s) if rule.required else None
+                else:
+                    quantities, strides, values, factor = table
+                    key = keys[quantities[0]] * strides[0] if strides[0] != 1 else keys[quantities[0]]
+                    for q, stride in zip(quantities[1:], strides[1:]):
+                        key = key + keys[q] * stride if stride != 1 else key + keys[q]
+                    s = values.take(key)
+                    f = factor.take(key) if rule.required else None
+                scores.append(s)
+                factors.append(f)
+            weights = np.array([rule.weight for rule in rules])
+            stacked = np.vstack(scores) if scores else np.zeros((1, n))
+            score = weights @ stacked / weights.sum()
+            for rule, f in zip(rules, factors):
+                if rule.required:
+                    score = score * f
+            columns.append(score)
+        return np.column_stack(columns) if columns else np.zeros((n, 0))
 
 
 def _uniforms(keys: np.ndarray, seed: int, sample: np.ndarray | int) -> np.ndarray:
@@ -246,6 +340,8 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
         unknown=codes.unknown[rows],
     )
     point_u = point_matrix[targets]
+    upper = feature_matrix(codes, space, n, t["count_max"].to_numpy(), t["carried_max"].to_numpy())
+    tables = _Tables(doctrine, ids, space, upper[targets], limit=max(1 << 16, min(1 << 22, len(scen_conv_a) // 4)))
     previous = -1  # the convoy the previous chunk ended with
     chunk = 50_000  # the chunking (scenario positions) is kept: BLAS sums can differ in the last bit by position
     for first in range(0, len(scen_conv_a), chunk):
@@ -268,7 +364,7 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
         )
         matrix = point_u[conv_c]
         matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried - c_low[row_idx])
-        score = _score(doctrine, ids, Features(matrix, space.columns)).score
+        score = tables.score(matrix)
         _accumulate(won, mean_u, conv_c, score, scen_weight_a[sl], previous)
         previous = conv_c[-1]
     wins[targets] = won

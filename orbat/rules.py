@@ -205,6 +205,59 @@ class Features:
         return np.divide(values, total, out=np.zeros_like(values, dtype=np.float64), where=total > 0)
 
 
+class ReadRecorder(Features):
+    """Features that note every quantity a rule reads: ``("count", selection)`` or ``("column", name)``.
+
+    Rules read features only through :meth:`Features.count` and
+    :meth:`Features.column` (``total`` and ``share`` go through ``column``),
+    and a convoy's outcome depends only on its own row. So a rule's score is
+    a function of the few whole numbers it read, and can be tabulated once
+    over their range (see :class:`GivenFeatures`) instead of being computed for
+    every one of many count scenarios.
+    """
+
+    def __init__(self, matrix: np.ndarray, columns: dict[str, int]):
+        super().__init__(matrix, columns)
+        self.read: list[tuple[str, Any]] = []
+
+    def count(self, selection: Selection) -> np.ndarray:
+        if ("count", selection) not in self.read:
+            self.read.append(("count", selection))
+        return super().count(selection)
+
+    def column(self, name: str) -> np.ndarray:
+        if ("column", name) not in self.read:
+            self.read.append(("column", name))
+        return super().column(name)
+
+
+class GivenFeatures(Features):
+    """Features given as the values of the quantities a rule reads (keys as :class:`ReadRecorder` notes them).
+
+    Reading anything else raises ``KeyError``, and so does ``matrix``: the
+    caller then evaluates the rule on real features instead.
+    """
+
+    def __init__(self, values: dict[tuple[str, Any], np.ndarray], length: int):
+        self.values = values
+        self.length = length
+        self.columns = {}
+        self._cache = {}
+
+    @property
+    def matrix(self) -> np.ndarray:  # type: ignore[override]
+        raise KeyError("matrix")
+
+    def __len__(self) -> int:
+        return self.length
+
+    def count(self, selection: Selection) -> np.ndarray:
+        return self.values[("count", selection)]
+
+    def column(self, name: str) -> np.ndarray:
+        return self.values[("column", name)]
+
+
 @dataclass
 class Outcome:
     """A rule's result for every convoy: held or not, score 0..1, and the numbers behind it."""
