@@ -104,73 +104,118 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     not promised: convoys are always sorted). Rows whose ``equipment_id`` is
     NA or not in ``catalog`` are kept under their written name as unknown.
     """
-    work = pd.DataFrame({
-        "convoy": convoy_keys(frame).astype("object").astype(str),
-        "sighting_id": frame["sighting_id"].astype("object").astype(str),
-        "equipment": frame["equipment"].astype("object"),
-        "equipment_id": frame["equipment_id"].astype("object"),
-        "count": pd.to_numeric(frame["count"]).astype("int64"),
-        "count_max": pd.to_numeric(frame["count_max"]).astype("Float64"),
-        "mode": frame["mode"].astype("object"),
-        "event": frame["event"].astype("object"),
-        "notes": frame["notes"].astype("object") if "notes" in frame else None,
-    })
+    convoy = convoy_keys(frame).astype("object").astype(str)
+    event = frame["event"].astype("object")
+    keep = np.ones(len(frame), dtype=bool)
     if convoys is not None:
-        wanted = set(convoys)
-        work = work[work["convoy"].isin(wanted)]
+        keep &= convoy.isin(set(convoys)).to_numpy()
+    is_convoy_row = (event.isna() | event.isin(CONVOY_EVENTS)).to_numpy()
+    losses = convoy[keep & ~is_convoy_row].value_counts()
+    take = np.flatnonzero(keep & is_convoy_row)
 
-    is_convoy_row = work["event"].isna() | work["event"].isin(CONVOY_EVENTS)
-    losses = work.loc[~is_convoy_row].groupby("convoy").size()
-    rows = work.loc[is_convoy_row].copy()
+    conv = convoy.to_numpy(dtype=object)[take]
+    sid = frame["sighting_id"].astype("object").astype(str).to_numpy(dtype=object)[take]
+    equipment = frame["equipment"].astype("object").to_numpy()[take]
+    equipment_id = frame["equipment_id"].astype("object").to_numpy()[take]
+    count = pd.to_numeric(frame["count"]).astype("int64").to_numpy()[take]
+    count_max = pd.to_numeric(frame["count_max"]).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)[take]
+    carried_rows = (frame["mode"].astype("object") == "carried").to_numpy(dtype=bool)[take]
 
-    known = rows["equipment_id"].notna() & rows["equipment_id"].isin(list(catalog.entries))
-    # An unresolved name is kept under its own (normalised-by-case) name, never dropped.
-    unknown_key = "?" + rows["equipment"].fillna("").astype(str).str.strip()
-    rows["equipment_key"] = rows["equipment_id"].where(known, unknown_key)
-    rows["known"] = known
-    rows["count_max"] = rows["count_max"].fillna(rows["count"].astype("Float64"))
-    rows["count_max"] = rows["count_max"].clip(lower=rows["count"].astype("Float64")).astype("int64")
-    carried = rows["mode"] == "carried"
-    rows["carried"] = rows["count"].where(carried, 0)
-    rows["carried_max"] = rows["count_max"].where(carried, 0)
+    known = pd.Series(equipment_id).isin(list(catalog.entries)).to_numpy() & pd.notna(equipment_id)
+    # An unresolved name is kept under its own (stripped) name, never dropped; strip each distinct name once.
+    key = equipment_id.copy()
+    if not known.all():
+        names = pd.Series(equipment[~known], dtype=object).fillna("").astype(str)
+        codes, uniques = pd.factorize(names)
+        stripped = np.array(["?" + u.strip() for u in uniques], dtype=object)
+        key[~known] = stripped[codes]
+    count_max = np.where(np.isnan(count_max), count, count_max)
+    count_max = np.maximum(count_max, count).astype(np.int64)
+    carried = np.where(carried_rows, count, 0)
+    carried_max = np.where(carried_rows, count_max, 0)
 
-    # Sorting first makes "first" below independent of the input's row order.
-    rows = rows.sort_values(["convoy", "equipment_key", "sighting_id", "equipment"], kind="stable")
+    # Sort on integer codes of sorted distinct values (the order of sorting the strings themselves), so
+    # that "first" below is independent of the input's row order.
+    c_codes, c_uniques = _sorted_codes(conv)
+    k_codes, k_uniques = _sorted_codes(key)
+    s_codes, _ = _sorted_codes(sid)
+    e_codes, _ = _sorted_codes(equipment)
+    order = np.lexsort((e_codes, s_codes, k_codes, c_codes))
+    c_codes, k_codes, s_codes = c_codes[order], k_codes[order], s_codes[order]
+    n_rows = len(order)
+    type_start = np.r_[True, (c_codes[1:] != c_codes[:-1]) | (k_codes[1:] != k_codes[:-1])] if n_rows else \
+        np.zeros(0, dtype=bool)
+    sighting_start = type_start.copy()
+    if n_rows:
+        sighting_start[1:] |= s_codes[1:] != s_codes[:-1]
+    s_first = np.flatnonzero(sighting_start)
+    t_first = np.flatnonzero(type_start)
     # Within one sighting a type may appear on several rows (driven and carried): add them up;
     # across sightings of the same convoy the vehicles are the same ones: take the maximum.
-    per_sighting = rows.groupby(["convoy", "equipment_key", "sighting_id"], sort=False).agg(
-        count=("count", "sum"), count_max=("count_max", "sum"),
-        carried=("carried", "sum"), carried_max=("carried_max", "sum"),
-        name=("equipment", "first"), equipment_id=("equipment_id", "first"), known=("known", "first"),
-    )
-    merged = per_sighting.groupby(level=["convoy", "equipment_key"]).agg(
-        count=("count", "max"), count_max=("count_max", "max"),
-        carried=("carried", "max"), carried_max=("carried_max", "max"),
-        name=("name", "first"), equipment_id=("equipment_id", "first"), known=("known", "first"),
-    ).reset_index().sort_values(["convoy", "equipment_key"], kind="stable", ignore_index=True)
-    merged["carried"] = merged[["carried", "count"]].min(axis=1)
-    merged["carried_max"] = merged[["carried_max", "count_max"]].min(axis=1)
+    sighting_of_type = np.cumsum(type_start)[s_first] - 1 if n_rows else np.zeros(0, dtype=np.int64)
+    t_of_s_first = np.flatnonzero(np.r_[True, sighting_of_type[1:] != sighting_of_type[:-1]]) if len(s_first) else \
+        np.zeros(0, dtype=np.int64)
+
+    def merge(values: np.ndarray) -> np.ndarray:
+        if not n_rows:
+            return np.zeros(0, dtype=np.int64)
+        per_sighting = np.add.reduceat(values[order], s_first)
+        return np.maximum.reduceat(per_sighting, t_of_s_first).astype(np.int64)
+
+    m_count, m_count_max = merge(count), merge(count_max)
+    m_carried, m_carried_max = merge(carried), merge(carried_max)
+    # "first" skips missing values: the first name written for the type, in the sorted order.
+    named = pd.notna(equipment[order])
+    position = np.where(named, np.arange(n_rows), n_rows)
+    first_named = np.minimum.reduceat(position, t_first) if n_rows else np.zeros(0, dtype=np.int64)
+    names_sorted = np.append(equipment[order], np.nan)
+    merged = pd.DataFrame({
+        "convoy": pd.Series(c_uniques[c_codes[t_first]], dtype="str"),
+        "equipment_key": pd.Series(k_uniques[k_codes[t_first]], dtype="str"),
+        "count": m_count, "count_max": m_count_max,
+        "carried": np.minimum(m_carried, m_count), "carried_max": np.minimum(m_carried_max, m_count_max),
+        "name": pd.Series(names_sorted[first_named], dtype=object),
+        "equipment_id": pd.Series(equipment_id[order][t_first], dtype=object),
+        "known": known[order][t_first],
+    })
 
     merged = _attach_catalog(merged, catalog)
-    keys = sorted(merged["convoy"].unique().tolist())
-    merged["code"] = pd.Categorical(merged["convoy"], categories=keys).codes.astype("int64")
+    keys = [str(k) for k in c_uniques[np.unique(c_codes)]] if n_rows else []
+    merged["code"] = (np.cumsum(np.r_[True, c_codes[t_first][1:] != c_codes[t_first][:-1]]) - 1).astype("int64") \
+        if n_rows else np.zeros(0, dtype=np.int64)
 
-    sightings = _lists_by_convoy(rows[["convoy", "sighting_id"]])
-    with_notes = rows.loc[rows["notes"].notna(), ["convoy", "notes"]]
+    sightings = _lists_by_convoy(pd.DataFrame({"convoy": conv, "sighting_id": sid}))
+    notes_all = frame["notes"].astype("object").to_numpy()[take] if "notes" in frame else np.full(len(take), None)
+    has_note = pd.notna(notes_all)
+    with_notes = pd.DataFrame({"convoy": conv[has_note], "notes": notes_all[has_note]})
     with_notes = with_notes[with_notes["notes"].astype(str).str.strip() != ""]
     notes = _lists_by_convoy(with_notes)
     known_keys = set(keys)  # once, not per loss row: O(losses x convoys) took seconds on large files
-    loss_rows = {str(k): int(v) for k, v in losses.items() if k in known_keys}
+    loss_rows = {str(k): int(v) for k, v in sorted(losses.items()) if k in known_keys}
     return ConvoyTable(convoys=keys, types=merged, sightings=sightings, notes=notes, loss_rows=loss_rows)
+
+
+def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``values`` in the order of their sorted distinct values; missing values sort last."""
+    codes, uniques = pd.factorize(values, sort=True)
+    codes = np.where(codes < 0, len(uniques), codes)
+    return codes, np.asarray(uniques, dtype=object)
 
 
 def _lists_by_convoy(pairs: pd.DataFrame) -> dict[str, list[str]]:
     """``{convoy: sorted distinct values}`` from a two-column frame (convoy, value)."""
-    pairs = pairs.astype(str).drop_duplicates().sort_values(list(pairs.columns))
-    out: dict[str, list[str]] = {}
-    for convoy, value in zip(pairs.iloc[:, 0], pairs.iloc[:, 1]):
-        out.setdefault(convoy, []).append(value)
-    return out
+    if not len(pairs):
+        return {}
+    first = pairs.iloc[:, 0].astype(str).to_numpy(dtype=object)
+    second = pairs.iloc[:, 1].astype(str).to_numpy(dtype=object)
+    c_codes, c_uniques = _sorted_codes(first)
+    v_codes, v_uniques = _sorted_codes(second)
+    pair = np.unique(c_codes.astype(np.int64) * (len(v_uniques) + 1) + v_codes)
+    convoy_of = pair // (len(v_uniques) + 1)
+    values = v_uniques[pair % (len(v_uniques) + 1)].tolist()
+    bounds = np.flatnonzero(np.r_[True, convoy_of[1:] != convoy_of[:-1], True])
+    names = c_uniques[convoy_of[bounds[:-1]]].tolist()
+    return {name: values[a:b] for name, a, b in zip(names, bounds[:-1].tolist(), bounds[1:].tolist())}
 
 
 def _attach_catalog(merged: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
