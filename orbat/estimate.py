@@ -94,89 +94,117 @@ class _Tables:
     their range (bounded by the counts at ``count_max``) is small, the rule is
     evaluated once over that grid and a scenario's score is a table lookup:
     the very numbers a direct evaluation gives. Other rules are evaluated
-    directly.
+    directly, on the same quantities.
     """
 
     def __init__(self, doctrine: Doctrine, ids: list[str], space: FeatureSpace, upper: np.ndarray, limit: int):
         self.rules = {tid: doctrine.compiled[tid] for tid in ids}
         self.columns = space.columns
-        upper_features = Features(upper, space.columns)
         probe_rows = upper[:1] if len(upper) else np.zeros((1, len(space)))
-        self.bound: dict[tuple, int] = {}  # quantity -> radix (its largest possible value + 1)
-        self.tables: dict[tuple[str, int], tuple[list[tuple], np.ndarray, np.ndarray, np.ndarray] | None] = {}
+        self.reads: dict[tuple[str, int], list[tuple] | None] = {}
         for tid, rules in self.rules.items():
             for k, rule in enumerate(rules):
-                self.tables[(tid, k)] = self._tabulate(rule, probe_rows, upper_features, limit)
+                recorder = ReadRecorder(probe_rows, self.columns)
+                try:
+                    rule.evaluate(recorder)
+                    self.reads[(tid, k)] = list(recorder.read) or None
+                except Exception:  # noqa: BLE001 - a rule that cannot run on one row is evaluated on the matrix
+                    self.reads[(tid, k)] = None
+        #: Every quantity some rule reads, and the feature columns it sums.
+        self.quantities: list[tuple] = list(dict.fromkeys(q for r in self.reads.values() if r for q in r))
+        self.index = {q: i for i, q in enumerate(self.quantities)}
+        self.sums = [[self.columns[n] for n in self._names(q) if n in self.columns] for q in self.quantities]
+        self.matrix_free = all(r is not None for r in self.reads.values())
+        # Largest possible value + 1 of each quantity: counts only grow towards count_max.
+        top = self.of(upper).max(axis=1) if len(upper) else np.zeros(len(self.quantities), dtype=np.int64)
+        self.radix = np.maximum(top, 0).astype(np.int64) + 1
+        self.tables = {key: self._tabulate(key, limit) for key in self.reads}
 
-    def _quantity(self, features: Features, q: tuple) -> np.ndarray:
-        return features.count(q[1]) if q[0] == "count" else features.column(q[1])
+    @staticmethod
+    def _names(q: tuple) -> list[str]:
+        if q[0] == "column":
+            return [q[1]]
+        s = q[1]
+        # The columns Features.count sums for a selection.
+        return ([f"category:{c}" for c in s.category] + [f"role:{r}" for r in s.role]
+                + [f"family:{f}" for f in s.family] + [f"type:{t}" for t in s.type])
 
-    def _tabulate(self, rule, probe_rows, upper_features, limit):
-        recorder = ReadRecorder(probe_rows, self.columns)
-        try:
-            rule.evaluate(recorder)
-        except Exception:  # noqa: BLE001 - a rule that cannot run on one row is simply evaluated directly
+    def of(self, matrix: np.ndarray) -> np.ndarray:
+        """Quantities x rows: each quantity of each row of a feature matrix (whole numbers, as int64)."""
+        out = np.zeros((len(self.quantities), len(matrix)), dtype=np.int64)
+        for i, cols in enumerate(self.sums):
+            if len(cols) == 1:
+                out[i] = matrix[:, cols[0]]
+            elif cols:
+                out[i] = matrix[:, cols].sum(axis=1)
+        return out
+
+    def _tabulate(self, key: tuple[str, int], limit: int):
+        reads = self.reads[key]
+        if not reads:
             return None
-        quantities = list(recorder.read)
-        if not quantities:
-            return None
-        radices = []
-        for q in quantities:
-            if q not in self.bound:
-                top = self._quantity(upper_features, q)
-                self.bound[q] = int(top.max()) + 1 if len(top) else 1
-            radices.append(self.bound[q])
-        size = int(np.prod(np.array(radices, dtype=np.float64)))
+        radices = [int(self.radix[self.index[q]]) for q in reads]
+        size = float(np.prod(np.array(radices, dtype=np.float64)))
         if size > limit:
             return None
-        strides = np.cumprod([1, *radices[::-1]])[:-1][::-1].astype(np.intp)
-        grid = np.arange(size, dtype=np.intp)
-        values = {q: ((grid // s) % r).astype(np.float64) for q, s, r in zip(quantities, strides, radices)}
+        size = int(size)
+        strides = [int(s) for s in np.cumprod([1, *radices[::-1]])[:-1][::-1]]
+        grid = np.arange(size, dtype=np.int64)
+        values = {q: ((grid // s) % r).astype(np.float64) for q, s, r in zip(reads, strides, radices)}
+        tid, k = key
         try:
-            score = np.asarray(rule.evaluate(GivenFeatures(values, size)).score, dtype=np.float64)
+            score = np.asarray(self.rules[tid][k].evaluate(GivenFeatures(values, size)).score, dtype=np.float64)
         except KeyError:
             return None
         if score.shape != (size,):
             return None
         # The required rules' factor, tabulated too (the same elementwise numbers).
-        return quantities, strides, score, np.minimum(1.0, 2.0 * score)
+        return [self.index[q] for q in reads], strides, score, np.minimum(1.0, 2.0 * score)
 
-    def score(self, matrix: np.ndarray) -> np.ndarray:
-        """Convoys x templates scores of a feature matrix, as :func:`_score` computes them."""
-        features = Features(matrix, self.columns)
-        keys: dict[tuple, np.ndarray] = {}
-        fits = True
-        for q, radix in self.bound.items():
-            value = self._quantity(features, q).astype(np.intp)
-            if len(value) and (value.max() >= radix or value.min() < 0):
-                fits = False
-            keys[q] = value
-        columns = []
-        n = len(matrix)
-        for tid, rules in self.rules.items():
-            scores, factors = [], []
+    def score(self, quantities: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
+        """Templates x rows scores, as :func:`_score` computes them, from :meth:`of` (and the matrix if needed).
+
+        ``quantities`` is quantities x rows. The weighted sum of a template's
+        rules is the same ``weights @ stacked`` product as in :func:`_score`.
+        """
+        n = quantities.shape[1]
+        fits = bool(n == 0 or (quantities.max(axis=1) < self.radix).all())
+        floats: dict[int, np.ndarray] = {}
+        features = Features(matrix, self.columns) if matrix is not None else None
+        out = np.empty((len(self.rules), n), dtype=np.float64)
+        for j, (tid, rules) in enumerate(self.rules.items()):
+            stacked = np.empty((max(1, len(rules)), n), dtype=np.float64)
+            if not rules:
+                stacked[:] = 0.0
+            factors = []
             for k, rule in enumerate(rules):
                 table = self.tables[(tid, k)] if fits else None
-                if table is None:
+                if table is not None:
+                    where, strides, values, factor = table
+                    key = quantities[where[0]] * strides[0] if strides[0] != 1 else quantities[where[0]]
+                    for i, stride in zip(where[1:], strides[1:]):
+                        key = key + (quantities[i] * stride if stride != 1 else quantities[i])
+                    values.take(key, out=stacked[k])
+                    factors.append(factor.take(key) if rule.required else None)
+                    continue
+                reads = self.reads[(tid, k)]
+                if reads is None:
                     s = rule.evaluate(features).score
-                    f = np.minimum(1.0, 2.0 * s) if rule.required else None
                 else:
-                    quantities, strides, values, factor = table
-                    key = keys[quantities[0]] * strides[0] if strides[0] != 1 else keys[quantities[0]]
-                    for q, stride in zip(quantities[1:], strides[1:]):
-                        key = key + keys[q] * stride if stride != 1 else key + keys[q]
-                    s = values.take(key)
-                    f = factor.take(key) if rule.required else None
-                scores.append(s)
-                factors.append(f)
+                    for q in reads:
+                        i = self.index[q]
+                        if i not in floats:
+                            floats[i] = quantities[i].astype(np.float64)
+                    s = rule.evaluate(GivenFeatures({q: floats[self.index[q]] for q in reads}, n)).score
+                stacked[k] = s
+                factors.append(np.minimum(1.0, 2.0 * s) if rule.required else None)
             weights = np.array([rule.weight for rule in rules])
-            stacked = np.vstack(scores) if scores else np.zeros((1, n))
             score = weights @ stacked / weights.sum()
             for rule, f in zip(rules, factors):
                 if rule.required:
                     score = score * f
-            columns.append(score)
-        return np.column_stack(columns) if columns else np.zeros((n, 0))
+            out[j] = score
+        return out
 
 
 def _uniforms(keys: np.ndarray, seed: int, sample: np.ndarray | int) -> np.ndarray:
@@ -334,21 +362,22 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
     scen_weight_a = np.concatenate(scen_weight)
     won = np.zeros((n_u, n_t), dtype=np.float64)
     mean_u = np.zeros((n_u, n_t), dtype=np.float64)
+    upper = feature_matrix(codes, space, n, t["count_max"].to_numpy(), t["carried_max"].to_numpy())
+    tables = _Tables(doctrine, ids, space, upper[targets], limit=max(1 << 16, min(1 << 22, len(scen_conv_a) // 4)))
+    point_u = point_matrix[targets]
     open_codes = type(codes)(
         convoy=codes.convoy[rows], category=codes.category[rows], role=codes.role[rows],
         family=codes.family[rows], type=codes.type[rows], armoured=codes.armoured[rows],
         unknown=codes.unknown[rows],
     )
-    point_u = point_matrix[targets]
-    upper = feature_matrix(codes, space, n, t["count_max"].to_numpy(), t["carried_max"].to_numpy())
-    tables = _Tables(doctrine, ids, space, upper[targets], limit=max(1 << 16, min(1 << 22, len(scen_conv_a) // 4)))
     previous = -1  # the convoy the previous chunk ended with
     chunk = 50_000  # the chunking (scenario positions) is kept: BLAS sums can differ in the last bit by position
     for first in range(0, len(scen_conv_a), chunk):
         sl = slice(first, first + chunk)
         conv_c = scen_conv_a[sl]
-        row_scen = np.repeat(np.arange(len(conv_c)), per_convoy[conv_c])
-        row_idx = _ranges(starts[conv_c], per_convoy[conv_c])
+        rows_per = per_convoy[conv_c]
+        row_scen = np.repeat(np.arange(len(conv_c)), rows_per)
+        row_idx = _ranges(starts[conv_c], rows_per)
         sample_of_row = scen_sample_a[sl][row_scen]
         drawn_offset = np.floor(scen_number_a[sl][row_scen] / place[row_idx]) % radix[row_idx]
         sampled = sample_of_row >= 0
@@ -364,7 +393,7 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
         )
         matrix = point_u[conv_c]
         matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried - c_low[row_idx])
-        score = tables.score(matrix)
+        score = tables.score(tables.of(matrix), None if tables.matrix_free else matrix)
         _accumulate(won, mean_u, conv_c, score, scen_weight_a[sl], previous)
         previous = conv_c[-1]
     wins[targets] = won
@@ -376,20 +405,21 @@ def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.n
                 previous: int) -> None:
     """Add one chunk's scenarios to ``won`` (the winner's weight) and ``mean`` (weighted scores), per convoy.
 
+    ``score`` is templates x scenarios.
     A convoy's scenarios are contiguous. Sums run in scenario order, as
     ``np.add.at`` would: a convoy first met in this chunk is summed with one
     ``bincount`` (from zero), and only the convoy carried over from the
     previous chunk (``previous``) is added to in place.
     """
-    n_t = score.shape[1]
-    arg = score.argmax(axis=1)
-    weighted = score * weight[:, None]
+    n_t = score.shape[0]
+    arg = score.argmax(axis=0)
+    weighted = score * weight[None, :]
     head = 0
     if conv[0] == previous:
         other = np.flatnonzero(conv != previous)
         head = int(other[0]) if len(other) else len(conv)
         np.add.at(won, (conv[:head], arg[:head]), weight[:head])
-        np.add.at(mean, conv[:head], weighted[:head])
+        np.add.at(mean, conv[:head], weighted[:, :head].T)
     c = conv[head:]
     if not len(c):
         return
@@ -398,8 +428,8 @@ def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.n
     g = int(group[-1]) + 1
     who = c[change]
     won[who] += np.bincount(group * n_t + arg[head:], weights=weight[head:], minlength=g * n_t).reshape(g, n_t)
-    cells = (group[:, None] * n_t + np.arange(n_t)[None, :]).ravel()
-    mean[who] += np.bincount(cells, weights=weighted[head:].ravel(), minlength=g * n_t).reshape(g, n_t)
+    cells = (np.arange(n_t)[:, None] * g + group[None, :]).ravel()
+    mean[who] += np.bincount(cells, weights=weighted[:, head:].ravel(), minlength=g * n_t).reshape(n_t, g).T
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
