@@ -676,7 +676,7 @@ class _Collector:
 
     def flag(self, mask, column: str, message: str | pd.Series | _Coded, values: pd.Series | _Coded | None,
              hint: Callable[[Any], str | None] | None = None) -> None:
-        """One problem per row of ``mask``; ``message`` is a text or a per-row Series of texts."""
+        """One problem per row of ``mask``; ``message`` is a text, or per-row texts (Series or coded)."""
         mask = pd.Series(np.asarray(mask, dtype=bool), index=self.rows.index)
         if not mask.any():
             return
