@@ -370,6 +370,25 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
         family=codes.family[rows], type=codes.type[rows], armoured=codes.armoured[rows],
         unknown=codes.unknown[rows],
     )
+    if tables.matrix_free:
+        # Per open row, which quantities one more of its vehicles adds to (and how often: a selection
+        # may name a column twice), as pairs grouped by row; and what one more carried vehicle adds to.
+        point_q = tables.of(point_u).astype(np.float64)
+        incidence = np.zeros((len(space), len(tables.quantities)), dtype=np.int64)
+        for i, cols in enumerate(tables.sums):
+            for col in cols:
+                incidence[col, i] += 1
+        per_vehicle = (incidence[space.index("total")] + incidence[open_codes.category] + incidence[open_codes.role]
+                       + np.where(open_codes.family[:, None] >= 0, incidence[np.maximum(open_codes.family, 0)], 0)
+                       + np.where(open_codes.type[:, None] >= 0, incidence[np.maximum(open_codes.type, 0)], 0)
+                       + np.where(open_codes.armoured[:, None], incidence[space.index("armoured")], 0)
+                       + np.where(open_codes.unknown[:, None], incidence[space.index("unknown")], 0))
+        pair_row, pair_q = np.nonzero(per_vehicle)
+        pair_mult = per_vehicle[pair_row, pair_q].astype(np.float64)
+        pair_len = np.bincount(pair_row, minlength=len(rows))
+        pair_start = np.r_[0, np.cumsum(pair_len)[:-1]]
+        carried_q = np.flatnonzero(incidence[space.index("carried")])
+        carried_mult = incidence[space.index("carried"), carried_q].astype(np.float64)
     previous = -1  # the convoy the previous chunk ended with
     chunk = 50_000  # the chunking (scenario positions) is kept: BLAS sums can differ in the last bit by position
     for first in range(0, len(scen_conv_a), chunk):
@@ -386,14 +405,31 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
             drawn_offset[sampled] = np.floor(u * radix[row_idx[sampled]])
         frac = drawn_offset / span[row_idx]  # open rows: span > 0
         carried = np.round(c_low[row_idx] + c_span[row_idx] * frac)
-        scen_codes = type(codes)(
-            convoy=row_scen, category=open_codes.category[row_idx], role=open_codes.role[row_idx],
-            family=open_codes.family[row_idx], type=open_codes.type[row_idx],
-            armoured=open_codes.armoured[row_idx], unknown=open_codes.unknown[row_idx],
-        )
-        matrix = point_u[conv_c]
-        matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried - c_low[row_idx])
-        score = tables.score(tables.of(matrix), None if tables.matrix_free else matrix)
+        if tables.matrix_free:
+            n_c = len(conv_c)
+            occ_len = pair_len[row_idx]
+            pairs = _ranges(pair_start[row_idx], occ_len)
+            occ = np.repeat(np.arange(len(row_idx)), occ_len)
+            index = [pair_q[pairs] * n_c + row_scen[occ]]
+            weight = [pair_mult[pairs] * drawn_offset[occ]]
+            carried_delta = carried - c_low[row_idx]
+            moved = np.flatnonzero(carried_delta)
+            for q, mult in zip(carried_q, carried_mult):
+                index.append(q * n_c + row_scen[moved])
+                weight.append(mult * carried_delta[moved])
+            added = np.bincount(np.concatenate(index), weights=np.concatenate(weight),
+                                minlength=len(tables.quantities) * n_c).reshape(len(tables.quantities), n_c)
+            added += point_q[:, conv_c]
+            score = tables.score(added.astype(np.int64))
+        else:
+            scen_codes = type(codes)(
+                convoy=row_scen, category=open_codes.category[row_idx], role=open_codes.role[row_idx],
+                family=open_codes.family[row_idx], type=open_codes.type[row_idx],
+                armoured=open_codes.armoured[row_idx], unknown=open_codes.unknown[row_idx],
+            )
+            matrix = point_u[conv_c]
+            matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried - c_low[row_idx])
+            score = tables.score(tables.of(matrix), matrix)
         _accumulate(won, mean_u, conv_c, score, scen_weight_a[sl], previous)
         previous = conv_c[-1]
     wins[targets] = won
