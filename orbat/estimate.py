@@ -216,12 +216,18 @@ def _uniforms(keys: np.ndarray, seed: int, sample: np.ndarray | int) -> np.ndarr
     """
     sample = np.asarray(sample, dtype=np.uint64)
     with np.errstate(over="ignore"):
+        # In place (the same arithmetic modulo 2**64): these arrays hold every draw of a block.
         x = keys ^ np.uint64((seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % 2**64)
         x = x + (sample + np.uint64(1)) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        x = x ^ (x >> np.uint64(31))
-    return (x >> np.uint64(11)).astype(np.float64) / float(2**53)
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+        x >>= np.uint64(11)
+    out = x.astype(np.float64)
+    out /= float(2**53)
+    return out
 
 
 @dataclass
@@ -398,11 +404,17 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
         row_scen = np.repeat(np.arange(len(conv_c)), rows_per)
         row_idx = _ranges(starts[conv_c], rows_per)
         sample_of_row = scen_sample_a[sl][row_scen]
-        drawn_offset = np.floor(scen_number_a[sl][row_scen] / place[row_idx]) % radix[row_idx]
         sampled = sample_of_row >= 0
+        drawn_offset = np.empty(len(row_idx), dtype=np.float64)
+        if not sampled.all():
+            e_rows = np.flatnonzero(~sampled)
+            e_idx = row_idx[e_rows]
+            drawn_offset[e_rows] = np.floor(scen_number_a[sl][row_scen[e_rows]] / place[e_idx]) % radix[e_idx]
         if sampled.any():
-            u = _uniforms(keys[row_idx[sampled]], seed, sample_of_row[sampled].astype(np.uint64))
-            drawn_offset[sampled] = np.floor(u * radix[row_idx[sampled]])
+            s_rows_c = np.flatnonzero(sampled)
+            s_idx = row_idx[s_rows_c]
+            u = _uniforms(keys[s_idx], seed, sample_of_row[s_rows_c].astype(np.uint64))
+            drawn_offset[s_rows_c] = np.floor(u * radix[s_idx])
         frac = drawn_offset / span[row_idx]  # open rows: span > 0
         carried = np.round(c_low[row_idx] + c_span[row_idx] * frac)
         if tables.matrix_free:
