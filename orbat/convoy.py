@@ -138,9 +138,10 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     # that "first" below is independent of the input's row order.
     c_codes, c_uniques = _sorted_codes(conv)
     k_codes, k_uniques = _sorted_codes(key)
-    s_codes, _ = _sorted_codes(sid)
+    s_codes, s_uniques = _sorted_codes(sid)
     e_codes, _ = _sorted_codes(equipment)
     order = np.lexsort((e_codes, s_codes, k_codes, c_codes))
+    c_rows, s_rows = c_codes, s_codes  # in row order, for the sighting and note lists
     c_codes, k_codes, s_codes = c_codes[order], k_codes[order], s_codes[order]
     n_rows = len(order)
     type_start = np.r_[True, (c_codes[1:] != c_codes[:-1]) | (k_codes[1:] != k_codes[:-1])] if n_rows else \
@@ -171,7 +172,8 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     names_sorted = np.append(equipment[order], np.nan)
     merged = pd.DataFrame({
         "convoy": pd.Series(c_uniques[c_codes[t_first]], dtype="str"),
-        "equipment_key": pd.Series(k_uniques[k_codes[t_first]], dtype="str"),
+        # (an empty table keeps the object dtype the string sort used to leave)
+        "equipment_key": pd.Series(k_uniques[k_codes[t_first]], dtype="str" if n_rows else object),
         "count": m_count, "count_max": m_count_max,
         "carried": np.minimum(m_carried, m_count), "carried_max": np.minimum(m_carried_max, m_count_max),
         "name": pd.Series(names_sorted[first_named], dtype=object),
@@ -184,12 +186,13 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     merged["code"] = (np.cumsum(np.r_[True, c_codes[t_first][1:] != c_codes[t_first][:-1]]) - 1).astype("int64") \
         if n_rows else np.zeros(0, dtype=np.int64)
 
-    sightings = _lists_by_convoy(pd.DataFrame({"convoy": conv, "sighting_id": sid}))
+    sightings = _lists_by_convoy(c_rows, c_uniques, s_rows, s_uniques)
     notes_all = frame["notes"].astype("object").to_numpy()[take] if "notes" in frame else np.full(len(take), None)
-    has_note = pd.notna(notes_all)
-    with_notes = pd.DataFrame({"convoy": conv[has_note], "notes": notes_all[has_note]})
-    with_notes = with_notes[with_notes["notes"].astype(str).str.strip() != ""]
-    notes = _lists_by_convoy(with_notes)
+    has_note = np.flatnonzero(pd.notna(notes_all))
+    n_codes, n_uniques = _sorted_codes(np.array([str(x) for x in notes_all[has_note]], dtype=object))
+    blank = np.array([u.strip() == "" for u in n_uniques] + [True], dtype=bool)  # strip each distinct note once
+    written = ~blank[n_codes]
+    notes = _lists_by_convoy(c_rows[has_note][written], c_uniques, n_codes[written], n_uniques)
     known_keys = set(keys)  # once, not per loss row: O(losses x convoys) took seconds on large files
     loss_rows = {str(k): int(v) for k, v in sorted(losses.items()) if k in known_keys}
     return ConvoyTable(convoys=keys, types=merged, sightings=sightings, notes=notes, loss_rows=loss_rows)
@@ -202,19 +205,17 @@ def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques, dtype=object)
 
 
-def _lists_by_convoy(pairs: pd.DataFrame) -> dict[str, list[str]]:
-    """``{convoy: sorted distinct values}`` from a two-column frame (convoy, value)."""
-    if not len(pairs):
+def _lists_by_convoy(convoy_codes: np.ndarray, convoy_names: np.ndarray, value_codes: np.ndarray,
+                     value_names: np.ndarray) -> dict[str, list[str]]:
+    """``{convoy: sorted distinct values}`` from per-row codes into sorted distinct convoys and values."""
+    if not len(convoy_codes):
         return {}
-    first = pairs.iloc[:, 0].astype(str).to_numpy(dtype=object)
-    second = pairs.iloc[:, 1].astype(str).to_numpy(dtype=object)
-    c_codes, c_uniques = _sorted_codes(first)
-    v_codes, v_uniques = _sorted_codes(second)
-    pair = np.unique(c_codes.astype(np.int64) * (len(v_uniques) + 1) + v_codes)
-    convoy_of = pair // (len(v_uniques) + 1)
-    values = v_uniques[pair % (len(v_uniques) + 1)].tolist()
+    radix = len(value_names) + 1
+    pair = np.unique(convoy_codes.astype(np.int64) * radix + value_codes)
+    convoy_of = pair // radix
+    values = [str(v) for v in value_names[pair % radix]]
     bounds = np.flatnonzero(np.r_[True, convoy_of[1:] != convoy_of[:-1], True])
-    names = c_uniques[convoy_of[bounds[:-1]]].tolist()
+    names = [str(c) for c in convoy_names[convoy_of[bounds[:-1]]]]
     return {name: values[a:b] for name, a, b in zip(names, bounds[:-1].tolist(), bounds[1:].tolist())}
 
 
