@@ -140,7 +140,7 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     k_codes, k_uniques = _sorted_codes(key)
     s_codes, s_uniques = _sorted_codes(sid)
     e_codes, _ = _sorted_codes(equipment)
-    order = np.lexsort((e_codes, s_codes, k_codes, c_codes))
+    order = _lexsort([c_codes, k_codes, s_codes, e_codes])
     c_rows, s_rows = c_codes, s_codes  # in row order, for the sighting and note lists
     c_codes, k_codes, s_codes = c_codes[order], k_codes[order], s_codes[order]
     n_rows = len(order)
@@ -196,6 +196,21 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     known_keys = set(keys)  # once, not per loss row: O(losses x convoys) took seconds on large files
     loss_rows = {str(k): int(v) for k, v in sorted(losses.items()) if k in known_keys}
     return ConvoyTable(convoys=keys, types=merged, sightings=sightings, notes=notes, loss_rows=loss_rows)
+
+
+def _lexsort(keys: list[np.ndarray]) -> np.ndarray:
+    """Stable sort order by several non-negative integer keys (first key first), like ``np.lexsort``.
+
+    One stable argsort of a combined key when it fits in 62 bits (about 3x faster), else ``np.lexsort``.
+    """
+    radices = [int(k.max()) + 1 if len(k) else 1 for k in keys]
+    if float(np.prod(np.array(radices, dtype=np.float64))) >= 2.0 ** 62:
+        return np.lexsort(keys[::-1])
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    for key, radix in zip(keys, radices):
+        combined *= radix
+        combined += key
+    return np.argsort(combined, kind="stable")
 
 
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -251,6 +251,21 @@ class _Run:
     confidence: np.ndarray
 
     @cached_property
+    def heads(self) -> dict[str, list]:
+        """Per convoy, as plain Python values: best template, its mean score and wins, runner-up, confidence."""
+        n = len(self.table)
+        rows = np.arange(n)
+        best = self.order[:, 0] if self.ids else np.zeros(n, dtype=np.int64)
+        second = self.order[:, 1].tolist() if len(self.ids) > 1 else [None] * n
+        return {
+            "template": [self.ids[j] for j in best.tolist()],
+            "score": self.mean[rows, best].tolist(),
+            "wins": self.wins[rows, best].tolist(),
+            "runner_up": [self.ids[j] if j is not None else None for j in second],
+            "confidence": self.confidence.tolist(),
+        }
+
+    @cached_property
     def records(self) -> list[list[dict]]:
         """Per convoy, its per-type rows as plain dicts (built once, for the per-convoy assembly)."""
         out: list[list[dict]] = [[] for _ in range(len(self.table))]
@@ -598,12 +613,13 @@ class ConvoyEstimate:
         self.index = index
         self.convoy: str = run.table.convoys[index]
         self._order = run.order[index]
-        self.template_id: str = run.ids[self._order[0]]
+        heads = run.heads
+        self.template_id: str = heads["template"][index]
         self.template = run.doctrine.get(self.template_id)
-        self.score: float = float(run.mean[index, self._order[0]])
-        self.runner_up: str | None = run.ids[self._order[1]] if len(self._order) > 1 else None
-        self.wins: float = float(run.wins[index, self._order[0]])
-        self.confidence: float = float(run.confidence[index])
+        self.score: float = heads["score"][index]
+        self.runner_up: str | None = heads["runner_up"][index]
+        self.wins: float = heads["wins"][index]
+        self.confidence: float = heads["confidence"][index]
 
     # -- the headline ---------------------------------------------------------------------------
 
