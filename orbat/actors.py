@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from orbat.datafiles import bundled_catalog_dir, pydantic_location, read_yaml, sqlite_path_of
+from orbat.datafiles import bundled_catalog_dir, parse_entry_list, sqlite_path_of
 from orbat.errors import DataFileError, UnknownActor
 from orbat.names import NameIndex, normalize_name
 
@@ -176,31 +176,7 @@ class ActorList(NameIndex[Actor]):
 
 def parse_actors_file(path: Path) -> list[Actor]:
     """Validate one actor YAML file; errors name the file, the entry and the field."""
-    try:
-        data = read_yaml(path)
-    except ValueError as exc:  # PyYAML's date constructor raises this for e.g. 2024-13-01
-        raise InvalidActors(f"{path}: invalid YAML: {exc}") from None
-    if data is None:
-        return []
-    if isinstance(data, list):
-        data = {"actors": data}
-    if not isinstance(data, dict):
-        raise InvalidActors(f"{path}: expected a mapping with 'actors', found {type(data).__name__}")
-    try:
-        return _ActorsFile.model_validate(data).actors
-    except ValidationError as exc:
-        lines = []
-        entries = data.get("actors") if isinstance(data.get("actors"), list) else []
-        for err in exc.errors():
-            loc = err["loc"]
-            where = pydantic_location(loc)
-            if len(loc) >= 2 and loc[0] == "actors" and isinstance(loc[1], int) and loc[1] < len(entries):
-                item = entries[loc[1]]
-                ident = item.get("id") if isinstance(item, dict) else None
-                field_name = pydantic_location(loc[2:]) or "(entry)"
-                where = f"entry {loc[1] + 1}" + (f" ({ident})" if ident else "") + f", field {field_name}"
-            lines.append(f"{path}: {where}: {err['msg']}")
-        raise InvalidActors("\n".join(lines)) from None
+    return parse_entry_list(path, _ActorsFile, "actors", InvalidActors)
 
 
 def actor_files(extra: Iterable[str | os.PathLike] = (), db_url: str | None = None) -> list[Path]:

@@ -14,9 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from orbat.datafiles import catalog_dirs, pydantic_location, read_yaml, yaml_files
+from orbat.datafiles import catalog_dirs, parse_entry_list, yaml_files
 from orbat.errors import InvalidCatalog, UnknownEquipment
 from orbat.names import NameIndex, normalize_name
 
@@ -128,28 +128,7 @@ class Catalog(NameIndex[EquipmentType]):
 
 def parse_catalog_file(path: Path) -> list[EquipmentType]:
     """Validate one equipment YAML file; errors name the file, the entry and the field."""
-    data = read_yaml(path)
-    if data is None:
-        return []
-    if isinstance(data, list):
-        data = {"entries": data}
-    if not isinstance(data, dict):
-        raise InvalidCatalog(f"{path}: expected a mapping with 'entries', found {type(data).__name__}")
-    try:
-        return _CatalogFile.model_validate(data).entries
-    except ValidationError as exc:
-        lines = []
-        entries = data.get("entries") if isinstance(data.get("entries"), list) else []
-        for err in exc.errors():
-            loc = err["loc"]
-            where = pydantic_location(loc)
-            if len(loc) >= 2 and loc[0] == "entries" and isinstance(loc[1], int) and loc[1] < len(entries):
-                item = entries[loc[1]]
-                ident = item.get("id") if isinstance(item, dict) else None
-                field_name = pydantic_location(loc[2:]) or "(entry)"
-                where = f"entry {loc[1] + 1}" + (f" ({ident})" if ident else "") + f", field {field_name}"
-            lines.append(f"{path}: {where}: {err['msg']}")
-        raise InvalidCatalog("\n".join(lines)) from None
+    return parse_entry_list(path, _CatalogFile, "entries", InvalidCatalog)
 
 
 @lru_cache(maxsize=32)

@@ -107,3 +107,36 @@ def pydantic_location(loc: tuple) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def parse_entry_list(path: Path, model: type, key: str, error: type[DataFileError]) -> list:
+    """Validate a YAML file holding a list of entries under ``key`` (or a bare list).
+
+    ``model`` is a pydantic model whose one field ``key`` is that list. Every
+    problem is reported at once, each naming the file, the entry (its number
+    and id) and the field; ``error`` is raised with them.
+    """
+    from pydantic import ValidationError
+
+    data = read_yaml(path)
+    if data is None:
+        return []
+    if isinstance(data, list):
+        data = {key: data}
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected a mapping with {key!r}, found {type(data).__name__}")
+    try:
+        return getattr(model.model_validate(data), key)
+    except ValidationError as exc:
+        lines = []
+        entries = data.get(key) if isinstance(data.get(key), list) else []
+        for err in exc.errors():
+            loc = err["loc"]
+            where = pydantic_location(loc)
+            if len(loc) >= 2 and loc[0] == key and isinstance(loc[1], int) and loc[1] < len(entries):
+                item = entries[loc[1]]
+                ident = item.get("id") if isinstance(item, dict) else None
+                field_name = pydantic_location(loc[2:]) or "(entry)"
+                where = f"entry {loc[1] + 1}" + (f" ({ident})" if ident else "") + f", field {field_name}"
+            lines.append(f"{path}: {where}: {err['msg']}")
+        raise error("\n".join(lines)) from None
