@@ -107,9 +107,12 @@ class _Tables:
                 recorder = ReadRecorder(probe_rows, self.columns)
                 try:
                     rule.evaluate(recorder)
-                    self.reads[(tid, k)] = list(recorder.read) or None
-                except Exception:  # noqa: BLE001 - a rule that cannot run on one row is evaluated on the matrix
-                    self.reads[(tid, k)] = None
+                    reads = list(recorder.read) or None
+                    if reads:  # it must also run on its quantities alone (a rule reading `matrix` cannot)
+                        rule.evaluate(GivenFeatures({q: np.zeros(1) for q in reads}, 1))
+                except Exception:  # noqa: BLE001 - such a rule is simply evaluated on the feature matrix
+                    reads = None
+                self.reads[(tid, k)] = reads
         #: Every quantity some rule reads, and the feature columns it sums.
         self.quantities: list[tuple] = list(dict.fromkeys(q for r in self.reads.values() if r for q in r))
         self.index = {q: i for i, q in enumerate(self.quantities)}

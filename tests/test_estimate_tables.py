@@ -1,0 +1,67 @@
+"""The estimator's tabulated rule scores (used for the count scenarios) are the direct scores, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from orbat.convoy import FeatureSpace
+from orbat.doctrine import load_doctrine
+from orbat.estimate import _score, _Tables
+from orbat.rules import RULES, Features, TotalRange, _range_outcome, register
+
+DOCTRINE = load_doctrine()
+IDS = list(DOCTRINE.templates)
+SPACE = FeatureSpace.build(DOCTRINE.families(), DOCTRINE.types())
+
+
+def _matrix(seed: int, rows: int = 3000, top: int = 40) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    matrix = rng.integers(0, top, size=(rows, len(SPACE))).astype(np.float64)
+    matrix[rng.random(matrix.shape) < 0.6] = 0.0  # most types absent, as in real convoys
+    total = SPACE.index("total")
+    others = [i for i in range(len(SPACE)) if i != total]
+    matrix[:, total] = matrix[:, others].sum(axis=1) // 3
+    return matrix
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tabulated_scores_equal_direct_scores(seed):
+    matrix = _matrix(seed)
+    upper = matrix.max(axis=0, keepdims=True)
+    tables = _Tables(DOCTRINE, IDS, SPACE, upper, limit=1 << 20)
+    assert any(t is not None for t in tables.tables.values())  # some rules really are looked up
+    direct = _score(DOCTRINE, IDS, Features(matrix, SPACE.columns)).score
+    assert np.array_equal(tables.score(tables.of(matrix)).T, direct)
+
+
+def test_values_beyond_the_tables_are_scored_directly():
+    matrix = _matrix(3)
+    tables = _Tables(DOCTRINE, IDS, SPACE, matrix[:1] * 0, limit=1 << 20)  # bounds far too small
+    direct = _score(DOCTRINE, IDS, Features(matrix, SPACE.columns)).score
+    assert np.array_equal(tables.score(tables.of(matrix)).T, direct)
+
+
+def test_a_rule_reading_the_matrix_is_evaluated_on_it():
+    if "test-matrix-total" not in RULES:
+        @register("test-matrix-total", TotalRange, lambda p, v, ok: "total")
+        def matrix_total(f, p):
+            """Reads the matrix itself, not through count/column."""
+            return _range_outcome(f.matrix[:, f.columns["total"]], p.min, p.max, share=False)
+
+    matrix = _matrix(4)
+    direct = _score(DOCTRINE, IDS, Features(matrix, SPACE.columns)).score
+    renamed = []
+    try:
+        for rules in DOCTRINE.compiled.values():
+            for rule in rules:
+                if rule.rule == "total-in-range":
+                    rule.rule = "test-matrix-total"
+                    renamed.append(rule)
+        tables = _Tables(DOCTRINE, IDS, SPACE, matrix.max(axis=0, keepdims=True), limit=1 << 20)
+        assert not tables.matrix_free
+        assert np.array_equal(tables.score(tables.of(matrix), matrix).T, direct)
+    finally:
+        for rule in renamed:
+            rule.rule = "total-in-range"
+        RULES.pop("test-matrix-total", None)
