@@ -122,6 +122,12 @@ class _Tables:
         top = self.of(upper).max(axis=1) if len(upper) else np.zeros(len(self.quantities), dtype=np.int64)
         self.radix = np.maximum(top, 0).astype(np.int64) + 1
         self.tables = {key: self._tabulate(key, limit) for key in self.reads}
+        # Rules with the same inputs and the same table (an `absent` rule repeated across templates)
+        # share one lookup per chunk.
+        shared: dict[tuple, int] = {}
+        self.same = {key: shared.setdefault((tuple(t[0]), t[2].tobytes()), len(shared))
+                     for key, t in self.tables.items() if t is not None}
+        self.repeated = {s for s in self.same.values() if list(self.same.values()).count(s) > 1}
 
     @staticmethod
     def _names(q: tuple) -> list[str]:
@@ -175,6 +181,7 @@ class _Tables:
         floats: dict[int, np.ndarray] = {}
         features = Features(matrix, self.columns) if matrix is not None else None
         out = np.empty((len(self.rules), n), dtype=np.float64)
+        looked_up: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         for j, (tid, rules) in enumerate(self.rules.items()):
             stacked = np.empty((max(1, len(rules)), n), dtype=np.float64)
             if not rules:
@@ -183,12 +190,19 @@ class _Tables:
             for k, rule in enumerate(rules):
                 table = self.tables[(tid, k)] if fits else None
                 if table is not None:
-                    where, strides, values, factor = table
-                    key = quantities[where[0]] * strides[0] if strides[0] != 1 else quantities[where[0]]
-                    for i, stride in zip(where[1:], strides[1:]):
-                        key = key + (quantities[i] * stride if stride != 1 else quantities[i])
-                    values.take(key, out=stacked[k])
-                    factors.append(factor.take(key) if rule.required else None)
+                    same = self.same[(tid, k)]
+                    if same in looked_up:
+                        s, key = looked_up[same]
+                        stacked[k] = s
+                    else:
+                        where, strides, values, _ = table
+                        key = quantities[where[0]] * strides[0] if strides[0] != 1 else quantities[where[0]]
+                        for i, stride in zip(where[1:], strides[1:]):
+                            key = key + (quantities[i] * stride if stride != 1 else quantities[i])
+                        values.take(key, out=stacked[k])
+                        if same in self.repeated:
+                            looked_up[same] = (stacked[k].copy(), key)
+                    factors.append(table[3].take(key) if rule.required else None)
                     continue
                 reads = self.reads[(tid, k)]
                 if reads is None:
