@@ -78,6 +78,7 @@ def test_confidence_and_personnel_are_sane(composition, spans, carried):
         assert 0.0 <= data["best"]["confidence"] <= 1.0
         assert 0 <= data["best"]["personnel"]["min"] <= data["best"]["personnel"]["max"]
         assert data["vehicles"]["total"] <= data["vehicles"]["total_max"]
-        wins = data["best"]["wins"] + sum(a["wins"] for a in data["alternatives"])
-        assert wins <= 1.0 + 1e-6
+        listed = [data["best"]["wins"], *(a["wins"] for a in data["alternatives"])]
+        # Each share is rounded to 3 decimals, so their sum may pass 1 by half a thousandth each.
+        assert sum(listed) <= 1.0 + 0.0005 * len(listed) + 1e-9
         assert data["best"]["wins"] >= max([a["wins"] for a in data["alternatives"]], default=0)
