@@ -78,3 +78,27 @@ def test_prompts_when_a_terminal(cli, db_url, monkeypatch):
     frame = stored(db_url)
     assert frame["place"].unique().tolist() == ["Bamako"] and frame["reliability"].unique().tolist() == ["C"]
     assert frame["count_max"].tolist()[1] == 18
+
+
+def test_prompts_ask_again_after_a_wrong_answer(cli, db_url, monkeypatch):
+    """A typo in a prompted date, grade or equipment name is asked again, not fatal at the end."""
+    from orbat.cli import importing
+
+    monkeypatch.setattr(importing, "_stdin_is_terminal", lambda: True)
+    answers = "\n".join([
+        "2025-13-45", "2099-01-01", "2025-01-17",   # not a date, in the future, then right
+        "p2", "Kati", "Africa Corps", "",
+        "T-72B3=2", "B2",                            # an equipment answer where the grade goes, then right
+        "T-72B33=2", "T-72B3=2",                    # unknown name (suggested), then right
+        "Ural-4320=4-5", "",
+    ]) + "\n"
+    result = cli("add", "--db", db_url, input=answers)
+    assert result.exit_code == 0, result.output
+    assert "expected a real calendar date" in result.output
+    assert "expected a date not in the future" in result.output
+    assert "expected an Admiralty grade" in result.output
+    assert "did you mean" in result.output and "T-72B3" in result.output
+    assert "added sighting p2 (2 entries, 6 vehicles)" in result.stdout
+    frame = stored(db_url)
+    assert frame["observed_at"].unique().tolist() == ["2025-01-17"]
+    assert frame["reliability"].unique().tolist() == ["B"] and frame["credibility"].unique().tolist() == [2]

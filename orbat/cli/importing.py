@@ -128,6 +128,42 @@ def _parse_equipment(spec: str) -> dict[str, str]:
     return entry
 
 
+def _checked_date(text: str) -> str:
+    """A prompted date, or :class:`typer.BadParameter` (the prompt asks again)."""
+    import datetime as dt
+
+    from orbat.sightings import parse_observed_at
+
+    value, problem = parse_observed_at(text.strip(), dt.date.today())
+    if problem or value is None:
+        raise typer.BadParameter(problem or "a date is required")
+    return value
+
+
+def _checked_grade(text: str) -> str:
+    """A prompted Admiralty grade (empty, a letter A-F, or a letter and a digit like B2)."""
+    import re
+
+    text = text.strip()
+    if text and not re.fullmatch(r"[A-Fa-f]\s*[1-6]?", text):
+        raise typer.BadParameter("expected an Admiralty grade: reliability A-F and credibility 1-6, like B2")
+    return text
+
+
+def _checked_equipment(text: str, catalog) -> str:
+    """A prompted NAME=COUNT whose name the catalog knows (with its suggestions when not)."""
+    from orbat.errors import OrbatError
+
+    text = text.strip()
+    if not text:
+        return text
+    try:
+        catalog.resolve(_parse_equipment(text)["equipment"])
+    except OrbatError as exc:
+        raise typer.BadParameter(exc.message) from None
+    return text
+
+
 def _generated_id(date: str) -> str:
     import uuid
 
@@ -175,11 +211,16 @@ def add(
     if grade and (reliability or credibility):
         raise UsageError("give either --grade or --reliability/--credibility, not both")
     specs = list(equipment or [])
+    cat = None
     if date is None or not specs:
         if not _stdin_is_terminal():
             missing = [flag for flag, value in (("--date", date), ("--equipment", specs)) if not value]
             raise UsageError("missing " + " and ".join(missing) + " (or run `orbat add` in a terminal to be asked)")
-        date = date or typer.prompt("Date observed (YYYY-MM-DD)", default=dt.date.today().isoformat())
+        # Each answer is checked as it is given, so a typo is asked again rather than
+        # failing the whole entry at the end.
+        cat = _catalog(catalog, db)
+        date = date or typer.prompt("Date observed (YYYY-MM-DD)", default=dt.date.today().isoformat(),
+                                    value_proc=_checked_date)
         id_ = id_ or typer.prompt("Sighting id", default=_generated_id(date))
         if place is None:
             place = typer.prompt("Place", default="", show_default=False)
@@ -188,11 +229,13 @@ def add(
         if source is None:
             source = typer.prompt("Source (URL)", default="", show_default=False)
         if grade is None and reliability is None and credibility is None:
-            grade = typer.prompt("Admiralty grade (e.g. B2)", default="", show_default=False)
+            grade = typer.prompt("Admiralty grade (e.g. B2)", default="", show_default=False,
+                                 value_proc=_checked_grade)
         if not specs:
             typer.echo("Equipment as NAME=COUNT (NAME=MIN-MAX, NAME=COUNT:carried); empty line to finish.")
             while True:
-                spec = typer.prompt("Equipment", default="", show_default=False).strip()
+                spec = typer.prompt("Equipment", default="", show_default=False,
+                                    value_proc=lambda text: _checked_equipment(text, cat)).strip()
                 if not spec:
                     break
                 specs.append(spec)
@@ -203,7 +246,7 @@ def add(
         "notes": notes, "event": event, "captor": captor,
     }
     entries = [_parse_equipment(s) for s in specs]
-    frame = build_sighting(fields, entries, _catalog(catalog, db), labels=[f"--equipment {s!r}" for s in specs])
+    frame = build_sighting(fields, entries, cat or _catalog(catalog, db), labels=[f"--equipment {s!r}" for s in specs])
     store = open_store(db_url(db))
     try:
         summary = store.import_frame(frame, source="orbat add")
