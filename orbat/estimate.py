@@ -72,9 +72,9 @@ def _score(doctrine: Doctrine, ids: list[str], features: Features) -> _Scores:
     for template_id in ids:
         rules = doctrine.compiled[template_id]
         results = [rule.evaluate(features) for rule in rules]
-        weights = np.array([rule.weight for rule in rules])
-        stacked = np.vstack([r.score for r in results]) if results else np.zeros((1, len(features)))
-        score = weights @ stacked / weights.sum()
+        score = _weighted([rule.weight for rule in rules],
+                          [np.asarray(r.score, dtype=np.float64) * rule.weight for rule, r in zip(rules, results)],
+                          len(features))
         # A required rule is the template's core (its tanks, its guns): missing it sinks the
         # template; a near miss (failed rules score up to 0.5) keeps part of the score.
         for rule, result in zip(rules, results):
@@ -83,6 +83,23 @@ def _score(doctrine: Doctrine, ids: list[str], features: Features) -> _Scores:
         columns.append(score)
         outcomes.append(results)
     return _Scores(np.column_stack(columns) if columns else np.zeros((len(features), 0)), outcomes)
+
+
+def _weighted(weights: list[float], terms: list[np.ndarray], n: int) -> np.ndarray:
+    """A template's weighted mean score: its rules' ``score * weight`` terms added in rule order, over the weight sum.
+
+    An explicit elementwise sum rather than a BLAS product: each element's
+    number depends only on its own rule scores, never on its position in the
+    array or on the BLAS build, so scenarios can be grouped and chunked freely
+    (a template whose rules all score 1 still scores exactly 1).
+    """
+    if not terms:
+        return np.zeros(n, dtype=np.float64)
+    out = np.array(terms[0], dtype=np.float64)  # a copy: the terms may be shared tables' lookups
+    for term in terms[1:]:
+        out += term
+    out /= float(np.sum(np.array(weights, dtype=np.float64)))
+    return out
 
 
 class _Tables:
@@ -122,12 +139,26 @@ class _Tables:
         top = self.of(upper).max(axis=1) if len(upper) else np.zeros(len(self.quantities), dtype=np.int64)
         self.radix = np.maximum(top, 0).astype(np.int64) + 1
         self.tables = {key: self._tabulate(key, limit) for key in self.reads}
-        # Rules with the same inputs and the same table (an `absent` rule repeated across templates)
-        # share one lookup per chunk.
+        # Tables indexed by the same quantities with the same strides share one key per chunk (96 rules
+        # of the bundled doctrine, 24 keys), computed together as one product with exact whole numbers.
+        groups: dict[tuple, int] = {}
+        self.key_of = {key: groups.setdefault((tuple(t[0]), tuple(t[1])), len(groups))
+                       for key, t in self.tables.items() if t is not None}
+        self.strides = np.zeros((len(groups), len(self.quantities)), dtype=np.float64)
+        for (where, strides), g in groups.items():
+            for i, stride in zip(where, strides):
+                self.strides[g, i] += stride
+        # Each table times its rule's weight (the term the weighted sum adds); the same rule repeated
+        # across templates (an `absent` rule) is looked up once per chunk.
+        self.weighted = {}
         shared: dict[tuple, int] = {}
-        self.same = {key: shared.setdefault((tuple(t[0]), t[2].tobytes()), len(shared))
-                     for key, t in self.tables.items() if t is not None}
-        self.repeated = {s for s in self.same.values() if list(self.same.values()).count(s) > 1}
+        for (tid, k), t in self.tables.items():
+            if t is not None:
+                weight = self.rules[tid][k].weight
+                self.weighted[(tid, k)] = t[2] * weight
+                shared.setdefault((self.key_of[(tid, k)], t[2].tobytes(), weight), len(shared))
+        self.same = {key: shared[(self.key_of[key], self.tables[key][2].tobytes(), self.rules[key[0]][key[1]].weight)]
+                     for key in self.weighted}
 
     @staticmethod
     def _names(q: tuple) -> list[str]:
@@ -173,54 +204,56 @@ class _Tables:
     def score(self, quantities: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
         """Templates x rows scores, as :func:`_score` computes them, from :meth:`of` (and the matrix if needed).
 
-        ``quantities`` is quantities x rows. The weighted sum of a template's
-        rules is the same ``weights @ stacked`` product as in :func:`_score`.
+        ``quantities`` is quantities x rows (whole numbers, integer or float).
+        A template's rules are added as in :func:`_weighted`, in rule order,
+        so the numbers are :func:`_score`'s bit for bit.
         """
         n = quantities.shape[1]
         fits = bool(n == 0 or (quantities.max(axis=1) < self.radix).all())
         floats: dict[int, np.ndarray] = {}
         features = Features(matrix, self.columns) if matrix is not None else None
         out = np.empty((len(self.rules), n), dtype=np.float64)
-        looked_up: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        keys = None
+        if fits and len(self.strides):
+            keys = (self.strides @ quantities.astype(np.float64, copy=False)).astype(np.intp)
+        looked_up: dict[int, np.ndarray] = {}
         for j, (tid, rules) in enumerate(self.rules.items()):
-            stacked = np.empty((max(1, len(rules)), n), dtype=np.float64)
-            if not rules:
-                stacked[:] = 0.0
+            acc = out[j]
             factors = []
             for k, rule in enumerate(rules):
                 table = self.tables[(tid, k)] if fits else None
                 if table is not None:
+                    key = keys[self.key_of[(tid, k)]]
                     same = self.same[(tid, k)]
-                    if same in looked_up:
-                        s, key = looked_up[same]
-                        stacked[k] = s
-                    else:
-                        where, strides, values, _ = table
-                        key = quantities[where[0]] * strides[0] if strides[0] != 1 else quantities[where[0]]
-                        for i, stride in zip(where[1:], strides[1:]):
-                            key = key + (quantities[i] * stride if stride != 1 else quantities[i])
-                        values.take(key, out=stacked[k])
-                        if same in self.repeated:
-                            looked_up[same] = (stacked[k].copy(), key)
-                    factors.append(table[3].take(key) if rule.required else None)
-                    continue
-                reads = self.reads[(tid, k)]
-                if reads is None:
-                    s = rule.evaluate(features).score
+                    term = looked_up.get(same)
+                    if term is None:
+                        term = looked_up[same] = self.weighted[(tid, k)].take(key)
+                    if rule.required:
+                        factors.append(table[3].take(key))
                 else:
-                    for q in reads:
-                        i = self.index[q]
-                        if i not in floats:
-                            floats[i] = quantities[i].astype(np.float64)
-                    s = rule.evaluate(GivenFeatures({q: floats[self.index[q]] for q in reads}, n)).score
-                stacked[k] = s
-                factors.append(np.minimum(1.0, 2.0 * s) if rule.required else None)
-            weights = np.array([rule.weight for rule in rules])
-            score = weights @ stacked / weights.sum()
-            for rule, f in zip(rules, factors):
-                if rule.required:
-                    score = score * f
-            out[j] = score
+                    reads = self.reads[(tid, k)]
+                    if reads is None:
+                        s = rule.evaluate(features).score
+                    else:
+                        for q in reads:
+                            i = self.index[q]
+                            if i not in floats:
+                                floats[i] = quantities[i].astype(np.float64)
+                        s = rule.evaluate(GivenFeatures({q: floats[self.index[q]] for q in reads}, n)).score
+                    s = np.asarray(s, dtype=np.float64)
+                    term = s * rule.weight
+                    if rule.required:
+                        factors.append(np.minimum(1.0, 2.0 * s))
+                if k == 0:
+                    acc[:] = term
+                else:
+                    acc += term
+            if not rules:
+                acc[:] = 0.0
+                continue
+            acc /= float(np.sum(np.array([rule.weight for rule in rules], dtype=np.float64)))
+            for f in factors:
+                acc *= f
         return out
 
 
@@ -341,7 +374,7 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
     n, n_t = len(table), len(ids)
     wins = np.zeros((n, n_t), dtype=np.float64)
     mean = point.copy()
-    best = point.argmax(axis=1) if n_t else np.zeros(n, dtype=np.int64)
+    best = _leader(point, axis=1) if n_t else np.zeros(n, dtype=np.int64)
     t = table.types
     all_codes = t["code"].to_numpy()
     count_all = t["count"].to_numpy()
@@ -492,7 +525,7 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
             added = np.bincount(np.concatenate(index), weights=np.concatenate(weight),
                                 minlength=len(tables.quantities) * n_c).reshape(len(tables.quantities), n_c)
             added += np.take(point_q, conv_c, axis=1)  # (np.take is faster here than fancy indexing)
-            score = tables.score(added.astype(np.int64))
+            score = tables.score(added)
         else:
             scen_codes = type(codes)(
                 convoy=row_scen, category=open_codes.category[row_idx], role=open_codes.role[row_idx],
@@ -520,7 +553,7 @@ def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.n
     previous chunk (``previous``) is added to in place.
     """
     n_t = score.shape[0]
-    arg = score.argmax(axis=0)
+    arg = _leader(score, axis=0)
     weighted = score * weight[None, :]
     head = 0
     if conv[0] == previous:
@@ -538,6 +571,18 @@ def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.n
     won[who] += np.bincount(group * n_t + arg[head:], weights=weight[head:], minlength=g * n_t).reshape(g, n_t)
     cells = (np.arange(n_t)[:, None] * g + group[None, :]).ravel()
     mean[who] += np.bincount(cells, weights=weighted[:, head:].ravel(), minlength=g * n_t).reshape(n_t, g).T
+
+
+#: Scores (0..1) within this share of the best are a tie, won by the template first in doctrine order:
+#: last-bit noise of the arithmetic (~1e-16 relative) must not decide which template wins a scenario.
+TIE = 1e-12
+
+
+def _leader(score: np.ndarray, axis: int) -> np.ndarray:
+    """Index of the best score along ``axis``: the first one within :data:`TIE` (relative) of the maximum."""
+    top = score.max(axis=axis, keepdims=True)
+    top *= 1.0 - TIE
+    return (score >= top).argmax(axis=axis)
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
