@@ -488,7 +488,6 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
         pair_start = np.r_[0, np.cumsum(pair_len)[:-1]]
         carried_q = np.flatnonzero(incidence[space.index("carried")])
         carried_mult = incidence[space.index("carried"), carried_q].astype(np.float64)
-    previous = -1  # the convoy the previous chunk ended with
     chunk = 50_000  # the chunking (scenario positions) is kept: BLAS sums can differ in the last bit by position
     for first in range(0, len(scen_conv_a), chunk):
         sl = slice(first, first + chunk)
@@ -535,42 +534,30 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
             matrix = point_u[conv_c]
             matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried - c_low[row_idx])
             score = tables.score(tables.of(matrix), matrix)
-        _accumulate(won, mean_u, conv_c, score, scen_weight_a[sl], previous)
-        previous = conv_c[-1]
+        _accumulate(won, mean_u, conv_c, score, scen_weight_a[sl])
     wins[targets] = won
     mean[targets] = mean_u
     return wins, mean
 
 
-def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.ndarray, weight: np.ndarray,
-                previous: int) -> None:
+def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.ndarray,
+                weight: np.ndarray) -> None:
     """Add one chunk's scenarios to ``won`` (the winner's weight) and ``mean`` (weighted scores), per convoy.
 
-    ``score`` is templates x scenarios.
-    A convoy's scenarios are contiguous. Sums run in scenario order, as
-    ``np.add.at`` would: a convoy first met in this chunk is summed with one
-    ``bincount`` (from zero), and only the convoy carried over from the
-    previous chunk (``previous``) is added to in place.
+    ``score`` is templates x scenarios. A convoy's scenarios are contiguous,
+    so its sums are contiguous runs (``reduceat``); a convoy split between
+    two chunks gets one partial sum from each.
     """
     n_t = score.shape[0]
     arg = _leader(score, axis=0)
-    weighted = score * weight[None, :]
-    head = 0
-    if conv[0] == previous:
-        other = np.flatnonzero(conv != previous)
-        head = int(other[0]) if len(other) else len(conv)
-        np.add.at(won, (conv[:head], arg[:head]), weight[:head])
-        np.add.at(mean, conv[:head], weighted[:, :head].T)
-    c = conv[head:]
-    if not len(c):
-        return
-    change = np.r_[True, c[1:] != c[:-1]]
+    change = np.r_[True, conv[1:] != conv[:-1]]
+    starts = np.flatnonzero(change)
     group = np.cumsum(change) - 1
-    g = int(group[-1]) + 1
-    who = c[change]
-    won[who] += np.bincount(group * n_t + arg[head:], weights=weight[head:], minlength=g * n_t).reshape(g, n_t)
-    cells = (np.arange(n_t)[:, None] * g + group[None, :]).ravel()
-    mean[who] += np.bincount(cells, weights=weighted[:, head:].ravel(), minlength=g * n_t).reshape(n_t, g).T
+    g = len(starts)
+    who = conv[starts]  # distinct within a chunk
+    won[who] += np.bincount(group * n_t + arg, weights=weight, minlength=g * n_t).reshape(g, n_t)
+    score *= weight[None, :]
+    mean[who] += np.add.reduceat(score, starts, axis=1).T
 
 
 #: Scores (0..1) within this share of the best are a tie, won by the template first in doctrine order:
