@@ -21,7 +21,9 @@ each convoy's result (done lazily, when asked for) is per convoy.
 
 from __future__ import annotations
 
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -488,9 +490,14 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
         pair_start = np.r_[0, np.cumsum(pair_len)[:-1]]
         carried_q = np.flatnonzero(incidence[space.index("carried")])
         carried_mult = incidence[space.index("carried"), carried_q].astype(np.float64)
-    chunk = 50_000  # the chunking (scenario positions) is kept: BLAS sums can differ in the last bit by position
-    for first in range(0, len(scen_conv_a), chunk):
-        sl = slice(first, first + chunk)
+    # Chunks of whole convoys (~50k scenarios each): each convoy's sums are made in one chunk, so chunks
+    # can be scored in any order, on two threads (numpy releases the GIL in the large array operations).
+    change = np.flatnonzero(np.r_[True, scen_conv_a[1:] != scen_conv_a[:-1]])
+    at = np.minimum(np.searchsorted(change, np.arange(0, len(scen_conv_a), 50_000)), len(change) - 1)
+    bounds = np.unique(np.r_[change[at], len(scen_conv_a)])
+
+    def score_chunk(first: int, last: int) -> None:
+        sl = slice(first, last)
         conv_c = scen_conv_a[sl]
         rows_per = per_convoy[conv_c]
         row_scen = np.repeat(np.arange(len(conv_c)), rows_per)
@@ -535,9 +542,23 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
             matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried - c_low[row_idx])
             score = tables.score(tables.of(matrix), matrix)
         _accumulate(won, mean_u, conv_c, score, scen_weight_a[sl])
+
+    _run_chunks(score_chunk, list(zip(bounds[:-1].tolist(), bounds[1:].tolist())))
     wins[targets] = won
     mean[targets] = mean_u
     return wins, mean
+
+
+def _run_chunks(work, chunks: list[tuple[int, int]]) -> None:
+    """Run ``work(first, last)`` for every chunk, on up to two threads (the results do not depend on which)."""
+    threads = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    if threads < 2 or len(chunks) < 2:
+        for first, last in chunks:
+            work(first, last)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for done in [pool.submit(work, first, last) for first, last in chunks]:
+            done.result()  # re-raises a worker's exception
 
 
 def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.ndarray,
