@@ -43,6 +43,8 @@ from orbat.rules import ORGANIC_SUPPORT, Features, GivenFeatures, Outcome, ReadR
 MAX_ALTERNATIVES = 5
 #: Below this score no template really fits: its echelon is not used, only the ladder's.
 MIN_FIT = 0.8
+#: Count scenarios scored together (in whole convoys): small enough for the temporaries to stay in cache.
+CHUNK = 10_000
 #: Softmax temperature turning template scores into confidence: a lead of 0.1 in score is worth e:1.
 TEMPERATURE = 0.1
 
@@ -490,10 +492,10 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
         pair_start = np.r_[0, np.cumsum(pair_len)[:-1]]
         carried_q = np.flatnonzero(incidence[space.index("carried")])
         carried_mult = incidence[space.index("carried"), carried_q].astype(np.float64)
-    # Chunks of whole convoys (~50k scenarios each): each convoy's sums are made in one chunk, so chunks
+    # Chunks of whole convoys (~CHUNK scenarios each): each convoy's sums are made in one chunk, so chunks
     # can be scored in any order, on two threads (numpy releases the GIL in the large array operations).
     change = np.flatnonzero(np.r_[True, scen_conv_a[1:] != scen_conv_a[:-1]])
-    at = np.minimum(np.searchsorted(change, np.arange(0, len(scen_conv_a), 50_000)), len(change) - 1)
+    at = np.minimum(np.searchsorted(change, np.arange(0, len(scen_conv_a), CHUNK)), len(change) - 1)
     bounds = np.unique(np.r_[change[at], len(scen_conv_a)])
 
     def score_chunk(first: int, last: int) -> None:
