@@ -666,9 +666,12 @@ def _run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | N
     matrix = feature_matrix(codes, space, len(table), t["count"].to_numpy(), t["carried"].to_numpy())
     features = Features(matrix, space.columns)
     scores = _score(doctrine, ids, features)
-    wins, mean = _sample_wins(table, doctrine, ids, space, codes, scores.score, samples, seed, matrix)
-    ladder = np.maximum(doctrine.ladder_echelon(features),
-                        _support_echelon(table, doctrine, ids, space, codes, t))
+    # The support echelon does not depend on the scenarios: computed beside their (mostly
+    # single-threaded) set-up.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        support = pool.submit(_support_echelon, table, doctrine, ids, space, codes, t)
+        wins, mean = _sample_wins(table, doctrine, ids, space, codes, scores.score, samples, seed, matrix)
+        ladder = np.maximum(doctrine.ladder_echelon(features), support.result())
     # Rank templates per convoy: most scenarios won first, then the higher mean score, then doctrine
     # order (rounding makes near-equal numbers ties). With exact counts this is the best score.
     order = np.lexsort((-np.round(mean, 9), -np.round(wins, 9)), axis=-1) if ids else \
