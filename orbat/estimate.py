@@ -437,11 +437,14 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
         exact = log_total[s_conv] < 45  # numbers stay exact integers in float64
         numbers = np.empty((len(s_conv), samples), dtype=np.float64)
         block = max(1, min(samples, 2_000_000 // max(1, len(s_rows))))
-        for first in range(0, samples, block):
-            ss = np.arange(first, min(samples, first + block), dtype=np.uint64)
-            u = _uniforms(keys[s_rows][:, None], seed, ss[None, :])
-            offsets = np.floor(u * radix[s_rows][:, None])
-            numbers[:, first:first + len(ss)] = np.add.reduceat(offsets * place[s_rows][:, None], s_local_starts, axis=0)
+        row_keys, row_radix, row_place = keys[s_rows][:, None], radix[s_rows][:, None], place[s_rows][:, None]
+
+        def draw(first: int, last: int) -> None:  # samples first..last-1 of every sampled convoy
+            u = _uniforms(row_keys, seed, np.arange(first, last, dtype=np.uint64)[None, :])
+            offsets = np.floor(u * row_radix)
+            numbers[:, first:last] = np.add.reduceat(offsets * row_place, s_local_starts, axis=0)
+
+        _run_chunks(draw, [(first, min(samples, first + block)) for first in range(0, samples, block)])
         # Convoys with astronomically many scenarios: every draw is its own scenario.
         numbers[~exact] = -1.0 - np.arange(samples)[None, :]
         # Per convoy, its draws sorted by number (stable: the first draw of a number represents it).
@@ -522,9 +525,8 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
             n_c = len(conv_c)
             occ_len = pair_len[row_idx]
             pairs = _ranges(pair_start[row_idx], occ_len)
-            occ = np.repeat(np.arange(len(row_idx)), occ_len)
-            index = [pair_q[pairs] * n_c + row_scen[occ]]
-            weight = [pair_mult[pairs] * drawn_offset[occ]]
+            index = [pair_q[pairs] * n_c + np.repeat(row_scen, occ_len)]
+            weight = [pair_mult[pairs] * np.repeat(drawn_offset, occ_len)]
             carried_delta = carried - c_low[row_idx]
             moved = np.flatnonzero(carried_delta)
             for q, mult in zip(carried_q, carried_mult):
