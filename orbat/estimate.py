@@ -643,10 +643,11 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
 def _one_blas_thread():
     """Limit BLAS to one thread while scoring (restored after).
 
-    The scores use many small matrix-vector products (a template's rule
-    weights times its rules' scores); OpenBLAS splits each across threads, and
-    the hand-offs cost more than they save: 20k convoys took ~30 % longer on 2
-    CPUs. The numbers are the same either way.
+    The only BLAS products left are small (each chunk's table keys, exact
+    whole numbers); the chunks themselves run on two threads
+    (:func:`_run_chunks`), and OpenBLAS splitting each small product across
+    threads as well costs more hand-offs than it saves. The numbers are the
+    same either way.
     """
     try:
         from threadpoolctl import threadpool_limits
