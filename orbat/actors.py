@@ -24,11 +24,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from orbat.datafiles import bundled_catalog_dir, parse_entry_list, sqlite_path_of
 from orbat.errors import DataFileError, UnknownActor
-from orbat.names import NameIndex, normalize_name
+from orbat.names import NameIndex, NamedEntry
 
 ACTORS_FILE = "actors.yaml"
 
@@ -50,14 +50,9 @@ class InvalidActors(DataFileError):
     """An actor list file does not validate."""
 
 
-class Actor(BaseModel):
+class Actor(NamedEntry):
     """One actor of the actor list."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable identifier")
-    name: str = Field(min_length=1, description="display name")
-    aliases: tuple[str, ...] = ()
     kind: Kind
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
     successor: str | None = Field(
@@ -66,14 +61,6 @@ class Actor(BaseModel):
     succession_date: dt.date | None = Field(default=None, description="from this date on, the successor holds them")
     notes: str | None = None
 
-    @field_validator("aliases")
-    @classmethod
-    def _aliases_have_letters(cls, aliases: tuple[str, ...]) -> tuple[str, ...]:
-        for alias in aliases:
-            if not isinstance(alias, str) or not normalize_name(alias):
-                raise ValueError(f"alias {alias!r} is empty once spaces and hyphens are removed")
-        return aliases
-
     @model_validator(mode="after")
     def _succession_is_complete(self) -> Actor:
         if (self.successor is None) != (self.succession_date is None):
@@ -81,11 +68,6 @@ class Actor(BaseModel):
         if self.successor == self.id:
             raise ValueError("an actor cannot succeed itself")
         return self
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The display name followed by every alias."""
-        return (self.name, *self.aliases)
 
 
 class _ActorsFile(BaseModel):

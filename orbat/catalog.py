@@ -14,11 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from orbat.datafiles import catalog_dirs, parse_entry_list, yaml_files
 from orbat.errors import InvalidCatalog, UnknownEquipment
-from orbat.names import NameIndex, normalize_name
+from orbat.names import NameIndex, NamedEntry
 
 CATEGORIES: dict[str, str] = {
     "tank": "main battle tank",
@@ -61,14 +61,9 @@ ROLES: dict[str, str] = {
 Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
 Role = Literal[tuple(ROLES)]  # type: ignore[valid-type]
 
-class EquipmentType(BaseModel):
+class EquipmentType(NamedEntry):
     """One equipment type of the catalog."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable identifier")
-    name: str = Field(min_length=1)
-    aliases: tuple[str, ...] = ()
     family: str = Field(min_length=1)
     category: Category
     role: Role
@@ -79,19 +74,6 @@ class EquipmentType(BaseModel):
     generic: bool = False
     sidc: str | None = Field(default=None, pattern=r"^\d{20}$")
     notes: str | None = None
-
-    @field_validator("aliases")
-    @classmethod
-    def _aliases_have_letters(cls, aliases: tuple[str, ...]) -> tuple[str, ...]:
-        for alias in aliases:
-            if not isinstance(alias, str) or not normalize_name(alias):
-                raise ValueError(f"alias {alias!r} is empty once spaces and hyphens are removed")
-        return aliases
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The display name followed by every alias."""
-        return (self.name, *self.aliases)
 
 
 class _CatalogFile(BaseModel):

@@ -89,6 +89,15 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _archived_at(conn: Connection, sighting_id: str) -> str | None:
+    """When a sighting was archived (None if it is not); :class:`SightingNotFound` if there is none."""
+    row = conn.execute(sa.text("SELECT archived_at FROM sightings WHERE sighting_id = :s"),
+                       {"s": sighting_id}).first()
+    if row is None:
+        raise SightingNotFound(f"no sighting has the id {sighting_id!r}")
+    return row[0]
+
+
 def _test_pause(stage: str) -> None:
     """Sleep at ``stage`` when a crash test asked for it (see the module docstring)."""
     if os.environ.get("ORBAT_TEST_PAUSE_AT") != stage:
@@ -691,12 +700,9 @@ class Store:
 
         def work():
             with self._write() as conn:
-                row = conn.execute(sa.text("SELECT archived_at FROM sightings WHERE sighting_id = :s"),
-                                   {"s": sighting_id}).first()
-                if row is None:
-                    raise SightingNotFound(f"no sighting has the id {sighting_id!r}")
-                if row[0] is not None:
-                    return row[0]
+                archived_at = _archived_at(conn, sighting_id)
+                if archived_at is not None:
+                    return archived_at
                 now = _now()
                 conn.execute(sa.text("UPDATE sightings SET archived_at = :t WHERE sighting_id = :s"),
                              {"t": now, "s": sighting_id})
@@ -710,11 +716,7 @@ class Store:
 
         def work():
             with self._write() as conn:
-                row = conn.execute(sa.text("SELECT archived_at FROM sightings WHERE sighting_id = :s"),
-                                   {"s": sighting_id}).first()
-                if row is None:
-                    raise SightingNotFound(f"no sighting has the id {sighting_id!r}")
-                if row[0] is None:
+                if _archived_at(conn, sighting_id) is None:
                     return False
                 conn.execute(sa.text("UPDATE sightings SET archived_at = NULL WHERE sighting_id = :s"),
                              {"s": sighting_id})
