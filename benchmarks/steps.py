@@ -227,7 +227,7 @@ case("validate.orbat", "validate", "orbat", "validate_frame(raw text frame, cata
 def _validate_bare(spec):
     raw, _ = _raw(spec)
     catalog = _catalog()
-    normalize = _need("orbat.catalog", "normalize_name")
+    normalize = _need("orbat.names", "normalize_name")
     return {"raw": raw, "catalog": catalog, "normalize": normalize}
 
 
