@@ -53,6 +53,19 @@ def mali_csv() -> Path:
 
 
 @pytest.fixture
+def stored():
+    """Read a database back as the canonical frame: ``stored(db_url)``."""
+
+    def read(url: str):
+        from orbat.store import open_store
+
+        with open_store(url) as store:
+            return store.sightings_frame()
+
+    return read
+
+
+@pytest.fixture
 def db_url(tmp_path) -> str:
     """A fresh, empty SQLite database URL in a temporary folder."""
     return f"sqlite:///{tmp_path / 'orbat.db'}"

@@ -5,17 +5,8 @@ from __future__ import annotations
 import pytest
 
 
-def stored(db_url):
-    from orbat.store import open_store
 
-    store = open_store(db_url)
-    try:
-        return store.sightings_frame()
-    finally:
-        store.close()
-
-
-def test_add_by_flags(cli, db_url):
+def test_add_by_flags(cli, db_url, stored):
     result = cli("add", "--id", "v1", "--date", "2025-01-17", "--place", "Bamako", "--lat", "12.6", "--lon", "-8",
                  "--actor", "Africa Corps", "-e", "T-72=6-7", "-e", "BMP-3=4", "-e", "motorboat=2:carried",
                  "--grade", "B2", "--source", "https://example.org/v", "--db", db_url)
@@ -32,7 +23,7 @@ def test_add_by_flags(cli, db_url):
     assert again.exit_code == 0 and "unchanged sighting v1" in again.stdout
 
 
-def test_generated_id(cli, db_url):
+def test_generated_id(cli, db_url, stored):
     result = cli("add", "--date", "2025-01-17", "-e", "T-72=1", "--db", db_url)
     assert result.exit_code == 0, result.output
     (sid,) = stored(db_url)["sighting_id"].tolist()
@@ -66,7 +57,7 @@ def test_missing_flags_without_a_terminal(cli, db_url):
     assert result.exit_code == 2 and "missing --date" in result.stderr
 
 
-def test_prompts_when_a_terminal(cli, db_url, monkeypatch):
+def test_prompts_when_a_terminal(cli, db_url, monkeypatch, stored):
     from orbat.cli import importing
 
     monkeypatch.setattr(importing, "_stdin_is_terminal", lambda: True)
@@ -80,7 +71,7 @@ def test_prompts_when_a_terminal(cli, db_url, monkeypatch):
     assert frame["count_max"].tolist()[1] == 18
 
 
-def test_prompts_ask_again_after_a_wrong_answer(cli, db_url, monkeypatch):
+def test_prompts_ask_again_after_a_wrong_answer(cli, db_url, monkeypatch, stored):
     """A typo in a prompted date, grade or equipment name is asked again, not fatal at the end."""
     from orbat.cli import importing
 

@@ -10,17 +10,8 @@ import pytest
 from orbat.sightings import COLUMNS
 
 
-def stored(db_url):
-    from orbat.store import open_store
 
-    store = open_store(db_url)
-    try:
-        return store.sightings_frame()
-    finally:
-        store.close()
-
-
-def test_import_mali(cli, mali_csv, db_url):
+def test_import_mali(cli, mali_csv, db_url, stored):
     result = cli("import", mali_csv, "--db", db_url)
     assert result.exit_code == 0, result.output
     assert f"imported {mali_csv}: 2 sightings added, 0 updated, 0 unchanged, 0 rejected (0 rows)" in result.stdout
@@ -31,7 +22,7 @@ def test_import_mali(cli, mali_csv, db_url):
     assert "0 sightings added, 0 updated, 2 unchanged" in again.stdout
 
 
-def test_invalid_file_exits_1_lists_every_problem_and_imports_nothing(cli, mali_csv, db_url, tmp_path):
+def test_invalid_file_exits_1_lists_every_problem_and_imports_nothing(cli, mali_csv, db_url, tmp_path, stored):
     assert cli("import", mali_csv, "--db", db_url).exit_code == 0
     before = stored(db_url)
     lines = mali_csv.read_text(encoding="utf-8").splitlines()
@@ -50,7 +41,7 @@ def test_invalid_file_exits_1_lists_every_problem_and_imports_nothing(cli, mali_
     assert stored(db_url).equals(before)
 
 
-def test_skip_invalid_imports_the_rest_and_writes_rejects(cli, mali_csv, db_url, tmp_path):
+def test_skip_invalid_imports_the_rest_and_writes_rejects(cli, mali_csv, db_url, tmp_path, stored):
     lines = mali_csv.read_text(encoding="utf-8").splitlines()
     lines[17] = lines[17].replace(",BMP-3,4,", ",BMP-3,four,")  # social-photo-02 is refused whole
     path = tmp_path / "mali.csv"
@@ -95,7 +86,7 @@ def test_text_named_xlsx_is_refused(cli, db_url, tmp_path):
     assert result.exit_code == 1 and "not a zip" in result.stderr
 
 
-def test_cp1252_prints_a_note(cli, db_url, tmp_path):
+def test_cp1252_prints_a_note(cli, db_url, tmp_path, stored):
     path = tmp_path / "s.csv"
     path.write_bytes("sighting_id,observed_at,place,equipment,count\na,2025-01-17,Ségou,T-72B3,1\n".encode("cp1252"))
     result = cli("import", path, "--db", db_url)
@@ -129,7 +120,7 @@ def test_template_command_writes_dropdowns_and_refuses_to_overwrite(cli, db_url,
     assert cli("template", out, "--force", "--db", db_url).exit_code == 0
 
 
-def test_filled_template_imports_from_the_cli(cli, db_url, tmp_path):
+def test_filled_template_imports_from_the_cli(cli, db_url, tmp_path, stored):
     out = tmp_path / "entry.xlsx"
     assert cli("template", out, "--db", db_url).exit_code == 0
     wb = openpyxl.load_workbook(out)
