@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 
-
 def test_add_by_flags(cli, db_url, stored):
     result = cli("add", "--id", "v1", "--date", "2025-01-17", "--place", "Bamako", "--lat", "12.6", "--lon", "-8",
                  "--actor", "Africa Corps", "-e", "T-72=6-7", "-e", "BMP-3=4", "-e", "motorboat=2:carried",

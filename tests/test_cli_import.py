@@ -10,7 +10,6 @@ import pytest
 from orbat.sightings import COLUMNS
 
 
-
 def test_import_mali(cli, mali_csv, db_url, stored):
     result = cli("import", mali_csv, "--db", db_url)
     assert result.exit_code == 0, result.output
