@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from orbat.catalog import CATEGORIES
 from orbat.datafiles import catalog_dirs, pydantic_location, read_yaml, yaml_files
 from orbat.errors import InvalidDoctrine
-from orbat.rules import RULES, Features, Outcome, Selection, known_rules
+from orbat.rules import RULES, Features, Outcome, Selection, known, known_rules
 
 #: Echelons from smallest to largest. A battery counts as a company, a BTG as a battalion.
 ECHELONS: tuple[str, ...] = (
@@ -103,9 +103,8 @@ class UnitTemplate(BaseModel):
     @field_validator("typical", "typical_carried")
     @classmethod
     def _categories(cls, value: dict[str, int]) -> dict[str, int]:
+        known(value, CATEGORIES, "category")
         for cat, n in value.items():
-            if cat not in CATEGORIES:
-                raise ValueError(f"unknown category {cat!r}; expected one of: {', '.join(CATEGORIES)}")
             if not isinstance(n, int) or n < 0:
                 raise ValueError(f"{cat}: expected a whole number >= 0, found {n!r}")
         return value

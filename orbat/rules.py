@@ -14,7 +14,7 @@ rank templates sensibly when nothing fits exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,13 @@ def _as_list(value: Any) -> Any:
     return value
 
 
+def known(values: Iterable[str], choices: Mapping[str, str], what: str) -> None:
+    """ValueError naming the first of ``values`` that is not one of ``choices`` (a category, a role)."""
+    bad = [v for v in values if v not in choices]
+    if bad:
+        raise ValueError(f"unknown {what} {bad[0]!r}; expected one of: {', '.join(choices)}")
+
+
 class Selection(BaseModel):
     """Which vehicles a rule counts: categories, roles, catalog families or type ids (one kind per selection)."""
 
@@ -56,17 +63,13 @@ class Selection(BaseModel):
     @field_validator("category")
     @classmethod
     def _known_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [c for c in value if c not in CATEGORIES]
-        if bad:
-            raise ValueError(f"unknown category {bad[0]!r}; expected one of: {', '.join(CATEGORIES)}")
+        known(value, CATEGORIES, "category")
         return value
 
     @field_validator("role")
     @classmethod
     def _known_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [r for r in value if r not in ROLES]
-        if bad:
-            raise ValueError(f"unknown role {bad[0]!r}; expected one of: {', '.join(ROLES)}")
+        known(value, ROLES, "role")
         return value
 
     @model_validator(mode="after")
@@ -157,9 +160,7 @@ class SupportPresent(_Params):
     @field_validator("categories")
     @classmethod
     def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [c for c in value if c not in CATEGORIES]
-        if bad:
-            raise ValueError(f"unknown category {bad[0]!r}; expected one of: {', '.join(CATEGORIES)}")
+        known(value, CATEGORIES, "category")
         return value
 
 
