@@ -65,6 +65,28 @@ def stored():
     return read
 
 
+@pytest.fixture(scope="session")
+def mali(catalog):
+    """The Bamako case as the canonical frame."""
+    from orbat.sightings import read_sightings
+
+    return read_sightings(MALI_CSV, catalog)
+
+
+@pytest.fixture(scope="session")
+def ten_convoys(mali):
+    """The Bamako case ten times over, as ten convoys c00..c09 with their own sighting ids."""
+    import pandas as pd
+
+    parts = []
+    for i in range(10):
+        part = mali.copy()
+        part["convoy"] = f"c{i:02d}"
+        part["sighting_id"] = part["sighting_id"] + f"-{i}"
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
 @pytest.fixture
 def db_url(tmp_path) -> str:
     """A fresh, empty SQLite database URL in a temporary folder."""

@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from conftest import MALI_CSV
 from orbat.excel.report import EXCEL_MAX_HYPERLINKS, write_workbook
 from orbat.report import build_report, export_report
 from orbat.sightings import COLUMNS, FORMULA_CHARS, read_sightings
@@ -20,11 +19,6 @@ CONVOY = "bamako-2025-01-17"
 HOSTILE = ['=HYPERLINK("http://evil")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tx", "\rcr", "#N/A", "=1+1",
            "'=already quoted", "'+1"]
 SHEETS = ["Summary", "Sightings", "Equipment", "Estimates", "Trace", "Inventory", "Timeline"]
-
-
-@pytest.fixture(scope="module")
-def mali(catalog):
-    return read_sightings(MALI_CSV, catalog)
 
 
 @pytest.fixture(scope="module")
@@ -298,14 +292,8 @@ def test_empty_report_still_opens(tmp_path, mali, catalog):
     assert [c.value for c in wb["Sightings"][1]] == list(COLUMNS)
 
 
-def test_summary_convoys_continue_on_numbered_sheets(tmp_path, mali, catalog):
-    parts = []
-    for i in range(10):
-        part = mali.copy()
-        part["convoy"] = f"c{i:02d}"
-        part["sighting_id"] = part["sighting_id"] + f"-{i}"
-        parts.append(part)
-    report = build_report(pd.concat(parts, ignore_index=True), catalog, estimates=[], inventory=False)
+def test_summary_convoys_continue_on_numbered_sheets(tmp_path, ten_convoys, catalog):
+    report = build_report(ten_convoys, catalog, estimates=[], inventory=False)
     wb = load_workbook(write_workbook(report, tmp_path / "r.xlsx", max_rows=5))
     names = [n for n in wb.sheetnames if n.startswith("Summary")]
     assert names == ["Summary", "Summary (2)", "Summary (3)", "Summary (4)"]

@@ -25,15 +25,9 @@ from orbat.report import (
 from orbat.sightings import COLUMNS, read_sightings
 from orbat.store import open_store
 
-from conftest import MALI_CSV
 
 CONVOY = "bamako-2025-01-17"
 HOSTILE = ['=HYPERLINK("http://evil")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tx", "\rcr", "#N/A"]
-
-
-@pytest.fixture(scope="module")
-def mali(catalog):
-    return read_sightings(MALI_CSV, catalog)
 
 
 @pytest.fixture(scope="module")
@@ -307,14 +301,8 @@ def test_markdown_of_a_real_estimate(mali, catalog):
     assert f"({est.to_dict()['best']['confidence']:.2f})" in text
 
 
-def test_many_convoys_collapse_into_one_chart_series(mali, catalog):
-    parts = []
-    for i in range(10):
-        part = mali.copy()
-        part["convoy"] = f"c{i:02d}"
-        part["sighting_id"] = part["sighting_id"] + f"-{i}"
-        parts.append(part)
-    frame = pd.concat(parts, ignore_index=True)
+def test_many_convoys_collapse_into_one_chart_series(ten_convoys, catalog):
+    frame = ten_convoys
     report = build_report(frame, catalog, estimates=[], inventory=False)
     assert list(report.composition["category"].columns) == ["category", "all convoys"]
     assert report.composition["category"]["all convoys"].sum() == 10 * 112
