@@ -5,16 +5,10 @@ from typing import Annotated, Optional
 import typer
 
 from orbat.cli.app import app, command_group
-from orbat.cli.common import CatalogOption, DbOption, JsonOption, console, db_url, print_json
+from orbat.cli.common import CatalogOption, DbOption, JsonOption, console, load_catalog_for, print_json
 
 catalog_app = command_group("Browse the equipment catalog.")
 app.add_typer(catalog_app, name="catalog")
-
-
-def _load(catalog: list | None, db: str | None):
-    from orbat.catalog import load_catalog
-
-    return load_catalog(catalog or (), db_url=db_url(db))
 
 
 @catalog_app.command("list")
@@ -33,7 +27,7 @@ def list_(
     from orbat.catalog import CATEGORIES
     from orbat.errors import UsageError
 
-    cat = _load(catalog, db)
+    cat = load_catalog_for(catalog, db)
     entries = list(cat)
     if category is not None:
         if category not in CATEGORIES:
@@ -66,7 +60,7 @@ def show(
     Example:
       orbat catalog show "Т-72Б3"
     """
-    entry = _load(catalog, db).resolve(name)
+    entry = load_catalog_for(catalog, db).resolve(name)
     if json_:
         print_json(entry.model_dump(mode="json"))
         return

@@ -38,6 +38,13 @@ def db_url(db: str | None) -> str:
     return f"sqlite:///{value}"
 
 
+def load_catalog_for(catalog: list | None, db: str | None):
+    """The catalog a command sees: bundled, beside the database, then --catalog files."""
+    from orbat.catalog import load_catalog
+
+    return load_catalog(catalog or (), db_url=db_url(db))
+
+
 def print_json(data: Any) -> None:
     """JSON on stdout, UTF-8 kept readable."""
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))

@@ -7,16 +7,10 @@ from typing import Annotated, Optional
 import typer
 
 from orbat.cli.app import app
-from orbat.cli.common import CatalogOption, DbOption, db_url, err_console
+from orbat.cli.common import CatalogOption, DbOption, db_url, err_console, load_catalog_for
 
 #: Files larger than this (about 5,000 rows) get a progress bar on a terminal.
 PROGRESS_FROM_BYTES = 512 * 1024
-
-
-def _catalog(catalog: list | None, db: str | None):
-    from orbat.catalog import load_catalog
-
-    return load_catalog(catalog or (), db_url=db_url(db))
 
 
 def _stdin_is_terminal() -> bool:
@@ -84,7 +78,7 @@ def import_(
     from orbat.sightings import read_sightings_lenient, rejects_path, write_rejects
     from orbat.store import open_store
 
-    cat = _catalog(catalog, db)
+    cat = load_catalog_for(catalog, db)
     with _Bar(file) as bar:
         result = read_sightings_lenient(file, cat, progress=bar.stage)
         for note in result.notes:
@@ -218,7 +212,7 @@ def add(
             raise UsageError("missing " + " and ".join(missing) + " (or run `orbat add` in a terminal to be asked)")
         # Each answer is checked as it is given, so a typo is asked again rather than
         # failing the whole entry at the end.
-        cat = _catalog(catalog, db)
+        cat = load_catalog_for(catalog, db)
         date = date or typer.prompt("Date observed (YYYY-MM-DD)", default=dt.date.today().isoformat(),
                                     value_proc=_checked_date)
         id_ = id_ or typer.prompt("Sighting id", default=_generated_id(date))
@@ -246,7 +240,7 @@ def add(
         "notes": notes, "event": event, "captor": captor,
     }
     entries = [_parse_equipment(s) for s in specs]
-    frame = build_sighting(fields, entries, cat or _catalog(catalog, db), labels=[f"--equipment {s!r}" for s in specs])
+    frame = build_sighting(fields, entries, cat or load_catalog_for(catalog, db), labels=[f"--equipment {s!r}" for s in specs])
     store = open_store(db_url(db))
     try:
         summary = store.import_frame(frame, source="orbat add")
@@ -289,6 +283,6 @@ def template(
         raise UsageError(f"{out}: the template is an Excel workbook; give a name ending in .xlsx")
     if out.exists() and not force:
         raise UsageError(f"{out} already exists; use --force to overwrite it")
-    cat = _catalog(catalog, db)
+    cat = load_catalog_for(catalog, db)
     written = write_template(out, cat, actors=_actor_names(catalog, db))
     typer.echo(f"wrote {written}: {len(cat)} equipment types in the dropdown")
