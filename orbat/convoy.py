@@ -19,8 +19,9 @@ module builds, never in a Python loop per convoy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -48,13 +49,30 @@ class ConvoyTable:
     convoy x equipment type (columns :data:`TYPE_COLUMNS`, ``code`` is the
     convoy's position in ``convoys``). Unresolved names keep their written
     name, an ``equipment_id`` of NA and the category/role ``unknown``.
+
+    ``sightings`` and ``notes`` (per convoy, its sorted distinct sighting ids
+    and non-blank notes) are built on first use from ``lists``: scoring
+    never reads them, only the assembly of a convoy's result does.
     """
 
     convoys: list[str]
     types: pd.DataFrame
-    sightings: dict[str, list[str]] = field(default_factory=dict)
-    notes: dict[str, list[str]] = field(default_factory=dict)
     loss_rows: dict[str, int] = field(default_factory=dict)
+    lists: Callable[[], tuple[dict[str, list[str]], dict[str, list[str]]]] | None = field(default=None, repr=False)
+
+    @cached_property
+    def _lists(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        return self.lists() if self.lists is not None else ({}, {})
+
+    @property
+    def sightings(self) -> dict[str, list[str]]:
+        """``{convoy: sorted distinct sighting ids}``."""
+        return self._lists[0]
+
+    @property
+    def notes(self) -> dict[str, list[str]]:
+        """``{convoy: sorted distinct non-blank notes}``."""
+        return self._lists[1]
 
     def __len__(self) -> int:
         return len(self.convoys)
@@ -186,16 +204,20 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     merged["code"] = (np.cumsum(np.r_[True, c_codes[t_first][1:] != c_codes[t_first][:-1]]) - 1).astype("int64") \
         if n_rows else np.zeros(0, dtype=np.int64)
 
-    sightings = _lists_by_convoy(c_rows, c_uniques, s_rows, s_uniques)
     notes_all = frame["notes"].astype("object").to_numpy()[take] if "notes" in frame else np.full(len(take), None)
-    has_note = np.flatnonzero(pd.notna(notes_all))
-    n_codes, n_uniques = _sorted_codes(np.array([str(x) for x in notes_all[has_note]], dtype=object))
-    blank = np.array([u.strip() == "" for u in n_uniques] + [True], dtype=bool)  # strip each distinct note once
-    written = ~blank[n_codes]
-    notes = _lists_by_convoy(c_rows[has_note][written], c_uniques, n_codes[written], n_uniques)
+
+    def lists() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        sightings = _lists_by_convoy(c_rows, c_uniques, s_rows, s_uniques)
+        has_note = np.flatnonzero(pd.notna(notes_all))
+        n_codes, n_uniques = _sorted_codes(np.array([str(x) for x in notes_all[has_note]], dtype=object))
+        blank = np.array([u.strip() == "" for u in n_uniques] + [True], dtype=bool)  # strip each distinct note once
+        written = ~blank[n_codes]
+        notes = _lists_by_convoy(c_rows[has_note][written], c_uniques, n_codes[written], n_uniques)
+        return sightings, notes
+
     known_keys = set(keys)  # once, not per loss row: O(losses x convoys) took seconds on large files
     loss_rows = {str(k): int(v) for k, v in sorted(losses.items()) if k in known_keys}
-    return ConvoyTable(convoys=keys, types=merged, sightings=sightings, notes=notes, loss_rows=loss_rows)
+    return ConvoyTable(convoys=keys, types=merged, loss_rows=loss_rows, lists=lists)
 
 
 def _lexsort(keys: list[np.ndarray]) -> np.ndarray:

@@ -148,10 +148,13 @@ class _Tables:
         groups: dict[tuple, int] = {}
         self.key_of = {key: groups.setdefault((tuple(t[0]), tuple(t[1])), len(groups))
                        for key, t in self.tables.items() if t is not None}
-        self.strides = np.zeros((len(groups), len(self.quantities)), dtype=np.float64)
+        # A key is a few quantities times their strides (most are one quantity, stride 1).
+        self.key_terms: list[list[tuple[int, int]]] = [[] for _ in groups]
         for (where, strides), g in groups.items():
+            merged: dict[int, int] = {}
             for i, stride in zip(where, strides):
-                self.strides[g, i] += stride
+                merged[i] = merged.get(i, 0) + int(stride)
+            self.key_terms[g] = sorted(merged.items())
         # Each table times its rule's weight (the term the weighted sum adds); the same rule repeated
         # across templates (an `absent` rule) is looked up once per chunk.
         self.weighted = {}
@@ -163,6 +166,14 @@ class _Tables:
                 shared.setdefault((self.key_of[(tid, k)], t[2].tobytes(), weight), len(shared))
         self.same = {key: shared[(self.key_of[key], self.tables[key][2].tobytes(), self.rules[key[0]][key[1]].weight)]
                      for key in self.weighted}
+        #: Per template: its required rules, its weight sum, and whether every rule is tabulated with finite
+        #: scores (then rows where a required rule scores 0 can be left at 0 without evaluating the rest).
+        self.required = {tid: [k for k, rule in enumerate(rules) if rule.required] for tid, rules in self.rules.items()}
+        self.weight_sum = {tid: float(np.sum(np.array([rule.weight for rule in rules], dtype=np.float64)))
+                           for tid, rules in self.rules.items()}
+        self.tabulated = {tid: all(self.tables[(tid, k)] is not None and bool(np.isfinite(self.weighted[(tid, k)]).all())
+                                   for k in range(len(rules))) and bool(np.isfinite([r.weight for r in rules]).all())
+                          for tid, rules in self.rules.items()}
 
     @staticmethod
     def _names(q: tuple) -> list[str]:
@@ -211,19 +222,70 @@ class _Tables:
         ``quantities`` is quantities x rows (whole numbers, integer or float).
         A template's rules are added as in :func:`_weighted`, in rule order,
         so the numbers are :func:`_score`'s bit for bit.
+
+        Most templates score exactly 0 on most rows: a required rule that
+        scores 0 (no tanks for a tank company) makes the factor 0. So the
+        required rules' factors are looked up first, and the other rules
+        only where none of them is 0 (all rows, a subset, or none). Where one
+        is 0 the score is the 0.0 a full evaluation gives: every tabulated
+        term is finite (checked when tabulated), and a finite sum times 0 is
+        0. A template with a rule that is not tabulated is always evaluated
+        in full.
         """
         n = quantities.shape[1]
         fits = bool(n == 0 or (quantities.max(axis=1) < self.radix).all())
         floats: dict[int, np.ndarray] = {}
         features = Features(matrix, self.columns) if matrix is not None else None
-        out = np.empty((len(self.rules), n), dtype=np.float64)
+        out = np.zeros((len(self.rules), n), dtype=np.float64)
         keys = None
-        if fits and len(self.strides):
-            keys = (self.strides @ quantities.astype(np.float64, copy=False)).astype(np.intp)
+        if fits and self.key_terms:
+            # Whole numbers below each radix: the keys are exact integers (computed as such).
+            whole = quantities.astype(np.intp)
+            keys = []
+            for terms in self.key_terms:
+                (i, stride), rest = terms[0], terms[1:]
+                key = whole[i] if stride == 1 else whole[i] * stride
+                for i, stride in rest:
+                    key = key + whole[i] * stride
+                keys.append(key)
         looked_up: dict[int, np.ndarray] = {}
+
+        def direct(rule, reads, rows):  # a rule's score evaluated on the quantities (or the matrix) of `rows`
+            if reads is None:
+                return np.asarray(rule.evaluate(features if rows is None else
+                                                Features(matrix[rows], self.columns)).score, dtype=np.float64)
+            for q in reads:
+                i = self.index[q]
+                if i not in floats:
+                    floats[i] = quantities[i].astype(np.float64)
+            values = {q: floats[self.index[q]] if rows is None else floats[self.index[q]][rows] for q in reads}
+            return np.asarray(rule.evaluate(GivenFeatures(values, n if rows is None else len(rows))).score,
+                              dtype=np.float64)
+
         for j, (tid, rules) in enumerate(self.rules.items()):
-            acc = out[j]
-            factors = []
+            if not rules:
+                continue
+            tabulated = fits and self.tabulated[tid]
+            # The required rules' factors first, on every row.
+            factors: dict[int, np.ndarray] = {}
+            live = None
+            for k in self.required[tid]:
+                table = self.tables[(tid, k)] if fits else None
+                if table is not None:
+                    f = table[3].take(keys[self.key_of[(tid, k)]])
+                else:
+                    f = np.minimum(1.0, 2.0 * direct(rules[k], self.reads[(tid, k)], None))
+                factors[k] = f
+                if tabulated:
+                    live = f != 0.0 if live is None else np.logical_and(live, f != 0.0, out=live)
+            rows = None
+            if live is not None:
+                alive = int(np.count_nonzero(live))
+                if alive == 0:
+                    continue  # the row of zeros `out` starts with
+                if alive < n // 2:
+                    rows = np.flatnonzero(live)
+            acc = out[j] if rows is None else np.empty(len(rows), dtype=np.float64)
             for k, rule in enumerate(rules):
                 table = self.tables[(tid, k)] if fits else None
                 if table is not None:
@@ -231,33 +293,26 @@ class _Tables:
                     same = self.same[(tid, k)]
                     term = looked_up.get(same)
                     if term is None:
-                        term = looked_up[same] = self.weighted[(tid, k)].take(key)
-                    if rule.required:
-                        factors.append(table[3].take(key))
+                        if rows is None:
+                            term = looked_up[same] = self.weighted[(tid, k)].take(key)
+                        else:
+                            term = self.weighted[(tid, k)].take(key.take(rows))
+                    elif rows is not None:
+                        term = term.take(rows)
                 else:
-                    reads = self.reads[(tid, k)]
-                    if reads is None:
-                        s = rule.evaluate(features).score
-                    else:
-                        for q in reads:
-                            i = self.index[q]
-                            if i not in floats:
-                                floats[i] = quantities[i].astype(np.float64)
-                        s = rule.evaluate(GivenFeatures({q: floats[self.index[q]] for q in reads}, n)).score
-                    s = np.asarray(s, dtype=np.float64)
+                    s = direct(rule, self.reads[(tid, k)], rows)
                     term = s * rule.weight
-                    if rule.required:
-                        factors.append(np.minimum(1.0, 2.0 * s))
+                    if rule.required and k not in factors:
+                        factors[k] = np.minimum(1.0, 2.0 * s)
                 if k == 0:
                     acc[:] = term
                 else:
                     acc += term
-            if not rules:
-                acc[:] = 0.0
-                continue
-            acc /= float(np.sum(np.array([rule.weight for rule in rules], dtype=np.float64)))
-            for f in factors:
-                acc *= f
+            acc /= self.weight_sum[tid]
+            for k in self.required[tid]:
+                acc *= factors[k] if rows is None else factors[k].take(rows)
+            if rows is not None:
+                out[j, rows] = acc
         return out
 
 
@@ -466,6 +521,15 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
     scen_number_a = np.concatenate(scen_number)
     scen_sample_a = np.concatenate(scen_sample)
     scen_weight_a = np.concatenate(scen_weight)
+    # Convoys whose point scores leave the same templates at 0 are scored side by side: a chunk of them
+    # then skips those templates on all its rows (see _Tables.score). Only whole convoys move: each
+    # convoy's scenarios keep their order, so its sums are the same numbers.
+    change = np.flatnonzero(np.r_[True, scen_conv_a[1:] != scen_conv_a[:-1]])
+    _, kind = np.unique(np.packbits(point[targets] > 0, axis=1), axis=0, return_inverse=True)
+    blocks = np.argsort(kind.ravel()[scen_conv_a[change]], kind="stable")
+    perm = _ranges(change[blocks], np.diff(np.r_[change, len(scen_conv_a)])[blocks])
+    scen_conv_a, scen_number_a = scen_conv_a[perm], scen_number_a[perm]
+    scen_sample_a, scen_weight_a = scen_sample_a[perm], scen_weight_a[perm]
     won = np.zeros((n_u, n_t), dtype=np.float64)
     mean_u = np.zeros((n_u, n_t), dtype=np.float64)
     upper = feature_matrix(codes, space, n, t["count_max"].to_numpy(), t["carried_max"].to_numpy())
@@ -491,6 +555,7 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
                        + np.where(open_codes.unknown[:, None], incidence[space.index("unknown")], 0))
         pair_row, pair_q = np.nonzero(per_vehicle)
         pair_mult = per_vehicle[pair_row, pair_q].astype(np.float64)
+        unit_pairs = bool((pair_mult == 1.0).all())
         pair_len = np.bincount(pair_row, minlength=len(rows))
         pair_start = np.r_[0, np.cumsum(pair_len)[:-1]]
         carried_q = np.flatnonzero(incidence[space.index("carried")])
@@ -525,15 +590,21 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
             n_c = len(conv_c)
             occ_len = pair_len[row_idx]
             pairs = _ranges(pair_start[row_idx], occ_len)
-            index = [pair_q[pairs] * n_c + np.repeat(row_scen, occ_len)]
-            weight = [pair_mult[pairs] * np.repeat(drawn_offset, occ_len)]
+            index = pair_q.take(pairs)  # (in place from here: these are the chunk's largest arrays)
+            index *= n_c
+            index += np.repeat(row_scen, occ_len)
+            weight = np.repeat(drawn_offset, occ_len)
+            if not unit_pairs:
+                weight *= pair_mult.take(pairs)
+            # Whole numbers throughout: the sums are exact in any order.
+            added = np.bincount(index, weights=weight,
+                                minlength=len(tables.quantities) * n_c).reshape(len(tables.quantities), n_c)
             carried_delta = carried - c_low[row_idx]
             moved = np.flatnonzero(carried_delta)
-            for q, mult in zip(carried_q, carried_mult):
-                index.append(q * n_c + row_scen[moved])
-                weight.append(mult * carried_delta[moved])
-            added = np.bincount(np.concatenate(index), weights=np.concatenate(weight),
-                                minlength=len(tables.quantities) * n_c).reshape(len(tables.quantities), n_c)
+            if len(moved):
+                moved_scen, moved_delta = row_scen[moved], carried_delta[moved]
+                for q, mult in zip(carried_q, carried_mult):
+                    added[q] += np.bincount(moved_scen, weights=mult * moved_delta, minlength=n_c)
             added += np.take(point_q, conv_c, axis=1)  # (np.take is faster here than fancy indexing)
             score = tables.score(added)
         else:
@@ -742,18 +813,48 @@ def _num(x: Any) -> Any:
 class ConvoyEstimate:
     """The estimate of one convoy; :meth:`to_dict` gives the JSON object ``orbat estimate --json`` prints."""
 
+    __slots__ = ("_run", "index", "__dict__")
+
     def __init__(self, run: _Run, index: int):
+        # Only the run and the position: everything else is read from the run's columns when asked
+        # for (a file's estimates are made for every convoy, most never looked at one by one).
         self._run = run
         self.index = index
-        self.convoy: str = run.table.convoys[index]
-        self._order = run.order[index]
-        heads = run.heads
-        self.template_id: str = heads["template"][index]
-        self.template = run.doctrine.get(self.template_id)
-        self.score: float = heads["score"][index]
-        self.runner_up: str | None = heads["runner_up"][index]
-        self.wins: float = heads["wins"][index]
-        self.confidence: float = heads["confidence"][index]
+
+    @property
+    def convoy(self) -> str:
+        return self._run.table.convoys[self.index]
+
+    @property
+    def template_id(self) -> str:
+        """The best template's id."""
+        return self._run.heads["template"][self.index]
+
+    @cached_property
+    def template(self):
+        return self._run.doctrine.get(self.template_id)
+
+    @property
+    def score(self) -> float:
+        """The best template's (mean) score, 0..1."""
+        return self._run.heads["score"][self.index]
+
+    @property
+    def runner_up(self) -> str | None:
+        return self._run.heads["runner_up"][self.index]
+
+    @property
+    def wins(self) -> float:
+        """The best template's share of the count scenarios won."""
+        return self._run.heads["wins"][self.index]
+
+    @property
+    def confidence(self) -> float:
+        return self._run.heads["confidence"][self.index]
+
+    @property
+    def _order(self) -> np.ndarray:
+        return self._run.order[self.index]
 
     # -- the headline ---------------------------------------------------------------------------
 
