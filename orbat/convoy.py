@@ -80,19 +80,26 @@ class ConvoyTable:
     def totals(self) -> pd.DataFrame:
         """Per convoy: total, total_max, armoured, carried, unknown (vehicle counts), indexed by convoy key."""
         t = self.types
-        frame = pd.DataFrame({
-            "total": t["count"],
-            "total_max": t["count_max"],
-            "armoured": t["count"].where(t["armoured"], 0),
-            "armoured_max": t["count_max"].where(t["armoured"], 0),
-            "carried": t["carried"],
-            "unknown": t["count"].where(t["category"] == UNKNOWN, 0),
-            "code": t["code"],
+        count, count_max = t["count"].to_numpy(dtype=np.int64), t["count_max"].to_numpy(dtype=np.int64)
+        armoured = t["armoured"].to_numpy(dtype=bool)
+        unknown = (t["category"].to_numpy(dtype=object) == UNKNOWN)
+        return self._sums({
+            "total": count,
+            "total_max": count_max,
+            "armoured": np.where(armoured, count, 0),
+            "armoured_max": np.where(armoured, count_max, 0),
+            "carried": t["carried"].to_numpy(dtype=np.int64),
+            "unknown": np.where(unknown, count, 0),
         })
-        sums = frame.groupby("code").sum()
-        sums = sums.reindex(range(len(self.convoys)), fill_value=0)
-        sums.index = pd.Index(self.convoys, name="convoy")
-        return sums
+
+    def _sums(self, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+        """Per convoy (indexed by key), the sum of each per-type column (whole numbers, int64)."""
+        code = self.types["code"].to_numpy(dtype=np.int64)
+        n = len(self.convoys)
+        # bincount adds in float64: exact for vehicle and personnel counts (far below 2**53).
+        return pd.DataFrame({name: np.bincount(code, weights=values, minlength=n).astype(np.int64)
+                             for name, values in columns.items()},
+                            index=pd.Index(self.convoys, name="convoy"))
 
     def pivot(self, by: str, column: str = "count") -> pd.DataFrame:
         """A convoy x ``by`` (category, role, family, equipment_key) matrix of ``column`` counts."""
@@ -106,13 +113,12 @@ class ConvoyTable:
         crew may or may not travel with it, so it only counts in the maximum.
         """
         t = self.types
-        driven = t["count"] - t["carried"]
-        low = driven * t["crew"]
-        high = t["count_max"] * (t["crew"] + t["passengers"])
-        frame = pd.DataFrame({"min": low, "max": high, "code": t["code"]}).groupby("code").sum()
-        frame = frame.reindex(range(len(self.convoys)), fill_value=0)
-        frame.index = pd.Index(self.convoys, name="convoy")
-        return frame.astype("int64")
+        crew = t["crew"].to_numpy(dtype=np.int64)
+        driven = t["count"].to_numpy(dtype=np.int64) - t["carried"].to_numpy(dtype=np.int64)
+        return self._sums({
+            "min": driven * crew,
+            "max": t["count_max"].to_numpy(dtype=np.int64) * (crew + t["passengers"].to_numpy(dtype=np.int64)),
+        })
 
 
 def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[str] | None = None) -> ConvoyTable:
@@ -121,32 +127,47 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     ``convoys`` restricts the result to those convoy keys (in that order is
     not promised: convoys are always sorted). Rows whose ``equipment_id`` is
     NA or not in ``catalog`` are kept under their written name as unknown.
+
+    Every string column is coded once (``pd.factorize``) and the few distinct
+    values are looked at in Python, never every row: the per-row work is on
+    integer codes.
     """
-    convoy = convoy_keys(frame).astype("object").astype(str)
-    event = frame["event"].astype("object")
+    convoy = _convoy_array(frame)
     keep = np.ones(len(frame), dtype=bool)
     if convoys is not None:
-        keep &= convoy.isin(set(convoys)).to_numpy()
-    is_convoy_row = (event.isna() | event.isin(CONVOY_EVENTS)).to_numpy()
-    losses = convoy[keep & ~is_convoy_row].value_counts()
+        keep &= pd.Series(convoy, dtype=object).isin(set(convoys)).to_numpy()
+    e_codes_all, e_uniques_all = pd.factorize(frame["event"].to_numpy(dtype=object))
+    describes = np.array([u in CONVOY_EVENTS for u in e_uniques_all] + [True], dtype=bool)  # (NA: a sighting)
+    is_convoy_row = describes[e_codes_all]
+    losses = pd.Series(convoy[keep & ~is_convoy_row], dtype=object).value_counts()
     take = np.flatnonzero(keep & is_convoy_row)
 
-    conv = convoy.to_numpy(dtype=object)[take]
+    conv = convoy[take]
     sid = frame["sighting_id"].astype("object").astype(str).to_numpy(dtype=object)[take]
-    equipment = frame["equipment"].astype("object").to_numpy()[take]
-    equipment_id = frame["equipment_id"].astype("object").to_numpy()[take]
+    equipment = frame["equipment"].to_numpy(dtype=object)[take]
+    equipment_id = frame["equipment_id"].to_numpy(dtype=object)[take]
     count = pd.to_numeric(frame["count"]).astype("int64").to_numpy()[take]
     count_max = pd.to_numeric(frame["count_max"]).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)[take]
-    carried_rows = (frame["mode"].astype("object") == "carried").to_numpy(dtype=bool)[take]
+    carried_rows = (frame["mode"].to_numpy(dtype=object) == "carried")[take]
 
-    known = pd.Series(equipment_id).isin(list(catalog.entries)).to_numpy() & pd.notna(equipment_id)
-    # An unresolved name is kept under its own (stripped) name, never dropped; strip each distinct name once.
-    key = equipment_id.copy()
-    if not known.all():
-        names = pd.Series(equipment[~known], dtype=object).fillna("").astype(str)
-        codes, uniques = pd.factorize(names)
-        stripped = np.array(["?" + u.strip() for u in uniques], dtype=object)
-        key[~known] = stripped[codes]
+    # The key of each row: its catalog id, or "?" + its stripped written name when it has none (or one
+    # the catalog lacks); coded in the order of the sorted distinct keys.
+    id_codes, id_uniques = pd.factorize(equipment_id)
+    id_known = np.array([u in catalog.entries for u in id_uniques] + [False], dtype=bool)
+    known = id_known[id_codes]
+    keys_of: dict[str, None] = dict.fromkeys(str(u) for u, k in zip(id_uniques, id_known) if k)
+    unknown_rows = np.flatnonzero(~known)
+    name_codes, stripped = np.zeros(0, dtype=np.intp), []
+    if len(unknown_rows):
+        names = pd.Series(equipment[unknown_rows], dtype=object).fillna("").astype(str)
+        name_codes, name_uniques = pd.factorize(names)
+        stripped = ["?" + u.strip() for u in name_uniques]
+        keys_of.update(dict.fromkeys(stripped))
+    k_uniques = np.array(sorted(keys_of), dtype=object)
+    rank = {k: i for i, k in enumerate(k_uniques.tolist())}
+    k_codes = np.array([rank[str(u)] if k else -1 for u, k in zip(id_uniques, id_known)] + [-1], dtype=np.int64)[id_codes]
+    if len(unknown_rows):
+        k_codes[unknown_rows] = np.array([rank[u] for u in stripped], dtype=np.int64)[name_codes]
     count_max = np.where(np.isnan(count_max), count, count_max)
     count_max = np.maximum(count_max, count).astype(np.int64)
     carried = np.where(carried_rows, count, 0)
@@ -155,9 +176,8 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     # Sort on integer codes of sorted distinct values (the order of sorting the strings themselves), so
     # that "first" below is independent of the input's row order.
     c_codes, c_uniques = _sorted_codes(conv)
-    k_codes, k_uniques = _sorted_codes(key)
     s_codes, s_uniques = _sorted_codes(sid)
-    e_codes, _ = _sorted_codes(equipment)
+    e_codes, e_uniques = _sorted_codes(equipment)
     order = _lexsort([c_codes, k_codes, s_codes, e_codes])
     c_rows, s_rows = c_codes, s_codes  # in row order, for the sighting and note lists
     c_codes, k_codes, s_codes = c_codes[order], k_codes[order], s_codes[order]
@@ -184,25 +204,25 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     m_count, m_count_max = merge(count), merge(count_max)
     m_carried, m_carried_max = merge(carried), merge(carried_max)
     # "first" skips missing values: the first name written for the type, in the sorted order.
-    named = pd.notna(equipment[order])
+    e_sorted = e_codes[order]
+    named = e_sorted < len(e_uniques)  # (missing names have the code after the last)
     position = np.where(named, np.arange(n_rows), n_rows)
     first_named = np.minimum.reduceat(position, t_first) if n_rows else np.zeros(0, dtype=np.int64)
     names_sorted = np.append(equipment[order], np.nan)
+    type_key = k_codes[t_first]
+    type_convoy = c_codes[t_first]
     merged = pd.DataFrame({
-        "convoy": pd.Series(c_uniques[c_codes[t_first]], dtype="str"),
+        "convoy": pd.Series(c_uniques[type_convoy], dtype="str"),
         # (an empty table keeps the object dtype the string sort used to leave)
-        "equipment_key": pd.Series(k_uniques[k_codes[t_first]], dtype="str" if n_rows else object),
+        "equipment_key": pd.Series(k_uniques[type_key], dtype="str" if n_rows else object),
         "count": m_count, "count_max": m_count_max,
         "carried": np.minimum(m_carried, m_count), "carried_max": np.minimum(m_carried_max, m_count_max),
         "name": pd.Series(names_sorted[first_named], dtype=object),
-        "equipment_id": pd.Series(equipment_id[order][t_first], dtype=object),
-        "known": known[order][t_first],
     })
-
-    merged = _attach_catalog(merged, catalog)
-    keys = [str(k) for k in c_uniques[np.unique(c_codes)]] if n_rows else []
-    merged["code"] = (np.cumsum(np.r_[True, c_codes[t_first][1:] != c_codes[t_first][:-1]]) - 1).astype("int64") \
-        if n_rows else np.zeros(0, dtype=np.int64)
+    merged = _attach_catalog(merged, catalog, k_uniques, type_key)
+    first_of_convoy = np.r_[True, type_convoy[1:] != type_convoy[:-1]] if n_rows else np.zeros(0, dtype=bool)
+    keys = [str(k) for k in c_uniques[type_convoy[first_of_convoy]]]
+    merged["code"] = (np.cumsum(first_of_convoy) - 1).astype("int64")
 
     notes_all = frame["notes"].astype("object").to_numpy()[take] if "notes" in frame else np.full(len(take), None)
 
@@ -218,6 +238,16 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     known_keys = set(keys)  # once, not per loss row: O(losses x convoys) took seconds on large files
     loss_rows = {str(k): int(v) for k, v in sorted(losses.items()) if k in known_keys}
     return ConvoyTable(convoys=keys, types=merged, loss_rows=loss_rows, lists=lists)
+
+
+def _convoy_array(frame: pd.DataFrame) -> np.ndarray:
+    """:func:`convoy_keys` as an object array of str (what aggregation works on)."""
+    convoy = frame["convoy"].to_numpy(dtype=object)
+    blank = pd.isna(convoy) | (convoy == "")
+    out = np.where(blank, frame["sighting_id"].to_numpy(dtype=object), convoy)
+    if pd.isna(out).any():  # a row with neither (not in a validated frame): its key is the text "nan"
+        out = pd.Series(out, dtype=object).astype(str).to_numpy(dtype=object)
+    return out
 
 
 def _lexsort(keys: list[np.ndarray]) -> np.ndarray:
@@ -236,10 +266,17 @@ def _lexsort(keys: list[np.ndarray]) -> np.ndarray:
 
 
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of ``values`` in the order of their sorted distinct values; missing values sort last."""
-    codes, uniques = pd.factorize(values, sort=True)
-    codes = np.where(codes < 0, len(uniques), codes)
-    return codes, np.asarray(uniques, dtype=object)
+    """Codes of ``values`` in the order of their sorted distinct values; missing values sort last.
+
+    Coded in row order first, then only the distinct values are sorted (cheaper than ``sort=True``).
+    """
+    codes, uniques = pd.factorize(values)
+    uniques = np.asarray(uniques, dtype=object)
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(len(uniques) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(uniques))
+    rank[-1] = len(uniques)  # (code -1, missing: after the last)
+    return rank[codes], uniques[order]
 
 
 def _lists_by_convoy(convoy_codes: np.ndarray, convoy_names: np.ndarray, value_codes: np.ndarray,
@@ -256,25 +293,29 @@ def _lists_by_convoy(convoy_codes: np.ndarray, convoy_names: np.ndarray, value_c
     return {name: values[a:b] for name, a, b in zip(names, bounds[:-1].tolist(), bounds[1:].tolist())}
 
 
-def _attach_catalog(merged: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
-    """Add family, category, role, armoured, crew, passengers from the catalog (vectorised lookup)."""
-    entries = pd.DataFrame(
-        [
-            {"equipment_key": e.id, "c_name": e.name, "family": e.family, "category": e.category,
-             "role": e.role, "armoured": e.armoured, "crew": e.crew, "passengers": e.passengers}
-            for e in catalog
-        ],
-        columns=["equipment_key", "c_name", "family", "category", "role", "armoured", "crew", "passengers"],
-    )
-    out = merged.merge(entries, on="equipment_key", how="left")
-    unknown = ~out["known"].astype(bool)
-    out["name"] = out["c_name"].where(~unknown, out["name"]).astype("object")
-    out["equipment_id"] = out["equipment_id"].where(~unknown, None).astype("object")
+def _attach_catalog(merged: pd.DataFrame, catalog: Catalog, keys: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
+    """Add equipment_id, family, category, role, armoured, crew, passengers: per distinct key, then by code.
+
+    ``keys`` are the distinct equipment keys and ``codes`` each row's
+    position in them. A key that is a catalog id takes the catalog's name;
+    any other (``?`` + a written name) is unknown, keeps its written name and
+    counts no crew.
+    """
+    entries = [catalog.entries.get(k) for k in keys.tolist()]
+    found = np.array([e is not None for e in entries] + [False], dtype=bool)[codes]
+
+    def column(of, missing, dtype):
+        return np.array([of(e) if e is not None else missing for e in entries] + [missing], dtype=dtype)[codes]
+
+    out = merged
+    out["name"] = np.where(found, column(lambda e: e.name, None, object), out["name"].to_numpy(dtype=object))
+    out["name"] = out["name"].astype("object")
+    out["equipment_id"] = pd.Series(column(lambda e: e.id, None, object), dtype=object)
     for col in ("family", "category", "role"):
-        out[col] = out[col].astype("object").where(~unknown, UNKNOWN)
-    out["armoured"] = out["armoured"].astype("object").where(~unknown, False).astype(bool)
+        out[col] = pd.Series(column(lambda e, c=col: getattr(e, c), UNKNOWN, object), dtype=object)
+    out["armoured"] = column(lambda e: bool(e.armoured), False, bool)
     for col in ("crew", "passengers"):
-        out[col] = out[col].where(~unknown, 0).fillna(0).astype("int64")
+        out[col] = column(lambda e, c=col: int(getattr(e, c) or 0), 0, np.int64)
     for col in ("count", "count_max", "carried", "carried_max"):
         out[col] = out[col].astype("int64")
     return out[[*TYPE_COLUMNS]]
@@ -328,21 +369,25 @@ def type_codes(table: ConvoyTable, space: FeatureSpace) -> TypeCodes:
     """Map every per-type row to its feature columns once, so matrices build with bincount."""
     t = table.types
     cols = space.columns
+    # Category, role and family are the equipment key's (its catalog entry's, or unknown): map the few
+    # distinct keys, read at each one's first row, not every row.
+    codes, uniques = pd.factorize(t["equipment_key"].to_numpy(dtype=object))
+    first = np.zeros(len(uniques), dtype=np.intp)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
 
-    def lookup(series: pd.Series, prefix: str) -> np.ndarray:
-        # Map the few distinct values, not every row.
-        codes, uniques = pd.factorize(series)
-        table_ = np.array([cols.get(f"{prefix}:{u}", -1) for u in uniques] + [-1], dtype=np.int64)
-        return table_[codes]
+    def lookup(column: str, prefix: str) -> np.ndarray:
+        values = t[column].to_numpy(dtype=object)[first]
+        return np.array([cols.get(f"{prefix}:{u}", -1) for u in values] + [-1], dtype=np.int64)[codes]
 
+    category = t["category"].to_numpy(dtype=object)[first]
     return TypeCodes(
         convoy=t["code"].to_numpy(dtype=np.int64),
-        category=lookup(t["category"], "category"),
-        role=lookup(t["role"], "role"),
-        family=lookup(t["family"], "family"),
-        type=lookup(t["equipment_key"], "type"),
+        category=lookup("category", "category"),
+        role=lookup("role", "role"),
+        family=lookup("family", "family"),
+        type=lookup("equipment_key", "type"),
         armoured=t["armoured"].to_numpy(dtype=bool),
-        unknown=(t["category"] == UNKNOWN).to_numpy(dtype=bool),
+        unknown=np.append(category == UNKNOWN, False)[codes],
     )
 
 

@@ -142,7 +142,16 @@ class _Tables:
         # Largest possible value + 1 of each quantity: counts only grow towards count_max.
         top = self.of(upper).max(axis=1) if len(upper) else np.zeros(len(self.quantities), dtype=np.int64)
         self.radix = np.maximum(top, 0).astype(np.int64) + 1
-        self.tables = {key: self._tabulate(key, limit) for key in self.reads}
+        # The same rule with the same parameters (an `absent` rule in many templates) is tabulated once.
+        self.identity = {(tid, k): (rule.rule, rule.params.model_dump_json(), tuple(self.reads[(tid, k)] or ()))
+                         for tid, rules in self.rules.items() for k, rule in enumerate(rules)}
+        made: dict[tuple, Any] = {}
+        self.tables = {}
+        for key in self.reads:
+            ident = self.identity[key]
+            if ident not in made:
+                made[ident] = self._tabulate(key, limit)
+            self.tables[key] = made[ident]
         # Tables indexed by the same quantities with the same strides share one key per chunk (96 rules
         # of the bundled doctrine, 24 keys), computed together as one product with exact whole numbers.
         groups: dict[tuple, int] = {}
@@ -163,8 +172,8 @@ class _Tables:
             if t is not None:
                 weight = self.rules[tid][k].weight
                 self.weighted[(tid, k)] = t[2] * weight
-                shared.setdefault((self.key_of[(tid, k)], t[2].tobytes(), weight), len(shared))
-        self.same = {key: shared[(self.key_of[key], self.tables[key][2].tobytes(), self.rules[key[0]][key[1]].weight)]
+                shared.setdefault((self.key_of[(tid, k)], self.identity[(tid, k)], weight), len(shared))
+        self.same = {key: shared[(self.key_of[key], self.identity[key], self.rules[key[0]][key[1]].weight)]
                      for key in self.weighted}
         #: Per template: its required rules, its weight sum, and whether every rule is tabulated with finite
         #: scores (then rows where a required rule scores 0 can be left at 0 without evaluating the rest).
@@ -217,7 +226,18 @@ class _Tables:
         return [self.index[q] for q in reads], strides, score, np.minimum(1.0, 2.0 * score)
 
     def score(self, quantities: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
-        """Templates x rows scores, as :func:`_score` computes them, from :meth:`of` (and the matrix if needed).
+        """Templates x rows scores, as :func:`_score` computes them, from :meth:`of` (and the matrix if needed)."""
+        live, compact = self.score_live(quantities, matrix)
+        out = np.zeros((len(self.rules), quantities.shape[1]), dtype=np.float64)
+        out[live] = compact
+        return out
+
+    def score_live(self, quantities: np.ndarray, matrix: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The templates that score above 0 on some row (always the first), and their rows of :meth:`score`.
+
+        Every template left out scores exactly 0 on every row. The first
+        template is always kept: where every template scores 0 it is the
+        one :func:`_leader` picks.
 
         ``quantities`` is quantities x rows (whole numbers, integer or float).
         A template's rules are added as in :func:`_weighted`, in rule order,
@@ -236,7 +256,8 @@ class _Tables:
         fits = bool(n == 0 or (quantities.max(axis=1) < self.radix).all())
         floats: dict[int, np.ndarray] = {}
         features = Features(matrix, self.columns) if matrix is not None else None
-        out = np.zeros((len(self.rules), n), dtype=np.float64)
+        out = np.empty((len(self.rules), n), dtype=np.float64)
+        live_templates: list[int] = []
         keys = None
         if fits and self.key_terms:
             # Whole numbers below each radix: the keys are exact integers (computed as such).
@@ -264,6 +285,9 @@ class _Tables:
 
         for j, (tid, rules) in enumerate(self.rules.items()):
             if not rules:
+                if j == 0:
+                    out[0] = 0.0
+                    live_templates.append(0)
                 continue
             tabulated = fits and self.tabulated[tid]
             # The required rules' factors first, on every row.
@@ -279,13 +303,18 @@ class _Tables:
                 if tabulated:
                     live = f != 0.0 if live is None else np.logical_and(live, f != 0.0, out=live)
             rows = None
+            at = len(live_templates)
             if live is not None:
                 alive = int(np.count_nonzero(live))
                 if alive == 0:
-                    continue  # the row of zeros `out` starts with
+                    if j == 0:
+                        out[0] = 0.0
+                        live_templates.append(0)
+                    continue
                 if alive < n // 2:
                     rows = np.flatnonzero(live)
-            acc = out[j] if rows is None else np.empty(len(rows), dtype=np.float64)
+            live_templates.append(j)
+            acc = out[at] if rows is None else np.empty(len(rows), dtype=np.float64)
             for k, rule in enumerate(rules):
                 table = self.tables[(tid, k)] if fits else None
                 if table is not None:
@@ -312,8 +341,9 @@ class _Tables:
             for k in self.required[tid]:
                 acc *= factors[k] if rows is None else factors[k].take(rows)
             if rows is not None:
-                out[j, rows] = acc
-        return out
+                out[at] = 0.0
+                out[at, rows] = acc
+        return np.array(live_templates, dtype=np.intp), out[:len(live_templates)]
 
 
 def _uniforms(keys: np.ndarray, seed: int, sample: np.ndarray | int) -> np.ndarray:
@@ -606,7 +636,7 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
                 for q, mult in zip(carried_q, carried_mult):
                     added[q] += np.bincount(moved_scen, weights=mult * moved_delta, minlength=n_c)
             added += np.take(point_q, conv_c, axis=1)  # (np.take is faster here than fancy indexing)
-            score = tables.score(added)
+            live, score = tables.score_live(added)
         else:
             scen_codes = type(codes)(
                 convoy=row_scen, category=open_codes.category[row_idx], role=open_codes.role[row_idx],
@@ -615,8 +645,8 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
             )
             matrix = point_u[conv_c]
             matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried - c_low[row_idx])
-            score = tables.score(tables.of(matrix), matrix)
-        _accumulate(won, mean_u, conv_c, score, scen_weight_a[sl])
+            live, score = tables.score_live(tables.of(matrix), matrix)
+        _accumulate(won, mean_u, conv_c, score, scen_weight_a[sl], live)
 
     _run_chunks(score_chunk, list(zip(bounds[:-1].tolist(), bounds[1:].tolist())))
     wins[targets] = won
@@ -637,15 +667,19 @@ def _run_chunks(work, chunks: list[tuple[int, int]]) -> None:
 
 
 def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.ndarray,
-                weight: np.ndarray) -> None:
+                weight: np.ndarray, live: np.ndarray | None = None) -> None:
     """Add one chunk's scenarios to ``won`` (the winner's weight) and ``mean`` (weighted scores), per convoy.
 
-    ``score`` is templates x scenarios. A convoy's scenarios are contiguous,
-    so its sums are contiguous runs (``reduceat``); a convoy split between
-    two chunks gets one partial sum from each.
+    ``score`` is templates x scenarios, for the templates ``live`` (sorted,
+    the first template among them; default all): the others score 0 on every
+    scenario, so they add nothing and win none. A convoy's scenarios are
+    contiguous, so its sums are contiguous runs (``reduceat``); a convoy
+    split between two chunks gets one partial sum from each.
     """
-    n_t = score.shape[0]
+    n_t = won.shape[1]
     arg = _leader(score, axis=0)
+    if live is not None:
+        arg = live[arg]
     change = np.r_[True, conv[1:] != conv[:-1]]
     starts = np.flatnonzero(change)
     group = np.cumsum(change) - 1
@@ -653,7 +687,10 @@ def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.n
     who = conv[starts]  # distinct within a chunk
     won[who] += np.bincount(group * n_t + arg, weights=weight, minlength=g * n_t).reshape(g, n_t)
     score *= weight[None, :]
-    mean[who] += np.add.reduceat(score, starts, axis=1).T
+    if live is None or len(live) == n_t:
+        mean[who] += np.add.reduceat(score, starts, axis=1).T
+    else:
+        mean[np.ix_(who, live)] += np.add.reduceat(score, starts, axis=1).T
 
 
 #: Scores (0..1) within this share of the best are a tie, won by the template first in doctrine order:
