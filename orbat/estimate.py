@@ -65,10 +65,23 @@ class UnknownConvoy(OrbatError):
 
 @dataclass
 class _Scores:
-    """Template scores for every convoy: ``score`` is convoys x templates."""
+    """Template scores for every convoy: ``score`` is convoys x templates.
+
+    The rules' outcomes (what a trace shows) are evaluated per template when
+    first asked for (:meth:`outcome`), unless given.
+    """
 
     score: np.ndarray
-    outcomes: list[list[Outcome]]  # per template, per rule
+    outcomes: list[list[Outcome] | None]  # per template, per rule (None: not evaluated yet)
+    doctrine: Doctrine | None = None
+    ids: list[str] | None = None
+    features: Features | None = None
+
+    def outcome(self, j: int) -> list[Outcome]:
+        """Each rule's outcome of template ``j`` on every convoy."""
+        if self.outcomes[j] is None:
+            self.outcomes[j] = [rule.evaluate(self.features) for rule in self.doctrine.compiled[self.ids[j]]]
+        return self.outcomes[j]
 
 
 def _score(doctrine: Doctrine, ids: list[str], features: Features) -> _Scores:
@@ -429,7 +442,7 @@ class _Run:
         if template_id not in self._trace:
             j = self.ids.index(template_id)
             columns = []
-            for rule, outcome in zip(self.doctrine.compiled[template_id], self.scores.outcomes[j]):
+            for rule, outcome in zip(self.doctrine.compiled[template_id], self.scores.outcome(j)):
                 params = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
                 columns.append((
                     np.asarray(outcome.score, dtype=np.float64).tolist(),
@@ -441,7 +454,7 @@ class _Run:
         return self._trace[template_id]
 
 
-def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: FeatureSpace,
+def _sample_wins(table: ConvoyTable, tables: _Tables, ids: list[str], space: FeatureSpace,
                  codes, point: np.ndarray, samples: int, seed: int,
                  point_matrix: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per convoy x template, the share of count scenarios the template wins, and its mean score over them.
@@ -562,8 +575,6 @@ def _sample_wins(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: 
     scen_sample_a, scen_weight_a = scen_sample_a[perm], scen_weight_a[perm]
     won = np.zeros((n_u, n_t), dtype=np.float64)
     mean_u = np.zeros((n_u, n_t), dtype=np.float64)
-    upper = feature_matrix(codes, space, n, t["count_max"].to_numpy(), t["carried_max"].to_numpy())
-    tables = _Tables(doctrine, ids, space, upper[targets], limit=max(1 << 16, min(1 << 22, len(scen_conv_a) // 4)))
     point_u = point_matrix[targets]
     open_codes = type(codes)(
         convoy=codes.convoy[rows], category=codes.category[rows], role=codes.role[rows],
@@ -719,7 +730,7 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def _support_echelon(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: FeatureSpace,
-                     codes, t: pd.DataFrame) -> np.ndarray:
+                     codes, t: pd.DataFrame, tables: _Tables | None = None) -> np.ndarray:
     """Per convoy, the echelon rank its vehicles other than manoeuvre vehicles make on their own (-1: none).
 
     The floor for support units: an air-defence platoon stays at least a
@@ -734,11 +745,23 @@ def _support_echelon(table: ConvoyTable, doctrine: Doctrine, ids: list[str], spa
     keep = np.where(manoeuvre, 0, 1)
     counts = t["count"].to_numpy() * keep
     matrix = feature_matrix(codes, space, len(table), counts, t["carried"].to_numpy() * keep)
-    score = _score(doctrine, ids, Features(matrix, space.columns)).score
+    if tables is not None:  # the same numbers as _score (fewer vehicles: within the tables' bounds)
+        score = tables.score(tables.of(matrix), None if tables.matrix_free else matrix).T
+    else:
+        score = _score(doctrine, ids, Features(matrix, space.columns)).score
     best = score.argmax(axis=1)
     fits = (score[np.arange(len(table)), best] >= MIN_FIT) & (matrix[:, space.index("total")] > 0)
     ranks = np.array([echelon_rank(doctrine.get(i).echelon) if doctrine.get(i).echelon else -1 for i in ids])
     return np.where(fits, ranks[best], out)
+
+
+def _table_limit(convoys: int, samples: int) -> int:
+    """Largest grid a rule is tabulated on: about a sixteenth of the count scenarios there may be.
+
+    (A bigger grid costs more to fill than its lookups save; a rule over a
+    bigger grid is evaluated directly, to the same numbers.)
+    """
+    return max(1 << 16, min(1 << 22, convoys * max(samples, 1) // 16))
 
 
 def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | None = None, *,
@@ -776,12 +799,17 @@ def _run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | N
     t = table.types
     matrix = feature_matrix(codes, space, len(table), t["count"].to_numpy(), t["carried"].to_numpy())
     features = Features(matrix, space.columns)
-    scores = _score(doctrine, ids, features)
+    # Every rule tabulated over the whole numbers it can read (up to the counts at count_max): the point
+    # scores, the support echelon and every count scenario are looked up, with _score's very numbers.
+    upper = feature_matrix(codes, space, len(table), t["count_max"].to_numpy(), t["carried_max"].to_numpy())
+    tables = _Tables(doctrine, ids, space, upper, limit=_table_limit(len(table), samples))
+    point = np.ascontiguousarray(tables.score(tables.of(matrix), None if tables.matrix_free else matrix).T)
+    scores = _Scores(point, [None] * len(ids), doctrine, ids, features)
     # The support echelon does not depend on the scenarios: computed beside their (mostly
     # single-threaded) set-up.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        support = pool.submit(_support_echelon, table, doctrine, ids, space, codes, t)
-        wins, mean = _sample_wins(table, doctrine, ids, space, codes, scores.score, samples, seed, matrix)
+        support = pool.submit(_support_echelon, table, doctrine, ids, space, codes, t, tables)
+        wins, mean = _sample_wins(table, tables, ids, space, codes, point, samples, seed, matrix)
         ladder = np.maximum(doctrine.ladder_echelon(features), support.result())
     # Rank templates per convoy: most scenarios won first, then the higher mean score, then doctrine
     # order (rounding makes near-equal numbers ties). With exact counts this is the best score.
