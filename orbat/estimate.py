@@ -519,14 +519,14 @@ def _sample_wins(table: ConvoyTable, tables: _Tables, ids: list[str], space: Fea
     log_total = np.add.reduceat(log_radix, starts)
     enumerate_all = log_total <= np.log2(samples) + 1e-9
 
-    # Enumerated convoys: every scenario, weight 1 / number of scenarios.
+    # The scenarios, one block per convoy (its scenarios are made chunk by chunk, never all at once).
+    # Enumerated convoys: scenarios numbered 0 .. count-1, weight 1 / count.
     e_conv = np.flatnonzero(enumerate_all)
     e_count = np.exp2(log_total[e_conv]).round().astype(np.int64)
-    scen_conv = [np.repeat(e_conv, e_count)]
-    scen_number = [_ranges(np.zeros(len(e_conv), dtype=np.int64), e_count).astype(np.float64)]
-    scen_sample = [np.full(int(e_count.sum()), -1, dtype=np.int64)]
-    scen_weight = [np.repeat(1.0 / e_count, e_count)]
-
+    block_conv, block_len, block_sampled = [e_conv], [e_count], [np.zeros(len(e_conv), dtype=bool)]
+    # Sampled convoys: their distinct draws, each weighted by how often it was drawn.
+    samp_sample = np.zeros(0, dtype=np.int64)
+    samp_weight = np.zeros(0, dtype=np.float64)
     s_conv = np.flatnonzero(~enumerate_all)
     if len(s_conv):
         keys = pd.util.hash_pandas_object(sub[["convoy", "equipment_key"]], index=False).to_numpy(dtype=np.uint64)
@@ -534,7 +534,8 @@ def _sample_wins(table: ConvoyTable, tables: _Tables, ids: list[str], space: Fea
         s_local_starts = np.r_[0, np.cumsum(per_convoy[s_conv])[:-1]]
         exact = log_total[s_conv] < 45  # numbers stay exact integers in float64
         numbers = np.empty((len(s_conv), samples), dtype=np.float64)
-        block = max(1, min(samples, 2_000_000 // max(1, len(s_rows))))
+        # (blocks of about half a million draws: the temporaries stay small, whatever the input)
+        block = max(1, min(samples, 500_000 // max(1, len(s_rows))))
         row_keys, row_radix, row_place = keys[s_rows][:, None], radix[s_rows][:, None], place[s_rows][:, None]
 
         def draw(first: int, last: int) -> None:  # samples first..last-1 of every sampled convoy
@@ -552,27 +553,26 @@ def _sample_wins(table: ConvoyTable, tables: _Tables, ids: list[str], space: Fea
         new[:, 1:] = sorted_numbers[:, 1:] != sorted_numbers[:, :-1]
         flat_new = new.ravel()
         group_start = np.flatnonzero(flat_new)
-        rep = (order + (np.arange(len(s_conv)) * samples)[:, None]).ravel()[group_start]
-        scen_conv.append(s_conv[rep // samples])
-        scen_number.append(np.zeros(len(rep)))
-        scen_sample.append((rep % samples).astype(np.int64))
-        scen_weight.append(np.diff(np.r_[group_start, flat_new.size]) / samples)
+        samp_sample = order.ravel()[group_start]
+        samp_weight = np.diff(np.r_[group_start, flat_new.size]) / samples
+        block_conv.append(s_conv)
+        block_len.append(new.sum(axis=1).astype(np.int64))
+        block_sampled.append(np.ones(len(s_conv), dtype=bool))
     else:
         keys = np.zeros(len(rows), dtype=np.uint64)
-
-    scen_conv_a = np.concatenate(scen_conv)
-    scen_number_a = np.concatenate(scen_number)
-    scen_sample_a = np.concatenate(scen_sample)
-    scen_weight_a = np.concatenate(scen_weight)
+    block_conv_a = np.concatenate(block_conv)
+    block_len_a = np.concatenate(block_len)
+    block_sampled_a = np.concatenate(block_sampled)
+    # Where each sampled block's draws start in samp_sample / samp_weight (0 for enumerated blocks).
+    block_draws = np.zeros(len(block_conv_a), dtype=np.int64)
+    block_draws[block_sampled_a] = np.r_[0, np.cumsum(block_len_a[block_sampled_a])[:-1]]
     # Convoys whose point scores leave the same templates at 0 are scored side by side: a chunk of them
     # then skips those templates on all its rows (see _Tables.score). Only whole convoys move: each
     # convoy's scenarios keep their order, so its sums are the same numbers.
-    change = np.flatnonzero(np.r_[True, scen_conv_a[1:] != scen_conv_a[:-1]])
     _, kind = np.unique(np.packbits(point[targets] > 0, axis=1), axis=0, return_inverse=True)
-    blocks = np.argsort(kind.ravel()[scen_conv_a[change]], kind="stable")
-    perm = _ranges(change[blocks], np.diff(np.r_[change, len(scen_conv_a)])[blocks])
-    scen_conv_a, scen_number_a = scen_conv_a[perm], scen_number_a[perm]
-    scen_sample_a, scen_weight_a = scen_sample_a[perm], scen_weight_a[perm]
+    by_kind = np.argsort(kind.ravel()[block_conv_a], kind="stable")
+    block_conv_a, block_len_a = block_conv_a[by_kind], block_len_a[by_kind]
+    block_sampled_a, block_draws_a = block_sampled_a[by_kind], block_draws[by_kind]
     won = np.zeros((n_u, n_t), dtype=np.float64)
     mean_u = np.zeros((n_u, n_t), dtype=np.float64)
     point_u = point_matrix[targets]
@@ -603,23 +603,31 @@ def _sample_wins(table: ConvoyTable, tables: _Tables, ids: list[str], space: Fea
         carried_mult = incidence[space.index("carried"), carried_q].astype(np.float64)
     # Chunks of whole convoys (~CHUNK scenarios each): each convoy's sums are made in one chunk, so chunks
     # can be scored in any order, on two threads (numpy releases the GIL in the large array operations).
-    change = np.flatnonzero(np.r_[True, scen_conv_a[1:] != scen_conv_a[:-1]])
-    at = np.minimum(np.searchsorted(change, np.arange(0, len(scen_conv_a), CHUNK)), len(change) - 1)
-    bounds = np.unique(np.r_[change[at], len(scen_conv_a)])
+    block_first = np.r_[0, np.cumsum(block_len_a)[:-1]]
+    at = np.minimum(np.searchsorted(block_first, np.arange(0, int(block_len_a.sum()), CHUNK)), len(block_first) - 1)
+    bounds = np.unique(np.r_[at, len(block_first)])
 
-    def score_chunk(first: int, last: int) -> None:
-        sl = slice(first, last)
-        conv_c = scen_conv_a[sl]
+    def score_chunk(b_first: int, b_last: int) -> None:
+        # The chunk's scenarios, from its convoys' blocks: convoy, number (enumerated), draw (sampled), weight.
+        lens = block_len_a[b_first:b_last]
+        conv_c = np.repeat(block_conv_a[b_first:b_last], lens)
+        in_block = np.arange(len(conv_c)) - np.repeat(np.r_[0, np.cumsum(lens)[:-1]], lens)
+        scen_sampled = np.repeat(block_sampled_a[b_first:b_last], lens)
+        draw_at = np.repeat(block_draws_a[b_first:b_last], lens) + in_block
+        scen_sample = np.where(scen_sampled, samp_sample.take(draw_at, mode="clip") if len(samp_sample) else 0, -1)
+        scen_weight = np.where(scen_sampled, samp_weight.take(draw_at, mode="clip") if len(samp_weight) else 0.0,
+                               np.repeat(1.0 / lens, lens))
         rows_per = per_convoy[conv_c]
         row_scen = np.repeat(np.arange(len(conv_c)), rows_per)
         row_idx = _ranges(starts[conv_c], rows_per)
-        sample_of_row = scen_sample_a[sl][row_scen]
+        sample_of_row = scen_sample[row_scen]
         sampled = sample_of_row >= 0
         drawn_offset = np.empty(len(row_idx), dtype=np.float64)
         if not sampled.all():
             e_rows = np.flatnonzero(~sampled)
             e_idx = row_idx[e_rows]
-            drawn_offset[e_rows] = np.floor(scen_number_a[sl][row_scen[e_rows]] / place[e_idx]) % radix[e_idx]
+            number = in_block[row_scen[e_rows]].astype(np.float64)
+            drawn_offset[e_rows] = np.floor(number / place[e_idx]) % radix[e_idx]
         if sampled.any():
             s_rows_c = np.flatnonzero(sampled)
             s_idx = row_idx[s_rows_c]
@@ -657,7 +665,7 @@ def _sample_wins(table: ConvoyTable, tables: _Tables, ids: list[str], space: Fea
             matrix = point_u[conv_c]
             matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried - c_low[row_idx])
             live, score = tables.score_live(tables.of(matrix), matrix)
-        _accumulate(won, mean_u, conv_c, score, scen_weight_a[sl], live)
+        _accumulate(won, mean_u, conv_c, score, scen_weight, live)
 
     _run_chunks(score_chunk, list(zip(bounds[:-1].tolist(), bounds[1:].tolist())))
     wins[targets] = won
