@@ -569,8 +569,12 @@ def _sample_wins(table: ConvoyTable, tables: _Tables, ids: list[str], space: Fea
     # Convoys whose point scores leave the same templates at 0 are scored side by side: a chunk of them
     # then skips those templates on all its rows (see _Tables.score). Only whole convoys move: each
     # convoy's scenarios keep their order, so its sums are the same numbers.
-    _, kind = np.unique(np.packbits(point[targets] > 0, axis=1), axis=0, return_inverse=True)
-    by_kind = np.argsort(kind.ravel()[block_conv_a], kind="stable")
+    alive = point[targets] > 0
+    if n_t <= 62:  # the pattern as one whole number (bit j: template j scores above 0)
+        kind = alive.astype(np.int64) @ (np.int64(1) << np.arange(n_t, dtype=np.int64))
+    else:
+        kind = np.unique(np.packbits(alive, axis=1), axis=0, return_inverse=True)[1].ravel()
+    by_kind = np.argsort(kind[block_conv_a], kind="stable")
     block_conv_a, block_len_a = block_conv_a[by_kind], block_len_a[by_kind]
     block_sampled_a, block_draws_a = block_sampled_a[by_kind], block_draws[by_kind]
     won = np.zeros((n_u, n_t), dtype=np.float64)
