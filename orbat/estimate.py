@@ -454,43 +454,49 @@ class _Run:
         return self._trace[template_id]
 
 
-def _sample_wins(table: ConvoyTable, tables: _Tables, ids: list[str], space: FeatureSpace,
-                 codes, point: np.ndarray, samples: int, seed: int,
-                 point_matrix: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per convoy x template, the share of count scenarios the template wins, and its mean score over them.
+@dataclass
+class _Scenarios:
+    """The count scenarios of the convoys with an open count (``count_max > count``), one block per convoy.
 
-    A scenario fixes every open count at one value of ``count..count_max``.
-    When a convoy has no more scenarios than ``samples``, all of them are
-    scored, equally weighted (exact, no randomness needed). Otherwise
-    ``samples`` scenarios are drawn, each open count uniformly and
-    independently, with a seeded hash of (convoy, type, sample) so that a
-    convoy's draws do not depend on other convoys or on row order; repeated
-    draws are scored once, weighted by how often they were drawn. All
-    scenarios of all convoys are scored together, in chunks.
-
-    Only open rows (``count_max > count``) vary between scenarios: a scenario's
-    feature matrix is its convoy's matrix at ``count`` (``point_matrix``) plus
-    what its open rows add. Counts are whole numbers, so the sum is exact and
-    equals the matrix built from every row.
+    Doctrine-free, so it is made beside the rule tables. Per open type row
+    (grouped by convoy): its count, span, carried range, radix, place value
+    and hash key; per convoy with open rows (``targets``): where its rows
+    start and how many; per block (one per such convoy): the convoy, its
+    number of scenarios, whether they are draws, and where its draws start
+    in ``samp_sample`` / ``samp_weight``.
     """
-    n, n_t = len(table), len(ids)
-    wins = np.zeros((n, n_t), dtype=np.float64)
-    mean = point.copy()
-    best = _leader(point, axis=1) if n_t else np.zeros(n, dtype=np.int64)
+
+    uncertain: np.ndarray
+    targets: np.ndarray
+    rows: np.ndarray
+    low: np.ndarray
+    span: np.ndarray
+    c_low: np.ndarray
+    c_span: np.ndarray
+    radix: np.ndarray
+    place: np.ndarray
+    keys: np.ndarray
+    starts: np.ndarray
+    per_convoy: np.ndarray
+    block_conv: np.ndarray
+    block_len: np.ndarray
+    block_sampled: np.ndarray
+    block_draws: np.ndarray
+    samp_sample: np.ndarray
+    samp_weight: np.ndarray
+
+
+def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios | None:
+    """Every convoy's count scenarios (see :func:`_sample_wins`); None when there is nothing to sample."""
+    n = len(table)
     t = table.types
     all_codes = t["code"].to_numpy()
     count_all = t["count"].to_numpy()
     open_rows = t["count_max"].to_numpy() > count_all
     uncertain = np.zeros(n, dtype=bool)
     uncertain[all_codes[open_rows]] = True
-    # Exact counts leave nothing to sample: the point estimate wins every scenario.
-    wins[~uncertain, best[~uncertain]] = 1.0
-    if samples <= 0 or not uncertain.any() or n_t == 0:
-        wins[uncertain, best[uncertain]] = 1.0
-        return wins, mean
-    if point_matrix is None:
-        point_matrix = feature_matrix(codes, space, n, count_all, t["carried"].to_numpy())
-
+    if samples <= 0 or not uncertain.any():
+        return None
     rows = np.flatnonzero(open_rows)  # the open type rows, grouped by convoy (types are sorted by convoy)
     sub = t.iloc[rows]
     targets = np.flatnonzero(uncertain)
@@ -519,7 +525,7 @@ def _sample_wins(table: ConvoyTable, tables: _Tables, ids: list[str], space: Fea
     log_total = np.add.reduceat(log_radix, starts)
     enumerate_all = log_total <= np.log2(samples) + 1e-9
 
-    # The scenarios, one block per convoy (its scenarios are made chunk by chunk, never all at once).
+    # One block per convoy (its scenarios are made chunk by chunk, never all at once).
     # Enumerated convoys: scenarios numbered 0 .. count-1, weight 1 / count.
     e_conv = np.flatnonzero(enumerate_all)
     e_count = np.exp2(log_total[e_conv]).round().astype(np.int64)
@@ -566,6 +572,48 @@ def _sample_wins(table: ConvoyTable, tables: _Tables, ids: list[str], space: Fea
     # Where each sampled block's draws start in samp_sample / samp_weight (0 for enumerated blocks).
     block_draws = np.zeros(len(block_conv_a), dtype=np.int64)
     block_draws[block_sampled_a] = np.r_[0, np.cumsum(block_len_a[block_sampled_a])[:-1]]
+    return _Scenarios(uncertain, targets, rows, low, span, c_low, c_span, radix, place, keys, starts, per_convoy,
+                      block_conv_a, block_len_a, block_sampled_a, block_draws, samp_sample, samp_weight)
+
+
+def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, ids: list[str],
+                 space: FeatureSpace, codes, point: np.ndarray, seed: int,
+                 point_matrix: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per convoy x template, the share of count scenarios the template wins, and its mean score over them.
+
+    A scenario fixes every open count at one value of ``count..count_max``.
+    When a convoy has no more scenarios than ``samples``, all of them are
+    scored, equally weighted (exact, no randomness needed). Otherwise
+    ``samples`` scenarios are drawn, each open count uniformly and
+    independently, with a seeded hash of (convoy, type, sample) so that a
+    convoy's draws do not depend on other convoys or on row order; repeated
+    draws are scored once, weighted by how often they were drawn. All
+    scenarios of all convoys are scored together, in chunks.
+
+    Only open rows (``count_max > count``) vary between scenarios: a scenario's
+    feature matrix is its convoy's matrix at ``count`` (``point_matrix``) plus
+    what its open rows add. Counts are whole numbers, so the sum is exact and
+    equals the matrix built from every row.
+    """
+    n, n_t = len(table), len(ids)
+    wins = np.zeros((n, n_t), dtype=np.float64)
+    mean = point.copy()
+    best = _leader(point, axis=1) if n_t else np.zeros(n, dtype=np.int64)
+    t = table.types
+    uncertain = plan.uncertain if plan is not None else np.zeros(n, dtype=bool)
+    # Exact counts leave nothing to sample: the point estimate wins every scenario.
+    wins[~uncertain, best[~uncertain]] = 1.0
+    if plan is None or n_t == 0:
+        wins[uncertain, best[uncertain]] = 1.0
+        return wins, mean
+    if point_matrix is None:
+        point_matrix = feature_matrix(codes, space, n, t["count"].to_numpy(), t["carried"].to_numpy())
+    targets, rows, starts, per_convoy = plan.targets, plan.rows, plan.starts, plan.per_convoy
+    span, c_low, c_span, radix, place, keys = plan.span, plan.c_low, plan.c_span, plan.radix, plan.place, plan.keys
+    samp_sample, samp_weight = plan.samp_sample, plan.samp_weight
+    n_u = len(targets)
+    block_conv_a, block_len_a, block_sampled_a, block_draws = \
+        plan.block_conv, plan.block_len, plan.block_sampled, plan.block_draws
     # Convoys whose point scores leave the same templates at 0 are scored side by side: a chunk of them
     # then skips those templates on all its rows (see _Tables.score). Only whole convoys move: each
     # convoy's scenarios keep their order, so its sums are the same numbers.
@@ -809,20 +857,22 @@ def _run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | N
     space = FeatureSpace.build(doctrine.families(), doctrine.types())
     codes = type_codes(table, space)
     t = table.types
-    matrix = feature_matrix(codes, space, len(table), t["count"].to_numpy(), t["carried"].to_numpy())
-    features = Features(matrix, space.columns)
-    # Every rule tabulated over the whole numbers it can read (up to the counts at count_max): the point
-    # scores, the support echelon and every count scenario are looked up, with _score's very numbers.
-    upper = feature_matrix(codes, space, len(table), t["count_max"].to_numpy(), t["carried_max"].to_numpy())
-    tables = _Tables(doctrine, ids, space, upper, limit=_table_limit(len(table), samples))
-    point = np.ascontiguousarray(tables.score(tables.of(matrix), None if tables.matrix_free else matrix).T)
-    scores = _Scores(point, [None] * len(ids), doctrine, ids, features)
-    # The support echelon does not depend on the scenarios: computed beside their (mostly
-    # single-threaded) set-up.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        support = pool.submit(_support_echelon, table, doctrine, ids, space, codes, t, tables)
-        wins, mean = _sample_wins(table, tables, ids, space, codes, point, samples, seed, matrix)
-        ladder = np.maximum(doctrine.ladder_echelon(features), support.result())
+        # The count scenarios (draws, no doctrine) are made on the other CPU while this thread tabulates
+        # the rules, scores the counts as seen and finds the support echelon.
+        planned = pool.submit(_plan_scenarios, table, samples, seed)
+        matrix = feature_matrix(codes, space, len(table), t["count"].to_numpy(), t["carried"].to_numpy())
+        features = Features(matrix, space.columns)
+        # Every rule tabulated over the whole numbers it can read (up to the counts at count_max): the
+        # point scores, the support echelon and every count scenario are looked up, with _score's numbers.
+        upper = feature_matrix(codes, space, len(table), t["count_max"].to_numpy(), t["carried_max"].to_numpy())
+        tables = _Tables(doctrine, ids, space, upper, limit=_table_limit(len(table), samples))
+        point = np.ascontiguousarray(tables.score(tables.of(matrix), None if tables.matrix_free else matrix).T)
+        scores = _Scores(point, [None] * len(ids), doctrine, ids, features)
+        ladder = np.maximum(doctrine.ladder_echelon(features),
+                            _support_echelon(table, doctrine, ids, space, codes, t, tables))
+        plan = planned.result()
+    wins, mean = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix)
     # Rank templates per convoy: most scenarios won first, then the higher mean score, then doctrine
     # order (rounding makes near-equal numbers ties). With exact counts this is the best score.
     order = np.lexsort((-np.round(mean, 9), -np.round(wins, 9)), axis=-1) if ids else \
