@@ -119,6 +119,16 @@ def _weighted(weights: list[float], terms: list[np.ndarray], n: int) -> np.ndarr
     return out
 
 
+@dataclass
+class _TemplatePlan:
+    """A template's rules as :meth:`_Tables.score_live` walks them (tuples: no lookups per chunk)."""
+
+    rules: list[tuple]  # (k, rule, table, key group, shared-term id, weighted table, identity)
+    required: list[tuple]
+    required_ks: list[int]
+    weight_sum: float
+
+
 class _Tables:
     """Each rule's score tabulated over the whole numbers it reads, for scoring many count scenarios.
 
@@ -181,10 +191,14 @@ class _Tables:
         # across templates (an `absent` rule) is looked up once per chunk.
         self.weighted = {}
         shared: dict[tuple, int] = {}
+        products: dict[tuple, np.ndarray] = {}
         for (tid, k), t in self.tables.items():
             if t is not None:
                 weight = self.rules[tid][k].weight
-                self.weighted[(tid, k)] = t[2] * weight
+                product = (self.identity[(tid, k)], weight)
+                if product not in products:
+                    products[product] = t[2] * weight
+                self.weighted[(tid, k)] = products[product]
                 shared.setdefault((self.key_of[(tid, k)], self.identity[(tid, k)], weight), len(shared))
         self.same = {key: shared[(self.key_of[key], self.identity[key], self.rules[key[0]][key[1]].weight)]
                      for key in self.weighted}
@@ -193,6 +207,13 @@ class _Tables:
         self.required = {tid: [k for k, rule in enumerate(rules) if rule.required] for tid, rules in self.rules.items()}
         self.weight_sum = {tid: float(np.sum(np.array([rule.weight for rule in rules], dtype=np.float64)))
                            for tid, rules in self.rules.items()}
+        #: Per template, its rules with everything score_live needs about each, in rule order.
+        self.plans = {}
+        for tid, rules in self.rules.items():
+            slots = [(k, rule, self.tables[(tid, k)], self.key_of.get((tid, k)), self.same.get((tid, k)),
+                      self.weighted.get((tid, k)), self.identity[(tid, k)]) for k, rule in enumerate(rules)]
+            self.plans[tid] = _TemplatePlan(slots, [slot for slot in slots if slot[1].required],
+                                            [slot[0] for slot in slots if slot[1].required], self.weight_sum[tid])
         self.tabulated = {tid: all(self.tables[(tid, k)] is not None and bool(np.isfinite(self.weighted[(tid, k)]).all())
                                    for k in range(len(rules))) and bool(np.isfinite([r.weight for r in rules]).all())
                           for tid, rules in self.rules.items()}
@@ -296,22 +317,25 @@ class _Tables:
             return np.asarray(rule.evaluate(GivenFeatures(values, n if rows is None else len(rows))).score,
                               dtype=np.float64)
 
+        factor_of: dict[int, np.ndarray] = {}  # required factors by rule identity (shared across templates)
         for j, (tid, rules) in enumerate(self.rules.items()):
             if not rules:
                 if j == 0:
                     out[0] = 0.0
                     live_templates.append(0)
                 continue
+            plan = self.plans[tid]
             tabulated = fits and self.tabulated[tid]
             # The required rules' factors first, on every row.
             factors: dict[int, np.ndarray] = {}
             live = None
-            for k in self.required[tid]:
-                table = self.tables[(tid, k)] if fits else None
-                if table is not None:
-                    f = table[3].take(keys[self.key_of[(tid, k)]])
+            for k, rule, table, group, same, weighted, ident in plan.required:
+                if fits and table is not None:
+                    f = factor_of.get(ident)
+                    if f is None:
+                        f = factor_of[ident] = table[3].take(keys[group])
                 else:
-                    f = np.minimum(1.0, 2.0 * direct(rules[k], self.reads[(tid, k)], None))
+                    f = np.minimum(1.0, 2.0 * direct(rule, self.reads[(tid, k)], None))
                 factors[k] = f
                 if tabulated:
                     live = f != 0.0 if live is None else np.logical_and(live, f != 0.0, out=live)
@@ -328,17 +352,14 @@ class _Tables:
                     rows = np.flatnonzero(live)
             live_templates.append(j)
             acc = out[at] if rows is None else np.empty(len(rows), dtype=np.float64)
-            for k, rule in enumerate(rules):
-                table = self.tables[(tid, k)] if fits else None
-                if table is not None:
-                    key = keys[self.key_of[(tid, k)]]
-                    same = self.same[(tid, k)]
+            for k, rule, table, group, same, weighted, ident in plan.rules:
+                if fits and table is not None:
                     term = looked_up.get(same)
                     if term is None:
                         if rows is None:
-                            term = looked_up[same] = self.weighted[(tid, k)].take(key)
+                            term = looked_up[same] = weighted.take(keys[group])
                         else:
-                            term = self.weighted[(tid, k)].take(key.take(rows))
+                            term = weighted.take(keys[group].take(rows))
                     elif rows is not None:
                         term = term.take(rows)
                 else:
@@ -350,8 +371,8 @@ class _Tables:
                     acc[:] = term
                 else:
                     acc += term
-            acc /= self.weight_sum[tid]
-            for k in self.required[tid]:
+            acc /= plan.weight_sum
+            for k in plan.required_ks:
                 acc *= factors[k] if rows is None else factors[k].take(rows)
             if rows is not None:
                 out[at] = 0.0
