@@ -850,30 +850,6 @@ def _table_limit(convoys: int, samples: int) -> int:
 def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | None = None, *,
                   samples: int = 200, seed: int = 0, convoys: list[str] | None = None) -> _Run:
     """Score every convoy of a canonical frame against every template (vectorised); see :func:`estimate_convoys`."""
-    with _one_blas_thread():
-        return _run_estimator(frame, catalog, doctrine, samples=samples, seed=seed, convoys=convoys)
-
-
-def _one_blas_thread():
-    """Limit BLAS to one thread while scoring (restored after).
-
-    The only BLAS products left are small (each chunk's table keys, exact
-    whole numbers); the chunks themselves run on two threads
-    (:func:`_run_chunks`), and OpenBLAS splitting each small product across
-    threads as well costs more hand-offs than it saves. The numbers are the
-    same either way.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - a declared dependency; without it only speed differs
-        from contextlib import nullcontext
-
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def _run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | None = None, *,
-                   samples: int = 200, seed: int = 0, convoys: list[str] | None = None) -> _Run:
     doctrine = doctrine or load_doctrine()
     table = aggregate_convoys(frame, catalog, convoys)
     ids = list(doctrine.templates)
