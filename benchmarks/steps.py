@@ -346,18 +346,17 @@ case("estimate.orbat", "estimate", "orbat",
 
 
 def _estimate_dicts(spec):
-    return _estimate_orbat(spec)
+    return {**_estimate_orbat(spec), "to_dicts": _need("orbat.estimate", "to_dicts")}
 
 
 def _estimate_dicts_run(state):
     results = state["estimate"](state["frame"], state["catalog"], state["doctrine"])
-    for result in results:
-        result.to_dict()
+    state["to_dicts"](results)
     return {"rows": len(state["frame"]), "convoys": len(results)}
 
 
 case("estimate.dicts", "estimate", "info",
-     "estimate_convoys(...) then .to_dict() of every convoy (what `orbat estimate --json` prints)",
+     "estimate_convoys(...) then to_dicts(): every convoy's JSON (what `orbat estimate --json` prints)",
      _estimate_dicts, _estimate_dicts_run)
 
 

@@ -21,9 +21,12 @@ each convoy's result (done lazily, when asked for) is per convoy.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -907,7 +910,32 @@ def estimate_convoys(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine |
             known = run_known_convoys(frame)
             hint = f"; known convoys: {', '.join(known[:10])}" + (" ..." if len(known) > 10 else "") if known else ""
             raise UnknownConvoy(f"no sighting belongs to convoy {missing[0]!r}{hint}")
-    return [ConvoyEstimate(run, i) for i in range(len(run.table))]
+    with gc_paused():
+        return [ConvoyEstimate(run, i) for i in range(len(run.table))]
+
+
+def to_dicts(estimates: Iterable[ConvoyEstimate]) -> list[dict]:
+    """Every estimate's JSON object (what ``orbat estimate --json`` prints), in order."""
+    with gc_paused():
+        return [e.to_dict() for e in estimates]
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while many small objects are made (restored after).
+
+    An estimate and its JSON hold no reference cycles, but every few hundred
+    new objects the collector runs, and its full passes walk every object
+    array alive, such as a sightings frame's columns: at 200k convoys making
+    the estimates took 0.85 s, 0.06 s with the collector paused.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def run_known_convoys(frame: pd.DataFrame) -> list[str]:

@@ -427,9 +427,9 @@ def holdings_table(holdings: Iterable[Any]) -> pd.DataFrame:
 
 
 def _estimate_dicts(frame: pd.DataFrame, catalog, doctrine) -> list[dict]:
-    from orbat.estimate import estimate_convoys
+    from orbat.estimate import estimate_convoys, to_dicts
 
-    return [e.to_dict() if hasattr(e, "to_dict") else dict(e) for e in estimate_convoys(frame, catalog, doctrine=doctrine)]
+    return to_dicts(estimate_convoys(frame, catalog, doctrine=doctrine))
 
 
 def _inventory_tables(frame: pd.DataFrame, catalog, actors, as_of) -> tuple[pd.DataFrame, pd.DataFrame, str | None] | None:

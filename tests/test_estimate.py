@@ -179,3 +179,24 @@ def test_rules_can_name_catalog_families_and_types(catalog, tmp_path):
     assert [t["values"]["value"] for t in trace] == [2, 2]
     assert all(t["passed"] for t in trace)
     assert f"family {t72.family} count 2" in trace[0]["reason"]
+
+
+def test_to_dicts_is_every_estimates_json_and_restores_the_collector(catalog, doctrine):
+    import gc
+
+    from conftest import MALI_CSV
+    from orbat.estimate import gc_paused, to_dicts
+    from orbat.sightings import read_sightings
+
+    results = estimate_convoys(read_sightings(MALI_CSV, catalog), catalog, doctrine)
+    assert len(results) == 1
+    assert gc.isenabled()
+    assert to_dicts(results) == [r.to_dict() for r in results]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a collector paused by the caller stays paused
+    finally:
+        gc.enable()

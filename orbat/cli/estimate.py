@@ -58,7 +58,7 @@ def estimate(
         raise UsageError("--json and --markdown do not go together; choose one")
     from orbat.catalog import load_catalog
     from orbat.doctrine import load_doctrine
-    from orbat.estimate import estimate_convoys
+    from orbat.estimate import estimate_convoys, to_dicts
 
     url = db_url(db)
     cat = load_catalog(catalog or (), db_url=url)
@@ -78,19 +78,19 @@ def estimate(
     results = estimate_convoys(frame, cat, doc, samples=samples, seed=seed,
                                convoys=list(dict.fromkeys(convoy)) if convoy else None)
     if json_:
-        print_json([r.to_dict() for r in results])
+        print_json(to_dicts(results))
         return
     if markdown:
         from orbat.report import markdown_assessment
 
-        typer.echo("\n\n".join(markdown_assessment(r.to_dict(), frame).rstrip() for r in results))
+        typer.echo("\n\n".join(markdown_assessment(data, frame).rstrip() for data in to_dicts(results)))
         return
     out = console()
     if not results:
         out.print("No convoys to estimate.")
         return
-    for result in results:
-        _render(out, result.to_dict())
+    for data in to_dicts(results):
+        _render(out, data)
 
 
 def _render(out, data: dict) -> None:
