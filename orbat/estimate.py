@@ -573,7 +573,8 @@ def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios |
             offsets = np.floor(u * row_radix)
             numbers[:, first:last] = np.add.reduceat(offsets * row_place, s_local_starts, axis=0)
 
-        _run_chunks(draw, [(first, min(samples, first + block)) for first in range(0, samples, block)])
+        for first in range(0, samples, block):  # (on this thread: the other one is busy with the tables)
+            draw(first, min(samples, first + block))
         # Convoys with astronomically many scenarios: every draw is its own scenario.
         numbers[~exact] = -1.0 - np.arange(samples)[None, :]
         # Per convoy, its draws sorted by number (stable: the first draw of a number represents it).
@@ -658,23 +659,37 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
         unknown=codes.unknown[rows],
     )
     if tables.matrix_free:
-        # Per open row, which quantities one more of its vehicles adds to (and how often: a selection
-        # may name a column twice), as pairs grouped by row; and what one more carried vehicle adds to.
+        # Which quantities one more vehicle of an open row adds to (and how often: a selection may name a
+        # column twice), as (quantity, times) pairs per kind of row: rows of the same category, role,
+        # family, type, armour and known-ness add to the same ones, and a file has a few hundred kinds
+        # at most (a row-by-quantity matrix was 112 MB per temporary at 500k open rows).
         point_q = tables.of(point_u).astype(np.float64)
         incidence = np.zeros((len(space), len(tables.quantities)), dtype=np.int64)
         for i, cols in enumerate(tables.sums):
             for col in cols:
                 incidence[col, i] += 1
-        per_vehicle = (incidence[space.index("total")] + incidence[open_codes.category] + incidence[open_codes.role]
-                       + np.where(open_codes.family[:, None] >= 0, incidence[np.maximum(open_codes.family, 0)], 0)
-                       + np.where(open_codes.type[:, None] >= 0, incidence[np.maximum(open_codes.type, 0)], 0)
-                       + np.where(open_codes.armoured[:, None], incidence[space.index("armoured")], 0)
-                       + np.where(open_codes.unknown[:, None], incidence[space.index("unknown")], 0))
-        pair_row, pair_q = np.nonzero(per_vehicle)
-        pair_mult = per_vehicle[pair_row, pair_q].astype(np.float64)
+        radix_f = len(space) + 1
+        kind_key = np.zeros(len(rows), dtype=np.int64)
+        for part in (open_codes.category, open_codes.role, open_codes.family, open_codes.type):
+            kind_key = kind_key * radix_f + (np.asarray(part, dtype=np.int64) + 1)
+        kind_key = (kind_key * 2 + open_codes.armoured) * 2 + open_codes.unknown
+        row_kind = pd.factorize(kind_key)[0]
+        kind_first = np.zeros(int(row_kind.max()) + 1 if len(row_kind) else 0, dtype=np.intp)
+        kind_first[row_kind[::-1]] = np.arange(len(row_kind) - 1, -1, -1)  # a row of each kind
+        k_codes = type(codes)(**{f: np.asarray(getattr(open_codes, f))[kind_first] for f in
+                                 ("convoy", "category", "role", "family", "type", "armoured", "unknown")})
+        per_vehicle = (incidence[space.index("total")] + incidence[k_codes.category] + incidence[k_codes.role]
+                       + np.where(k_codes.family[:, None] >= 0, incidence[np.maximum(k_codes.family, 0)], 0)
+                       + np.where(k_codes.type[:, None] >= 0, incidence[np.maximum(k_codes.type, 0)], 0)
+                       + np.where(k_codes.armoured[:, None], incidence[space.index("armoured")], 0)
+                       + np.where(k_codes.unknown[:, None], incidence[space.index("unknown")], 0))
+        pair_kind, pair_q = np.nonzero(per_vehicle)
+        pair_mult = per_vehicle[pair_kind, pair_q].astype(np.float64)
         unit_pairs = bool((pair_mult == 1.0).all())
-        pair_len = np.bincount(pair_row, minlength=len(rows))
-        pair_start = np.r_[0, np.cumsum(pair_len)[:-1]]
+        kind_len = np.bincount(pair_kind, minlength=len(kind_first))
+        kind_start = np.r_[0, np.cumsum(kind_len)[:-1]]
+        pair_len = kind_len[row_kind]  # per open row
+        pair_start = kind_start[row_kind]
         carried_q = np.flatnonzero(incidence[space.index("carried")])
         carried_mult = incidence[space.index("carried"), carried_q].astype(np.float64)
     # Chunks of whole convoys (~CHUNK scenarios each): each convoy's sums are made in one chunk, so chunks
