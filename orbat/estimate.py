@@ -560,34 +560,37 @@ def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios |
     s_conv = np.flatnonzero(~enumerate_all)
     if len(s_conv):
         keys = pd.util.hash_pandas_object(sub[["convoy", "equipment_key"]], index=False).to_numpy(dtype=np.uint64)
-        s_rows = _ranges(starts[s_conv], per_convoy[s_conv])
-        s_local_starts = np.r_[0, np.cumsum(per_convoy[s_conv])[:-1]]
         exact = log_total[s_conv] < 45  # numbers stay exact integers in float64
-        numbers = np.empty((len(s_conv), samples), dtype=np.float64)
-        # (blocks of about half a million draws: the temporaries stay small, whatever the input)
-        block = max(1, min(samples, 500_000 // max(1, len(s_rows))))
-        row_keys, row_radix, row_place = keys[s_rows][:, None], radix[s_rows][:, None], place[s_rows][:, None]
-
-        def draw(first: int, last: int) -> None:  # samples first..last-1 of every sampled convoy
-            u = _uniforms(row_keys, seed, np.arange(first, last, dtype=np.uint64)[None, :])
-            offsets = np.floor(u * row_radix)
-            numbers[:, first:last] = np.add.reduceat(offsets * row_place, s_local_starts, axis=0)
-
-        for first in range(0, samples, block):  # (on this thread: the other one is busy with the tables)
-            draw(first, min(samples, first + block))
-        # Convoys with astronomically many scenarios: every draw is its own scenario.
-        numbers[~exact] = -1.0 - np.arange(samples)[None, :]
-        # Per convoy, its draws sorted by number (stable: the first draw of a number represents it).
-        order = np.argsort(numbers, axis=1, kind="stable")
-        sorted_numbers = np.take_along_axis(numbers, order, axis=1)
-        new = np.ones_like(sorted_numbers, dtype=bool)
-        new[:, 1:] = sorted_numbers[:, 1:] != sorted_numbers[:, :-1]
-        flat_new = new.ravel()
-        group_start = np.flatnonzero(flat_new)
-        samp_sample = order.ravel()[group_start]
-        samp_weight = np.diff(np.r_[group_start, flat_new.size]) / samples
+        per = per_convoy[s_conv]
+        rows_before = np.r_[0, np.cumsum(per)]
+        # Blocks of convoys with about half a million draws (rows x samples) each: the temporaries
+        # stay small and warm in memory whatever the input; only each convoy's distinct draws are kept.
+        budget = max(1, 500_000 // samples)
+        kept_sample, kept_count, kept_len = [], [], []
+        first = 0
+        while first < len(s_conv):
+            last = max(first + 1, int(np.searchsorted(rows_before, rows_before[first] + budget, side="right")) - 1)
+            r = _ranges(starts[s_conv[first:last]], per[first:last])
+            u = _uniforms(keys[r][:, None], seed, np.arange(samples, dtype=np.uint64)[None, :])
+            offsets = np.floor(u * radix[r][:, None])
+            offsets *= place[r][:, None]
+            numbers = np.add.reduceat(offsets, rows_before[first:last] - rows_before[first], axis=0)
+            # Convoys with astronomically many scenarios: every draw is its own scenario.
+            numbers[~exact[first:last]] = -1.0 - np.arange(samples)[None, :]
+            # Per convoy, its draws sorted by number (stable: the first draw of a number represents it).
+            order = np.argsort(numbers, axis=1, kind="stable")
+            sorted_numbers = np.take_along_axis(numbers, order, axis=1)
+            new = np.ones_like(sorted_numbers, dtype=bool)
+            new[:, 1:] = sorted_numbers[:, 1:] != sorted_numbers[:, :-1]
+            group_start = np.flatnonzero(new.ravel())
+            kept_sample.append(order.ravel()[group_start].astype(np.int32))
+            kept_count.append(np.diff(np.r_[group_start, new.size]).astype(np.int32))
+            kept_len.append(new.sum(axis=1).astype(np.int64))
+            first = last
+        samp_sample = np.concatenate(kept_sample)
+        samp_weight = np.concatenate(kept_count) / samples  # how often each was drawn
         block_conv.append(s_conv)
-        block_len.append(new.sum(axis=1).astype(np.int64))
+        block_len.append(np.concatenate(kept_len))
         block_sampled.append(np.ones(len(s_conv), dtype=bool))
     else:
         keys = np.zeros(len(rows), dtype=np.uint64)
