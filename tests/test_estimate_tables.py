@@ -65,3 +65,32 @@ def test_a_rule_reading_the_matrix_is_evaluated_on_it():
         for rule in renamed:
             rule.rule = "total-in-range"
         RULES.pop("test-matrix-total", None)
+
+
+@pytest.fixture(scope="module")
+def varied(catalog, tmp_path_factory):
+    """300 synthetic convoys (the benchmark generator): count ranges, sampled and enumerated convoys."""
+    from benchmarks.generate import generate_csv
+    from orbat.sightings import read_sightings
+
+    path = generate_csv(tmp_path_factory.mktemp("varied") / "convoys.csv", convoys=300, seed=11, catalog=catalog)
+    return read_sightings(path, catalog)
+
+
+def test_scenario_chunks_and_their_order_do_not_change_any_number(varied, catalog, monkeypatch):
+    """Many small chunks, scored one after the other, last first: the very numbers of the default run."""
+    import orbat.estimate as estimate
+
+    def _numbers(run):
+        return run.wins.tobytes(), run.mean.tobytes(), run.order.tobytes(), run.confidence.tobytes()
+
+    default = estimate.run_estimator(varied, catalog, DOCTRINE, samples=40)
+    assert (default.wins[np.arange(len(default.wins)), default.order[:, 0]] < 1).sum() > 10  # really sampled
+
+    def backwards(work, chunks):
+        for first, last in reversed(chunks):
+            work(first, last)
+
+    monkeypatch.setattr(estimate, "CHUNK", 37)
+    monkeypatch.setattr(estimate, "_run_chunks", backwards)
+    assert _numbers(estimate.run_estimator(varied, catalog, DOCTRINE, samples=40)) == _numbers(default)
