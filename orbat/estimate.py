@@ -532,7 +532,6 @@ def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios |
     radix = span + 1.0
     starts = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
     per_convoy = np.diff(np.r_[starts, len(local)])
-    n_u = len(targets)
 
     # A scenario's number within its convoy: the offsets above `count` read as a mixed-radix number.
     # (Closed rows have radix 1: they add log 0 and offset 0, so leaving them out changes no sum; the
@@ -615,8 +614,9 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     ``samples`` scenarios are drawn, each open count uniformly and
     independently, with a seeded hash of (convoy, type, sample) so that a
     convoy's draws do not depend on other convoys or on row order; repeated
-    draws are scored once, weighted by how often they were drawn. All
-    scenarios of all convoys are scored together, in chunks.
+    draws are scored once, weighted by how often they were drawn (``plan``,
+    from :func:`_plan_scenarios`; None: no open count). All scenarios of all
+    convoys are scored together, in chunks of whole convoys, on two threads.
 
     Only open rows (``count_max > count``) vary between scenarios: a scenario's
     feature matrix is its convoy's matrix at ``count`` (``point_matrix``) plus
@@ -647,12 +647,12 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     # convoy's scenarios keep their order, so its sums are the same numbers.
     alive = point[targets] > 0
     if n_t <= 62:  # the pattern as one whole number (bit j: template j scores above 0)
-        kind = alive.astype(np.int64) @ (np.int64(1) << np.arange(n_t, dtype=np.int64))
+        pattern = alive.astype(np.int64) @ (np.int64(1) << np.arange(n_t, dtype=np.int64))
     else:
-        kind = np.unique(np.packbits(alive, axis=1), axis=0, return_inverse=True)[1].ravel()
-    by_kind = np.argsort(kind[block_conv_a], kind="stable")
-    block_conv_a, block_len_a = block_conv_a[by_kind], block_len_a[by_kind]
-    block_sampled_a, block_draws_a = block_sampled_a[by_kind], block_draws[by_kind]
+        pattern = np.unique(np.packbits(alive, axis=1), axis=0, return_inverse=True)[1].ravel()
+    by_pattern = np.argsort(pattern[block_conv_a], kind="stable")
+    block_conv_a, block_len_a = block_conv_a[by_pattern], block_len_a[by_pattern]
+    block_sampled_a, block_draws_a = block_sampled_a[by_pattern], block_draws[by_pattern]
     won = np.zeros((n_u, n_t), dtype=np.float64)
     mean_u = np.zeros((n_u, n_t), dtype=np.float64)
     point_u = point_matrix[targets]
@@ -984,8 +984,6 @@ def _num(x: Any) -> Any:
 
 class ConvoyEstimate:
     """The estimate of one convoy; :meth:`to_dict` gives the JSON object ``orbat estimate --json`` prints."""
-
-    __slots__ = ("_run", "index", "__dict__")
 
     def __init__(self, run: _Run, index: int):
         # Only the run and the position: everything else is read from the run's columns when asked

@@ -79,7 +79,7 @@ def varied(catalog, tmp_path_factory):
 
 def test_scenario_chunks_and_their_order_do_not_change_any_number(varied, catalog, monkeypatch):
     """Many small chunks, scored one after the other, last first: the very numbers of the default run."""
-    import orbat.estimate as estimate
+    from orbat import estimate
 
     def _numbers(run):
         return run.wins.tobytes(), run.mean.tobytes(), run.order.tobytes(), run.confidence.tobytes()
