@@ -244,9 +244,12 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
 def _convoy_array(frame: pd.DataFrame) -> np.ndarray:
     """:func:`convoy_keys` as an object array of str (what aggregation works on)."""
     convoy = frame["convoy"].to_numpy(dtype=object)
-    blank = pd.isna(convoy) | (convoy == "")
-    out = np.where(blank, frame["sighting_id"].to_numpy(dtype=object), convoy)
-    if pd.isna(out).any():  # a row with neither (not in a validated frame): its key is the text "nan"
+    blank = np.flatnonzero(pd.isna(convoy) | (convoy == ""))
+    if not len(blank):
+        return convoy
+    out = convoy.copy()
+    out[blank] = frame["sighting_id"].to_numpy(dtype=object)[blank]
+    if pd.isna(out[blank]).any():  # a row with neither (not in a validated frame): its key is the text "nan"
         out = pd.Series(out, dtype=object).astype(str).to_numpy(dtype=object)
     return out
 
