@@ -686,13 +686,18 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
                        + np.where(k_codes.type[:, None] >= 0, incidence[np.maximum(k_codes.type, 0)], 0)
                        + np.where(k_codes.armoured[:, None], incidence[space.index("armoured")], 0)
                        + np.where(k_codes.unknown[:, None], incidence[space.index("unknown")], 0))
+        # Each kind's pairs as one row of a padded matrix (kinds x most pairs of a kind): a chunk gathers
+        # whole rows, with no ragged expansion. Padding points at quantity Q, a row of sums thrown away.
+        n_q = len(tables.quantities)
         pair_kind, pair_q = np.nonzero(per_vehicle)
-        pair_mult = per_vehicle[pair_kind, pair_q].astype(np.float64)
-        unit_pairs = bool((pair_mult == 1.0).all())
         kind_len = np.bincount(pair_kind, minlength=len(kind_first))
-        kind_start = np.r_[0, np.cumsum(kind_len)[:-1]]
-        pair_len = kind_len[row_kind]  # per open row
-        pair_start = kind_start[row_kind]
+        slot = np.arange(len(pair_kind)) - np.r_[0, np.cumsum(kind_len)[:-1]][pair_kind]
+        width = int(kind_len.max()) if len(kind_len) else 0
+        pattern_q = np.full((len(kind_first), width), n_q, dtype=np.int64)
+        pattern_q[pair_kind, slot] = pair_q
+        pattern_mult = np.zeros((len(kind_first), width), dtype=np.float64)
+        pattern_mult[pair_kind, slot] = per_vehicle[pair_kind, pair_q]
+        unit_pairs = bool((per_vehicle[pair_kind, pair_q] == 1).all())  # (padding's weight is thrown away too)
         carried_q = np.flatnonzero(incidence[space.index("carried")])
         carried_mult = incidence[space.index("carried"), carried_q].astype(np.float64)
     # Chunks of whole convoys (~CHUNK scenarios each): each convoy's sums are made in one chunk, so chunks
@@ -733,17 +738,18 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
         carried = np.round(c_low[row_idx] + c_span[row_idx] * frac)
         if tables.matrix_free:
             n_c = len(conv_c)
-            occ_len = pair_len[row_idx]
-            pairs = _ranges(pair_start[row_idx], occ_len)
-            index = pair_q.take(pairs)  # (in place from here: these are the chunk's largest arrays)
+            kinds = row_kind.take(row_idx)
+            index = pattern_q.take(kinds, axis=0)  # rows x width
             index *= n_c
-            index += np.repeat(row_scen, occ_len)
-            weight = np.repeat(drawn_offset, occ_len)
-            if not unit_pairs:
-                weight *= pair_mult.take(pairs)
+            index += row_scen[:, None]
+            if unit_pairs:
+                weight = np.repeat(drawn_offset, index.shape[1])
+            else:
+                weight = pattern_mult.take(kinds, axis=0)
+                weight *= drawn_offset[:, None]
             # Whole numbers throughout: the sums are exact in any order.
-            added = np.bincount(index, weights=weight,
-                                minlength=len(tables.quantities) * n_c).reshape(len(tables.quantities), n_c)
+            added = np.bincount(index.ravel(), weights=weight.ravel(),
+                                minlength=(n_q + 1) * n_c).reshape(n_q + 1, n_c)[:n_q]
             carried_delta = carried - c_low[row_idx]
             moved = np.flatnonzero(carried_delta)
             if len(moved):
