@@ -79,8 +79,8 @@ MAX_CSV_BYTES = 2 * 1024**3
 MAX_JSON_BYTES = 512 * 1024**2
 #: Columns that may be present but are not part of the format: ``equipment_id``
 #: (written by exports; checked against the name's resolution) and ``row``,
-#: ``reason`` (written in rejects files, so a fixed rejects file re-imports).
-EXTRA_COLUMNS: tuple[str, ...] = ("equipment_id", "row", "reason")
+#: ``where``, ``reason`` (written in rejects files, so a fixed rejects file re-imports).
+EXTRA_COLUMNS: tuple[str, ...] = ("equipment_id", "row", "where", "reason")
 #: Convoy is kept per sighting too (the nested JSON form has it at the sighting level).
 _CONSISTENT: tuple[str, ...] = ("convoy", *SIGHTING_LEVEL)
 
@@ -230,7 +230,7 @@ def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: 
     rows = int((~_blank_rows(raw)).sum())
     if rows == 0:
         raise InputFileError(f"{path}: no rows: the file has a header but no sightings")
-    return SightingsRead(frame=frame, problems=problems, rejects=rejects_frame(raw, problems, first_row),
+    return SightingsRead(frame=frame, problems=problems, rejects=rejects_frame(raw, problems, first_row, labels),
                          rows=rows, notes=notes)
 
 
@@ -248,7 +248,8 @@ def read_raw(path: Path, *, notes: list[str] | None = None, progress: Progress |
         raise InputFileError(f"{path}: is a folder, not a sightings file")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path), 2, None
+        raw, labels = _read_xlsx(path)
+        return raw, 2, labels
     if suffix in (".csv", ".tsv", ".txt"):
         return _read_csv(path, notes, progress), 2, None
     if suffix == ".json":
@@ -273,11 +274,19 @@ def _frame_from_rows(header: list[str], rows: Sequence[Sequence[Any]]) -> pd.Dat
     return data
 
 
-def _read_xlsx(path: Path) -> pd.DataFrame:
-    from orbat.excel.reader import read_xlsx_rows
+def _read_xlsx(path: Path) -> tuple[pd.DataFrame, list[str] | None]:
+    """The ``Sightings`` sheet and its continuations (``Sightings (2)``, ...), and row labels when there are several.
 
-    header, rows = read_xlsx_rows(path)
-    return _frame_from_rows(header, rows)
+    With one sheet, problems name rows by number, as Excel does; rows of a
+    continued table are named by sheet and row (``sheet 'Sightings (2)', row 5``).
+    """
+    from orbat.excel.reader import read_xlsx_table
+
+    header, rows, parts = read_xlsx_table(path)
+    labels = None
+    if len(parts) > 1:
+        labels = [f"sheet {title!r}, row {row}" for title, count in parts for row in range(2, count + 2)]
+    return _frame_from_rows(header, rows), labels
 
 
 def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
@@ -1094,8 +1103,13 @@ def _check_equipment(names: _Coded, given_ids: _Coded, catalog: Catalog, found: 
 # ---------------------------------------------------------------- rejects and output
 
 
-def rejects_frame(raw: pd.DataFrame, problems: Sequence[Problem], first_row: int = 2) -> pd.DataFrame:
-    """The refused rows as they were in the file, plus ``row`` and ``reason`` columns."""
+def rejects_frame(raw: pd.DataFrame, problems: Sequence[Problem], first_row: int = 2,
+                  labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """The refused rows as they were in the file, plus ``row`` and ``reason`` columns.
+
+    With ``labels`` (one per row: where a row of a continued workbook or a
+    JSON file is), a ``where`` column after ``row`` says where each row was.
+    """
     reasons: dict[int, list[str]] = {}
     for p in problems:
         if p.kind == HEADER or p.row is None:
@@ -1110,8 +1124,10 @@ def rejects_frame(raw: pd.DataFrame, problems: Sequence[Problem], first_row: int
     out = raw.iloc[positions].copy()
     columns = [str(c) if str(c).strip() else f"column_{i + 1}" for i, c in enumerate(out.columns)]
     out.columns = columns
-    out = out.loc[:, [c for c in out.columns if _header_key(c) not in ("row", "reason")]]
+    out = out.loc[:, [c for c in out.columns if _header_key(c) not in ("row", "where", "reason")]]
     out.insert(0, "row", [first_row + p for p in positions])
+    if labels is not None:
+        out.insert(1, "where", [labels[p] for p in positions])
     out["reason"] = ["; ".join(reasons[first_row + p]) for p in positions]
     return out.reset_index(drop=True)
 

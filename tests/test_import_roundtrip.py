@@ -145,3 +145,59 @@ def test_import_order_and_repetition_do_not_matter(tmp_path_factory, cat, record
     pd.testing.assert_frame_equal(stored(first), before)
     expected = frame.sort_values(["sighting_id", "equipment_id"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(before, expected, check_dtype=False)
+
+
+# ---------------------------------------------------------------- a report continued over several sheets
+
+
+def _continued_report(tmp_path, frame, catalog, rows_per_sheet=40):
+    from orbat.excel.report import write_workbook
+    from orbat.report import build_report
+
+    report = build_report(frame, catalog, estimates=[], inventory=False)
+    path = write_workbook(report, tmp_path / "report.xlsx", max_rows=rows_per_sheet + 1)  # + the header row
+    sheets = [n for n in openpyxl.load_workbook(path, read_only=True).sheetnames if n.startswith("Sightings")]
+    assert sheets == ["Sightings", "Sightings (2)", "Sightings (3)", "Sightings (4)", "Sightings (5)"]
+    return path
+
+
+def test_a_report_continued_over_sheets_imports_whole(tmp_path, ten_convoys, catalog, cli, db_url, stored):
+    path = _continued_report(tmp_path, ten_convoys, catalog)  # 180 rows, 40 a sheet
+    assert read_sightings(path, catalog).equals(ten_convoys)
+    result = cli("import", path, "--db", db_url)
+    assert result.exit_code == 0, result.output
+    back = stored(db_url)
+    assert sorted(back["sighting_id"].unique()) == sorted(ten_convoys["sighting_id"].unique())
+    assert back["count"].sum() == ten_convoys["count"].sum()
+
+
+def test_a_bad_cell_on_a_continuation_sheet_is_named_by_sheet_and_row(tmp_path, ten_convoys, catalog, cli, db_url,
+                                                                        stored):
+    path = _continued_report(tmp_path, ten_convoys, catalog)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Sightings (3)"]
+    count = [c.value for c in ws[1]].index("count") + 1
+    ws.cell(row=7, column=count, value="many")
+    wb.save(path)
+    result = cli("import", path, "--db", db_url)
+    assert result.exit_code != 0
+    assert "sheet 'Sightings (3)', row 7, column count" in result.output
+    assert "Traceback" not in result.output
+    assert stored(db_url).empty  # nothing was imported
+    # --skip-invalid: the rest is imported, and the rejects file says where the refused rows were
+    result = cli("import", path, "--db", db_url, "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    rejects = pd.read_csv(tmp_path / "report.rejects.csv", dtype=str)
+    assert "sheet 'Sightings (3)', row 7" in rejects["where"].tolist()  # (with the rest of its sighting)
+    assert len(stored(db_url)) < len(ten_convoys)
+
+
+def test_a_continuation_sheet_with_another_header_is_refused(tmp_path, ten_convoys, catalog, cli, db_url, stored):
+    path = _continued_report(tmp_path, ten_convoys, catalog)
+    wb = openpyxl.load_workbook(path)
+    wb["Sightings (2)"].cell(row=1, column=2, value="convoy name")
+    wb.save(path)
+    result = cli("import", path, "--db", db_url)
+    assert result.exit_code != 0
+    assert "sheet 'Sightings (2)' continues 'Sightings' but its header differs" in result.output
+    assert stored(db_url).empty

@@ -178,6 +178,30 @@ def read_xlsx_rows(
     Raises :class:`InputFileError` for anything that is not a readable,
     reasonably sized workbook.
     """
+    header, rows, _parts = read_xlsx_table(path, max_rows=max_rows, max_cells=max_cells, max_columns=max_columns,
+                                           date_columns=date_columns, sheet=sheet, continued=False)
+    return header, rows
+
+
+def read_xlsx_table(
+    path: str | Path,
+    *,
+    max_rows: int = MAX_ROWS,
+    max_cells: int = MAX_CELLS,
+    max_columns: int = MAX_COLUMNS,
+    date_columns: Iterable[str] = ("observed_at",),
+    sheet: str = SHEET_NAME,
+    continued: bool = True,
+) -> tuple[list[str], list[tuple[str | None, ...]], list[tuple[str, int]]]:
+    """Like :func:`read_xlsx_rows`, with the sheet's continuations: ``(header, rows, parts)``.
+
+    A table longer than Excel's row limit continues on ``Sightings (2)``,
+    ``Sightings (3)``, ... (how orbat's reports write it), each with the same
+    header: their rows follow the first sheet's. ``parts`` says where the rows
+    come from: ``(sheet title, number of rows)`` in order; row ``i`` of a part
+    is row ``i + 2`` of its sheet. A continuation sheet with another header is
+    refused. ``max_rows`` bounds each sheet, ``max_cells`` all of them.
+    """
     path = Path(path)
     check_zip(path)
     wanted_dates = {c.strip().lower() for c in date_columns}
@@ -190,7 +214,29 @@ def read_xlsx_rows(
     except Exception as exc:  # noqa: BLE001 - a hostile workbook can make openpyxl raise almost anything
         raise InputFileError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
     try:
-        return _read_sheet(workbook, path, sheet, wanted_dates, max_rows, max_cells, max_columns)
+        worksheets = [ws for ws in workbook.worksheets if hasattr(ws, "iter_rows")]
+        if not worksheets:
+            raise InputFileError(f"{path}: the workbook has no worksheet")
+        chosen = next((ws for ws in worksheets if ws.title.strip().lower() == sheet.lower()), worksheets[0])
+        header, rows = _read_sheet(chosen, path, workbook.epoch, wanted_dates, max_rows, max_cells, max_columns)
+        parts = [(chosen.title, len(rows))]
+        by_title = {ws.title.strip().lower(): ws for ws in worksheets}
+        cells = sum(len(r) for r in rows)
+        while continued:
+            more = by_title.get(f"{chosen.title.strip()} ({len(parts) + 1})".lower())
+            if more is None:
+                break
+            more_header, more_rows = _read_sheet(more, path, workbook.epoch, wanted_dates, max_rows,
+                                                 max_cells - cells, max_columns)
+            if [h.strip() for h in more_header] != [h.strip() for h in header]:
+                raise InputFileError(
+                    f"{path}: sheet {more.title!r} continues {chosen.title!r} but its header differs "
+                    f"(row 1 should repeat {chosen.title!r}'s column names)"
+                )
+            rows.extend(more_rows)
+            cells += sum(len(r) for r in more_rows)
+            parts.append((more.title, len(more_rows)))
+        return header, rows, parts
     except InputFileError:
         raise
     except MemoryError:
@@ -201,14 +247,9 @@ def read_xlsx_rows(
         workbook.close()
 
 
-def _read_sheet(workbook, path, sheet, wanted_dates, max_rows, max_cells, max_columns):
-    worksheets = [ws for ws in workbook.worksheets if hasattr(ws, "iter_rows")]
-    if not worksheets:
-        raise InputFileError(f"{path}: the workbook has no worksheet")
-    chosen = next((ws for ws in worksheets if ws.title.strip().lower() == sheet.lower()), worksheets[0])
+def _read_sheet(chosen, path, epoch, wanted_dates, max_rows, max_cells, max_columns):
     # The <dimension> a file declares can be wrong; read what is really there.
     chosen.reset_dimensions()
-    epoch = workbook.epoch
     rows = chosen.iter_rows(values_only=True)
     header_values = next(rows, None)
     if header_values is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in header_values):
