@@ -458,6 +458,11 @@ class _Run:
     def _trace(self) -> dict[str, list[tuple]]:
         return {}
 
+    @cached_property
+    def explained(self) -> dict[tuple, tuple[str, dict]]:
+        """A rule's reason and JSON values by (template, rule, passed, values), shared by the convoys' traces."""
+        return {}
+
     def trace_columns(self, template_id: str) -> list[tuple]:
         """Per rule of a template: score, passed and values per convoy as Python lists, and its JSON parameters.
 
@@ -1141,18 +1146,24 @@ class ConvoyEstimate:
         """Every rule of one template, evaluated on this convoy, with its reason and numbers."""
         i = self.index
         out = []
-        for rule, (score, passed_all, values_all, params) in zip(self._run.doctrine.compiled[template_id],
-                                                                self._run.trace_columns(template_id)):
-            values = {k: v[i] for k, v in values_all.items()}
+        explained = self._run.explained
+        for k, (rule, (score, passed_all, values_all, params)) in enumerate(
+                zip(self._run.doctrine.compiled[template_id], self._run.trace_columns(template_id))):
             passed = passed_all[i]
-            reason = rule.explain(values, passed)
-            if rule.why:
-                reason += f" ({rule.why})"
+            # Convoys often share a rule's numbers (small whole counts): its reason is written once.
+            key = (template_id, k, passed, *[v[i] for v in values_all.values()])
+            known = explained.get(key)
+            if known is None:
+                values = {name: v[i] for name, v in values_all.items()}
+                reason = rule.explain(values, passed)
+                if rule.why:
+                    reason += f" ({rule.why})"
+                known = explained[key] = (reason, {**{name: _num(v) for name, v in values.items()}, **params})
             out.append({
                 "template": template_id, "rule": rule.rule, "passed": passed, "weight": _num(rule.weight),
                 "required": rule.required,
-                "score": _num(score[i]), "reason": reason,
-                "values": {**{k: _num(v) for k, v in values.items()}, **params},
+                "score": _num(score[i]), "reason": known[0],
+                "values": dict(known[1]),
             })
         return out
 
