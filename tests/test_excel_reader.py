@@ -150,3 +150,29 @@ def test_empty_sheet(tmp_path):
     openpyxl.Workbook().save(path)
     with pytest.raises(InputFileError, match="empty"):
         read_xlsx_rows(path)
+
+
+def test_a_continued_table_is_read_in_sheet_order_and_its_cells_count_together(tmp_path):
+    from orbat.excel.reader import read_xlsx_table
+
+    wb = openpyxl.Workbook()
+    for n, title in enumerate(["Sightings", "Notes", "Sightings (3)", "Sightings (2)"]):
+        ws = wb.active if n == 0 else wb.create_sheet(title)
+        ws.title = title
+        ws.append(["sighting_id", "count"])
+        if title != "Notes":
+            ws.append([f"{title}-a", 1])
+            ws.append([f"{title}-b", 2])
+    ws = wb.create_sheet("Sightings (5)")  # (4) is missing: (5) is not a continuation
+    ws.append(["sighting_id", "count"])
+    ws.append(["stray", 9])
+    path = tmp_path / "t.xlsx"
+    wb.save(path)
+    header, rows, parts = read_xlsx_table(path)
+    assert header == ["sighting_id", "count"]
+    assert [r[0] for r in rows] == ["Sightings-a", "Sightings-b", "Sightings (2)-a", "Sightings (2)-b",
+                                    "Sightings (3)-a", "Sightings (3)-b"]
+    assert parts == [("Sightings", 2), ("Sightings (2)", 2), ("Sightings (3)", 2)]
+    assert len(read_xlsx_rows(path)[1]) == 2  # the first sheet alone
+    with pytest.raises(InputFileError, match=r"the sheets up to 'Sightings \(3\)' have more than 10 cells"):
+        read_xlsx_table(path, max_cells=10)

@@ -227,7 +227,7 @@ def read_xlsx_table(
             if more is None:
                 break
             more_header, more_rows = _read_sheet(more, path, workbook.epoch, wanted_dates, max_rows,
-                                                 max_cells - cells, max_columns)
+                                                 max_cells, max_columns, cells_before=cells)
             if [h.strip() for h in more_header] != [h.strip() for h in header]:
                 raise InputFileError(
                     f"{path}: sheet {more.title!r} continues {chosen.title!r} but its header differs "
@@ -247,7 +247,7 @@ def read_xlsx_table(
         workbook.close()
 
 
-def _read_sheet(chosen, path, epoch, wanted_dates, max_rows, max_cells, max_columns):
+def _read_sheet(chosen, path, epoch, wanted_dates, max_rows, max_cells, max_columns, cells_before=0):
     # The <dimension> a file declares can be wrong; read what is really there.
     chosen.reset_dimensions()
     rows = chosen.iter_rows(values_only=True)
@@ -282,8 +282,9 @@ def _read_sheet(chosen, path, epoch, wanted_dates, max_rows, max_cells, max_colu
             end -= 1
         texts = texts[:end]
         cells += len(texts)
-        if cells > max_cells:
-            raise InputFileError(f"{path}: sheet {chosen.title!r} has more than {max_cells:,} cells")
+        if cells_before + cells > max_cells:
+            what = f"the sheets up to {chosen.title!r} have" if cells_before else f"sheet {chosen.title!r} has"
+            raise InputFileError(f"{path}: {what} more than {max_cells:,} cells")
         out.append(texts)
         if texts:
             last_filled = len(out)
