@@ -179,7 +179,7 @@ class _Tables:
                 made[ident] = self._tabulate(key, limit)
             self.tables[key] = made[ident]
         # Tables indexed by the same quantities with the same strides share one key per chunk (96 rules
-        # of the bundled doctrine, 24 keys), computed together as one product with exact whole numbers.
+        # of the bundled doctrine, 24 keys), each an integer sum of one or two quantities.
         groups: dict[tuple, int] = {}
         self.key_of = {key: groups.setdefault((tuple(t[0]), tuple(t[1])), len(groups))
                        for key, t in self.tables.items() if t is not None}
@@ -205,18 +205,17 @@ class _Tables:
                 shared.setdefault((self.key_of[(tid, k)], self.identity[(tid, k)], weight), len(shared))
         self.same = {key: shared[(self.key_of[key], self.identity[key], self.rules[key[0]][key[1]].weight)]
                      for key in self.weighted}
-        #: Per template: its required rules, its weight sum, and whether every rule is tabulated with finite
-        #: scores (then rows where a required rule scores 0 can be left at 0 without evaluating the rest).
-        self.required = {tid: [k for k, rule in enumerate(rules) if rule.required] for tid, rules in self.rules.items()}
-        self.weight_sum = {tid: float(np.sum(np.array([rule.weight for rule in rules], dtype=np.float64)))
-                           for tid, rules in self.rules.items()}
-        #: Per template, its rules with everything score_live needs about each, in rule order.
+        #: Per template, its rules with everything score_live needs about each, in rule order, its required
+        #: rules and its weight sum.
         self.plans = {}
         for tid, rules in self.rules.items():
             slots = [(k, rule, self.tables[(tid, k)], self.key_of.get((tid, k)), self.same.get((tid, k)),
                       self.weighted.get((tid, k)), self.identity[(tid, k)]) for k, rule in enumerate(rules)]
+            weight_sum = float(np.sum(np.array([rule.weight for rule in rules], dtype=np.float64)))
             self.plans[tid] = _TemplatePlan(slots, [slot for slot in slots if slot[1].required],
-                                            [slot[0] for slot in slots if slot[1].required], self.weight_sum[tid])
+                                            [slot[0] for slot in slots if slot[1].required], weight_sum)
+        #: Per template: whether every rule is tabulated with finite scores (then rows where a required rule
+        #: scores 0 can be left at 0 without evaluating the rest).
         self.tabulated = {tid: all(self.tables[(tid, k)] is not None and bool(np.isfinite(self.weighted[(tid, k)]).all())
                                    for k in range(len(rules))) and bool(np.isfinite([r.weight for r in rules]).all())
                           for tid, rules in self.rules.items()}
