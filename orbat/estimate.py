@@ -48,6 +48,8 @@ MAX_ALTERNATIVES = 5
 MIN_FIT = 0.8
 #: Count scenarios scored together (in whole convoys): small enough for the temporaries to stay in cache.
 CHUNK = 10_000
+#: Templates up to this many: a convoy's pattern of templates scoring above 0 fits one int64.
+_PATTERN_BITS = 62
 #: Softmax temperature turning template scores into confidence: a lead of 0.1 in score is worth e:1.
 TEMPERATURE = 0.1
 
@@ -650,7 +652,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     # then skips those templates on all its rows (see _Tables.score). Only whole convoys move: each
     # convoy's scenarios keep their order, so its sums are the same numbers.
     alive = point[targets] > 0
-    if n_t <= 62:  # the pattern as one whole number (bit j: template j scores above 0)
+    if n_t <= _PATTERN_BITS:  # the pattern as one whole number (bit j: template j scores above 0)
         pattern = alive.astype(np.int64) @ (np.int64(1) << np.arange(n_t, dtype=np.int64))
     else:
         pattern = np.unique(np.packbits(alive, axis=1), axis=0, return_inverse=True)[1].ravel()
