@@ -242,7 +242,10 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
 
 
 def _convoy_array(frame: pd.DataFrame) -> np.ndarray:
-    """:func:`convoy_keys` as an object array of str (what aggregation works on)."""
+    """:func:`convoy_keys` as an object array of str (what aggregation works on).
+
+    Only the rows without a convoy are filled from their sighting id.
+    """
     convoy = frame["convoy"].to_numpy(dtype=object)
     blank = np.flatnonzero(pd.isna(convoy) | (convoy == ""))
     if not len(blank):
@@ -325,8 +328,7 @@ def _catalog_columns(catalog: Catalog, keys: np.ndarray, codes: np.ndarray, writ
 
 def convoy_keys(frame: pd.DataFrame) -> pd.Series:
     """The convoy of each row: its ``convoy``, or its own ``sighting_id`` when that is empty."""
-    convoy = frame["convoy"]
-    return convoy.where(convoy.notna() & (convoy.astype("object") != ""), frame["sighting_id"])
+    return pd.Series(_convoy_array(frame), index=frame.index, dtype=object)
 
 
 # --- the feature matrix the rules read ---------------------------------------------------------
