@@ -611,7 +611,7 @@ def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios |
 
 def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, ids: list[str],
                  space: FeatureSpace, codes, point: np.ndarray, seed: int,
-                 point_matrix: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 point_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per convoy x template, the share of count scenarios the template wins, and its mean score over them.
 
     A scenario fixes every open count at one value of ``count..count_max``.
@@ -633,15 +633,12 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     wins = np.zeros((n, n_t), dtype=np.float64)
     mean = point.copy()
     best = _leader(point, axis=1) if n_t else np.zeros(n, dtype=np.int64)
-    t = table.types
     uncertain = plan.uncertain if plan is not None else np.zeros(n, dtype=bool)
     # Exact counts leave nothing to sample: the point estimate wins every scenario.
     wins[~uncertain, best[~uncertain]] = 1.0
     if plan is None or n_t == 0:
         wins[uncertain, best[uncertain]] = 1.0
         return wins, mean
-    if point_matrix is None:
-        point_matrix = feature_matrix(codes, space, n, t["count"].to_numpy(), t["carried"].to_numpy())
     targets, rows, starts, per_convoy = plan.targets, plan.rows, plan.starts, plan.per_convoy
     span, c_low, c_span, radix, place, keys = plan.span, plan.c_low, plan.c_span, plan.radix, plan.place, plan.keys
     samp_sample, samp_weight = plan.samp_sample, plan.samp_weight
@@ -846,7 +843,7 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def _support_echelon(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: FeatureSpace,
-                     codes, t: pd.DataFrame, tables: _Tables | None = None) -> np.ndarray:
+                     codes, t: pd.DataFrame, tables: _Tables) -> np.ndarray:
     """Per convoy, the echelon rank its vehicles other than manoeuvre vehicles make on their own (-1: none).
 
     The floor for support units: an air-defence platoon stays at least a
@@ -861,10 +858,8 @@ def _support_echelon(table: ConvoyTable, doctrine: Doctrine, ids: list[str], spa
     keep = np.where(manoeuvre, 0, 1)
     counts = t["count"].to_numpy() * keep
     matrix = feature_matrix(codes, space, len(table), counts, t["carried"].to_numpy() * keep)
-    if tables is not None:  # the same numbers as _score (fewer vehicles: within the tables' bounds)
-        score = tables.score(tables.of(matrix), None if tables.matrix_free else matrix).T
-    else:
-        score = _score(doctrine, ids, Features(matrix, space.columns)).score
+    # The same numbers as _score (fewer vehicles than the counts: within the tables' bounds).
+    score = tables.score(tables.of(matrix), None if tables.matrix_free else matrix).T
     best = score.argmax(axis=1)
     fits = (score[np.arange(len(table)), best] >= MIN_FIT) & (matrix[:, space.index("total")] > 0)
     ranks = np.array([echelon_rank(doctrine.get(i).echelon) if doctrine.get(i).echelon else -1 for i in ids])
