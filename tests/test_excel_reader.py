@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from orbat.errors import InputFileError
-from orbat.excel.reader import check_zip, read_xlsx_rows
+from orbat.excel.reader import check_zip, read_xlsx_table
 from orbat.sightings import COLUMNS, read_sightings
 
 TODAY = dt.date(2025, 6, 1)
@@ -44,7 +44,7 @@ def test_excel_dates_and_serial_numbers_become_iso(tmp_path, cat):
         {"sighting_id": "c", "observed_at": dt.datetime(2025, 1, 17, 10, 29, 59, 999_800), "equipment": "BMP-3",
          "count": 1, "lat": 12.545009, "lon": -8.120543, "credibility": 2},
     ])
-    header, rows = read_xlsx_rows(path)
+    header, rows, _parts = read_xlsx_table(path)
     assert header == list(COLUMNS)
     frame = read_sightings(path, cat, today=TODAY)
     assert frame["observed_at"].tolist() == ["2025-01-17", "2025-01-17", "2025-01-17T10:30:00"]
@@ -81,14 +81,14 @@ def test_text_file_named_xlsx(tmp_path):
     path = tmp_path / "s.xlsx"
     path.write_text("sighting_id,observed_at\n")
     with pytest.raises(InputFileError, match="not a zip"):
-        read_xlsx_rows(path)
+        read_xlsx_table(path)
 
 
 def test_random_bytes_named_xlsx(tmp_path):
     path = tmp_path / "s.xlsx"
     path.write_bytes(bytes(range(256)) * 8)
     with pytest.raises(InputFileError):
-        read_xlsx_rows(path)
+        read_xlsx_table(path)
 
 
 def test_truncated_xlsx(tmp_path):
@@ -96,7 +96,7 @@ def test_truncated_xlsx(tmp_path):
     path = tmp_path / "cut.xlsx"
     path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(InputFileError, match="cut.xlsx"):
-        read_xlsx_rows(path)
+        read_xlsx_table(path)
 
 
 def test_zip_that_is_not_a_workbook(tmp_path):
@@ -104,14 +104,14 @@ def test_zip_that_is_not_a_workbook(tmp_path):
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("hello.txt", "hi")
     with pytest.raises(InputFileError, match="not an Excel"):
-        read_xlsx_rows(path)
+        read_xlsx_table(path)
 
 
 def test_old_xls_is_named(tmp_path):
     path = tmp_path / "s.xlsx"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
     with pytest.raises(InputFileError, match=r"\.xls"):
-        read_xlsx_rows(path)
+        read_xlsx_table(path)
 
 
 def test_zip_bomb_is_refused_quickly(tmp_path):
@@ -129,7 +129,7 @@ def test_zip_bomb_is_refused_quickly(tmp_path):
     assert bomb.stat().st_size < 1_000_000
     started = time.monotonic()
     with pytest.raises(InputFileError, match="zip bomb"):
-        read_xlsx_rows(bomb)
+        read_xlsx_table(bomb)
     assert time.monotonic() - started < 5  # refused from the directory, not by inflating
 
 
@@ -142,19 +142,17 @@ def test_declared_size_limit(tmp_path):
 def test_row_limit(tmp_path):
     path = workbook(tmp_path / "s.xlsx", [{"sighting_id": str(i)} for i in range(10)])
     with pytest.raises(InputFileError, match="more than 5 rows"):
-        read_xlsx_rows(path, max_rows=5)
+        read_xlsx_table(path, max_rows=5)
 
 
 def test_empty_sheet(tmp_path):
     path = tmp_path / "s.xlsx"
     openpyxl.Workbook().save(path)
     with pytest.raises(InputFileError, match="empty"):
-        read_xlsx_rows(path)
+        read_xlsx_table(path)
 
 
 def test_a_continued_table_is_read_in_sheet_order_and_its_cells_count_together(tmp_path):
-    from orbat.excel.reader import read_xlsx_table
-
     wb = openpyxl.Workbook()
     for n, title in enumerate(["Sightings", "Notes", "Sightings (3)", "Sightings (2)"]):
         ws = wb.active if n == 0 else wb.create_sheet(title)
@@ -173,6 +171,6 @@ def test_a_continued_table_is_read_in_sheet_order_and_its_cells_count_together(t
     assert [r[0] for r in rows] == ["Sightings-a", "Sightings-b", "Sightings (2)-a", "Sightings (2)-b",
                                     "Sightings (3)-a", "Sightings (3)-b"]
     assert parts == [("Sightings", 2), ("Sightings (2)", 2), ("Sightings (3)", 2)]
-    assert len(read_xlsx_rows(path)[1]) == 2  # the first sheet alone
+    assert len(read_xlsx_table(path, continued=False)[1]) == 2  # the first sheet alone
     with pytest.raises(InputFileError, match=r"the sheets up to 'Sightings \(3\)' have more than 10 cells"):
         read_xlsx_table(path, max_cells=10)

@@ -4,7 +4,7 @@ Workbooks come from the internet, so before openpyxl sees one we look at the
 zip directory: too large, or compressed suspiciously well (a zip bomb), and
 the file is refused without being inflated. openpyxl parses the XML with
 defusedxml when it is installed (it is a dependency), which stops entity
-expansion attacks; :func:`read_xlsx_rows` refuses to run without it.
+expansion attacks; :func:`read_xlsx_table` refuses to run without it.
 
 Cells come back as text, the way the interchange format reads them:
 numbers without a spurious ``.0``, Excel dates as ISO 8601, and Excel serial
@@ -159,30 +159,6 @@ def _open_workbook(path: Path):
     return openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False, keep_vba=False)
 
 
-def read_xlsx_rows(
-    path: str | Path,
-    *,
-    max_rows: int = MAX_ROWS,
-    max_cells: int = MAX_CELLS,
-    max_columns: int = MAX_COLUMNS,
-    date_columns: Iterable[str] = ("observed_at",),
-    sheet: str = SHEET_NAME,
-) -> tuple[list[str], list[tuple[str | None, ...]]]:
-    """The header and the data rows of a workbook's ``Sightings`` sheet (else its first sheet).
-
-    Every value is text or None (see :func:`cell_text`). Row ``i`` of the list
-    is sheet row ``i + 2`` (blank rows are kept, so row numbers stay true;
-    trailing blank rows are dropped). Serial numbers in the columns named in
-    ``date_columns`` (matched case-insensitively) become ISO dates.
-
-    Raises :class:`InputFileError` for anything that is not a readable,
-    reasonably sized workbook.
-    """
-    header, rows, _parts = read_xlsx_table(path, max_rows=max_rows, max_cells=max_cells, max_columns=max_columns,
-                                           date_columns=date_columns, sheet=sheet, continued=False)
-    return header, rows
-
-
 def read_xlsx_table(
     path: str | Path,
     *,
@@ -193,14 +169,23 @@ def read_xlsx_table(
     sheet: str = SHEET_NAME,
     continued: bool = True,
 ) -> tuple[list[str], list[tuple[str | None, ...]], list[tuple[str, int]]]:
-    """Like :func:`read_xlsx_rows`, with the sheet's continuations: ``(header, rows, parts)``.
+    """The header, the data rows and where they come from, of a workbook's ``Sightings`` sheet (else its first).
+
+    Every value is text or None (see :func:`cell_text`). Blank rows are kept,
+    so row numbers stay true; trailing blank rows are dropped. Serial numbers
+    in the columns named in ``date_columns`` (matched case-insensitively)
+    become ISO dates.
 
     A table longer than Excel's row limit continues on ``Sightings (2)``,
     ``Sightings (3)``, ... (how orbat's reports write it), each with the same
     header: their rows follow the first sheet's. ``parts`` says where the rows
     come from: ``(sheet title, number of rows)`` in order; row ``i`` of a part
     is row ``i + 2`` of its sheet. A continuation sheet with another header is
-    refused. ``max_rows`` bounds each sheet, ``max_cells`` all of them.
+    refused. ``max_rows`` bounds each sheet, ``max_cells`` all of them;
+    ``continued=False`` reads the first sheet alone.
+
+    Raises :class:`InputFileError` for anything that is not a readable,
+    reasonably sized workbook.
     """
     path = Path(path)
     check_zip(path)
