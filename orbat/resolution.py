@@ -1,0 +1,571 @@
+"""The resolution pipeline: how a name as the field writes it finds its catalog entry.
+
+A name resolves exactly (its normalized form is an entry's name or alias) or
+through **named steps**, each a small deterministic rewrite registered here by
+a kebab-case id: strip a calibre, unquote a nickname, drop a descriptor, map a
+variant suffix or ``Obr. YEAR`` to the base type, ``Unknown X`` to X,
+``A or B`` to their common family, ``X (for SYSTEM)`` to the system,
+``X with WEAPON`` to the weapon or the carrier. The words and patterns the
+steps use are data (``catalogs/resolution.yaml``), validated with pydantic.
+
+The search is a cheapest-first walk over rewrites: every step has a cost (a
+step that loses information, such as dropping a variant letter, costs more
+than one that only removes noise, such as a calibre), and the first rewrite
+that names an entry whose category fits what the name's descriptors say wins.
+Ties go to fewer steps, then to the order steps are registered in. A
+resolution keeps the steps it took (``how``), so a user can see why
+``152mm 2A65 'Msta-B' howitzer`` became ``2A65 Msta-B``. Fuzzy matching is
+never a resolution: it only fills ``suggestions`` of a name that did not resolve.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from orbat.datafiles import bundled_catalog_dir, pydantic_location, read_yaml
+from orbat.errors import InvalidCatalog
+from orbat.names import normalize_name
+
+if TYPE_CHECKING:
+    from orbat.catalog import Catalog, EquipmentType
+
+RESOLUTION_FILE = "resolution.yaml"
+#: Names longer than this are not searched (text from the internet is hostile; parsing is bounded).
+MAX_NAME_LENGTH = 200
+#: Rewrites explored per name before the search gives up (bounds the work on odd input).
+MAX_EXPANSIONS = 400
+
+
+# --- the data the steps use --------------------------------------------------------------
+
+
+class Descriptor(BaseModel):
+    """Words that say what a thing is (``howitzer``, ``fuel tanker``) and the categories that fit them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    words: tuple[str, ...] = Field(min_length=1)
+    categories: tuple[str, ...] = Field(min_length=1)
+
+
+class StepSpec(BaseModel):
+    """One step of the pipeline: the id of its code, its cost, and what it does (for the docs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    cost: float = Field(gt=0, le=100)
+    description: str = Field(min_length=1)
+    example: str = Field(min_length=1)
+
+
+class ResolutionRules(BaseModel):
+    """The words and patterns of the resolution steps (``catalogs/resolution.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    steps: tuple[StepSpec, ...]
+    counter: str
+    calibre: str
+    quotes: str = Field(min_length=1)
+    year_markers: tuple[str, ...]
+    unknown_markers: tuple[str, ...]
+    alternative_separators: tuple[str, ...]
+    with_words: tuple[str, ...]
+    based_on_words: tuple[str, ...]
+    for_words: tuple[str, ...]
+    makers: tuple[str, ...]
+    weapon_categories: tuple[str, ...]
+    descriptors: tuple[Descriptor, ...]
+    category_entries: dict[str, str]
+
+    @field_validator("counter", "calibre")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return pattern
+
+    @model_validator(mode="after")
+    def _steps_are_known(self) -> ResolutionRules:
+        ids = [s.id for s in self.steps]
+        unknown = [i for i in ids if i not in STEPS]
+        if unknown:
+            raise ValueError(f"steps {unknown} have no code; known steps: {', '.join(STEPS)}")
+        if len(set(ids)) != len(ids):
+            raise ValueError("a step is listed twice")
+        missing = [i for i in STEPS if i not in ids]
+        if missing:
+            raise ValueError(f"steps {missing} are registered but not configured")
+        from orbat.catalog import CATEGORIES
+
+        for descriptor in self.descriptors:
+            bad = [c for c in descriptor.categories if c not in CATEGORIES]
+            if bad:
+                raise ValueError(f"descriptor {descriptor.words[0]!r}: unknown categories {bad}")
+        bad = [c for c in (*self.category_entries, *self.weapon_categories) if c not in CATEGORIES]
+        if bad:
+            raise ValueError(f"unknown categories {bad}")
+        return self
+
+    def spec(self, step_id: str) -> StepSpec:
+        """The configuration of one step."""
+        return next(s for s in self.steps if s.id == step_id)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """The rules turned into regular expressions once."""
+
+    rules: ResolutionRules
+    counter: re.Pattern
+    calibre: re.Pattern
+    quoted: re.Pattern
+    quote_chars: re.Pattern
+    year: re.Pattern
+    unknown: re.Pattern
+    alternatives: re.Pattern
+    with_: re.Pattern
+    based_on: re.Pattern
+    for_: re.Pattern
+    maker: re.Pattern
+    descriptor: re.Pattern
+    descriptor_categories: dict[str, frozenset[str]]
+    costs: dict[str, float]
+
+
+def _words(options: Iterable[str]) -> str:
+    """An alternation of phrases, longest first, spaces matching any run of spaces or hyphens."""
+    ordered = sorted(set(options), key=len, reverse=True)
+    return "|".join(r"[\s-]+".join(re.escape(w) for w in re.split(r"[\s-]+", o.strip())) for o in ordered)
+
+
+def _compile(rules: ResolutionRules) -> _Compiled:
+    q = re.escape(rules.quotes)
+    desc_cats: dict[str, frozenset[str]] = {}
+    for d in rules.descriptors:
+        for w in d.words:
+            desc_cats[_descriptor_key(w)] = frozenset(d.categories)
+    all_words = [w for d in rules.descriptors for w in d.words]
+    return _Compiled(
+        rules=rules,
+        counter=re.compile(rules.counter),
+        calibre=re.compile(rules.calibre, re.IGNORECASE),
+        quoted=re.compile(rf"[{q}]+([^{q}]+?)[{q}]+"),
+        quote_chars=re.compile(rf"[{q}]+"),
+        year=re.compile(rf"\s*\(?\b(?:{_words(rules.year_markers)})\s*\.?\s*(?:19|20)\d\d\)?\s*$", re.IGNORECASE),
+        unknown=re.compile(rf"^\s*\(?(?:{_words(rules.unknown_markers)})\)?\s+(?=\S)", re.IGNORECASE),
+        alternatives=re.compile(rf"\s*(?:{'|'.join(re.escape(s) for s in rules.alternative_separators)})\s*", re.IGNORECASE),
+        with_=re.compile(rf"^(?P<carrier>.+?)\s+(?:{_words(rules.with_words)})\s+(?P<weapon>.+)$", re.IGNORECASE),
+        based_on=re.compile(rf"\s+(?:{_words(rules.based_on_words)})\s+.+$", re.IGNORECASE),
+        for_=re.compile(rf"^(?P<part>.*?)\s*\(\s*(?:{_words(rules.for_words)})\s+(?P<system>[^()]+(?:\([^()]*\)[^()]*)*)\)\s*$", re.IGNORECASE),
+        maker=re.compile(rf"^(?:{_words(rules.makers)})[\s-]+(?=\S)", re.IGNORECASE),
+        descriptor=re.compile(rf"^(?P<rest>.*?\S)\s+(?P<words>{_words(all_words)})s?\s*$", re.IGNORECASE),
+        descriptor_categories=desc_cats,
+        costs={s.id: s.cost for s in rules.steps},
+    )
+
+
+def _descriptor_key(words: str) -> str:
+    return " ".join(re.split(r"[\s-]+", words.strip().lower()))
+
+
+def load_resolution_rules(path: Path | None = None) -> ResolutionRules:
+    """Read and validate the pipeline's words and patterns (the bundled file unless ``path``)."""
+    path = path or bundled_catalog_dir() / RESOLUTION_FILE
+    return parse_model_file(path, ResolutionRules)
+
+
+def parse_model_file(path: Path, model: type[BaseModel]) -> BaseModel:
+    """Validate a YAML mapping with a pydantic model; every problem names the file and the field."""
+    from pydantic import ValidationError
+
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise InvalidCatalog(f"{path}: expected a mapping, found {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{path}: {pydantic_location(e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors()]
+        raise InvalidCatalog("\n".join(lines)) from None
+
+
+@lru_cache(maxsize=4)
+def _bundled_compiled(mtime_ns: int) -> _Compiled:
+    return _compile(load_resolution_rules())
+
+
+def bundled_rules() -> _Compiled:
+    """The bundled rules, compiled once per version of the file."""
+    path = bundled_catalog_dir() / RESOLUTION_FILE
+    return _bundled_compiled(path.stat().st_mtime_ns)
+
+
+# --- the steps ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """What a step made of a name: a new text to look up, or (for steps that combine) an entry."""
+
+    text: str | None = None
+    entry: EquipmentType | None = None
+    categories: frozenset[str] | None = None  # the categories the name's words allow, once known
+
+
+class StepContext:
+    """What a step may use: the compiled rules and a way to resolve a part of the name."""
+
+    def __init__(self, catalog: Catalog, compiled: _Compiled, depth: int):
+        self.catalog = catalog
+        self.compiled = compiled
+        self.depth = depth
+
+    def resolve_part(self, text: str) -> EquipmentType | None:
+        """Resolve a part of a name (one alternative, a weapon) through the whole pipeline."""
+        if self.depth >= 2:
+            entry = self.catalog.lookup_exact(text)
+            return entry
+        return _search(text, self.catalog, self.compiled, self.depth + 1).entry
+
+    def category_entry(self, category: str) -> EquipmentType | None:
+        """The generic entry that stands for a whole category (``generic-ifv`` for ``ifv``)."""
+        entry_id = self.compiled.rules.category_entries.get(category)
+        return self.catalog.entries.get(entry_id) if entry_id else None
+
+
+StepFn = Callable[[str, StepContext], Iterator[Rewrite]]
+#: The registered steps, by id, in the order they are tried.
+STEPS: dict[str, StepFn] = {}
+
+
+def step(step_id: str) -> Callable[[StepFn], StepFn]:
+    """Register a resolution step under a stable id (its cost and words are in the YAML)."""
+
+    def register(fn: StepFn) -> StepFn:
+        STEPS[step_id] = fn
+        return fn
+
+    return register
+
+
+@step("strip-counter")
+def _strip_counter(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    m = ctx.compiled.counter.match(text)
+    if m and text[m.end():].strip():
+        yield Rewrite(text[m.end():])
+
+
+@step("strip-calibre")
+def _strip_calibre(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    out = ctx.compiled.calibre.sub(" ", text).strip()
+    if out and out != text.strip():
+        yield Rewrite(out)
+
+
+@step("unquote")
+def _unquote(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    out = " ".join(ctx.compiled.quote_chars.sub(" ", text).split())
+    if out and out != text:
+        yield Rewrite(out)
+
+
+@step("drop-nickname")
+def _drop_nickname(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    out = " ".join(ctx.compiled.quoted.sub(" ", text).split())
+    if out and out != " ".join(text.split()) and normalize_name(out):
+        yield Rewrite(out)
+
+
+@step("nickname-only")
+def _nickname_only(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    for m in ctx.compiled.quoted.finditer(text):
+        inner = m.group(1).strip()
+        if inner and inner != text.strip():
+            yield Rewrite(inner)
+
+
+@step("drop-descriptor")
+def _drop_descriptor(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    m = ctx.compiled.descriptor.match(text)
+    if m:
+        cats = ctx.compiled.descriptor_categories.get(_descriptor_key(m.group("words")))
+        yield Rewrite(m.group("rest"), categories=cats)
+
+
+@step("drop-based-on")
+def _drop_based_on(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    out = ctx.compiled.based_on.sub("", text).strip()
+    if out and out != text.strip():
+        yield Rewrite(out)
+
+
+@step("drop-maker")
+def _drop_maker(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    m = ctx.compiled.maker.match(text)
+    if m:
+        yield Rewrite(text[m.end():])
+
+
+@step("unknown")
+def _unknown(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    m = ctx.compiled.unknown.match(text)
+    if m:
+        yield Rewrite(text[m.end():])
+
+
+_PAREN_SUFFIX = re.compile(r"\((-?[A-Za-z0-9]{1,4})\)")
+
+
+@step("merge-variant")
+def _merge_variant(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    if _PAREN_SUFFIX.search(text):
+        yield Rewrite(_PAREN_SUFFIX.sub(lambda m: m.group(1), text))
+
+
+@step("drop-variant")
+def _drop_variant(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    if _PAREN_SUFFIX.search(text):
+        out = " ".join(_PAREN_SUFFIX.sub("", text).split())
+        if out:
+            yield Rewrite(out)
+
+
+@step("drop-year")
+def _drop_year(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    m = ctx.compiled.year.search(text)
+    if m and text[: m.start()].strip():
+        yield Rewrite(text[: m.start()].strip())
+
+
+# One trailing variant mark: a letter after a digit or letter, or digits after a letter
+# (T-72B3 -> T-72B -> T-72, Su-25SM -> Su-25S -> Su-25), never digits after digits
+# (9A331 is not a 9A33) and never the type number itself (BMP-2 stays BMP-2).
+_VARIANT_TAIL = re.compile(r"(?:(?<=[0-9A-Za-z])[A-Za-z]|(?<=[A-Za-z])\d{1,2})$")
+
+
+@step("variant-base")
+def _variant_base(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    stripped = text.rstrip()
+    m = _VARIANT_TAIL.search(stripped)
+    if not m:
+        return
+    base = stripped[: m.start()]
+    last = base.split()[-1] if base.split() else ""
+    # The base keeps a type number: letters and a digit (T-72, 2S19, M109), and no dangling hyphen.
+    if re.search(r"\d", last) and not base.endswith(("-", " ")) and re.search(r"[A-Za-z]", base):
+        yield Rewrite(base)
+
+
+def _expand_alternative(first: str, other: str) -> str:
+    """``BMP-1 or -2`` -> ``BMP-2``; ``M109A3/A4`` -> ``M109A4``; ``BMP-1/2`` -> ``BMP-2``; else ``other``."""
+    if other.startswith("-") and "-" in first:
+        return first[: first.rindex("-")] + other
+    if re.fullmatch(r"\d+[A-Za-z]*", other):
+        m = re.search(r"\d+[A-Za-z]*$", first)
+        if m:
+            return first[: m.start()] + other
+    m = re.fullmatch(r"([A-Za-z]{1,2})\d*(\(.*\))?", other)
+    if m:
+        tail = re.search(rf"{re.escape(m.group(1))}\d*(\(.*\))?$", first)
+        if tail and tail.start() > 0 and re.search(r"\d", first[: tail.start()]):
+            return first[: tail.start()] + other
+    return other
+
+
+@step("alternatives")
+def _alternatives(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    parts = [p.strip() for p in ctx.compiled.alternatives.split(text)]
+    if len(parts) < 2 or not all(parts) or len(parts) > 8:
+        return
+    first = parts[0]
+    # A shared trailing descriptor or type name belongs to every part: "M1114 and M1151 HMMWV".
+    names = [first] + [_expand_alternative(first, p) for p in parts[1:]]
+    entries = [ctx.resolve_part(n) for n in names]
+    if any(e is None for e in entries):
+        tail = names[-1].split(maxsplit=1)
+        if len(tail) == 2:
+            retry = [f"{n} {tail[1]}" for n in names[:-1]] + [names[-1]]
+            entries = [ctx.resolve_part(n) for n in retry]
+    if any(e is None for e in entries):
+        return
+    common = _common_entry(entries, ctx)  # type: ignore[arg-type]
+    if common is not None:
+        yield Rewrite(entry=common)
+
+
+def _common_entry(entries: list[EquipmentType], ctx: StepContext) -> EquipmentType | None:
+    """One entry, the family's generic entry, or the category's generic entry the entries share."""
+    if len({e.id for e in entries}) == 1:
+        return entries[0]
+    families = {e.family for e in entries}
+    categories = {e.category for e in entries}
+    if len(families) == 1:
+        family = families.pop()
+        generic = [e for e in ctx.catalog if e.generic and e.family == family and (len(categories) == 1 and e.category in categories)]
+        if generic:
+            return generic[0]
+    if len(categories) == 1:
+        return ctx.category_entry(categories.pop())
+    return None
+
+
+@step("for-system")
+def _for_system(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    m = ctx.compiled.for_.match(text)
+    if not m:
+        return
+    part, system = m.group("part").strip(), m.group("system").strip()
+    cats = None
+    d = ctx.compiled.descriptor.match(part) if part else None
+    if d:
+        cats = ctx.compiled.descriptor_categories.get(_descriptor_key(d.group("words")))
+    if part:
+        yield Rewrite(part)
+    yield Rewrite(system, categories=cats)
+
+
+@step("with-weapon")
+def _with_weapon(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    m = ctx.compiled.with_.match(text)
+    if not m:
+        return
+    weapon = ctx.resolve_part(m.group("weapon"))
+    if weapon is not None and weapon.category in ctx.compiled.rules.weapon_categories:
+        yield Rewrite(entry=weapon)
+
+
+@step("with-carrier")
+def _with_carrier(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    m = ctx.compiled.with_.match(text)
+    if m:
+        yield Rewrite(m.group("carrier"))
+
+
+@step("descriptor-generic")
+def _descriptor_generic(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    key = _descriptor_key(ctx.compiled.quote_chars.sub(" ", text))
+    m = ctx.compiled.descriptor.match(text)
+    cats = None
+    if m:
+        cats = ctx.compiled.descriptor_categories.get(_descriptor_key(m.group("words")))
+    elif key in ctx.compiled.descriptor_categories:
+        cats = ctx.compiled.descriptor_categories[key]
+    if cats:
+        first = next(c for c in ctx.compiled.rules.descriptors if frozenset(c.categories) == cats).categories[0]
+        entry = ctx.category_entry(first)
+        if entry is not None:
+            yield Rewrite(entry=entry, categories=cats)
+
+
+# --- the search --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How one name resolved: the entry (or None), the steps taken, and suggestions if unresolved."""
+
+    name: str
+    entry: EquipmentType | None
+    how: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def resolved(self) -> bool:
+        """True when the name found an entry."""
+        return self.entry is not None
+
+    @property
+    def by_steps(self) -> bool:
+        """True when the name needed pipeline steps (not an exact name or alias)."""
+        return self.entry is not None and self.how not in (("exact",), ("alias",))
+
+    def as_dict(self) -> dict:
+        """The JSON shape of ``orbat catalog resolve --json``."""
+        return {
+            "name": self.name,
+            "id": self.entry.id if self.entry else None,
+            "category": self.entry.category if self.entry else None,
+            "how": list(self.how),
+            "suggestions": list(self.suggestions),
+        }
+
+
+@dataclass(order=True)
+class _Node:
+    cost: float
+    steps: int
+    seq: int
+    text: str = field(compare=False)
+    how: tuple[str, ...] = field(compare=False)
+    categories: frozenset[str] | None = field(compare=False)
+    entry: EquipmentType | None = field(compare=False, default=None)
+
+
+def _fits(entry: EquipmentType, categories: frozenset[str] | None) -> bool:
+    return categories is None or entry.category in categories
+
+
+def _search(name: str, catalog: Catalog, compiled: _Compiled, depth: int = 0) -> Resolution:
+    """The cheapest chain of steps from ``name`` to an entry (exact lookups first)."""
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+        return Resolution(name if isinstance(name, str) else str(name), None)
+    entry = catalog.lookup_exact(name)
+    if entry is not None:
+        how = "exact" if normalize_name(entry.name) == normalize_name(name) else "alias"
+        return Resolution(name, entry, (how,))
+    ctx = StepContext(catalog, compiled, depth)
+    seq = 0
+    heap: list[_Node] = [_Node(0.0, 0, seq, " ".join(name.split()), (), None)]
+    seen: set[tuple[str, frozenset[str] | None]] = set()
+    expansions = 0
+    while heap and expansions < MAX_EXPANSIONS:
+        node = heapq.heappop(heap)
+        if node.entry is not None:
+            return Resolution(name, node.entry, node.how)
+        key = (node.text, node.categories)
+        if key in seen:
+            continue
+        seen.add(key)
+        expansions += 1
+        for step_id, fn in STEPS.items():
+            cost = node.cost + compiled.costs[step_id]
+            for rewrite in fn(node.text, ctx):
+                cats = node.categories
+                if rewrite.categories is not None:
+                    cats = rewrite.categories if cats is None else (cats & rewrite.categories) or rewrite.categories
+                how = (*node.how, step_id)
+                seq += 1
+                if rewrite.entry is not None:
+                    if _fits(rewrite.entry, cats):
+                        heapq.heappush(heap, _Node(cost, len(how), seq, node.text, how, cats, rewrite.entry))
+                    continue
+                text = " ".join((rewrite.text or "").split())
+                if not text or not normalize_name(text):
+                    continue
+                found = catalog.lookup_exact(text)
+                if found is not None and _fits(found, cats):
+                    heapq.heappush(heap, _Node(cost, len(how), seq, text, how, cats, found))
+                heapq.heappush(heap, _Node(cost, len(how), seq, text, how, cats))
+    return Resolution(name, None)
+
+
+def resolve_name(name: str, catalog: Catalog, compiled: _Compiled | None = None) -> Resolution:
+    """Resolve one name through the pipeline (without suggestions; see ``Catalog.explain``)."""
+    return _search(name, catalog, compiled or bundled_rules())
+
+
+def step_table(compiled: _Compiled | None = None) -> list[dict]:
+    """The steps in the order they are tried, with cost, description and example (for docs)."""
+    rules = (compiled or bundled_rules()).rules
+    return [rules.spec(step_id).model_dump() for step_id in STEPS]
