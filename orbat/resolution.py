@@ -54,6 +54,7 @@ class Descriptor(BaseModel):
 
     words: tuple[str, ...] = Field(min_length=1)
     categories: tuple[str, ...] = Field(min_length=1)
+    entry: str | None = Field(default=None, description="the entry a name falls back to (else the category's)")
 
 
 class StepSpec(BaseModel):
@@ -83,18 +84,21 @@ class ResolutionRules(BaseModel):
     based_on_words: tuple[str, ...]
     for_words: tuple[str, ...]
     makers: tuple[str, ...]
+    maker_categories: tuple[str, ...]
+    kits: tuple[str, ...]
     weapon_categories: tuple[str, ...]
     descriptors: tuple[Descriptor, ...]
     category_entries: dict[str, str]
 
-    @field_validator("counter", "calibre")
+    @field_validator("counter", "calibre", "kits")
     @classmethod
-    def _compiles(cls, pattern: str) -> str:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-        return pattern
+    def _compiles(cls, patterns: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        for pattern in (patterns,) if isinstance(patterns, str) else patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return patterns
 
     @model_validator(mode="after")
     def _steps_are_known(self) -> ResolutionRules:
@@ -113,7 +117,7 @@ class ResolutionRules(BaseModel):
             bad = [c for c in descriptor.categories if c not in CATEGORIES]
             if bad:
                 raise ValueError(f"descriptor {descriptor.words[0]!r}: unknown categories {bad}")
-        bad = [c for c in (*self.category_entries, *self.weapon_categories) if c not in CATEGORIES]
+        bad = [c for c in (*self.category_entries, *self.weapon_categories, *self.maker_categories) if c not in CATEGORIES]
         if bad:
             raise ValueError(f"unknown categories {bad}")
         return self
@@ -138,9 +142,12 @@ class _Compiled:
     with_: re.Pattern
     based_on: re.Pattern
     for_: re.Pattern
+    for_bare: re.Pattern
+    kit: re.Pattern
     maker: re.Pattern
     descriptor: re.Pattern
     descriptor_categories: dict[str, frozenset[str]]
+    descriptor_of: dict[str, Descriptor]
     costs: dict[str, float]
 
 
@@ -153,9 +160,11 @@ def _words(options: Iterable[str]) -> str:
 def _compile(rules: ResolutionRules) -> _Compiled:
     q = re.escape(rules.quotes)
     desc_cats: dict[str, frozenset[str]] = {}
+    desc_of: dict[str, Descriptor] = {}
     for d in rules.descriptors:
         for w in d.words:
             desc_cats[_descriptor_key(w)] = frozenset(d.categories)
+            desc_of[_descriptor_key(w)] = d
     all_words = [w for d in rules.descriptors for w in d.words]
     return _Compiled(
         rules=rules,
@@ -167,11 +176,14 @@ def _compile(rules: ResolutionRules) -> _Compiled:
         unknown=re.compile(rf"^\s*\(?(?:{_words(rules.unknown_markers)})\)?\s+(?=\S)", re.IGNORECASE),
         alternatives=re.compile(rf"\s*(?:{'|'.join(re.escape(s) for s in rules.alternative_separators)})\s*", re.IGNORECASE),
         with_=re.compile(rf"^(?P<carrier>.+?)\s+(?:{_words(rules.with_words)})\s+(?P<weapon>.+)$", re.IGNORECASE),
-        based_on=re.compile(rf"\s+(?:{_words(rules.based_on_words)})\s+.+$", re.IGNORECASE),
-        for_=re.compile(rf"^(?P<part>.*?)\s*\(\s*(?:{_words(rules.for_words)})\s+(?P<system>[^()]+(?:\([^()]*\)[^()]*)*)\)\s*$", re.IGNORECASE),
+        based_on=re.compile(rf"\s+(?:{_words(rules.based_on_words)})\s+.*$", re.IGNORECASE),
+        for_=re.compile(rf"^(?P<part>[^(]*?)\s*\(\s*(?P<inner>[^()]*?)\s*\b(?:{_words(rules.for_words)})\s+(?P<system>[^()]+(?:\([^()]*\)[^()]*)*)\)\s*$", re.IGNORECASE),
+        for_bare=re.compile(rf"^(?P<part>[^()]+?)\s+(?:{_words(rules.for_words)})\s+(?:the\s+)?(?P<system>[^()]+)$", re.IGNORECASE),
+        kit=re.compile(rf"\s+(?:{'|'.join(rules.kits)})\s*$", re.IGNORECASE),
         maker=re.compile(rf"^(?:{_words(rules.makers)})[\s-]+(?=\S)", re.IGNORECASE),
         descriptor=re.compile(rf"^(?P<rest>.*?\S)\s+(?P<words>{_words(all_words)})s?\s*$", re.IGNORECASE),
         descriptor_categories=desc_cats,
+        descriptor_of=desc_of,
         costs={s.id: s.cost for s in rules.steps},
     )
 
@@ -259,6 +271,31 @@ def step(step_id: str) -> Callable[[StepFn], StepFn]:
     return register
 
 
+_ESCAPE = re.compile(r"<U\+([0-9A-Fa-f]{4,6})>|\\u([0-9A-Fa-f]{4})")
+
+
+@step("decode-escapes")
+def _decode_escapes(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    def char(m: re.Match) -> str:
+        code = int(m.group(1) or m.group(2), 16)
+        return chr(code) if code <= 0x10FFFF and chr(code).isprintable() else ""
+
+    out = _ESCAPE.sub(char, text)
+    if out != text:
+        yield Rewrite(out)
+
+
+# Trailing punctuation and notes a scrape leaves: "BTR-ZD:", "1L22 'Parol': (1, destroyed)".
+_TRAILING_NOISE = re.compile(r"\s*(?::.*|[;,.!?*]+)$")
+
+
+@step("strip-punctuation")
+def _strip_punctuation(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    out = _TRAILING_NOISE.sub("", text).strip()
+    if out and out != text.strip():
+        yield Rewrite(out)
+
+
 @step("strip-counter")
 def _strip_counter(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     m = ctx.compiled.counter.match(text)
@@ -289,10 +326,33 @@ def _drop_nickname(text: str, ctx: StepContext) -> Iterator[Rewrite]:
 
 @step("nickname-only")
 def _nickname_only(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    if "(" in text or ctx.compiled.with_.match(text) or ctx.compiled.for_bare.match(text):
+        return  # the nickname may be the system's or the weapon's, not this vehicle's
+    cats = _descriptor_categories(text, ctx)
     for m in ctx.compiled.quoted.finditer(text):
         inner = m.group(1).strip()
         if inner and inner != text.strip():
-            yield Rewrite(inner)
+            yield Rewrite(inner, categories=cats)
+
+
+# A designation: one token with letters and a digit (2S9, 9K35, M1224, AT105A, BTR-82A).
+_DESIGNATION = re.compile(r"^(?=[^\s]*\d)(?=[^\s]*[A-Za-z\u0400-\u04ff])[^\s]{2,}$")
+
+
+@step("split-designation")
+def _split_designation(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    head, _, rest = text.strip().partition(" ")
+    if rest and _DESIGNATION.match(head) and not ctx.compiled.alternatives.search(text) and "(" not in text:
+        cats = _descriptor_categories(text, ctx)
+        yield Rewrite(head, categories=cats)
+        yield Rewrite(rest, categories=cats)
+
+
+@step("drop-kit")
+def _drop_kit(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    m = ctx.compiled.kit.search(text)
+    if m and text[: m.start()].strip():
+        yield Rewrite(text[: m.start()].strip())
 
 
 @step("drop-descriptor")
@@ -303,18 +363,34 @@ def _drop_descriptor(text: str, ctx: StepContext) -> Iterator[Rewrite]:
         yield Rewrite(m.group("rest"), categories=cats)
 
 
+_BASED_PREFIX = re.compile(r"^\S+-based\s+(\S.*)$", re.IGNORECASE)
+
+
 @step("drop-based-on")
 def _drop_based_on(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     out = ctx.compiled.based_on.sub("", text).strip()
     if out and out != text.strip():
         yield Rewrite(out)
+    m = _BASED_PREFIX.match(text)
+    if m:
+        yield Rewrite(m.group(1))
 
 
 @step("drop-maker")
 def _drop_maker(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     m = ctx.compiled.maker.match(text)
     if m:
-        yield Rewrite(text[m.end():])
+        yield Rewrite(text[m.end():], categories=frozenset(ctx.compiled.rules.maker_categories))
+
+
+_WHEELS = re.compile(r"\s*\b\d{1,2}\s*[x×х]\s*\d{1,2}\b", re.IGNORECASE)
+
+
+@step("drop-wheels")
+def _drop_wheels(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    out = " ".join(_WHEELS.sub(" ", text).split())
+    if out and out != " ".join(text.split()) and normalize_name(out):
+        yield Rewrite(out)
 
 
 @step("unknown")
@@ -351,7 +427,7 @@ def _drop_year(text: str, ctx: StepContext) -> Iterator[Rewrite]:
 # One trailing variant mark: a letter after a digit or letter, or digits after a letter
 # (T-72B3 -> T-72B -> T-72, Su-25SM -> Su-25S -> Su-25), never digits after digits
 # (9A331 is not a 9A33) and never the type number itself (BMP-2 stays BMP-2).
-_VARIANT_TAIL = re.compile(r"(?:(?<=[0-9A-Za-z])[A-Za-z]|(?<=[A-Za-z])\d{1,2})$")
+_VARIANT_TAIL = re.compile(r"(?:(?<=[0-9A-Za-z])[A-Za-z]|(?<=[A-Za-z])\d)$")
 
 
 @step("variant-base")
@@ -363,7 +439,8 @@ def _variant_base(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     base = stripped[: m.start()]
     last = base.split()[-1] if base.split() else ""
     # The base keeps a type number: letters and a digit (T-72, 2S19, M109), and no dangling hyphen.
-    if re.search(r"\d", last) and not base.endswith(("-", " ")) and re.search(r"[A-Za-z]", base):
+    keeps_type = re.search(r"\d", last) or re.search(r"-[A-Za-z]{2,}$", last)
+    if keeps_type and not base.endswith(("-", " ")) and re.search(r"[A-Za-z]", base):
         yield Rewrite(base)
 
 
@@ -423,16 +500,33 @@ def _common_entry(entries: list[EquipmentType], ctx: StepContext) -> EquipmentTy
 @step("for-system")
 def _for_system(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     m = ctx.compiled.for_.match(text)
-    if not m:
-        return
+    inner = ""
+    if m:
+        inner = m.group("inner").strip()
+    else:
+        m = ctx.compiled.for_bare.match(text)
+        if not m:
+            return
     part, system = m.group("part").strip(), m.group("system").strip()
-    cats = None
-    d = ctx.compiled.descriptor.match(part) if part else None
-    if d:
-        cats = ctx.compiled.descriptor_categories.get(_descriptor_key(d.group("words")))
+    cats = _descriptor_categories(f"x {inner}" if inner else part, ctx)
     if part:
-        yield Rewrite(part)
+        yield Rewrite(f"{part} {inner}".strip(), categories=cats)
     yield Rewrite(system, categories=cats)
+
+
+def _descriptor_at_end(text: str, ctx: StepContext) -> Descriptor | None:
+    """The descriptor ``text`` ends in (or is), if any."""
+    key = _descriptor_key(ctx.compiled.quote_chars.sub(" ", text))
+    if key in ctx.compiled.descriptor_of:
+        return ctx.compiled.descriptor_of[key]
+    d = ctx.compiled.descriptor.match(text)
+    return ctx.compiled.descriptor_of.get(_descriptor_key(d.group("words"))) if d else None
+
+
+def _descriptor_categories(text: str, ctx: StepContext) -> frozenset[str] | None:
+    """The categories the trailing descriptor of ``text`` allows (None without one)."""
+    descriptor = _descriptor_at_end(text, ctx)
+    return frozenset(descriptor.categories) if descriptor is not None else None
 
 
 @step("with-weapon")
@@ -454,18 +548,14 @@ def _with_carrier(text: str, ctx: StepContext) -> Iterator[Rewrite]:
 
 @step("descriptor-generic")
 def _descriptor_generic(text: str, ctx: StepContext) -> Iterator[Rewrite]:
-    key = _descriptor_key(ctx.compiled.quote_chars.sub(" ", text))
-    m = ctx.compiled.descriptor.match(text)
-    cats = None
-    if m:
-        cats = ctx.compiled.descriptor_categories.get(_descriptor_key(m.group("words")))
-    elif key in ctx.compiled.descriptor_categories:
-        cats = ctx.compiled.descriptor_categories[key]
-    if cats:
-        first = next(c for c in ctx.compiled.rules.descriptors if frozenset(c.categories) == cats).categories[0]
-        entry = ctx.category_entry(first)
+    descriptor = _descriptor_at_end(text, ctx)
+    if descriptor is not None:
+        if descriptor.entry is not None:
+            entry = ctx.catalog.entries.get(descriptor.entry)
+        else:
+            entry = ctx.category_entry(descriptor.categories[0])
         if entry is not None:
-            yield Rewrite(entry=entry, categories=cats)
+            yield Rewrite(entry=entry, categories=frozenset(descriptor.categories))
 
 
 # --- the search --------------------------------------------------------------------------
@@ -565,7 +655,72 @@ def resolve_name(name: str, catalog: Catalog, compiled: _Compiled | None = None)
     return _search(name, catalog, compiled or bundled_rules())
 
 
+#: Largest list of names ``read_name_list`` agrees to read.
+MAX_NAME_FILE_BYTES = 10 * 1024 * 1024
+
+
+def read_name_list(path: Path) -> list[str]:
+    """The names in a text file, one a line (blank lines and surrounding spaces dropped)."""
+    from orbat.errors import InputFileError
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_NAME_FILE_BYTES:
+            raise InputFileError(f"{path}: {size} bytes is too large for a list of names")
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{path}: is a folder, expected a text file with one name a line") from None
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc.strerror})") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def explain_names(catalog: Catalog, names: Iterable[str], path: Path | None = None) -> list[Resolution]:
+    """Resolutions of the given names, then of the names in ``path`` (one a line), in order."""
+    wanted = list(names) + (read_name_list(path) if path is not None else [])
+    return [catalog.explain(name) for name in wanted]
+
+
 def step_table(compiled: _Compiled | None = None) -> list[dict]:
     """The steps in the order they are tried, with cost, description and example (for docs)."""
     rules = (compiled or bundled_rules()).rules
     return [rules.spec(step_id).model_dump() for step_id in STEPS]
+
+
+def resolved_collisions(catalog: Catalog, compiled: _Compiled | None = None, max_cost: float = 1.0) -> list[str]:
+    """Names of one entry that a step removing only noise turns into a name of another entry.
+
+    "No two entries claim one name" must hold after the pipeline too: if entry A
+    had the alias ``"2S1 'Gvozdika'"`` and entry B the alias ``2S1 Gvozdika``,
+    the unquote step would make A's name B's. Every name of every entry is put
+    through each step of cost ``max_cost`` or less (the steps that drop only
+    noise or a descriptor) once; a rewrite that names another *specific* entry
+    of a fitting category is reported. A specific name narrowing a generic one
+    (``ZU-23 technical`` is a technical, not the generic ``technical``) is not
+    a collision: the specific name resolves exactly before any step runs.
+    """
+    compiled = compiled or bundled_rules()
+    ctx = StepContext(catalog, compiled, depth=2)
+    cheap = [(sid, fn) for sid, fn in STEPS.items() if compiled.costs[sid] <= max_cost]
+    problems: list[str] = []
+    for entry in catalog:
+        for name in entry.names:
+            for step_id, fn in cheap:
+                for rewrite in fn(name, ctx):
+                    if rewrite.text is None:
+                        continue
+                    other = catalog.lookup_exact(rewrite.text)
+                    if other is None or other.id == entry.id or other.generic or not _fits(other, rewrite.categories):
+                        continue
+                    if step_id in ("drop-descriptor", "drop-maker") and other.family == entry.family:
+                        continue  # a variant named by its role ("UAZ Patriot Pickup") is not the base
+                    if True:
+                        problems.append(
+                            f"entry {entry.id!r}: name {name!r} becomes {rewrite.text!r} by step {step_id}, "
+                            f"which is entry {other.id!r}"
+                        )
+    return problems
