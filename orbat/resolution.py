@@ -79,6 +79,7 @@ class ResolutionRules(BaseModel):
     quotes: str = Field(min_length=1)
     year_markers: tuple[str, ...]
     unknown_markers: tuple[str, ...]
+    unknown_suffixes: tuple[str, ...]
     alternative_separators: tuple[str, ...]
     with_words: tuple[str, ...]
     based_on_words: tuple[str, ...]
@@ -138,6 +139,7 @@ class _Compiled:
     quote_chars: re.Pattern
     year: re.Pattern
     unknown: re.Pattern
+    unknown_suffix: re.Pattern
     alternatives: re.Pattern
     with_: re.Pattern
     based_on: re.Pattern
@@ -174,6 +176,7 @@ def _compile(rules: ResolutionRules) -> _Compiled:
         quote_chars=re.compile(rf"[{q}]+"),
         year=re.compile(rf"\s*\(?\b(?:{_words(rules.year_markers)})\s*\.?\s*(?:19|20)\d\d\)?\s*$", re.IGNORECASE),
         unknown=re.compile(rf"^\s*\(?(?:{_words(rules.unknown_markers)})\)?\s+(?=\S)", re.IGNORECASE),
+        unknown_suffix=re.compile(rf"\s*\(?\b(?:{_words(rules.unknown_suffixes)})\)?\s*$", re.IGNORECASE),
         alternatives=re.compile(rf"\s*(?:{'|'.join(re.escape(s) for s in rules.alternative_separators)})\s*", re.IGNORECASE),
         with_=re.compile(rf"^(?P<carrier>.+?)\s+(?:{_words(rules.with_words)})\s+(?P<weapon>.+)$", re.IGNORECASE),
         based_on=re.compile(rf"\s+(?:{_words(rules.based_on_words)})\s+.*$", re.IGNORECASE),
@@ -296,6 +299,16 @@ def _strip_punctuation(text: str, ctx: StepContext) -> Iterator[Rewrite]:
         yield Rewrite(out)
 
 
+@step("transliterate")
+def _transliterate(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    if not text.isascii():
+        from anyascii import anyascii
+
+        out = anyascii(text)
+        if out.strip() and out != text:
+            yield Rewrite(out)
+
+
 @step("strip-counter")
 def _strip_counter(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     m = ctx.compiled.counter.match(text)
@@ -342,10 +355,21 @@ _DESIGNATION = re.compile(r"^(?=[^\s]*\d)(?=[^\s]*[A-Za-z\u0400-\u04ff])[^\s]{2,
 @step("split-designation")
 def _split_designation(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     head, _, rest = text.strip().partition(" ")
-    if rest and _DESIGNATION.match(head) and not ctx.compiled.alternatives.search(text) and "(" not in text:
+    named_first = bool(rest) and _DESIGNATION.match(rest.split()[0]) is not None and len(head) > 2
+    if rest and (_DESIGNATION.match(head) or named_first) and not ctx.compiled.alternatives.search(text) and "(" not in text:
         cats = _descriptor_categories(text, ctx)
         yield Rewrite(head, categories=cats)
         yield Rewrite(rest, categories=cats)
+
+
+_NOTE = re.compile(r"\s*\(([^()]{5,})\)\s*$")
+
+
+@step("drop-note")
+def _drop_note(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    m = _NOTE.search(text)
+    if m and text[: m.start()].strip() and not ctx.compiled.for_.match(text):
+        yield Rewrite(text[: m.start()].strip())
 
 
 @step("drop-kit")
@@ -398,6 +422,9 @@ def _unknown(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     m = ctx.compiled.unknown.match(text)
     if m:
         yield Rewrite(text[m.end():])
+    m = ctx.compiled.unknown_suffix.search(text)
+    if m and text[: m.start()].strip():
+        yield Rewrite(text[: m.start()].strip())
 
 
 _PAREN_SUFFIX = re.compile(r"\((-?[A-Za-z0-9]{1,4})\)")
@@ -452,18 +479,22 @@ def _expand_alternative(first: str, other: str) -> str:
         m = re.search(r"\d+[A-Za-z]*$", first)
         if m:
             return first[: m.start()] + other
-    m = re.fullmatch(r"([A-Za-z]{1,2})\d*(\(.*\))?", other)
+    m = re.fullmatch(r"([A-Za-z]{1,2})\d*[A-Za-z]?(\(.*\))?", other)
     if m:
         tail = re.search(rf"{re.escape(m.group(1))}\d*(\(.*\))?$", first)
         if tail and tail.start() > 0 and re.search(r"\d", first[: tail.start()]):
+            return first[: tail.start()] + other
+        # M109A3/L: the other replaces the first's trailing variant mark (A3)
+        tail = re.search(r"(?<=\d)[A-Za-z]+\d*$", first)
+        if tail:
             return first[: tail.start()] + other
     return other
 
 
 @step("alternatives")
 def _alternatives(text: str, ctx: StepContext) -> Iterator[Rewrite]:
-    parts = [p.strip() for p in ctx.compiled.alternatives.split(text)]
-    if len(parts) < 2 or not all(parts) or len(parts) > 8:
+    parts = [p.strip() for p in ctx.compiled.alternatives.split(text) if p.strip()]
+    if len(parts) < 2 or len(parts) > 8:
         return
     first = parts[0]
     # A shared trailing descriptor or type name belongs to every part: "M1114 and M1151 HMMWV".
