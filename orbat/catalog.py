@@ -11,6 +11,7 @@ is an error that suggests the nearest names, never a silent guess.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import lru_cache
@@ -105,6 +106,17 @@ class Catalog(NameIndex[EquipmentType]):
         """Add an entry (see :meth:`NameIndex.add`); resolutions cached so far are forgotten."""
         super().add(item, origin)
         self._explained.clear()
+        self._words = None
+
+    _words: frozenset[str] | None = None
+
+    def name_words(self) -> frozenset[str]:
+        """Every word (case-folded) of the names and aliases of specific (not generic) entries."""
+        if self._words is None:
+            self._words = frozenset(
+                w.casefold() for e in self.items.values() if not e.generic for n in e.names for w in re.split(r"[\s/()'\"]+", n) if w
+            )
+        return self._words
 
     def lookup_exact(self, name: str) -> EquipmentType | None:
         """The entry whose name or alias this is (after normalization only), or None."""

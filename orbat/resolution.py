@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import heapq
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from anyascii import anyascii
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from orbat.datafiles import bundled_catalog_dir, pydantic_location, read_yaml
@@ -55,6 +57,8 @@ class Descriptor(BaseModel):
     words: tuple[str, ...] = Field(min_length=1)
     categories: tuple[str, ...] = Field(min_length=1)
     entry: str | None = Field(default=None, description="the entry a name falls back to (else the category's)")
+    fallback: bool = Field(default=True, description="false for words too wide to stand for a category")
+    carriers: tuple[str, ...] = Field(default=(), description="categories of vehicles these words turn into one of theirs")
 
 
 class StepSpec(BaseModel):
@@ -183,7 +187,7 @@ def _compile(rules: ResolutionRules) -> _Compiled:
         for_=re.compile(rf"^(?P<part>[^(]*?)\s*\(\s*(?P<inner>[^()]*?)\s*\b(?:{_words(rules.for_words)})\s+(?P<system>[^()]+(?:\([^()]*\)[^()]*)*)\)\s*$", re.IGNORECASE),
         for_bare=re.compile(rf"^(?P<part>[^()]+?)\s+(?:{_words(rules.for_words)})\s+(?:the\s+)?(?P<system>[^()]+)$", re.IGNORECASE),
         kit=re.compile(rf"\s+(?:{'|'.join(rules.kits)})\s*$", re.IGNORECASE),
-        maker=re.compile(rf"^(?:{_words(rules.makers)})[\s-]+(?=\S)", re.IGNORECASE),
+        maker=re.compile(rf"^(?:{_words(rules.makers)})\s+(?=\S)", re.IGNORECASE),
         descriptor=re.compile(rf"^(?P<rest>.*?\S)\s+(?P<words>{_words(all_words)})s?\s*$", re.IGNORECASE),
         descriptor_categories=desc_cats,
         descriptor_of=desc_of,
@@ -299,16 +303,6 @@ def _strip_punctuation(text: str, ctx: StepContext) -> Iterator[Rewrite]:
         yield Rewrite(out)
 
 
-@step("transliterate")
-def _transliterate(text: str, ctx: StepContext) -> Iterator[Rewrite]:
-    if not text.isascii():
-        from anyascii import anyascii
-
-        out = anyascii(text)
-        if out.strip() and out != text:
-            yield Rewrite(out)
-
-
 @step("strip-counter")
 def _strip_counter(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     m = ctx.compiled.counter.match(text)
@@ -333,7 +327,8 @@ def _unquote(text: str, ctx: StepContext) -> Iterator[Rewrite]:
 @step("drop-nickname")
 def _drop_nickname(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     out = " ".join(ctx.compiled.quoted.sub(" ", text).split())
-    if out and out != " ".join(text.split()) and normalize_name(out):
+    # what is left must still name something: "'T-72B3' tank" is not just "tank"
+    if out and out != " ".join(text.split()) and normalize_name(out) and _descriptor_key(out) not in ctx.compiled.descriptor_of:
         yield Rewrite(out)
 
 
@@ -341,6 +336,11 @@ def _drop_nickname(text: str, ctx: StepContext) -> Iterator[Rewrite]:
 def _nickname_only(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     if "(" in text or ctx.compiled.with_.match(text) or ctx.compiled.for_bare.match(text):
         return  # the nickname may be the system's or the weapon's, not this vehicle's
+    outside = " ".join(ctx.compiled.quoted.sub(" ", text).split())
+    d = ctx.compiled.descriptor.match(outside)
+    outside = d.group("rest") if d else ("" if _descriptor_key(outside) in ctx.compiled.descriptor_of else outside)
+    if outside and ctx.resolve_part(outside) is not None:
+        return  # "T-72 'Ural'" is a T-72: the nickname is the designation's, not another entry's
     cats = _descriptor_categories(text, ctx)
     for m in ctx.compiled.quoted.finditer(text):
         inner = m.group(1).strip()
@@ -356,10 +356,14 @@ _DESIGNATION = re.compile(r"^(?=[^\s]*\d)(?=[^\s]*[A-Za-z\u0400-\u04ff])[^\s]{2,
 def _split_designation(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     head, _, rest = text.strip().partition(" ")
     named_first = bool(rest) and _DESIGNATION.match(rest.split()[0]) is not None and len(head) > 2
-    if rest and (_DESIGNATION.match(head) or named_first) and not ctx.compiled.alternatives.search(text) and "(" not in text:
+    if ctx.compiled.alternatives.search(text) or "(" in text or ctx.compiled.with_.match(text):
+        return  # alternatives, components and carriers have their own steps
+    if rest and (_DESIGNATION.match(head) or named_first):
         cats = _descriptor_categories(text, ctx)
-        yield Rewrite(head, categories=cats)
-        yield Rewrite(rest, categories=cats)
+        for part in (head, rest):
+            # a part that is only a descriptor ("Mi-8 tank" -> "tank") says what, not which
+            if _descriptor_key(part) not in ctx.compiled.descriptor_of:
+                yield Rewrite(part, categories=cats)
 
 
 _NOTE = re.compile(r"\s*\(([^()]{5,})\)\s*$")
@@ -452,9 +456,9 @@ def _drop_year(text: str, ctx: StepContext) -> Iterator[Rewrite]:
 
 
 # One trailing variant mark: a letter after a digit or letter, or digits after a letter
-# (T-72B3 -> T-72B -> T-72, Su-25SM -> Su-25S -> Su-25), never digits after digits
+# (T-72B3 -> T-72B -> T-72, Su-25SM -> Su-25S -> Su-25, Mi-8MTV-2 -> Mi-8MTV), never digits after digits
 # (9A331 is not a 9A33) and never the type number itself (BMP-2 stays BMP-2).
-_VARIANT_TAIL = re.compile(r"(?:(?<=[0-9A-Za-z])[A-Za-z]|(?<=[A-Za-z])\d)$")
+_VARIANT_TAIL = re.compile(r"(?:(?<=[0-9A-Za-z])[A-Za-z]|(?<=[A-Za-z])-?\d)$")
 
 
 @step("variant-base")
@@ -577,16 +581,42 @@ def _with_carrier(text: str, ctx: StepContext) -> Iterator[Rewrite]:
         yield Rewrite(m.group("carrier"))
 
 
+_WORD_TAIL = re.compile(r"^(?P<rest>.*?[^\s])\s+(?P<tail>(?:[A-Za-z][A-Za-z-]*\s*){1,6})$")
+
+
+@step("drop-description")
+def _drop_description(text: str, ctx: StepContext) -> Iterator[Rewrite]:
+    m = _WORD_TAIL.match(text.strip())
+    if not m or _descriptor_at_end(text, ctx) is not None:
+        return  # a known descriptor is dropped by drop-descriptor, with its category check
+    words = m.group("tail").split()
+    known = ctx.catalog.name_words()
+    link = {w.casefold() for w in (*ctx.compiled.rules.with_words, *ctx.compiled.rules.for_words)}
+    # Only words no specific entry is named with ("Ural Federal" keeps "Federal"), in any case.
+    if not any(w.casefold() in known or w.casefold() in link for w in words):
+        yield Rewrite(m.group("rest"))
+
+
 @step("descriptor-generic")
 def _descriptor_generic(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     descriptor = _descriptor_at_end(text, ctx)
-    if descriptor is not None:
-        if descriptor.entry is not None:
-            entry = ctx.catalog.entries.get(descriptor.entry)
-        else:
-            entry = ctx.category_entry(descriptor.categories[0])
-        if entry is not None:
-            yield Rewrite(entry=entry, categories=frozenset(descriptor.categories))
+    if descriptor is None or not descriptor.fallback:
+        return
+    d = ctx.compiled.descriptor.match(text)
+    carrier = ctx.resolve_part(d.group("rest")) if d else None
+    entry = None
+    if carrier is not None:
+        # "GAZ-66 fuel tanker" is a fuel truck (a truck carries a tank); "Mi-8 tank" is no guess
+        if carrier.category not in descriptor.carriers:
+            return
+        same_family = [e for e in ctx.catalog if e.family == carrier.family and e.category == descriptor.categories[0]]
+        entry = same_family[0] if len(same_family) == 1 else None
+    if entry is None and descriptor.entry is not None:
+        entry = ctx.catalog.entries.get(descriptor.entry)
+    if entry is None:
+        entry = ctx.category_entry(descriptor.categories[0])
+    if entry is not None:
+        yield Rewrite(entry=entry, categories=frozenset(descriptor.categories))
 
 
 # --- the search --------------------------------------------------------------------------
@@ -647,7 +677,10 @@ def _search(name: str, catalog: Catalog, compiled: _Compiled, depth: int = 0) ->
         return Resolution(name, entry, (how,))
     ctx = StepContext(catalog, compiled, depth)
     seq = 0
-    heap: list[_Node] = [_Node(0.0, 0, seq, " ".join(name.split()), (), None)]
+    # Steps read Latin letters: Cyrillic (or any script) is transliterated first, as
+    # normalize_name does for every lookup, so "Т-72Б3М" is "T-72B3M" to every step.
+    start = " ".join(anyascii(unicodedata.normalize("NFKC", name)).split())
+    heap: list[_Node] = [_Node(0.0, 0, seq, start, (), None)]
     seen: set[tuple[str, frozenset[str] | None]] = set()
     expansions = 0
     while heap and expansions < MAX_EXPANSIONS:
