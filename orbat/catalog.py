@@ -96,6 +96,7 @@ class Catalog(NameIndex[EquipmentType]):
     def __init__(self) -> None:
         super().__init__()
         self._explained: dict[str, Resolution] = {}
+        self._pending: set[str] = set()
 
     @property
     def entries(self) -> dict[str, EquipmentType]:
@@ -137,7 +138,13 @@ class Catalog(NameIndex[EquipmentType]):
         key = normalize_name(name) + "\x00" + " ".join(name.split()).casefold()
         found = self._explained.get(key)
         if found is None:
-            found = resolve_name(name, self, self.rules)
+            if key in self._pending:
+                return Resolution(name, None)  # a step asked about the name being resolved: no loop
+            self._pending.add(key)
+            try:
+                found = resolve_name(name, self, self.rules)
+            finally:
+                self._pending.discard(key)
             self._explained[key] = found
         if found.name != name:
             found = replace(found, name=name)

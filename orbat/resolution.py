@@ -43,7 +43,7 @@ RESOLUTION_FILE = "resolution.yaml"
 #: Names longer than this are not searched (text from the internet is hostile; parsing is bounded).
 MAX_NAME_LENGTH = 200
 #: Rewrites explored per name before the search gives up (bounds the work on odd input).
-MAX_EXPANSIONS = 400
+MAX_EXPANSIONS = 200
 
 
 # --- the data the steps use --------------------------------------------------------------
@@ -70,6 +70,7 @@ class StepSpec(BaseModel):
     cost: float = Field(gt=0, le=100)
     description: str = Field(min_length=1)
     example: str = Field(min_length=1)
+    eager: bool = Field(default=False, description="runs first, always, before any search")
 
 
 class ResolutionRules(BaseModel):
@@ -154,6 +155,7 @@ class _Compiled:
     descriptor: re.Pattern
     descriptor_categories: dict[str, frozenset[str]]
     descriptor_of: dict[str, Descriptor]
+    eager: tuple[str, ...]
     costs: dict[str, float]
 
 
@@ -174,7 +176,7 @@ def _compile(rules: ResolutionRules) -> _Compiled:
     all_words = [w for d in rules.descriptors for w in d.words]
     return _Compiled(
         rules=rules,
-        counter=re.compile(rules.counter),
+        counter=re.compile(rules.counter, re.IGNORECASE),
         calibre=re.compile(rules.calibre, re.IGNORECASE),
         quoted=re.compile(rf"[{q}]+([^{q}]+?)[{q}]+"),
         quote_chars=re.compile(rf"[{q}]+"),
@@ -191,6 +193,7 @@ def _compile(rules: ResolutionRules) -> _Compiled:
         descriptor=re.compile(rf"^(?P<rest>.*?\S)\s+(?P<words>{_words(all_words)})s?\s*$", re.IGNORECASE),
         descriptor_categories=desc_cats,
         descriptor_of=desc_of,
+        eager=tuple(sid for sid in STEPS if rules.spec(sid).eager),
         costs={s.id: s.cost for s in rules.steps},
     )
 
@@ -245,17 +248,17 @@ class Rewrite:
 class StepContext:
     """What a step may use: the compiled rules and a way to resolve a part of the name."""
 
-    def __init__(self, catalog: Catalog, compiled: _Compiled, depth: int):
+    def __init__(self, catalog: Catalog, compiled: _Compiled):
         self.catalog = catalog
         self.compiled = compiled
-        self.depth = depth
 
     def resolve_part(self, text: str) -> EquipmentType | None:
-        """Resolve a part of a name (one alternative, a weapon) through the whole pipeline."""
-        if self.depth >= 2:
-            entry = self.catalog.lookup_exact(text)
-            return entry
-        return _search(text, self.catalog, self.compiled, self.depth + 1).entry
+        """Resolve a part of a name (one alternative, a weapon) through the whole pipeline.
+
+        Parts are always shorter than the name they come from, so this ends;
+        the catalog caches them like any name.
+        """
+        return self.catalog.explain(text, suggest=False).entry
 
     def category_entry(self, category: str) -> EquipmentType | None:
         """The generic entry that stands for a whole category (``generic-ifv`` for ``ifv``)."""
@@ -336,6 +339,8 @@ def _drop_nickname(text: str, ctx: StepContext) -> Iterator[Rewrite]:
 def _nickname_only(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     if "(" in text or ctx.compiled.with_.match(text) or ctx.compiled.for_bare.match(text):
         return  # the nickname may be the system's or the weapon's, not this vehicle's
+    if not ctx.compiled.quoted.search(text):
+        return
     outside = " ".join(ctx.compiled.quoted.sub(" ", text).split())
     d = ctx.compiled.descriptor.match(outside)
     outside = d.group("rest") if d else ("" if _descriptor_key(outside) in ctx.compiled.descriptor_of else outside)
@@ -667,19 +672,36 @@ def _fits(entry: EquipmentType, categories: frozenset[str] | None) -> bool:
     return categories is None or entry.category in categories
 
 
-def _search(name: str, catalog: Catalog, compiled: _Compiled, depth: int = 0) -> Resolution:
-    """The cheapest chain of steps from ``name`` to an entry (exact lookups first)."""
+def _search(name: str, catalog: Catalog, compiled: _Compiled) -> Resolution:
+    """The cheapest chain of steps from ``name`` to an entry (exact lookups first).
+
+    Eager steps (a scrape's counter, a calibre: noise that never changes what a
+    name means) run first, in order, and the cleaned name is resolved through
+    the catalog's cache, so ``156 T-80BV`` and ``157 T-80BV`` cost one search.
+    """
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
         return Resolution(name if isinstance(name, str) else str(name), None)
     entry = catalog.lookup_exact(name)
     if entry is not None:
         how = "exact" if normalize_name(entry.name) == normalize_name(name) else "alias"
         return Resolution(name, entry, (how,))
-    ctx = StepContext(catalog, compiled, depth)
+    ctx = StepContext(catalog, compiled)
     seq = 0
     # Steps read Latin letters: Cyrillic (or any script) is transliterated first, as
     # normalize_name does for every lookup, so "Т-72Б3М" is "T-72B3M" to every step.
     start = " ".join(anyascii(unicodedata.normalize("NFKC", name)).split())
+    eager: list[str] = []
+    for step_id in compiled.eager:
+        for rewrite in STEPS[step_id](start, ctx):
+            if rewrite.text and normalize_name(rewrite.text):
+                start = " ".join(rewrite.text.split())
+                eager.append(step_id)
+            break
+    if eager:
+        rest = catalog.explain(start, suggest=False)
+        if rest.entry is None:
+            return Resolution(name, None)
+        return Resolution(name, rest.entry, (*eager, *(h for h in rest.how if h not in ("exact", "alias"))))
     heap: list[_Node] = [_Node(0.0, 0, seq, start, (), None)]
     seen: set[tuple[str, frozenset[str] | None]] = set()
     expansions = 0
@@ -693,6 +715,8 @@ def _search(name: str, catalog: Catalog, compiled: _Compiled, depth: int = 0) ->
         seen.add(key)
         expansions += 1
         for step_id, fn in STEPS.items():
+            if step_id in compiled.eager:
+                continue
             cost = node.cost + compiled.costs[step_id]
             for rewrite in fn(node.text, ctx):
                 cats = node.categories
@@ -768,7 +792,7 @@ def resolved_collisions(catalog: Catalog, compiled: _Compiled | None = None, max
     a collision: the specific name resolves exactly before any step runs.
     """
     compiled = compiled or bundled_rules()
-    ctx = StepContext(catalog, compiled, depth=2)
+    ctx = StepContext(catalog, compiled)
     cheap = [(sid, fn) for sid, fn in STEPS.items() if compiled.costs[sid] <= max_cost]
     problems: list[str] = []
     for entry in catalog:
