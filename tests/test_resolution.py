@@ -276,3 +276,21 @@ def test_a_descriptor_or_quotes_resolve_to_the_same_entry(catalog, described, qu
     name, descriptor = described
     text = f"'{name}' {descriptor}" if quoted else f"{name} {descriptor}"
     assert catalog.lookup(text) == catalog.lookup(name)
+
+
+# --------------------------------------------------------------------------- docs
+
+def test_catalog_docs_list_every_step_with_its_example():
+    from orbat.resolution import step_table
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "catalog.md").read_text(encoding="utf-8")
+    for spec in step_table():
+        assert f"| `{spec['id']}` |" in doc, f"docs/catalog.md does not list step {spec['id']}"
+        assert spec["example"] in doc, f"docs/catalog.md: step {spec['id']} lacks its example"
+
+
+@pytest.mark.parametrize("spec", __import__("orbat.resolution", fromlist=["step_table"]).step_table(), ids=lambda s: s["id"])
+def test_each_step_example_does_what_it_says(catalog, spec):
+    source, _, target = spec["example"].partition(" -> ")
+    resolution = catalog.explain(source)
+    assert resolution.entry is not None and spec["id"] in resolution.how, (spec["example"], resolution.how)
