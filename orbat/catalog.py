@@ -196,7 +196,8 @@ def _equipment_files(source: Path) -> list[Path]:
     if not files and source.is_dir() and not (source / "equipment").is_dir():
         files = sorted(
             p for p in source.iterdir()
-            if p.suffix in (".yaml", ".yml") and p.stem not in ("actors",) and p.parent.name != "doctrine"
+            if p.suffix in (".yaml", ".yml") and p.stem not in ("actors", "resolution", "source-categories")
+            and p.parent.name != "doctrine"
         )
     return files
 
