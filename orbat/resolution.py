@@ -152,7 +152,7 @@ class _Compiled:
     for_bare: re.Pattern
     kit: re.Pattern
     maker: re.Pattern
-    descriptor: re.Pattern
+    descriptor: _DescriptorMatcher
     descriptor_categories: dict[str, frozenset[str]]
     descriptor_of: dict[str, Descriptor]
     eager: tuple[str, ...]
@@ -190,7 +190,7 @@ def _compile(rules: ResolutionRules) -> _Compiled:
         for_bare=re.compile(rf"^(?P<part>[^()]+?)\s+(?:{_words(rules.for_words)})\s+(?:the\s+)?(?P<system>[^()]+)$", re.IGNORECASE),
         kit=re.compile(rf"\s+(?:{'|'.join(rules.kits)})\s*$", re.IGNORECASE),
         maker=re.compile(rf"^(?:{_words(rules.makers)})\s+(?=\S)", re.IGNORECASE),
-        descriptor=re.compile(rf"^(?P<rest>.*?\S)\s+(?P<words>{_words(all_words)})s?\s*$", re.IGNORECASE),
+        descriptor=_DescriptorMatcher(desc_of),
         descriptor_categories=desc_cats,
         descriptor_of=desc_of,
         eager=tuple(sid for sid in STEPS if rules.spec(sid).eager),
@@ -198,8 +198,53 @@ def _compile(rules: ResolutionRules) -> _Compiled:
     )
 
 
+class _DescriptorMatch:
+    """Where a trailing descriptor starts: ``group("rest")`` before it, ``group("words")`` the words."""
+
+    def __init__(self, rest: str, words: str, key: str):
+        self._groups = {"rest": rest, "words": words, "key": key}
+
+    def group(self, name: str) -> str:
+        return self._groups[name]
+
+
+_TOKEN = re.compile(r"[^\s-]+")
+
+
+class _DescriptorMatcher:
+    """The longest known descriptor a text ends in, after at least one other word.
+
+    A dictionary lookup per trailing run of words (a plural ``s`` allowed), not
+    one regular expression of every descriptor: that backtracked through the
+    whole alternation at every position and was most of the pipeline's time.
+    """
+
+    def __init__(self, descriptors: dict[str, Descriptor]):
+        self.keys = frozenset(descriptors)
+        self.longest = max((len(k.split()) for k in descriptors), default=0)
+
+    def match(self, text: str) -> _DescriptorMatch | None:
+        tokens = list(_TOKEN.finditer(text))
+        for n in range(min(self.longest, len(tokens) - 1), 0, -1):
+            start = tokens[-n].start()
+            if not text[start - 1].isspace():
+                continue  # "T-72B3" does not end in the descriptor "B3"; words start after a space
+            words = text[start:].rstrip()
+            key = _descriptor_key(words)
+            if key not in self.keys and key.endswith("s") and key[:-1] in self.keys:
+                key = key[:-1]  # "patrol boats"
+            if key in self.keys:
+                rest = text[:start].rstrip()
+                if rest:
+                    return _DescriptorMatch(rest, words, key)
+        return None
+
+
+_KEY_SPLIT = re.compile(r"[\s-]+")
+
+
 def _descriptor_key(words: str) -> str:
-    return " ".join(re.split(r"[\s-]+", words.strip().lower()))
+    return " ".join(_KEY_SPLIT.split(words.strip().lower()))
 
 
 def load_resolution_rules(path: Path | None = None) -> ResolutionRules:
@@ -251,6 +296,14 @@ class StepContext:
     def __init__(self, catalog: Catalog, compiled: _Compiled):
         self.catalog = catalog
         self.compiled = compiled
+        self._matches: dict[tuple[str, str], re.Match | None] = {}
+
+    def match(self, pattern: str, text: str) -> re.Match | None:
+        """``compiled.<pattern>.match(text)``, once per text (several steps ask the same)."""
+        key = (pattern, text)
+        if key not in self._matches:
+            self._matches[key] = getattr(self.compiled, pattern).match(text)
+        return self._matches[key]
 
     def resolve_part(self, text: str) -> EquipmentType | None:
         """Resolve a part of a name (one alternative, a weapon) through the whole pipeline.
@@ -337,7 +390,7 @@ def _drop_nickname(text: str, ctx: StepContext) -> Iterator[Rewrite]:
 
 @step("nickname-only")
 def _nickname_only(text: str, ctx: StepContext) -> Iterator[Rewrite]:
-    if "(" in text or ctx.compiled.with_.match(text) or ctx.compiled.for_bare.match(text):
+    if "(" in text or ctx.match("with_", text) or ctx.match("for_bare", text):
         return  # the nickname may be the system's or the weapon's, not this vehicle's
     if not ctx.compiled.quoted.search(text):
         return
@@ -361,7 +414,7 @@ _DESIGNATION = re.compile(r"^(?=[^\s]*\d)(?=[^\s]*[A-Za-z\u0400-\u04ff])[^\s]{2,
 def _split_designation(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     head, _, rest = text.strip().partition(" ")
     named_first = bool(rest) and _DESIGNATION.match(rest.split()[0]) is not None and len(head) > 2
-    if ctx.compiled.alternatives.search(text) or "(" in text or ctx.compiled.with_.match(text):
+    if ctx.compiled.alternatives.search(text) or "(" in text or ctx.match("with_", text):
         return  # alternatives, components and carriers have their own steps
     if rest and (_DESIGNATION.match(head) or named_first):
         cats = _descriptor_categories(text, ctx)
@@ -377,7 +430,10 @@ _NOTE = re.compile(r"\s*\(([^()]{5,})\)\s*$")
 @step("drop-note")
 def _drop_note(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     m = _NOTE.search(text)
-    if m and text[: m.start()].strip() and not ctx.compiled.for_.match(text):
+    f = ctx.match("for_", text)
+    if f and len(f.group("inner").split()) <= 3:
+        return  # "(for 9K332 Tor-M2)", "(launcher for S-300)": a component, for for-system
+    if m and text[: m.start()].strip():
         yield Rewrite(text[: m.start()].strip())
 
 
@@ -392,7 +448,7 @@ def _drop_kit(text: str, ctx: StepContext) -> Iterator[Rewrite]:
 def _drop_descriptor(text: str, ctx: StepContext) -> Iterator[Rewrite]:
     m = ctx.compiled.descriptor.match(text)
     if m:
-        cats = ctx.compiled.descriptor_categories.get(_descriptor_key(m.group("words")))
+        cats = ctx.compiled.descriptor_categories.get(m.group("key"))
         yield Rewrite(m.group("rest"), categories=cats)
 
 
@@ -539,12 +595,12 @@ def _common_entry(entries: list[EquipmentType], ctx: StepContext) -> EquipmentTy
 
 @step("for-system")
 def _for_system(text: str, ctx: StepContext) -> Iterator[Rewrite]:
-    m = ctx.compiled.for_.match(text)
+    m = ctx.match("for_", text)
     inner = ""
     if m:
         inner = m.group("inner").strip()
     else:
-        m = ctx.compiled.for_bare.match(text)
+        m = ctx.match("for_bare", text)
         if not m:
             return
     part, system = m.group("part").strip(), m.group("system").strip()
@@ -560,7 +616,7 @@ def _descriptor_at_end(text: str, ctx: StepContext) -> Descriptor | None:
     if key in ctx.compiled.descriptor_of:
         return ctx.compiled.descriptor_of[key]
     d = ctx.compiled.descriptor.match(text)
-    return ctx.compiled.descriptor_of.get(_descriptor_key(d.group("words"))) if d else None
+    return ctx.compiled.descriptor_of.get(d.group("key")) if d else None
 
 
 def _descriptor_categories(text: str, ctx: StepContext) -> frozenset[str] | None:
@@ -571,7 +627,7 @@ def _descriptor_categories(text: str, ctx: StepContext) -> frozenset[str] | None
 
 @step("with-weapon")
 def _with_weapon(text: str, ctx: StepContext) -> Iterator[Rewrite]:
-    m = ctx.compiled.with_.match(text)
+    m = ctx.match("with_", text)
     if not m:
         return
     weapon = ctx.resolve_part(m.group("weapon"))
@@ -581,7 +637,7 @@ def _with_weapon(text: str, ctx: StepContext) -> Iterator[Rewrite]:
 
 @step("with-carrier")
 def _with_carrier(text: str, ctx: StepContext) -> Iterator[Rewrite]:
-    m = ctx.compiled.with_.match(text)
+    m = ctx.match("with_", text)
     if m:
         yield Rewrite(m.group("carrier"))
 

@@ -76,6 +76,54 @@ MUST_NOT = [
 ]
 
 
+# (name, a step that must NOT be taken, the entry id it resolves to instead or None) -- one or more per step:
+# near misses where the step's pattern must not apply, or would send the name to the wrong entry.
+DOES_NOT_FIRE = [
+    ("U+041C133 Kornet", "decode-escapes", "kornet"),  # no escape brackets: not an escape (Kornet by its name)
+    ("R-166-0.5", "strip-punctuation", "r-166-0-5"),  # a dot inside the designation stays
+    ("9K35 Strela-10", "strip-counter", "strela-10"),  # digits joined to letters are a designation
+    ("152 mm 2A65", "strip-counter", "2a65"),  # "152 mm" is a calibre, not a counter
+    ("LC79 12.7 mm", "strip-calibre", "lc79-dshk-technical"),  # a calibre after the name names a variant
+    ("Ka-52", "unquote", "ka-52"),
+    ("'T-72B3' tank", "drop-nickname", "t-72b3"),  # never leaves just "tank"
+    ("T-72 'Ural'", "nickname-only", "t-72"),  # the T-72 Ural variant, not the Ural truck
+    ("Bogdan-63172 'Kozak'", "nickname-only", "bogdan-63172"),
+    ("Mi-8 tank", "split-designation", None),
+    ("9A331M TLAR (for 9K332 Tor-M2)", "drop-note", "tor-m2"),  # a component: for-system's
+    ("ZSU-23-4", "drop-kit", "zsu-23-4"),
+    ("GAZ-66 fuel tanker", "drop-descriptor", "generic-fuel-truck"),  # a tanker is not the cargo truck
+    ("BTR-80-based ZS-88 PsyOps vehicle", "drop-based-on", "btr-80-zs-88"),  # exact: the alias
+    ("UAZ Patriot", "drop-maker", "uaz-patriot"),  # not the Patriot SAM
+    ("GAZ-66", "drop-maker", "gaz-66"),
+    ("KamAZ 6x6", "drop-wheels", "kamaz-6x6"),
+    ("Unknown", "unknown", None),
+    ("BMP-2(K)", "merge-variant", "bmp-2"),  # "a BMP-2 or a BMP-2K": the sure part
+    ("Tor-M(2)", "drop-variant", "tor-m2"),
+    ("T-72B Obr. 1989", "drop-year", "t-72b-1989"),  # the catalog knows the modification
+    ("T-72B33", "variant-base", None),
+    ("2S191", "variant-base", None),
+    ("BTR-D/BMD-2", "alternatives", None),
+    ("(Unknown) truck", "for-system", "generic-truck"),  # a bracket is not a component's "(for ...)"
+    ("Kozak-2M1 with remote weapon station", "with-weapon", "kozak-2"),
+    ("Ural-4320 with ZU-23", "with-carrier", "zu-23-2"),
+    ("Ural Federal", "drop-description", "ural-federal"),
+    ("GAZ-66 tanker", "drop-description", "generic-fuel-truck"),  # a known descriptor: its check rules
+    ("Mi-8 tank", "descriptor-generic", None),  # the name is known and the descriptor does not fit it
+    ("Unknown vehicle", "descriptor-generic", None),  # "vehicle" is too wide to stand for a category
+]
+
+
+@pytest.mark.parametrize(("name", "step_id", "entry_id"), DOES_NOT_FIRE, ids=[f"{c[1]}:{c[0][:30]}" for c in DOES_NOT_FIRE])
+def test_step_does_not_fire(catalog, name, step_id, entry_id):
+    resolution = catalog.explain(name)
+    assert step_id not in resolution.how, resolution.how
+    assert (resolution.entry.id if resolution.entry else None) == entry_id, resolution.how
+
+
+def test_every_step_has_a_case_that_must_not_fire():
+    assert {c[1] for c in DOES_NOT_FIRE} == set(STEPS)
+
+
 @pytest.mark.parametrize(("name", "entry_id", "step_id"), RESOLVES, ids=[c[0] for c in RESOLVES])
 def test_step_resolves(catalog, name, entry_id, step_id):
     resolution = catalog.explain(name)
