@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
-STEPS = ("import", "validate", "estimate", "export", "startup")
+STEPS = ("import", "validate", "estimate", "export", "startup", "resolve")
 DEFAULT_SIZES = (1_000, 20_000, 200_000)
 FULL_SIZES = (1_000, 20_000, 200_000, 1_000_000)
 DEFAULT_CONVOYS = (2_000, 20_000)
@@ -46,6 +46,7 @@ PAIRS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "estimate": [("estimate.orbat", "estimate.bare", ("estimate.dicts",))],
     "export": [("export.orbat", "export.bare", ("export.report",))],
     "startup": [("startup.help", "startup.typer", ()), ("startup.catalog", "startup.heavy", ())],
+    "resolve": [("resolve.oryx", "resolve.dict", ())],
 }
 
 
@@ -215,7 +216,7 @@ def run_suite(*, steps: Sequence[str] = STEPS, sizes: Sequence[int] = DEFAULT_SI
     measurements: list[Measured] = []
     try:
         for step in steps:
-            if step == "startup":
+            if step in ("startup", "resolve"):  # fixed inputs: no generated data
                 step_sizes: Sequence[int | None] = [None]
             elif step == "estimate":
                 step_sizes = convoys

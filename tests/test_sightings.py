@@ -113,7 +113,7 @@ def test_blank_rows_are_skipped_and_row_numbers_stay_true(tmp_path, cat):
     ({"observed_at": "2025-02-30"}, "observed_at", "calendar date"),
     ({"observed_at": "2030-01-01"}, "observed_at", "not in the future"),
     ({"equipment": ""}, "equipment", "required"),
-    ({"equipment": "T-72BZ"}, "equipment", "did you mean T-72"),
+    ({"equipment": "T-27B"}, "equipment", "did you mean T-72"),  # a typo; "T-72BZ" now resolves (variant-base)
     ({"count": ""}, "count", "required"),
     ({"count": "six"}, "count", "whole number"),
     ({"count": "-1"}, "count", "whole number"),
