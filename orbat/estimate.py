@@ -1124,6 +1124,8 @@ class ConvoyEstimate:
                 {"name": r["name"], "count": int(r["count"]), "count_max": int(r["count_max"])}
                 for r in rows if r["category"] == UNKNOWN
             ],
+            # Categories several sightings saw: the merged figure and which sighting set it.
+            "merged": self._run.table.merge_notes().get(self.convoy, []),
         }
 
     @cached_property

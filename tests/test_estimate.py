@@ -53,7 +53,7 @@ def test_bamako_indicators_say_deployed_not_sold(mali):
 
 def test_json_shape(mali):
     assert set(mali) == {"convoy", "sightings", "vehicles", "best", "alternatives", "trace", "indicators"}
-    assert set(mali["vehicles"]) == {"total", "total_max", "by_type", "by_category", "by_role", "unknown"}
+    assert set(mali["vehicles"]) == {"total", "total_max", "by_type", "by_category", "by_role", "unknown", "merged"}
     assert {"template", "label", "kind", "echelon", "confidence", "breakdown", "personnel"} <= set(mali["best"])
     assert set(mali["best"]["personnel"]) == {"min", "max"}
     assert mali["vehicles"]["total"] == sum(t["count"] for t in mali["vehicles"]["by_type"])
