@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from orbat.catalog import CATEGORIES, ROLES, Catalog
+from orbat.observation import count_error, misidentification
 
 #: Events whose rows describe the vehicles of a convoy.
 CONVOY_EVENTS: tuple[str, ...] = ("sighting", "arrival")
@@ -61,6 +62,8 @@ class ConvoyTable:
     lists: Callable[[], tuple[dict[str, list[str]], dict[str, list[str]]]] | None = field(default=None, repr=False)
     #: Per (convoy x type row, sighting): the row, sighting code, sighting ids, count, count_max (for the merge trace).
     seen: tuple | None = field(default=None, repr=False)
+    #: Per convoy (in ``convoys`` order): ``misidentification`` and ``count_error``, its rows' mean grade noise.
+    grades: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @cached_property
     def _lists(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -307,9 +310,19 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
         notes = _lists_by_convoy(c_rows[has_note][written], c_uniques, n_codes[written], n_uniques)
         return sightings, notes
 
+    # The sources' grades, per convoy: the mean misidentification rate and count error of its rows.
+    n_conv = len(c_uniques)
+    rows_per = np.bincount(c_rows, minlength=n_conv).astype(np.float64) if len(take) else np.zeros(n_conv)
+    grades = {}
+    for name, column, of in (("misidentification", "reliability", misidentification),
+                             ("count_error", "credibility", count_error)):
+        values = of(frame[column].to_numpy(dtype=object)[take]) if column in frame and len(take) else \
+            np.zeros(len(take))
+        grades[name] = np.bincount(c_rows, weights=values, minlength=n_conv) / np.maximum(rows_per, 1.0) \
+            if len(take) else np.zeros(n_conv)
     known_keys = set(keys)  # once, not per loss row: O(losses x convoys) took seconds on large files
     loss_rows = {str(k): int(v) for k, v in sorted(losses.items()) if k in known_keys}
-    return ConvoyTable(convoys=keys, types=merged, loss_rows=loss_rows, lists=lists, seen=seen)
+    return ConvoyTable(convoys=keys, types=merged, loss_rows=loss_rows, lists=lists, seen=seen, grades=grades)
 
 
 def _key_nodes(catalog: Catalog, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

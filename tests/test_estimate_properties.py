@@ -63,6 +63,7 @@ def test_row_order_and_repeated_sightings_change_nothing(composition, spans, dat
     many = [r.to_dict() for r in estimate_convoys(frame_of(shuffled, catalog), catalog, DOCTRINE)]
     for item in one + many:
         item["sightings"] = ["(ignored)"]
+        item["vehicles"]["merged"] = ["(which sighting set each figure: ignored)"]
     assert one == many
 
 
@@ -81,4 +82,9 @@ def test_confidence_and_personnel_are_sane(composition, spans, carried):
         listed = [data["best"]["wins"], *(a["wins"] for a in data["alternatives"])]
         # Each share is rounded to 3 decimals, so their sum may pass 1 by half a thousandth each.
         assert sum(listed) <= 1.0 + 0.0005 * len(listed) + 1e-9
-        assert data["best"]["wins"] >= max([a["wins"] for a in data["alternatives"]], default=0)
+        # Probabilities: the best template is the likeliest, all of them add up to at most 1, and the
+        # best answer's confidence holds at least its template's probability.
+        probabilities = [data["best"]["probability"], *(a["probability"] for a in data["alternatives"])]
+        assert data["best"]["probability"] >= max(probabilities[1:], default=0)
+        assert sum(probabilities) <= 1.0 + 0.0005 * len(probabilities) + 1e-9
+        assert data["best"]["confidence"] >= data["best"]["probability"] - 0.001
