@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from orbat.catalog import CATEGORIES, ROLES, Catalog
-from orbat.observation import count_error, misidentification
+from orbat.observation import DECOY, as_possible, count_error, decoy_rows, misidentification, row_tags
 
 #: Events whose rows describe the vehicles of a convoy.
 CONVOY_EVENTS: tuple[str, ...] = ("sighting", "arrival")
@@ -64,6 +64,13 @@ class ConvoyTable:
     seen: tuple | None = field(default=None, repr=False)
     #: Per convoy (in ``convoys`` order): ``misidentification`` and ``count_error``, its rows' mean grade noise.
     grades: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    #: Builds, per convoy, its tagged vehicles (``tag``, ``category``, ``vehicles``, ``of``, ``text``).
+    tag_counts: Callable[[], dict[str, list[dict]]] | None = field(default=None, repr=False)
+
+    @cached_property
+    def tags(self) -> dict[str, list[dict]]:
+        """Per convoy, its tagged vehicles by tag and category (``cope cage on 6 of 7 tank``); {} without tags."""
+        return self.tag_counts() if self.tag_counts is not None else {}
 
     @cached_property
     def _lists(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -229,6 +236,8 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
         k_codes[unknown_rows] = np.array([rank[u] for u in stripped], dtype=np.int64)[name_codes]
     count_max = np.where(np.isnan(count_max), count, count_max)
     count_max = np.maximum(count_max, count).astype(np.int64)
+    # Decoys (tagged `decoy`) may be no vehicle at all: 0 to n, never sure vehicles.
+    count, count_max = as_possible(count, count_max, decoy_rows(frame)[take])
     carried = np.where(carried_rows, count, 0)
     carried_max = np.where(carried_rows, count_max, 0)
 
@@ -237,6 +246,7 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     c_codes, c_uniques = _sorted_codes(conv)
     s_codes, s_uniques = _sorted_codes(sid)
     e_codes, e_uniques = _sorted_codes(equipment)
+    k_codes_rows, count_all_rows, count_max_rows = k_codes, count, count_max  # in row order, for the tag indicators
     order = _lexsort([c_codes, k_codes, s_codes, e_codes])
     c_rows, s_rows = c_codes, s_codes  # in row order, for the sighting and note lists
     c_codes, k_codes, s_codes = c_codes[order], k_codes[order], s_codes[order]
@@ -320,9 +330,40 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
             np.zeros(len(take))
         grades[name] = np.bincount(c_rows, weights=values, minlength=n_conv) / np.maximum(rows_per, 1.0) \
             if len(take) else np.zeros(n_conv)
+    tags_all = row_tags(frame)
+
+    def tag_counts() -> dict[str, list[dict]]:
+        # Per convoy x tag x category: the most tagged vehicles one sighting showed (the same vehicles
+        # seen again), against the convoy's merged count of that category.
+        if tags_all is None:
+            return {}
+        tagged = [i for i, j in enumerate(take.tolist()) if tags_all[j]]
+        if not tagged:
+            return {}
+        cats = {k: (catalog.entries[k].category if k in catalog.entries else UNKNOWN) for k in k_uniques.tolist()}
+        seen: dict[tuple[str, str, str], dict[str, int]] = {}
+        for i in tagged:
+            key = (str(conv[i]), cats[str(k_uniques[k_codes_rows[i]])])
+            for tag in tags_all[take[i]]:
+                per_sighting = seen.setdefault((*key, tag), {})
+                # (a decoy's count is 0: what may be decoys is its upper bound)
+                n = int(count_max_rows[i] if tag == DECOY else count_all_rows[i])
+                per_sighting[str(sid[i])] = per_sighting.get(str(sid[i]), 0) + n
+        totals: dict[tuple[str, str], int] = {}
+        for c, cat, n in zip(merged["convoy"].tolist(), merged["category"].tolist(), merged["count"].tolist()):
+            totals[(c, cat)] = totals.get((c, cat), 0) + int(n)
+        out: dict[str, list[dict]] = {}
+        for (c, cat, tag), per_sighting in sorted(seen.items()):
+            n = max(per_sighting.values())
+            of = max(totals.get((c, cat), 0), n) if tag != DECOY else n
+            text = f"{tag} on {n} of {of} {cat}" if tag != DECOY else \
+                f"{n} {cat} tagged decoy: counted as 0-{n}, never as sure vehicles"
+            out.setdefault(c, []).append({"tag": tag, "category": cat, "vehicles": n, "of": of, "text": text})
+        return out
+
     known_keys = set(keys)  # once, not per loss row: O(losses x convoys) took seconds on large files
     loss_rows = {str(k): int(v) for k, v in sorted(losses.items()) if k in known_keys}
-    return ConvoyTable(convoys=keys, types=merged, loss_rows=loss_rows, lists=lists, seen=seen, grades=grades)
+    return ConvoyTable(convoys=keys, types=merged, loss_rows=loss_rows, lists=lists, seen=seen, grades=grades, tag_counts=tag_counts)
 
 
 def _key_nodes(catalog: Catalog, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1212,6 +1212,8 @@ class ConvoyEstimate:
             "unknown_vehicles": int(totals["unknown"]),
             "loss_rows_ignored": int(run.table.loss_rows.get(self.convoy, 0)),
             "sampled": run.samples if any(r["count_max"] > r["count"] for r in self.type_rows) else 0,
+            # Tags the sightings carry (`tags` column): "cope cage on 6 of 7 tank"; decoys count 0..n.
+            "tags": run.table.tags.get(self.convoy, []),
         }
 
     @property

@@ -40,6 +40,7 @@ import pandas as pd
 from orbat.actors import ActorList
 from orbat.catalog import Catalog
 from orbat.names import normalize_name
+from orbat.observation import as_possible, decoy_rows
 from orbat.convoy import convoy_keys
 from orbat.errors import OrbatError, UsageError
 from orbat.sightings import EVENTS
@@ -320,6 +321,9 @@ def _prepare(frame: pd.DataFrame, catalog: Catalog, names: _Names, by: str) -> p
     count = pd.to_numeric(frame["count"], errors="raise").astype("int64")
     count_max = pd.to_numeric(frame["count_max"], errors="coerce")
     count_max = count_max.where(count_max.notna(), count).astype("int64").clip(lower=count)
+    # Decoys (tagged `decoy`) may be no vehicle at all: 0 to n held, and a decoy destroyed is no sure loss.
+    low, high = as_possible(count.to_numpy(), count_max.to_numpy(), decoy_rows(frame))
+    count, count_max = pd.Series(low, index=count.index), pd.Series(high, index=count.index)
     group_key, _ = _group_of(catalog, by)
     # A name that did not resolve has no id: it is kept under its written name, marked '?'.
     written = "?" + frame["equipment"].astype("object").fillna("").map(lambda v: str(v).strip())

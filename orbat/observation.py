@@ -121,3 +121,42 @@ def trust(noise: np.ndarray) -> np.ndarray:
     It only ever falls as the grades get worse, so worse grades never raise confidence.
     """
     return np.clip(1.0 - NOISE_WEIGHT * np.asarray(noise, dtype=np.float64), 0.0, 1.0)
+
+
+# --- tags: what a row's vehicles are seen to carry (`tags` column, comma-separated) -------------------
+
+#: The tag of inflatable or dummy vehicles: they count as 0 to n, never as sure vehicles.
+DECOY = "decoy"
+
+
+def parse_tags(text) -> tuple[str, ...]:
+    """A row's tags: comma-separated, trimmed, lower-cased, blanks dropped (``"Cope cage, Z"`` -> ``("cope cage", "z")``)."""
+    if not isinstance(text, str):
+        return ()
+    return tuple(dict.fromkeys(t.strip().casefold() for t in text.split(",") if t.strip()))
+
+
+def row_tags(frame) -> list[tuple[str, ...]] | None:
+    """Per row of a frame, its tags; None when the frame has no ``tags`` column."""
+    if "tags" not in frame:
+        return None
+    column = frame["tags"].to_numpy(dtype=object)
+    codes, uniques = _factorize(column)
+    parsed = [parse_tags(u) for u in uniques] + [()]
+    return [parsed[c] for c in codes]
+
+
+def decoy_rows(frame) -> np.ndarray:
+    """Per row, whether it is tagged ``decoy`` (all False without a ``tags`` column)."""
+    if "tags" not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    codes, uniques = _factorize(frame["tags"].to_numpy(dtype=object))
+    flags = np.array([DECOY in parse_tags(u) for u in uniques] + [False], dtype=bool)
+    return flags[codes]
+
+
+def as_possible(count: np.ndarray, count_max: np.ndarray, decoy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Counts with decoy rows as 0..n: their ``count`` becomes 0, their upper bound stays."""
+    count = np.asarray(count)
+    upper = np.maximum(count_max, count)
+    return np.where(decoy, 0, count), np.where(decoy, upper, count_max)
