@@ -236,8 +236,15 @@ def calibrate(doctrine: Doctrine, catalog: Catalog, cases: int = 200, seed: int 
         wrong = part[~right[mask]]
         confused = (wrong["template_got"].fillna("(nothing seen)") + " (" + wrong["echelon_got"].fillna("-") + ", "
                     + wrong["kind_got"].fillna("-") + ")").value_counts().head(3)
+        template = doctrine.get(tid)
+        fills = _ladder_echelon(doctrine, template.typical)
+        warning = None
+        if template.echelon and echelon_rank(fills) > echelon_rank(template.echelon):
+            # The ladder is a floor: such a template's own echelon can never be the answer.
+            warning = (f"its typical composition fills a {fills} on the ladder, above its echelon "
+                       f"{template.echelon}: the estimator reports at least a {fills} for it")
         per_template.append({
-            "template": tid, "cases": int(mask.sum()), "accuracy": round(figures["accuracy"], 4),
+            "template": tid, "warning": warning, "cases": int(mask.sum()), "accuracy": round(figures["accuracy"], 4),
             "confidence": round(float(conf[mask].mean()), 4), "ece": round(figures["ece"], 4),
             "brier": round(figures["brier"], 4),
             "confused_with": [{"answer": k, "cases": int(v)} for k, v in confused.items()],

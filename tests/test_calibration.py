@@ -134,3 +134,21 @@ def test_cli_calibrate_names_an_unknown_template(cli):
     assert result.exit_code != 0
     assert "no-such-unit" in result.stderr and "tank-company" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_calibrate_warns_of_a_template_the_ladder_overrules(cli, tmp_path):
+    own = tmp_path / "patrol.yaml"
+    own.write_text("""templates:
+  - id: big-patrol
+    label: patrol
+    kind: combat
+    echelon: platoon
+    description: seven armoured cars, which the ladder calls a company
+    sources: ["a test"]
+    typical: {mrap: 7}
+    rules:
+      - {rule: count-in-range, of: {category: mrap}, min: 5, max: 9, required: true}
+""", encoding="utf-8")
+    result = cli("doctrine", "calibrate", "--doctrine", own, "--template", "big-patrol", "--cases", "3")
+    assert result.exit_code == 0, result.output
+    assert "warning: big-patrol" in result.stdout and "company" in result.stdout

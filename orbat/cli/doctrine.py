@@ -75,3 +75,6 @@ def calibrate(
         per.add_row(t["template"], str(t["cases"]), f"{t['accuracy']:.3f}", f"{t['confidence']:.3f}",
                     f"{t['ece']:.3f}", f"{t['brier']:.3f}", confused)
     out.print(per)
+    for t in result.templates:
+        if t["warning"]:
+            out.print(f"warning: {t['template']}: {t['warning']}")
