@@ -37,7 +37,7 @@ TEMPERATURE = 0.1
 #: The score of "none of the templates": a best score at this level is a coin toss with "none".
 NONE_SCORE = 0.3
 #: An inconsistent template's score counts at this share (see step 1).
-INCONSISTENT = 0.5
+INCONSISTENT = 0.2
 
 
 @dataclass
