@@ -578,6 +578,7 @@ def timeline(
         if ledger is None or ledger.empty:
             previous = pd.Series(dtype="int64")
         else:
+            ledger = _place_losses(ledger, _nodes(catalog, by, pd.unique(ledger.index.get_level_values("group"))))
             ledger = ledger[ledger.index.get_level_values("holder") == target]
             previous = ledger["holdings"].droplevel("holder")
         values.append(previous)

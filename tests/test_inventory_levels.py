@@ -66,3 +66,15 @@ def test_a_generic_loss_within_generic_arrivals_changes_no_other_line(catalog):
     ], catalog)
     lines = _lines(holdings(frame, catalog, load_actors()))
     assert lines["t-72b3"] == (6, 6) and lines["generic-tank"] == (1, 1)
+
+
+def test_the_timeline_places_losses_the_same_way(catalog):
+    from orbat.inventory import timeline
+
+    frame = _frame([
+        {"sighting_id": "arr", "equipment": "T-72B3", "count": 6, "event": "arrival", "observed_at": "2024-01-10"},
+        {"sighting_id": "loss", "equipment": "tank", "count": 2, "event": "captured", "captor": "FLA",
+         "observed_at": "2024-03-05"},
+    ], catalog)
+    table = timeline(frame, catalog, load_actors(), actor="Africa Corps")
+    assert table["t-72b3"].tolist()[:3] == [6, 6, 4]
