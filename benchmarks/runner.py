@@ -37,13 +37,13 @@ JUDGED_FROM_ROWS = 100_000
 GB = 1024**3
 #: Informative cases too slow to run at every size by default (the whole report builds estimates and
 #: the inventory: minutes at 200k rows); larger sizes only with --full.
-INFO_MAX_SIZE = {"export.report": 20_000}
+INFO_MAX_SIZE = {"export.report": 20_000, "estimate.calibrate": 2_000}
 
 #: (orbat case, bare case, informative cases) per step.
 PAIRS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "import": [("import.orbat", "import.bare", ("import.read", "import.store", "import.cli"))],
     "validate": [("validate.orbat", "validate.bare", ("validate.pydantic",))],
-    "estimate": [("estimate.orbat", "estimate.bare", ("estimate.dicts",))],
+    "estimate": [("estimate.orbat", "estimate.bare", ("estimate.dicts", "estimate.calibrate"))],
     "export": [("export.orbat", "export.bare", ("export.report",))],
     "startup": [("startup.help", "startup.typer", ()), ("startup.catalog", "startup.heavy", ())],
     "resolve": [("resolve.oryx", "resolve.dict", ())],

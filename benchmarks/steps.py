@@ -360,6 +360,24 @@ case("estimate.dicts", "estimate", "info",
      _estimate_dicts, _estimate_dicts_run)
 
 
+def _estimate_calibrate(spec):
+    return {"calibrate": _need("orbat.calibration", "calibrate"), "doctrine": _need("orbat.doctrine", "load_doctrine")(),
+            "catalog": _catalog()}
+
+
+def _estimate_calibrate_run(state):
+    # The calibration figures of issue #15 (accuracy, ECE, Brier, answers at confidence >= 0.9), recorded with the
+    # time; the cases do not depend on the benchmark file (200 perturbed cases per bundled template, seed 0).
+    result = state["calibrate"](state["doctrine"], state["catalog"], cases=200, seed=0)
+    return {"rows": result.cases, "convoys": result.cases, "accuracy": round(result.accuracy, 4),
+            "ece": round(result.ece, 4), "brier": round(result.brier, 4), "sure_accuracy": round(result.sure_accuracy, 4)}
+
+
+case("estimate.calibrate", "estimate", "info",
+     "calibrate(doctrine, catalog, cases=200): draw, estimate and score perturbed cases of every template",
+     _estimate_calibrate, _estimate_calibrate_run)
+
+
 def _estimate_bare(spec):
     frame = _frame(spec)
     catalog = _catalog()
