@@ -1,4 +1,7 @@
-"""The interchange format of sightings (CSV, XLSX, JSON: the same columns).
+"""The interchange format of sightings: the canonical frame and its validation.
+
+The files themselves (CSV, XLSX, JSON: the same columns) are read by
+:mod:`orbat.formats`, which gives the raw text cells this module validates.
 
 One row per sighting x equipment type. See ``docs/ARCHITECTURE.md`` for the
 canonical frame every reader returns and the store gives back, and
@@ -13,11 +16,8 @@ A sighting is accepted whole or not at all.
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import difflib
-import io
-import json
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -29,6 +29,10 @@ import numpy as np
 import pandas as pd
 
 from orbat.errors import InputFileError, InvalidSightings
+from orbat.formats import read_raw
+from orbat.formats.csv import MAX_CSV_BYTES  # noqa: F401  (re-exported: the limits are part of the format)
+from orbat.formats.json import MAX_JSON_BYTES  # noqa: F401
+from orbat.formats.table import Progress, frame_from_rows, json_scalar
 
 if TYPE_CHECKING:
     from orbat.catalog import Catalog
@@ -73,10 +77,6 @@ CREDIBILITY: dict[int, str] = {
 MAX_COUNT = 10_000
 #: Excel's own limit for the text of one cell.
 MAX_CELL_CHARS = 32_767
-#: Largest CSV accepted. It is read whole into memory (about 10x its size).
-MAX_CSV_BYTES = 2 * 1024**3
-#: Largest JSON accepted (parsed whole).
-MAX_JSON_BYTES = 512 * 1024**2
 #: Columns that may be present but are not part of the format: ``equipment_id``
 #: (written by exports; checked against the name's resolution) and ``row``,
 #: ``where``, ``reason`` (written in rejects files, so a fixed rejects file re-imports).
@@ -188,9 +188,6 @@ class SightingsRead:
                    {p.sighting for p in self.problems if p.sighting is not None})
 
 
-Progress = Callable[[str, int, int], None]
-
-
 # ---------------------------------------------------------------- reading
 
 
@@ -232,283 +229,6 @@ def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: 
         raise InputFileError(f"{path}: no rows: the file has a header but no sightings")
     return SightingsRead(frame=frame, problems=problems, rejects=rejects_frame(raw, problems, first_row, labels),
                          rows=rows, notes=notes)
-
-
-def read_raw(path: Path, *, notes: list[str] | None = None, progress: Progress | None = None,
-             ) -> tuple[pd.DataFrame, int, list[str] | None]:
-    """The cells of a sightings file as text, unvalidated: ``(raw, first_row, row_labels)``.
-
-    ``raw`` has the file's header as its columns (duplicates and all) and
-    ``""`` for empty cells; ``first_row`` is the row number of its first row.
-    """
-    notes = notes if notes is not None else []
-    if not path.exists():
-        raise InputFileError(f"{path}: file not found")
-    if path.is_dir():
-        raise InputFileError(f"{path}: is a folder, not a sightings file")
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        raw, labels = _read_xlsx(path)
-        return raw, 2, labels
-    if suffix in (".csv", ".tsv", ".txt"):
-        return _read_csv(path, notes, progress), 2, None
-    if suffix == ".json":
-        raw, labels = _read_json(path)
-        return raw, 1, labels
-    if suffix == ".xls":
-        raise InputFileError(f"{path}: old-style Excel .xls is not supported; save it as .xlsx (or CSV UTF-8)")
-    raise InputFileError(f"{path}: unknown file type {path.suffix!r}; expected .csv, .tsv, .txt, .xlsx, .xlsm or .json")
-
-
-def _frame_from_rows(header: list[str], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
-    """A raw text frame from ragged rows (missing cells are empty; cells past the header get no name)."""
-    width = max([len(header), *(len(r) for r in rows)]) if rows else len(header)
-    columns = [np.full(len(rows), "", dtype=object) for _ in range(width)]
-    for i, cells in enumerate(rows):
-        for j, value in enumerate(cells):
-            if value is not None:
-                columns[j][i] = value
-    names = list(header) + [""] * (width - len(header))
-    data = pd.DataFrame({j: pd.Series(col, dtype=object) for j, col in enumerate(columns)})
-    data.columns = names
-    return data
-
-
-def _read_xlsx(path: Path) -> tuple[pd.DataFrame, list[str] | None]:
-    """The ``Sightings`` sheet and its continuations (``Sightings (2)``, ...), and row labels when there are several.
-
-    With one sheet, problems name rows by number, as Excel does; rows of a
-    continued table are named by sheet and row (``sheet 'Sightings (2)', row 5``).
-    """
-    from orbat.excel.reader import read_xlsx_table
-
-    header, rows, parts = read_xlsx_table(path)
-    labels = None
-    if len(parts) > 1:
-        labels = [f"sheet {title!r}, row {row}" for title, count in parts for row in range(2, count + 2)]
-    return _frame_from_rows(header, rows), labels
-
-
-def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
-    """The encoding to read a CSV with, and a note for the user when it is not UTF-8.
-
-    Streams the file once (bounded memory). Also refuses binary files.
-    """
-    with path.open("rb") as handle:
-        head = handle.read(4)
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            # Excel's "Unicode text" export: UTF-16 with a BOM, tab-separated.
-            encoding = "utf-16"
-        else:
-            encoding = "utf-8-sig"
-        handle.seek(0)
-        decoder = codecs.getincrementaldecoder(encoding)()
-        offset = 0
-        newlines = 0
-        while True:
-            chunk = handle.read(1 << 20)
-            if not chunk:
-                try:
-                    decoder.decode(b"", final=True)
-                except UnicodeDecodeError as exc:
-                    bad_at = offset - len(exc.object) + exc.start if exc.object else offset
-                    return _cp1252_or_error(path, max(bad_at, 0), newlines)
-                break
-            if encoding != "utf-16" and b"\x00" in chunk:
-                at = offset + chunk.index(b"\x00")
-                raise InputFileError(f"{path}: a binary file, not CSV text (NUL byte at offset {at:,})")
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                # exc.start is relative to the decoder's pending bytes plus this chunk.
-                pending = len(exc.object) - len(chunk)
-                bad_at = offset - pending + exc.start
-                line = newlines + chunk[: max(exc.start - pending, 0)].count(b"\n") + 1
-                return _cp1252_or_error(path, bad_at, line - 1)
-            newlines += chunk.count(b"\n")
-            offset += len(chunk)
-    return encoding, None
-
-
-def _cp1252_or_error(path: Path, bad_at: int, newlines_before: int) -> tuple[str, str | None]:
-    with path.open("rb") as handle:
-        handle.seek(bad_at)
-        bad_byte = handle.read(1)
-        handle.seek(0)
-        decoder = codecs.getincrementaldecoder("cp1252")()
-        try:
-            while chunk := handle.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            byte = f"0x{bad_byte[0]:02x}" if bad_byte else "?"
-            raise InputFileError(
-                f"{path}: not UTF-8 text: byte {byte} at offset {bad_at:,} (line {newlines_before + 1}) "
-                "cannot be decoded, and the file is not Windows-1252 either; in Excel use "
-                "Save As > 'CSV UTF-8', or convert it with `iconv -f <its encoding> -t UTF-8 "
-                f"{path.name} > {path.stem}-utf8{path.suffix}`"
-            ) from None
-    return "cp1252", (
-        f"{path}: not UTF-8 (byte 0x{bad_byte[0]:02x} at offset {bad_at:,}, line {newlines_before + 1}); "
-        "read it as Windows-1252. If accents look wrong, save it from Excel as 'CSV UTF-8'."
-    )
-
-
-def _sniff_delimiter(path: Path, encoding: str, suffix: str) -> str:
-    with path.open("r", encoding=encoding, newline="") as handle:
-        first = handle.readline(1 << 16)
-    counts = {d: _count_outside_quotes(first, d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: (counts[d], d == ("\t" if suffix == ".tsv" else ",")))
-    if counts[best] == 0:
-        return "\t" if suffix == ".tsv" else ","
-    return best
-
-
-def _count_outside_quotes(line: str, delimiter: str) -> int:
-    count, quoted = 0, False
-    for ch in line:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == delimiter and not quoted:
-            count += 1
-    return count
-
-
-class _CountingReader(io.RawIOBase):
-    """A binary file whose read position feeds the progress bar."""
-
-    def __init__(self, handle, progress: Progress, total: int):
-        super().__init__()
-        self._handle, self._progress, self._total = handle, progress, total
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        count = self._handle.readinto(buffer)
-        self._progress("reading", self._handle.tell(), self._total)
-        return count
-
-
-def _read_csv(path: Path, notes: list[str], progress: Progress | None) -> pd.DataFrame:
-    size = path.stat().st_size
-    if size > MAX_CSV_BYTES:
-        raise InputFileError(f"{path}: {size:,} bytes is larger than the {MAX_CSV_BYTES:,}-byte limit for CSV files")
-    encoding, note = _check_encoding(path, size)
-    if note:
-        notes.append(note)
-    with path.open("rb") as probe:
-        text = probe.read(4096).decode(encoding, errors="replace").lstrip("\ufeff")
-    if not text.strip():
-        raise InputFileError(f"{path}: the file is empty")
-    delimiter = _sniff_delimiter(path, encoding, path.suffix.lower())
-    import csv
-
-    try:
-        with path.open("rb") as raw_handle:
-            # Buffered like open(): pandas then decodes with the given encoding.
-            source = io.BufferedReader(_CountingReader(raw_handle, progress, size)) if progress else raw_handle
-            table = pd.read_csv(
-                source, sep=delimiter, header=None, dtype="category", keep_default_na=False, na_filter=False,
-                skip_blank_lines=False, encoding=encoding, quoting=csv.QUOTE_MINIMAL, engine="c",
-            )
-    except pd.errors.ParserError as exc:
-        message = str(exc).strip()
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
-        if found:
-            expected, line, saw = found.groups()
-            raise InputFileError(
-                f"{path}: row {line} has {saw} fields but the header has {expected} "
-                f"(an unquoted {'comma' if delimiter == ',' else repr(delimiter)} or a missing quote?)"
-            ) from None
-        raise InputFileError(f"{path}: not a readable CSV file ({message})") from None
-    except pd.errors.EmptyDataError:
-        raise InputFileError(f"{path}: the file is empty") from None
-    except UnicodeDecodeError as exc:  # the scan above should have caught it
-        raise InputFileError(f"{path}: cannot decode as {encoding} ({exc.reason})") from None
-    if table.empty:
-        raise InputFileError(f"{path}: the file is empty")
-    header = ["" if pd.isna(h) else str(h) for h in table.iloc[0].tolist()]
-    data = table.iloc[1:].reset_index(drop=True)
-    data.columns = header
-    return data
-
-
-def _json_scalar(value: Any) -> tuple[str, bool]:
-    """JSON value as cell text, and whether it was a scalar."""
-    if value is None:
-        return "", True
-    if isinstance(value, bool):
-        return ("true" if value else "false"), True
-    if isinstance(value, int):
-        return str(value), True
-    if isinstance(value, float):
-        return (str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)), True
-    if isinstance(value, str):
-        return value, True
-    return json.dumps(value, ensure_ascii=False)[:200], False
-
-
-def _read_json(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    size = path.stat().st_size
-    if size > MAX_JSON_BYTES:
-        raise InputFileError(f"{path}: {size:,} bytes is larger than the {MAX_JSON_BYTES:,}-byte limit for JSON files")
-    if size == 0:
-        raise InputFileError(f"{path}: the file is empty")
-    try:
-        with path.open("r", encoding="utf-8-sig") as handle:
-            data = json.load(handle)
-    except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path}: JSON must be UTF-8 ({exc.reason} at byte {exc.start:,})") from None
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    except RecursionError:
-        raise InputFileError(f"{path}: JSON nested too deeply") from None
-    if isinstance(data, dict) and isinstance(data.get("sightings"), list):
-        data = data["sightings"]
-    if not isinstance(data, list):
-        raise InputFileError(f"{path}: expected a JSON array of rows or of sightings, found {type(data).__name__}")
-    rows: list[dict[str, Any]] = []
-    labels: list[str] = []
-    for i, item in enumerate(data, start=1):
-        if not isinstance(item, dict):
-            raise InputFileError(f"{path}: item {i} is {type(item).__name__}, expected an object")
-        if "entries" in item:
-            entries = item["entries"]
-            shared = {k: v for k, v in item.items() if k != "entries"}
-            if not isinstance(entries, list):
-                raise InputFileError(f"{path}: sighting {i}: 'entries' must be an array")
-            if not entries:
-                rows.append(shared)
-                labels.append(f"sighting {i}")
-            for j, entry in enumerate(entries, start=1):
-                if not isinstance(entry, dict):
-                    raise InputFileError(f"{path}: sighting {i}, entry {j} is {type(entry).__name__}, expected an object")
-                rows.append({**shared, **entry})
-                labels.append(f"sighting {i}, entry {j}")
-        else:
-            rows.append(item)
-            labels.append(f"item {i}")
-    header: list[str] = []
-    seen: set[str] = set()
-    for row in rows:
-        for key in row:
-            if key not in seen:
-                seen.add(key)
-                header.append(str(key))
-    table = []
-    bad: list[str] = []
-    for n, row in enumerate(rows):
-        cells = []
-        for key in header:
-            text, scalar = _json_scalar(row.get(key))
-            if not scalar:
-                bad.append(f"{path}: {labels[n]}, {key}: expected a string, number or null, got {text[:60]!r}")
-            cells.append(text)
-        table.append(cells)
-    if bad:
-        raise InputFileError("\n".join(bad[:50]))
-    return _frame_from_rows(header, table), labels
 
 
 # ---------------------------------------------------------------- validation
@@ -1195,8 +915,8 @@ def raw_from_records(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
     header: list[str] = []
     for record in records:
         header.extend(k for k in record if k not in header)
-    rows = [[_json_scalar(r.get(k))[0] for k in header] for r in records]
-    return _frame_from_rows(header, rows)
+    rows = [[json_scalar(r.get(k))[0] for k in header] for r in records]
+    return frame_from_rows(header, rows)
 
 
 def build_sighting(fields: dict[str, Any], entries: Sequence[dict[str, Any]], catalog: Catalog, *,
