@@ -21,7 +21,7 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ from orbat.errors import InputFileError, InvalidSightings
 from orbat.formats import read_raw
 from orbat.formats.csv import MAX_CSV_BYTES  # noqa: F401  (re-exported: the limits are part of the format)
 from orbat.formats.json import MAX_JSON_BYTES  # noqa: F401
-from orbat.formats.table import Progress, frame_from_rows, json_scalar
+from orbat.formats.table import Progress, frame_from_rows, header_key, json_scalar
 
 if TYPE_CHECKING:
     from orbat.catalog import Catalog
@@ -41,17 +41,21 @@ if TYPE_CHECKING:
 COLUMNS: tuple[str, ...] = (
     "sighting_id", "convoy", "observed_at", "place", "lat", "lon", "actor",
     "equipment", "count", "count_max", "mode", "source", "reliability",
-    "credibility", "notes", "event", "captor",
+    "credibility", "notes", "event", "captor", "unit", "tags",
 )
 REQUIRED: tuple[str, ...] = ("sighting_id", "observed_at", "equipment", "count")
 
 #: The canonical frame: the interchange columns plus the resolved catalog id.
 CANONICAL_COLUMNS: tuple[str, ...] = COLUMNS[:8] + ("equipment_id",) + COLUMNS[8:]
 
-#: Columns that are the same on every row of one sighting.
+#: Columns that are the same on every row of one sighting (``actor`` may differ: mixed columns are real).
 SIGHTING_LEVEL: tuple[str, ...] = (
-    "observed_at", "place", "lat", "lon", "actor", "source", "reliability", "credibility",
+    "observed_at", "place", "lat", "lon", "source", "reliability", "credibility",
 )
+#: Rows of one sighting with the same values here add up (one row per vehicle is how many people tally).
+ADD_UP_KEY: tuple[str, ...] = ("sighting_id", "equipment_id", "mode", "event", "actor")
+#: The id an equipment name is kept under when the catalog does not know it (yet): ``?`` + the name.
+UNRESOLVED_PREFIX = "?"
 
 MODES: tuple[str, ...] = ("driven", "carried")
 LOSS_EVENTS: tuple[str, ...] = ("destroyed", "damaged", "abandoned", "captured")
@@ -170,6 +174,9 @@ class SightingsRead:
     rejects: pd.DataFrame  #: the refused rows as they were in the file, plus ``row`` and ``reason``
     rows: int  #: data rows read (blank rows not counted)
     notes: list[str] = field(default_factory=list)  #: things the user should know (e.g. the encoding)
+    fmt: str = "interchange"  #: the format read (``oryx``, ``warspotting``, ``interchange``)
+    added_up: int = 0  #: valid rows that added into another row of the same sighting, type, mode and event
+    unresolved: list[dict] = field(default_factory=list)  #: names kept as written (see :func:`unresolved_names`)
 
     @property
     def invalid(self) -> list[Problem]:
@@ -192,43 +199,87 @@ class SightingsRead:
 
 
 def read_sightings(path: str | os.PathLike, catalog: Catalog, *, today: dt.date | None = None,
-                   progress: Progress | None = None) -> pd.DataFrame:
+                   progress: Progress | None = None, **options: Any) -> pd.DataFrame:
     """Read and validate a sightings file (CSV, XLSX or JSON, by extension) into the canonical frame.
 
     Raises :class:`InvalidSightings` listing every problem when any row is
     invalid, and :class:`InputFileError` when the file cannot be read at all.
     """
-    result = read_sightings_lenient(path, catalog, today=today, progress=progress)
+    result = read_sightings_lenient(path, catalog, today=today, progress=progress, **options)
     if result.problems:
         raise InvalidSightings(result.invalid or result.problems, source=str(path))
     return result.frame
 
 
 def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: dt.date | None = None,
-                           progress: Progress | None = None) -> SightingsRead:
+                           progress: Progress | None = None, fmt: str | None = None,
+                           columns: dict[str, str] | None = None, grade: str | None = None,
+                           keep_unresolved: bool = False) -> SightingsRead:
     """Read a sightings file, keeping the valid sightings and listing the problems of the rest.
 
     For ``--skip-invalid``. Problems with the columns themselves (unknown,
     duplicated or missing columns) still raise :class:`InvalidSightings`:
     no row can be trusted when the header is wrong.
+
+    ``fmt`` (``oryx``, ``warspotting``, ``interchange``; None: from the
+    header), ``columns`` (an analyst's column names, see
+    :mod:`orbat.formats.columns`) and ``grade`` (for a loss list's rows) are
+    passed to :func:`orbat.formats.read_table`. Loss lists, mapped
+    spreadsheets and ``keep_unresolved`` keep names the catalog does not
+    know (``equipment_id`` ``?NAME``) and list them in ``unresolved``;
+    the interchange format refuses them, since a typo there should stop you.
     """
+    from orbat.formats import read_table
+
     path = Path(path)
-    notes: list[str] = []
-    raw, first_row, labels = read_raw(path, notes=notes, progress=progress)
+    today = today or dt.date.today()
+    table = read_table(path, fmt=fmt, columns=columns, grade=grade, today=today, progress=progress)
     if progress:
         progress("validating", 0, 1)
-    frame, problems = validate_frame(raw, catalog, source=str(path), first_row=first_row, today=today,
-                                     row_labels=labels, spreadsheet=path.suffix.lower() != ".json")
+    frame, problems = validate_frame(table.raw, catalog, source=str(path), first_row=table.first_row, today=today,
+                                     row_labels=table.labels, spreadsheet=table.spreadsheet,
+                                     keep_unresolved=keep_unresolved or table.keep_unresolved,
+                                     extra_problems=table.problems)
+    if table.columns:
+        problems = [replace(p, column=table.columns.get(p.column, p.column)) if p.column else p for p in problems]
     if progress:
         progress("validating", 1, 1)
     header = [p for p in problems if p.kind == HEADER]
     if header:
         raise InvalidSightings(header, source=str(path))
-    rows = int((~_blank_rows(raw)).sum())
+    rows = int((~_blank_rows(table.raw)).sum())
     if rows == 0:
         raise InputFileError(f"{path}: no rows: the file has a header but no sightings")
-    return SightingsRead(frame=frame, problems=problems, rejects=rejects_frame(raw, problems, first_row, labels),
-                         rows=rows, notes=notes)
+    rejects = rejects_frame(table.original, problems, table.first_row, table.labels)
+    added_up = rows - len(rejects) - len(frame)
+    return SightingsRead(frame=frame, problems=problems, rejects=rejects, rows=rows, notes=table.notes,
+                         fmt=table.fmt, added_up=max(added_up, 0), unresolved=unresolved_names(frame, catalog))
+
+
+def unresolved_names(frame: pd.DataFrame, catalog: Catalog, *, suggestions: int = 3) -> list[dict]:
+    """The names of a canonical frame the catalog did not resolve, most vehicles first.
+
+    Each: ``name`` (as written), ``rows``, ``vehicles``, ``sightings`` and
+    ``suggestions`` (the nearest catalog names). Resolution and suggestions
+    run once per distinct name.
+    """
+    if frame.empty:
+        return []
+    ids = frame["equipment_id"].astype(object)
+    kept = ids.str.startswith(UNRESOLVED_PREFIX, na=False).to_numpy()
+    if not kept.any():
+        return []
+    part = frame.loc[kept, ["equipment_id", "equipment", "count", "sighting_id"]]
+    grouped = part.groupby("equipment_id", sort=False).agg(
+        name=("equipment", "first"), rows=("count", "size"), vehicles=("count", "sum"),
+        sightings=("sighting_id", "nunique"))
+    out = []
+    for record in grouped.itertuples(index=False):
+        out.append({"name": str(record.name), "rows": int(record.rows), "vehicles": int(record.vehicles),
+                    "sightings": int(record.sightings),
+                    "suggestions": list(catalog.suggest(str(record.name)))[:suggestions]})
+    out.sort(key=lambda r: (-r["vehicles"], r["name"]))
+    return out
 
 
 # ---------------------------------------------------------------- validation
@@ -239,8 +290,7 @@ def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: 
 # pandas' per-element string methods would be far slower on a million rows.
 
 
-def _header_key(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", str(name).replace("\ufeff", "").strip().lower())
+_header_key = header_key
 
 
 def _codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -439,7 +489,8 @@ class _Collector:
 
 def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_row: int = 2,
                    today: dt.date | None = None, row_labels: Sequence[str] | None = None,
-                   spreadsheet: bool = True) -> tuple[pd.DataFrame, list[Problem]]:
+                   spreadsheet: bool = True, keep_unresolved: bool = False,
+                   extra_problems: Sequence[tuple[int, str, str, Any]] = ()) -> tuple[pd.DataFrame, list[Problem]]:
     """Validate raw text rows; return the valid rows as the canonical frame, and every problem.
 
     ``raw`` holds the file's cells as text (``""`` for empty) under the
@@ -449,6 +500,11 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     ``row_labels`` (one per row) name rows where numbers would not help (JSON).
     ``spreadsheet`` (CSV and XLSX cells) undoes the formula escape of
     :func:`escape_formula_text`; JSON and typed-in values are taken as they are.
+    ``keep_unresolved`` keeps a name the catalog does not know under the id
+    ``?NAME`` instead of refusing it; ``extra_problems`` are problems a
+    reader found, ``(row position, column, message, value)``, refused like the others.
+    Rows of one sighting with the same type, mode, event and actor add up
+    into one row (:func:`add_up`).
     """
     today = today or dt.date.today()
     raw = raw.reset_index(drop=True)
@@ -486,10 +542,16 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     for name in REQUIRED:
         found.flag(empty[name], name, "a value is required", None)
 
+    for pos, column, message, value in extra_problems:
+        if pos in rows.index:
+            found.add(pos, column, message, value)
     out: dict[str, _Coded] = {name: cleaned[name] for name in
-                              ("sighting_id", "convoy", "place", "actor", "source", "notes", "equipment", "captor")}
+                              ("sighting_id", "convoy", "place", "actor", "source", "notes", "equipment", "captor",
+                               "unit")}
+    out["tags"] = cleaned["tags"].map(normalize_tags)
     out["observed_at"] = _check(cleaned, "observed_at", lambda v: parse_observed_at(v, today), found)
-    out["equipment_id"] = _check_equipment(cleaned["equipment"], cleaned["equipment_id"], catalog, found)
+    out["equipment_id"] = _check_equipment(cleaned["equipment"], cleaned["equipment_id"], catalog, found,
+                                           keep_unresolved=keep_unresolved)
     out["count"] = _check(cleaned, "count", _parse_count, found)
     out["count_max"] = _check(cleaned, "count_max", _parse_count, found)
     count = _numbers(out["count"])
@@ -514,7 +576,6 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     keys = {name: cleaned[name] for name in _CONSISTENT}
     keys["reliability"] = keys["credibility"] = grades
     _check_consistency(out, cleaned, empty, keys, found)
-    _check_duplicates(out, empty["sighting_id"], found)
 
     bad = found.bad.to_numpy()
     sid = cleaned["sighting_id"]
@@ -534,7 +595,7 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     good = ~(bad | collateral)
     found.ids = None
     del empty, keys
-    frame = _canonical_coded(out, good)
+    frame = add_up(_canonical_coded(out, good))
     problems = sorted(found.problems, key=lambda p: (p.row if p.row is not None else 0, p.kind != INVALID))
     return frame, problems
 
@@ -769,34 +830,76 @@ def _check_consistency(out: dict[str, _Coded], text: dict[str, _Coded], empty: d
                       text[column].at(at))
 
 
-def _check_duplicates(out: dict[str, _Coded], no_id: np.ndarray, found: _Collector) -> None:
-    ids, equipment = out["sighting_id"], out["equipment_id"].compact()
-    known = ~pd.isna(equipment.uniques)
-    usable = ~no_id & (known[equipment.codes] if len(known) else np.zeros(len(no_id), dtype=bool))
-    if not usable.any():
-        return
-    # one integer per (sighting, catalog id): equal keys are equal pairs
-    keys = ids.codes.astype(np.int64)[usable] * (len(equipment.uniques) + 1) + equipment.codes[usable]
-    dup = pd.Series(keys).duplicated().to_numpy()
-    if not dup.any():
-        return
-    where = np.flatnonzero(usable)
-    first_of = dict(zip(keys[~dup].tolist(), where[~dup].tolist()))
-    index = found.rows.index
-    for at, key in zip(where[dup], keys[dup].tolist()):
-        ref = first_of[key]
-        found.add(index[at], "equipment",
-                  f"{out['equipment'].at(ref)!r} is already on row {int(found.rows.iloc[ref])} of sighting "
-                  f"{ids.at(at)!r} (both are {equipment.at(at)}); put the count on one row",
-                  out["equipment"].at(at))
+def normalize_tags(text: str) -> str:
+    """Comma-separated tags as stored: each trimmed, empty ones dropped, each once, in order given."""
+    if not text:
+        return ""
+    tags = [tag.strip() for tag in text.split(",")]
+    return ", ".join(dict.fromkeys(tag for tag in tags if tag))
 
 
-def _check_equipment(names: _Coded, given_ids: _Coded, catalog: Catalog, found: _Collector) -> _Coded:
+def _distinct_join(values: pd.Series, sep: str) -> Any:
+    texts = [v for v in dict.fromkeys(values.dropna().tolist()) if v != ""]
+    return sep.join(texts) if texts else None
+
+
+def add_up(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of one sighting with the same type, mode, event and actor as one row, their counts summed.
+
+    One row per vehicle is how many people tally a video, and how Oryx lists
+    a photo of three burnt T-72s. ``count_max`` sums too (a row without one
+    adds its ``count``); notes and units keep each distinct text, tags are
+    the union; the first row's name and captor are kept, another captor goes
+    to the notes. The row stays where the first of them was.
+    """
+    key = list(ADD_UP_KEY)
+    repeated = frame.duplicated(key, keep=False).to_numpy()
+    if not repeated.any():
+        return frame
+    part = frame.loc[repeated]
+    group = part.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+    first = ~pd.Series(group).duplicated().to_numpy()
+    keep_at = part.index[first]
+    order = group[first]  # group number of each kept row, in row order
+    count = part["count"].to_numpy(dtype=np.int64)
+    summed = np.bincount(group, weights=count).astype(np.int64)
+    has_max = part["count_max"].notna().to_numpy()
+    upper = np.where(has_max, part["count_max"].to_numpy(dtype="float64", na_value=np.nan), count)
+    summed_max = np.bincount(group, weights=upper).astype(np.int64)
+    any_max = np.bincount(group, weights=has_max.astype(np.int64)) > 0
+    out = frame.drop(index=part.index[~first])
+    out.loc[keep_at, "count"] = summed[order]
+    out.loc[keep_at, "count_max"] = pd.array(np.where(any_max, summed_max, 0)[order], dtype="Int64")
+    out.loc[keep_at[~any_max[order]], "count_max"] = pd.NA
+    by = pd.Series(group, index=part.index)
+    for column, sep in (("notes", "; "), ("unit", "; ")):
+        joined = part[column].groupby(by, sort=False).agg(lambda v: _distinct_join(v, sep))
+        out.loc[keep_at, column] = joined.reindex(order).to_numpy(dtype=object)
+    tags = part["tags"].groupby(by, sort=False).agg(lambda v: normalize_tags(", ".join(v.dropna())) or None)
+    out.loc[keep_at, "tags"] = tags.reindex(order).to_numpy(dtype=object)
+    captors = part["captor"].groupby(by, sort=False).agg(lambda v: list(dict.fromkeys(v.dropna())))
+    others = [c[1:] for c in captors.reindex(order)]
+    for at, rest in zip(keep_at, others):
+        if rest:
+            note = "also captured by: " + ", ".join(rest)
+            before = out.at[at, "notes"]
+            out.at[at, "notes"] = note if pd.isna(before) else f"{before}; {note}"
+    for column in ("notes", "unit", "tags", "captor", "equipment"):
+        out[column] = out[column].astype("str")
+    return out.reset_index(drop=True)
+
+
+def _check_equipment(names: _Coded, given_ids: _Coded, catalog: Catalog, found: _Collector, *,
+                     keep_unresolved: bool = False) -> _Coded:
     def resolve(name: str) -> tuple[str | None, str | None]:
         if name == "":
             return None, None
         entry = catalog.lookup(name)
-        return (entry.id, None) if entry is not None else (None, "not in the equipment catalog")
+        if entry is not None:
+            return entry.id, None
+        if keep_unresolved:
+            return UNRESOLVED_PREFIX + name, None
+        return None, "not in the equipment catalog"
 
     resolved, errors = _per_value(names, resolve, 2)
     unknown = errors.map(lambda v: v is not None, bool).array()
@@ -893,13 +996,18 @@ def frame_to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{c: _plain(v) for c, v in zip(columns, row)} for row in frame[columns].itertuples(index=False)]
 
 
-_NESTED_SIGHTING = ("sighting_id", "convoy", "observed_at", "place", "lat", "lon", "actor",
+_NESTED_SIGHTING = ("sighting_id", "convoy", "observed_at", "place", "lat", "lon",
                     "source", "reliability", "credibility")
-_NESTED_ENTRY = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor")
+_NESTED_ENTRY = ("actor", "equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor",
+                 "unit", "tags")
 
 
 def frame_to_nested(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The canonical frame as sightings, each with its fields and ``entries``; read back by :func:`read_sightings`."""
+    """The canonical frame as sightings, each with its fields and ``entries``; read back by :func:`read_sightings`.
+
+    Each entry has its ``actor``; the sighting's ``actor`` lists them (joined
+    by ``, ``) for display, and reading the form back takes the entries' own.
+    """
     out: dict[str, dict[str, Any]] = {}
     for record in frame_to_records(frame):
         sid = record["sighting_id"]
@@ -907,6 +1015,10 @@ def frame_to_nested(frame: pd.DataFrame) -> list[dict[str, Any]]:
             out[sid] = {k: record.get(k) for k in _NESTED_SIGHTING}
             out[sid]["entries"] = []
         out[sid]["entries"].append({k: record.get(k) for k in _NESTED_ENTRY})
+    for item in out.values():
+        # the sighting's actors, for display: each entry has its own (a mixed column has several)
+        actors = list(dict.fromkeys(e["actor"] for e in item["entries"] if e["actor"] is not None))
+        item["actor"] = ", ".join(actors) if actors else None
     return list(out.values())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,3 +42,8 @@ def json_scalar(value: Any) -> tuple[str, bool]:
     if isinstance(value, str):
         return value, True
     return json.dumps(value, ensure_ascii=False)[:200], False
+
+
+def header_key(name: str) -> str:
+    """A column name as the formats match it: case, surrounding spaces, and spaces or hyphens for ``_`` ignored."""
+    return re.sub(r"[\s\-]+", "_", str(name).replace("\ufeff", "").strip().lower())
