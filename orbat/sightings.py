@@ -56,6 +56,8 @@ SIGHTING_LEVEL: tuple[str, ...] = (
 ADD_UP_KEY: tuple[str, ...] = ("sighting_id", "equipment_id", "mode", "event", "actor")
 #: The id an equipment name is kept under when the catalog does not know it (yet): ``?`` + the name.
 UNRESOLVED_PREFIX = "?"
+#: How many unresolved names of a file get suggestions (the import summary lists as many).
+UNRESOLVED_SUGGESTED = 10
 
 MODES: tuple[str, ...] = ("driven", "carried")
 LOSS_EVENTS: tuple[str, ...] = ("destroyed", "damaged", "abandoned", "captured")
@@ -256,12 +258,15 @@ def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: 
                          fmt=table.fmt, added_up=max(added_up, 0), unresolved=unresolved_names(frame, catalog))
 
 
-def unresolved_names(frame: pd.DataFrame, catalog: Catalog, *, suggestions: int = 3) -> list[dict]:
+def unresolved_names(frame: pd.DataFrame, catalog: Catalog, *, suggestions: int = 3,
+                     suggest_first: int = UNRESOLVED_SUGGESTED) -> list[dict]:
     """The names of a canonical frame the catalog did not resolve, most vehicles first.
 
     Each: ``name`` (as written), ``rows``, ``vehicles``, ``sightings`` and
-    ``suggestions`` (the nearest catalog names). Resolution and suggestions
-    run once per distinct name.
+    ``suggestions`` (the nearest catalog names), computed for the first
+    ``suggest_first`` names only: a fuzzy search per name is the slow part,
+    and the import summary shows no more (``orbat catalog unresolved`` gives
+    every name its suggestions).
     """
     if frame.empty:
         return []
@@ -273,12 +278,11 @@ def unresolved_names(frame: pd.DataFrame, catalog: Catalog, *, suggestions: int 
     grouped = part.groupby("equipment_id", sort=False).agg(
         name=("equipment", "first"), rows=("count", "size"), vehicles=("count", "sum"),
         sightings=("sighting_id", "nunique"))
-    out = []
-    for record in grouped.itertuples(index=False):
-        out.append({"name": str(record.name), "rows": int(record.rows), "vehicles": int(record.vehicles),
-                    "sightings": int(record.sightings),
-                    "suggestions": list(catalog.suggest(str(record.name)))[:suggestions]})
+    out = [{"name": str(record.name), "rows": int(record.rows), "vehicles": int(record.vehicles),
+            "sightings": int(record.sightings), "suggestions": []} for record in grouped.itertuples(index=False)]
     out.sort(key=lambda r: (-r["vehicles"], r["name"]))
+    for item in out[:suggest_first]:
+        item["suggestions"] = list(catalog.suggest(item["name"]))[:suggestions]
     return out
 
 

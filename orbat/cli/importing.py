@@ -134,7 +134,7 @@ def import_(
 
 
 #: How many unresolved names the import summary lists (`orbat catalog unresolved` lists them all).
-UNRESOLVED_SHOWN = 10
+UNRESOLVED_SHOWN = 10  # == orbat.sightings.UNRESOLVED_SUGGESTED: the names that got suggestions
 
 
 def _echo_unresolved(unresolved: list[dict]) -> None:

@@ -62,12 +62,17 @@ def _earliest_dates(url: pd.Series, date: pd.Series, today: dt.date) -> tuple[pd
     """
     today_text = today.isoformat()
     usable = per_value(date, lambda d: bool(_DATE.match(d)) and d <= today_text).to_numpy(dtype=bool)
-    frame = pd.DataFrame({"url": url.to_numpy(dtype=object), "date": np.where(usable, date.to_numpy(dtype=object),
-                                                                              None)})
-    first = frame.groupby("url", sort=False)["date"].transform("min")
-    several = frame[usable].groupby("url", sort=False)["date"].nunique()
-    out = np.where(usable & first.notna().to_numpy(), first.to_numpy(dtype=object), date.to_numpy(dtype=object))
-    return pd.Series(out, index=date.index, dtype=object), int((several > 1).sum())
+    # ISO dates sort as text: rank them once, then take the smallest rank per url on integers
+    url_codes, _ = pd.factorize(url.to_numpy(dtype=object))
+    date_codes, dates = pd.factorize(date.to_numpy(dtype=object), sort=True)
+    ranks = np.where(usable, date_codes, np.iinfo(np.int64).max)
+    first = pd.Series(ranks).groupby(url_codes).transform("min").to_numpy()
+    has_first = first != np.iinfo(np.int64).max
+    out = date.to_numpy(dtype=object).copy()
+    take = usable & has_first
+    out[take] = np.asarray(dates, dtype=object)[first[take]]
+    redated = pd.Series(ranks[usable]).groupby(url_codes[usable]).nunique()
+    return pd.Series(out, index=date.index, dtype=object), int((redated > 1).sum())
 
 
 def convert(raw: pd.DataFrame, *, source: str, first_row: int, labels: list[str] | None, grade: str,
