@@ -197,6 +197,82 @@ case("import.bare", "import", "bare",
      _import_bare, _import_bare_run)
 
 
+# --------------------------------------------------------------------------- oryx
+
+#: Oryx's list as published (tests/data/real, CC BY 4.0): the four status files, joined by the runner.
+ORYX_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "real" / "oryx-2024-07-31"
+
+
+def oryx_file(work: Path) -> tuple[Path, int]:
+    """The whole Oryx training list as one CSV (the header once) in ``work``; its path and row count."""
+    path = Path(work) / "oryx-2024-07-31.csv"
+    rows = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        for i, part in enumerate(sorted(ORYX_DIR.glob("event_*.csv"))):
+            lines = part.read_text(encoding="utf-8").splitlines(keepends=True)
+            out.writelines(lines if i == 0 else lines[1:])
+            rows += len(lines) - 1
+    return path, rows
+
+
+def _oryx_orbat_run(state):
+    frame = state["read"](state["file"], state["catalog"], fmt="oryx")
+    store = state["open_store"](f"sqlite:///{state['db']}")
+    try:
+        store.import_frame(frame, source=str(state["file"]))
+    finally:
+        store.close()
+    return {"rows": len(frame)}
+
+
+case("oryx.orbat", "oryx", "orbat",
+     "read_sightings(oryx list, fmt='oryx') + open_store(sqlite).import_frame: the library path of "
+     "`orbat import --from oryx` (names kept as written, rows added up, one sighting per url)",
+     _import_orbat, _oryx_orbat_run)
+
+#: The bare table: Oryx's columns as they are, one row per vehicle.
+ORYX_BARE_SCHEMA = """
+CREATE TABLE losses (
+    country TEXT, origin TEXT, system TEXT, status TEXT, url TEXT, date_recorded TEXT,
+    sysID INTEGER, imageID INTEGER, statusID INTEGER, matID TEXT
+)
+"""
+
+
+def _oryx_bare_run(state):
+    import pandas as pd
+
+    frame = pd.read_csv(state["file"], dtype=str, keep_default_na=False)
+    rows = frame.itertuples(index=False, name=None)
+    conn = sqlite3.connect(state["db"], isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(ORYX_BARE_SCHEMA)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(f"INSERT INTO losses VALUES ({', '.join('?' * frame.shape[1])})", rows)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return {"rows": len(frame)}
+
+
+case("oryx.bare", "oryx", "bare",
+     "pandas.read_csv(oryx list) + sqlite3 executemany of its rows as they are (no names, no sightings)",
+     _import_bare, _oryx_bare_run)
+
+
+def _oryx_cli(spec):
+    if not command_exists("import"):
+        raise Missing("`orbat import` is not registered")
+    return {"argv": [*orbat_command(), "import", spec["file"], "--from", "oryx",
+                     "--db", f"sqlite:///{_fresh_db(spec)}"], "rows": spec["rows"]}
+
+
+case("oryx.cli", "oryx", "info", "`orbat import ORYX.csv --from oryx --db sqlite:///...` as a subprocess",
+     _oryx_cli, lambda state: _timed_command(state["argv"], state["rows"]))
+
+
 # --------------------------------------------------------------------------- validate
 
 
