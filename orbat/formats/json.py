@@ -15,21 +15,26 @@ from orbat.formats.table import frame_from_rows, json_scalar
 MAX_JSON_BYTES = 512 * 1024**2
 
 
-def read_json(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    size = path.stat().st_size
-    if size > MAX_JSON_BYTES:
-        raise InputFileError(f"{path}: {size:,} bytes is larger than the {MAX_JSON_BYTES:,}-byte limit for JSON files")
-    if size == 0:
-        raise InputFileError(f"{path}: the file is empty")
+def load_json(path: Path) -> Any:
+    """A JSON file parsed whole (the caller bounds its size); any way it cannot be read is an :class:`InputFileError`."""
     try:
         with path.open("r", encoding="utf-8-sig") as handle:
-            data = json.load(handle)
+            return json.load(handle)
     except UnicodeDecodeError as exc:
         raise InputFileError(f"{path}: JSON must be UTF-8 ({exc.reason} at byte {exc.start:,})") from None
     except json.JSONDecodeError as exc:
         raise InputFileError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
         raise InputFileError(f"{path}: JSON nested too deeply") from None
+
+
+def read_json(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise InputFileError(f"{path}: {size:,} bytes is larger than the {MAX_JSON_BYTES:,}-byte limit for JSON files")
+    if size == 0:
+        raise InputFileError(f"{path}: the file is empty")
+    data = load_json(path)
     if isinstance(data, dict) and isinstance(data.get("sightings"), list):
         data = data["sightings"]
     if not isinstance(data, list):

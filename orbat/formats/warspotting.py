@@ -14,7 +14,6 @@ in the notes (``WarSpotting: Tanks``).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -45,15 +44,11 @@ COLUMN_ORIGIN = {
 
 def read_api_json(path: Path) -> tuple[pd.DataFrame, int, list[str]]:
     """The losses of an API answer (``{"losses": [...]}``, or the bare list) as text cells, one row per loss."""
-    try:
-        with path.open("r", encoding="utf-8-sig") as handle:
-            data = json.load(handle)
-    except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path}: JSON must be UTF-8 ({exc.reason} at byte {exc.start:,})") from None
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    except RecursionError:
-        raise InputFileError(f"{path}: JSON nested too deeply") from None
+    from orbat.formats.json import load_json
+
+    if path.stat().st_size == 0:
+        raise InputFileError(f"{path}: the file is empty")
+    data = load_json(path)
     losses = data.get("losses") if isinstance(data, dict) else data
     if isinstance(data, dict) and "losses" not in data:
         raise InputFileError(f"{path}: expected WarSpotting's API answer {{\"losses\": [...]}}, "
