@@ -112,3 +112,36 @@ def test_migrations_go_down_and_up_again(store_url):
     with open_store(store_url) as store:
         assert store.revision() == "0003"
         assert len(store.sightings_frame()) == 18
+
+
+def test_revision_2_database_moves_actor_to_its_entries_and_takes_the_new_key(store_url):
+    """0003: each entry takes its sighting's actor ("" for none), unit and tags start empty, nothing is lost."""
+    from alembic import command
+
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0002")
+        now = "2025-01-18T09:00:00.000000Z"
+        for sid, actor in (("a", "Africa Corps"), ("b", None)):
+            conn.execute(sa.text(
+                "INSERT INTO sightings (sighting_id, observed_at, actor, created_at, updated_at) "
+                "VALUES (:s, '2025-01-17', :a, :t, :t)"), {"s": sid, "a": actor, "t": now})
+            conn.execute(sa.text(
+                "INSERT INTO entries (sighting_id, equipment_id, equipment, count, mode, event, entry_order, captor) "
+                "VALUES (:s, 't-72', 'T-72', 3, 'driven', 'sighting', 0, NULL)"), {"s": sid})
+    engine.dispose()
+    with open_store(store_url) as store:
+        assert store.revision() == "0003"
+        frame = store.sightings_frame()
+        assert frame["actor"].iloc[0] == "Africa Corps" and frame["actor"].isna().tolist() == [False, True]
+        assert frame["count"].tolist() == [3, 3] and frame[["unit", "tags"]].isna().all().all()
+        # the new key: the same type carried, and destroyed, are entries of their own
+        more = pd.concat([frame.iloc[[0]].assign(mode="carried", count=2),
+                          frame.iloc[[0]].assign(event="destroyed", count=1)], ignore_index=True)
+        store.import_frame(pd.concat([frame.iloc[[0]], more], ignore_index=True))
+        assert sorted(store.sightings_frame(sighting_ids=["a"])["count"].tolist()) == [1, 2, 3]
+    engine = sa.create_engine(store_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM sightings WHERE actor IS NOT NULL")).scalar() == 0
+        assert sorted(r[0] for r in conn.execute(sa.text("SELECT actor FROM entries WHERE sighting_id = 'b'"))) == [""]
+    engine.dispose()
