@@ -403,3 +403,15 @@ def test_cli_columns_and_unit_tags_round_trip_through_the_report(tmp_path, cli):
     assert _stored(f"sqlite:///{db2}") == _stored(f"sqlite:///{db}")
     bad = cli("import", DATA / "oryx-sample.csv", "--columns", "system=equipement", "--db", db)
     assert bad.exit_code == 2 and "did you mean equipment?" in bad.stderr
+
+
+def test_cli_add_takes_unit_and_tags_and_show_lists_them(tmp_path, cli):
+    db = tmp_path / "x.db"
+    added = cli("add", "--id", "v1", "--date", "2025-01-17", "-e", "T-72B3=6", "--unit", "1st Tank Bn",
+                "--tags", "cope cage, Z ,cope cage", "--db", db)
+    assert added.exit_code == 0, added.output
+    shown = cli("sightings", "show", "v1", "--json", "--db", db)
+    (entry,) = json.loads(shown.stdout)["entries"]
+    assert (entry["unit"], entry["tags"]) == ("1st Tank Bn", "cope cage, Z")
+    table = cli("sightings", "show", "v1", "--db", db)
+    assert "1st Tank Bn" in table.stdout and "tags" in table.stdout

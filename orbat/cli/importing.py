@@ -229,6 +229,8 @@ def add(
     event: Annotated[Optional[str], typer.Option(
         "--event", help="sighting (default), arrival, destroyed, damaged, abandoned or captured.")] = None,
     captor: Annotated[Optional[str], typer.Option("--captor", help="Who captured it (with --event captured).")] = None,
+    unit: Annotated[Optional[str], typer.Option("--unit", help="The unit or formation, as written.")] = None,
+    tags: Annotated[Optional[str], typer.Option("--tags", help="Comma-separated tags, like 'cope cage, Z'.")] = None,
     db: DbOption = None,
     catalog: CatalogOption = None,
 ) -> None:
@@ -282,7 +284,7 @@ def add(
         "sighting_id": id_ or _generated_id(date),
         "convoy": convoy, "observed_at": date, "place": place, "lat": lat, "lon": lon, "actor": actor,
         "source": source, "reliability": grade or reliability, "credibility": credibility,
-        "notes": notes, "event": event, "captor": captor,
+        "notes": notes, "event": event, "captor": captor, "unit": unit, "tags": tags,
     }
     entries = [_parse_equipment(s) for s in specs]
     frame = build_sighting(fields, entries, cat or load_catalog_for(catalog, db), labels=[f"--equipment {s!r}" for s in specs])
