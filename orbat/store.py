@@ -1033,16 +1033,20 @@ def describe_changes(old: dict, new: dict) -> list[str]:
         for field in SIGHTING_FIELDS
         if old.get(field) != new.get(field)
     ]
-    def key(entry: dict) -> tuple:
-        return (entry.get("equipment_id"), entry.get("mode"), entry.get("event"), entry.get("actor") or None)
+    def key(entry: dict, sighting: dict) -> tuple:
+        # a snapshot from before revision 0003 has the actor on the sighting, not its entries
+        actor = entry["actor"] if "actor" in entry else sighting.get("actor")
+        return (entry.get("equipment_id"), entry.get("mode"), entry.get("event"), actor or None)
 
-    old_entries = {key(e): e for e in old.get("entries", [])}
+    old_entries = {key(e, old): e for e in old.get("entries", [])}
     for entry in new.get("entries", []):
-        before = old_entries.get(key(entry))
+        before = old_entries.get(key(entry, new))
         if before is None:
             changes.append(f"added {entry['equipment_id']} ({entry['count']} {entry['equipment']})")
             continue
         for field in ENTRY_FIELDS:
+            if field not in before and field in ("actor", "unit", "tags"):
+                continue  # not recorded before revision 0003
             if before.get(field) != entry.get(field):
                 changes.append(f"{entry['equipment_id']} {field}: {before.get(field)!r} -> {entry.get(field)!r}")
     return changes

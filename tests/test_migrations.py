@@ -65,6 +65,18 @@ def test_revision_1_database_is_upgraded_by_migration_keeping_its_data(tmp_path)
         assert "captor" in [r[1] for r in conn.execute("PRAGMA table_info(entries)")]
 
 
+def test_history_of_an_upgraded_database_names_only_real_changes(tmp_path):
+    """A version written before 0003 has its actor on the sighting; that is no change of the entries."""
+    url = make_revision_1_database(tmp_path / "old.db")
+    with open_store(url) as store:
+        store.import_frame(mali_frame(), source="again.csv")  # writes no version: nothing changed
+        changed = mali_frame()
+        changed.loc[0, "count"] = 7
+        store.import_frame(changed, source="v2.csv")
+        (version,) = store.history(changed.loc[0, "sighting_id"])
+    assert version["changes"] == [f"{changed.loc[0, 'equipment_id']} count: 6 -> 7"]
+
+
 def test_open_store_without_upgrade_leaves_an_old_database_alone(tmp_path, cli):
     url = make_revision_1_database(tmp_path / "old.db")
     with open_store(url, upgrade=False) as store:
