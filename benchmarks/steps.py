@@ -104,7 +104,7 @@ def _import_orbat(spec):
 
 
 def _import_orbat_run(state):
-    frame = state["read"](state["file"], state["catalog"])
+    frame = state["read"](state["file"], state["catalog"], **state.get("read_options", {}))
     store = state["open_store"](f"sqlite:///{state['db']}")
     try:
         store.import_frame(frame, source=str(state["file"]))
@@ -215,20 +215,14 @@ def oryx_file(work: Path) -> tuple[Path, int]:
     return path, rows
 
 
-def _oryx_orbat_run(state):
-    frame = state["read"](state["file"], state["catalog"], fmt="oryx")
-    store = state["open_store"](f"sqlite:///{state['db']}")
-    try:
-        store.import_frame(frame, source=str(state["file"]))
-    finally:
-        store.close()
-    return {"rows": len(frame)}
+def _oryx_orbat(spec):
+    return {**_import_orbat(spec), "read_options": {"fmt": "oryx"}}
 
 
 case("oryx.orbat", "oryx", "orbat",
      "read_sightings(oryx list, fmt='oryx') + open_store(sqlite).import_frame: the library path of "
      "`orbat import --from oryx` (names kept as written, rows added up, one sighting per url)",
-     _import_orbat, _oryx_orbat_run)
+     _oryx_orbat, _import_orbat_run)
 
 #: The bare table: Oryx's columns as they are, one row per vehicle.
 ORYX_BARE_SCHEMA = """
@@ -239,21 +233,25 @@ CREATE TABLE losses (
 """
 
 
+def _bare_load(db: Path, schema: str, table: str, rows, width: int) -> None:
+    """sqlite3 executemany of ``rows`` into a fresh ``table`` (WAL, synchronous=NORMAL, one transaction)."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(schema)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * width)})", rows)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
 def _oryx_bare_run(state):
     import pandas as pd
 
     frame = pd.read_csv(state["file"], dtype=str, keep_default_na=False)
-    rows = frame.itertuples(index=False, name=None)
-    conn = sqlite3.connect(state["db"], isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(ORYX_BARE_SCHEMA)
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(f"INSERT INTO losses VALUES ({', '.join('?' * frame.shape[1])})", rows)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    _bare_load(state["db"], ORYX_BARE_SCHEMA, "losses", frame.itertuples(index=False, name=None), frame.shape[1])
     return {"rows": len(frame)}
 
 
@@ -263,10 +261,10 @@ case("oryx.bare", "oryx", "bare",
 
 
 def _oryx_cli(spec):
-    if not command_exists("import"):
-        raise Missing("`orbat import` is not registered")
-    return {"argv": [*orbat_command(), "import", spec["file"], "--from", "oryx",
-                     "--db", f"sqlite:///{_fresh_db(spec)}"], "rows": spec["rows"]}
+    state = _import_cli(spec)
+    at = len(orbat_command()) + 2  # after `orbat import FILE`
+    state["argv"][at:at] = ["--from", "oryx"]
+    return state
 
 
 case("oryx.cli", "oryx", "info", "`orbat import ORYX.csv --from oryx --db sqlite:///...` as a subprocess",
