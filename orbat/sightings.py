@@ -599,9 +599,23 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     good = ~(bad | collateral)
     found.ids = None
     del empty, keys
-    frame = add_up(_canonical_coded(out, good))
+    frame = _canonical_coded(out, good)
+    if _repeats_a_key(out, good):
+        frame = add_up(frame)
     problems = sorted(found.problems, key=lambda p: (p.row if p.row is not None else 0, p.kind != INVALID))
     return frame, problems
+
+
+def _repeats_a_key(out: dict[str, _Coded], good: np.ndarray) -> bool:
+    """Whether two good rows share the :data:`ADD_UP_KEY` (on the columns' codes: no frame work when none do)."""
+    if good.sum() < 2:
+        return False
+    key = np.zeros(int(good.sum()), dtype=np.int64)
+    for name in ADD_UP_KEY:
+        codes = out[name].compact().codes[good].astype(np.int64)  # compact: equal values, one code
+        # combine, then renumber densely, so the key never outgrows int64
+        key, _ = pd.factorize(key * (int(codes.max()) + 1) + codes)
+    return bool(pd.Series(key).duplicated().any())
 
 
 def _numbers(column: _Coded) -> np.ndarray:

@@ -415,3 +415,12 @@ def test_cli_add_takes_unit_and_tags_and_show_lists_them(tmp_path, cli):
     assert (entry["unit"], entry["tags"]) == ("1st Tank Bn", "cope cage, Z")
     table = cli("sightings", "show", "v1", "--db", db)
     assert "1st Tank Bn" in table.stdout and "tags" in table.stdout
+
+
+def test_rows_add_up_by_value_not_by_spelling(tmp_path, losses_cat):
+    """`Driven`, `driven` and an empty mode (the default) are one mode; `T-72B3` and `t72b3` one type."""
+    path = tmp_path / "tally.csv"
+    path.write_text("sighting_id,observed_at,equipment,count,mode,event\n"
+                    "v1,2024-01-01,T-72B3,1,Driven,\nv1,2024-01-01,t72b3,1,,sighting\nv1,2024-01-01,T-72B3,1,driven,SIGHTING\n")
+    result = read_sightings_lenient(path, losses_cat, today=TODAY)
+    assert result.added_up == 2 and result.frame["count"].tolist() == [3]
