@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from orbat.errors import InputFileError, InvalidSightings
-from orbat.formats import read_raw
+from orbat.formats import read_raw  # noqa: F401  (re-exported: the raw cells of an interchange file)
 from orbat.formats.csv import MAX_CSV_BYTES  # noqa: F401  (re-exported: the limits are part of the format)
 from orbat.formats.json import MAX_JSON_BYTES  # noqa: F401
 from orbat.formats.table import Progress, frame_from_rows, header_key, json_scalar
