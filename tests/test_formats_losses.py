@@ -424,3 +424,26 @@ def test_rows_add_up_by_value_not_by_spelling(tmp_path, losses_cat):
                     "v1,2024-01-01,T-72B3,1,Driven,\nv1,2024-01-01,t72b3,1,,sighting\nv1,2024-01-01,T-72B3,1,driven,SIGHTING\n")
     result = read_sightings_lenient(path, losses_cat, today=TODAY)
     assert result.added_up == 2 and result.frame["count"].tolist() == [3]
+
+
+def test_hostile_unit_and_tags_from_a_list_never_become_formulas(tmp_path, cli):
+    """Text from the internet: a unit or tag that starts like a formula is escaped in every export."""
+    lines = (DATA / "warspotting-sample.csv").read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("71st Guards Motor Rifle Division (ex-200th Brigade)", '"=HYPERLINK(""http://x"")"')
+    lines[1] = lines[1].replace('"Turretless, Mine plow/roller"', '"@SUM(A1), +1"')
+    source = tmp_path / "ws.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    db = tmp_path / "x.db"
+    assert cli("import", source, "--db", db).exit_code == 0
+    with open_store(f"sqlite:///{db}") as store:
+        stored = store.sightings_frame(sighting_ids=["warspotting-602"])
+    assert stored[["unit", "tags"]].values.tolist() == [['=HYPERLINK("http://x")', "@SUM(A1), +1"]]
+    assert cli("export", tmp_path / "out.csv", "--db", db).exit_code == 0
+    text = (tmp_path / "out-sightings.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and "'@SUM(A1), +1" in text
+    assert cli("export", tmp_path / "out.xlsx", "--db", db).exit_code == 0
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(tmp_path / "out.xlsx")["Sightings"]
+    cells = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert [(c.data_type, c.value) for c in cells] == [("s", '=HYPERLINK("http://x")')]  # text, not a formula
