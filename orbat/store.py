@@ -481,8 +481,8 @@ class Store:
                     summary.added += 1
                     write_s.append((sid, *fields, source, now, now))
                     continue
-                entries = stored[sid]
                 old_entries = old_e.get(sid, {})
+                entries = _as_resolved(stored[sid], old_entries)
                 # known entries keep their place; new ones go after them, in file order
                 next_order = max((o for _v, o in old_entries.values()), default=-1) + 1
                 changed_e = []
@@ -944,6 +944,27 @@ class _Prepared:
         for sid, eid, *values, order in self.entry_rows(known):
             entries.setdefault(sid, {})[_entry_key(eid, tuple(values))] = (tuple(values), order)
         return entries
+
+
+def _as_resolved(new: dict[tuple, tuple], old: dict[tuple, tuple]) -> dict[tuple, tuple]:
+    """A sighting's incoming entries, a kept name (``?NAME``) taking the id its stored entry was resolved to.
+
+    After ``orbat catalog reresolve`` the store knows what a written name is;
+    importing the list again with a catalog that does not (yet) know it must
+    update that entry, not add a second, unresolved one beside it.
+    """
+    if not old or not any(key[0].startswith(UNRESOLVED_PREFIX) for key in new):
+        return new
+    resolved = {(values[0], *key[1:]): key[0] for key, (values, _order) in old.items()
+                if not key[0].startswith(UNRESOLVED_PREFIX)}
+    out: dict[tuple, tuple] = {}
+    for key, value in new.items():
+        if key[0].startswith(UNRESOLVED_PREFIX):
+            eid = resolved.get((value[0][0], *key[1:]))
+            if eid is not None and (eid, *key[1:]) not in new:
+                key = (eid, *key[1:])
+        out[key] = value
+    return out
 
 
 def _added(first: tuple, other: tuple) -> tuple:

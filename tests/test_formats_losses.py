@@ -90,6 +90,11 @@ def test_kept_name_resolves_after_the_catalog_learns_it(tmp_path, losses_cat, cl
         # nothing else changed
         again = store.reresolve(lambda name: getattr(learned.lookup(name), "id", None))
         assert again["resolved"] == {} and again["sightings"] == 0
+        resolved = _stored(url)
+    # the list again, with a catalog that does not know the name: the resolved entries stay as they are
+    with open_store(url) as store:
+        assert store.import_frame(result.frame, source="oryx-sample.csv").unchanged == 7
+    assert _stored(url) == resolved
 
 
 def test_reresolve_adds_into_an_entry_of_the_same_key(tmp_path, losses_cat):
