@@ -157,3 +157,25 @@ def test_revision_2_database_moves_actor_to_its_entries_and_takes_the_new_key(st
         assert conn.execute(sa.text("SELECT COUNT(*) FROM sightings WHERE actor IS NOT NULL")).scalar() == 0
         assert sorted(r[0] for r in conn.execute(sa.text("SELECT actor FROM entries WHERE sighting_id = 'b'"))) == [""]
     engine.dispose()
+
+
+def test_0003_keeps_entry_columns_and_indexes_other_revisions_added(tmp_path):
+    """Revisions are re-chained when branches merge: 0003 must not drop what an earlier one added to entries."""
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0002")
+        conn.execute(sa.text("ALTER TABLE entries ADD COLUMN markings TEXT"))
+        conn.execute(sa.text("CREATE INDEX ix_entries_markings ON entries (markings)"))
+        conn.execute(sa.text("INSERT INTO sightings (sighting_id, observed_at, created_at, updated_at) "
+                             "VALUES ('a', '2025-01-17', 't', 't')"))
+        conn.execute(sa.text("INSERT INTO entries (sighting_id, equipment_id, equipment, count, mode, event, "
+                             "entry_order, markings) VALUES ('a', 't-72', 'T-72', 1, 'driven', 'sighting', 0, '211')"))
+    engine.dispose()
+    open_store(url).close()
+    with sqlite3.connect(tmp_path / "x.db") as conn:
+        assert conn.execute("SELECT markings, actor FROM entries").fetchall() == [("211", "")]
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'entries'")}
+        assert {"ix_entries_markings", "ix_entries_actor"} <= names

@@ -29,42 +29,37 @@ _NEW_KEY = ["sighting_id", "equipment_id", "mode", "event", "actor"]
 _OLD_KEY = ["sighting_id", "equipment_id"]
 
 
-def _entries_columns(key: list[str], new_columns: bool) -> list:
-    """The columns of ``entries`` with this key (and, from 0003 on, ``actor``, ``unit``, ``tags``)."""
-    columns = [
-        sa.Column("sighting_id", sa.Text, sa.ForeignKey("sightings.sighting_id", ondelete="CASCADE"),
-                  nullable=False),
-        sa.Column("equipment_id", sa.Text, nullable=False),
-        sa.Column("equipment", sa.Text, nullable=False),
-        sa.Column("count", sa.Integer, nullable=False),
-        sa.Column("count_max", sa.Integer),
-        sa.Column("mode", sa.Text, nullable=False),
-        sa.Column("notes", sa.Text),
-        sa.Column("event", sa.Text, nullable=False),
-        sa.Column("entry_order", sa.Integer, nullable=False),
-        sa.Column("captor", sa.Text),
-    ]
-    if new_columns:
-        columns += [sa.Column("actor", sa.Text, nullable=False, server_default=""),
-                    sa.Column("unit", sa.Text), sa.Column("tags", sa.Text)]
-    return [*columns, sa.PrimaryKeyConstraint(*key, name="pk_entries")]
+def _rekey(key: list[str], drop: tuple[str, ...] = ()) -> None:
+    """Give ``entries`` a new primary key, keeping every row (and leaving out the columns ``drop``).
 
-
-def _rekey(key: list[str], new_columns: bool) -> None:
-    """Give ``entries`` a new primary key, keeping every row.
-
-    PostgreSQL changes the constraint in place; SQLite cannot, so the table
-    is copied into one made with the new key, which then takes its name.
+    PostgreSQL changes the constraint in place. SQLite cannot: the table is
+    copied into one made from the reflected table, with every column, foreign
+    key and index it has (whatever other revisions added) and the new key,
+    which then takes its name.
     """
-    if op.get_bind().dialect.name != "sqlite":
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
         op.drop_constraint("pk_entries", "entries", type_="primary")
         op.create_primary_key("pk_entries", "entries", key)
+        for column in drop:
+            op.drop_column("entries", column)
         return
-    table = op.create_table("entries_rekeyed", *_entries_columns(key, new_columns))
-    names = ", ".join(c.name for c in table.columns)
+    current = sa.Table("entries", sa.MetaData(), autoload_with=bind)
+    columns = []
+    for column in current.columns:
+        if column.name in drop:
+            continue
+        keys = [sa.ForeignKey(fk.target_fullname, ondelete=fk.ondelete) for fk in column.foreign_keys]
+        columns.append(sa.Column(column.name, column.type, *keys, nullable=column.nullable,
+                                 server_default=column.server_default))
+    indexes = [ix for ix in sa.inspect(bind).get_indexes("entries") if not set(ix["column_names"]) & set(drop)]
+    op.create_table("entries_rekeyed", *columns, sa.PrimaryKeyConstraint(*key, name="pk_entries"))
+    names = ", ".join(c.name for c in columns)
     op.execute(f"INSERT INTO entries_rekeyed ({names}) SELECT {names} FROM entries")
     op.drop_table("entries")
     op.rename_table("entries_rekeyed", "entries")
+    for ix in indexes:
+        op.create_index(ix["name"], "entries", ix["column_names"], unique=bool(ix.get("unique")))
 
 
 def upgrade() -> None:
@@ -75,7 +70,7 @@ def upgrade() -> None:
                "WHERE s.sighting_id = entries.sighting_id), '')")
     op.execute("UPDATE sightings SET actor = NULL")
     op.drop_index("ix_sightings_actor", table_name="sightings")
-    _rekey(_NEW_KEY, new_columns=True)
+    _rekey(_NEW_KEY)
     op.create_index("ix_entries_actor", "entries", ["actor"])
 
 
@@ -92,9 +87,4 @@ def downgrade() -> None:
                "WHERE e.sighting_id = sightings.sighting_id)")
     op.drop_index("ix_entries_actor", table_name="entries")
     op.create_index("ix_sightings_actor", "sightings", ["actor"])
-    if op.get_bind().dialect.name == "sqlite":
-        _rekey(_OLD_KEY, new_columns=False)  # the copy leaves the new columns behind
-    else:
-        _rekey(_OLD_KEY, new_columns=False)
-        for column in ("tags", "unit", "actor"):
-            op.drop_column("entries", column)
+    _rekey(_OLD_KEY, drop=("tags", "unit", "actor"))
