@@ -110,7 +110,7 @@ def _import_orbat_run(state):
         store.import_frame(frame, source=str(state["file"]))
     finally:
         store.close()
-    return {"rows": len(frame)}
+    return {"rows": len(frame), "vehicles": int(frame["count"].sum())}
 
 
 case("import.orbat", "import", "orbat",

@@ -179,6 +179,7 @@ class SightingsRead:
     fmt: str = "interchange"  #: the format read (``oryx``, ``warspotting``, ``interchange``)
     added_up: int = 0  #: valid rows that added into another row of the same sighting, type, mode and event
     unresolved: list[dict] = field(default_factory=list)  #: names kept as written (see :func:`unresolved_names`)
+    by_steps: list[dict] = field(default_factory=list)  #: names resolved by pipeline steps (see :func:`names_by_steps`)
 
     @property
     def invalid(self) -> list[Problem]:
@@ -255,7 +256,8 @@ def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: 
     rejects = rejects_frame(table.original, problems, table.first_row, table.labels)
     added_up = rows - len(rejects) - len(frame)
     return SightingsRead(frame=frame, problems=problems, rejects=rejects, rows=rows, notes=table.notes,
-                         fmt=table.fmt, added_up=max(added_up, 0), unresolved=unresolved_names(frame, catalog))
+                         fmt=table.fmt, added_up=max(added_up, 0), unresolved=unresolved_names(frame, catalog),
+                         by_steps=names_by_steps(frame, catalog))
 
 
 def unresolved_names(frame: pd.DataFrame, catalog: Catalog, *, suggestions: int = 3,
@@ -283,6 +285,25 @@ def unresolved_names(frame: pd.DataFrame, catalog: Catalog, *, suggestions: int 
     out.sort(key=lambda r: (-r["vehicles"], r["name"]))
     for item in out[:suggest_first]:
         item["suggestions"] = list(catalog.suggest(item["name"]))[:suggestions]
+    return out
+
+
+def names_by_steps(frame: pd.DataFrame, catalog: Catalog) -> list[dict]:
+    """The names of a canonical frame that resolved by pipeline steps, not as written, most rows first.
+
+    Each: ``name`` (as written), ``id`` (the entry), ``how`` (the steps) and
+    ``rows``. Resolutions are cached by the catalog, so this costs a dict
+    look-up per distinct name.
+    """
+    if frame.empty:
+        return []
+    counts = frame.groupby("equipment", sort=False).size()
+    out = []
+    for name, rows in counts.items():
+        found = catalog.explain(name, suggest=False)
+        if found.by_steps:
+            out.append({"name": str(name), "id": found.entry.id, "how": list(found.how), "rows": int(rows)})
+    out.sort(key=lambda r: (-r["rows"], r["name"]))
     return out
 
 

@@ -130,7 +130,22 @@ def import_(
     if result.added_up:
         typer.echo(f"{result.added_up} rows added up into others of the same sighting, type, mode, event and actor "
                    f"({len(result.frame)} entries from {result.rows - result.rejected_rows} rows)")
+    _echo_by_steps(result.by_steps)
     _echo_unresolved(result.unresolved)
+
+
+#: How many names resolved by steps the import summary shows as examples.
+BY_STEPS_SHOWN = 3
+
+
+def _echo_by_steps(by_steps: list[dict]) -> None:
+    if not by_steps:
+        return
+    rows = sum(item["rows"] for item in by_steps)
+    examples = "; ".join(f"{item['name']!r} -> {item['id']} ({', '.join(item['how'])})"
+                         for item in by_steps[:BY_STEPS_SHOWN])
+    typer.echo(f"{len(by_steps)} names ({rows} rows) resolved by the catalog's steps, not as written, e.g. "
+               f"{examples}; `orbat catalog resolve NAME` shows how")
 
 
 #: How many unresolved names the import summary lists (`orbat catalog unresolved` lists them all).
