@@ -1,0 +1,97 @@
+"""GeoJSON (RFC 7946) map layers: a FeatureCollection of sighting points and convoy tracks.
+
+Positions are ``[lon, lat]`` in WGS 84, as RFC 7946 requires (no ``crs``
+member); a ``bbox`` spans every position. Properties are flat where a GIS
+filters on them (strings, numbers, null); the counts by category and by loss
+status are objects, which GDAL and QGIS read as JSON fields. Colours and
+icons follow Mapbox's simplestyle-spec (``marker-color``, ``marker-symbol``,
+``stroke``), which geojson.io, uMap and felt.com draw. JSON escaping keeps
+every text from the input a string.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from orbat.errors import OrbatError
+
+#: Decimal places of a coordinate: 1e-7 degrees is about a centimetre (RFC 7946 section 11.2 advises
+#: no more precision than the data has).
+COORDINATE_DECIMALS = 7
+
+
+def _position(lon: float, lat: float) -> list[float]:
+    return [round(lon, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS)]
+
+
+def _clean(properties: dict[str, Any]) -> dict[str, Any]:
+    """Properties JSON can hold: NaN and infinities (which JSON has no words for) become null."""
+    out = {}
+    for key, value in properties.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        elif hasattr(value, "item") and not isinstance(value, (str, bytes)):
+            value = value.item()  # numpy scalar
+        out[key] = value
+    return out
+
+
+def feature_collection(layers) -> dict[str, Any]:
+    """The layers (:class:`orbat.maplayers.MapLayers`) as a GeoJSON FeatureCollection object.
+
+    Tracks come first, so that a map draws the points on top of them.
+    """
+    features: list[dict[str, Any]] = []
+    lons: list[float] = []
+    lats: list[float] = []
+    for track in layers.tracks:
+        coords = [_position(lon, lat) for lon, lat in track.coordinates]
+        lons += [c[0] for c in coords]
+        lats += [c[1] for c in coords]
+        features.append({
+            "type": "Feature", "id": track.properties["id"],
+            "geometry": {"type": "LineString", "coordinates": coords},
+            "properties": dict(_clean(track.properties), layer="track"),
+        })
+    for point in layers.points:
+        pos = _position(point.lon, point.lat)
+        lons.append(pos[0])
+        lats.append(pos[1])
+        features.append({
+            "type": "Feature", "id": point.sighting_id,
+            "geometry": {"type": "Point", "coordinates": pos},
+            "properties": dict(_clean(point.properties), layer="sighting"),
+        })
+    collection: dict[str, Any] = {"type": "FeatureCollection"}
+    if lons:
+        collection["bbox"] = [min(lons), min(lats), max(lons), max(lats)]
+    collection["orbat"] = {"summary": layers.summary, "filters": dict(layers.filters),
+                           "without_coordinates": list(layers.unlocated)}
+    collection["features"] = features
+    return collection
+
+
+def geojson_text(layers) -> str:
+    """The layers as GeoJSON text (UTF-8 kept readable, one feature a line for diffs and grep)."""
+    collection = feature_collection(layers)
+    features = collection.pop("features")
+    head = json.dumps(collection, ensure_ascii=False, allow_nan=False)
+    lines = [json.dumps(f, ensure_ascii=False, allow_nan=False, separators=(",", ":")) for f in features]
+    return head[:-1] + ', "features": [\n' + ",\n".join(lines) + "\n]}\n"
+
+
+def write_geojson(layers, path: str | os.PathLike) -> Path:
+    """Write the layers as a ``.geojson`` file; it appears only once complete."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(geojson_text(layers), encoding="utf-8", newline="\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OrbatError(f"{path}: cannot write ({exc.strerror})") from None
+    return path

@@ -1,0 +1,461 @@
+"""Map layers: sightings as points, convoys as tracks, each with the style a map draws it in.
+
+:func:`build_map_layers` turns a canonical sightings frame into a
+:class:`MapLayers`: one :class:`MapPoint` per sighting that has coordinates
+(its equipment summarised, counted by category, its losses by status) and one
+:class:`MapTrack` per convoy seen at two or more places, in time order, with
+the convoy's estimate. Sightings without coordinates are counted, not
+dropped silently. :func:`export_map` reads the store and writes the layers as
+GeoJSON (:mod:`orbat.formats.geojson`) or KML (:mod:`orbat.formats.kml`).
+
+Styles are data of this module: a colour per event, an icon per equipment
+category. Nothing from the input becomes a colour, an icon or a style id; the
+formats escape every text they write.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from orbat.convoy import convoy_keys
+from orbat.errors import OrbatError, UsageError
+from orbat.sightings import EVENTS, LOSS_EVENTS
+
+#: Map formats by suffix.
+MAP_FORMATS: dict[str, str] = {".geojson": "geojson", ".kml": "kml"}
+
+#: Which event a point with several is drawn as: a loss is the news, a sighting the background.
+EVENT_PRIORITY: tuple[str, ...] = ("destroyed", "captured", "abandoned", "damaged", "arrival", "sighting")
+
+#: Colours (``#rrggbb``) by event: convoys in blue, losses in one colour per status.
+EVENT_COLORS: dict[str, str] = {
+    "sighting": "#1f77b4",
+    "arrival": "#17becf",
+    "destroyed": "#d62728",
+    "damaged": "#ff7f0e",
+    "abandoned": "#9467bd",
+    "captured": "#8c564b",
+}
+#: The colour of convoy tracks.
+TRACK_COLOR = "#1f4e9c"
+
+#: The icon of a category: a Google Earth "shapes" icon for KML and a Maki name for GeoJSON
+#: (the ``marker-symbol`` of simplestyle). Categories not listed get :data:`DEFAULT_ICON`.
+#: Chosen per kind of vehicle so that armour, guns, air defence, air and logistics read apart.
+CATEGORY_ICONS: dict[str, tuple[str, str]] = {
+    "tank": ("target", "triangle"),
+    "ifv": ("square", "square"),
+    "apc": ("square", "square-stroked"),
+    "mrap": ("open-diamond", "diamond"),
+    "recon": ("camera", "viewpoint"),
+    "technical": ("cabs", "car"),
+    "sp-artillery": ("cross-hairs", "cross"),
+    "towed-artillery": ("cross-hairs", "cross"),
+    "mortar": ("cross-hairs", "cross"),
+    "mrl": ("star", "rocket"),
+    "aa-gun": ("triangle", "triangle-stroked"),
+    "sam": ("triangle", "rocket"),
+    "radar": ("electronics", "communications-tower"),
+    "ew": ("electronics", "communications-tower"),
+    "command": ("flag", "embassy"),
+    "engineering": ("mechanic", "construction"),
+    "repair": ("mechanic", "car-repair"),
+    "cargo-truck": ("truck", "warehouse"),
+    "fuel-truck": ("gas_stations", "fuel"),
+    "transporter": ("truck", "warehouse"),
+    "ambulance": ("hospitals", "hospital"),
+    "bus": ("bus", "bus"),
+    "utility": ("cabs", "car"),
+    "motorcycle": ("motorcycling", "scooter"),
+    "boat": ("ferry", "ferry"),
+    "helicopter": ("heliport", "heliport"),
+    "aircraft": ("airports", "airport"),
+    "uav": ("airports", "airfield"),
+}
+DEFAULT_ICON: tuple[str, str] = ("placemark_circle", "circle")
+
+_SAFE_URL = re.compile(r"^https?://[^\s<>\"'`\\\x00-\x1f\x7f]+$", re.IGNORECASE)
+#: Longest URL kept as a link (browsers and Excel give up beyond about this).
+MAX_URL_LENGTH = 2_000
+
+
+@dataclass
+class MapPoint:
+    """One located sighting: where, when, what, and how to draw it."""
+
+    sighting_id: str
+    lon: float
+    lat: float
+    properties: dict[str, Any]
+    event: str
+    category: str
+
+    @property
+    def style_id(self) -> str:
+        """The style this point is drawn in: event and main category (both from fixed vocabularies)."""
+        return style_id(self.event, self.category)
+
+
+@dataclass
+class MapTrack:
+    """One convoy's route: its located sightings in time order, with the convoy's estimate."""
+
+    convoy: str
+    coordinates: list[tuple[float, float]]  # (lon, lat)
+    begin: str
+    end: str
+    properties: dict[str, Any]
+
+
+@dataclass
+class MapLayers:
+    """Everything one map export shows, and what it could not place."""
+
+    points: list[MapPoint] = field(default_factory=list)
+    tracks: list[MapTrack] = field(default_factory=list)
+    sightings: int = 0
+    unlocated: list[str] = field(default_factory=list)
+    filters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        """``"12 sightings, 10 on the map, 2 without coordinates; 1 convoy track"``."""
+        text = f"{_plural(self.sightings, 'sighting')}, {len(self.points)} on the map"
+        if self.unlocated:
+            text += f", {len(self.unlocated)} without coordinates"
+        return text + f"; {_plural(len(self.tracks), 'convoy track')}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def style_id(event: str, category: str) -> str:
+    """A KML style id from an event and a category: lower-case letters, digits and hyphens only."""
+    return re.sub(r"[^a-z0-9-]+", "-", f"{event}-{category}".lower())
+
+
+def icon_for(category: str) -> tuple[str, str]:
+    """(KML shape, Maki name) for a category."""
+    return CATEGORY_ICONS.get(category, DEFAULT_ICON)
+
+
+def safe_url(text: Any) -> str | None:
+    """``text`` when it is a plain http(s) URL a map may link to; None otherwise."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    if len(text) <= MAX_URL_LENGTH and _SAFE_URL.match(text):
+        return text
+    return None
+
+
+def parse_events(text: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """``"sighting,destroyed"`` -> the events, checked; None for no filter.
+
+    :class:`UsageError` naming the known events when one is not.
+    """
+    if text is None:
+        return None
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    events = tuple(dict.fromkeys(p.strip().lower() for p in parts if p.strip()))
+    unknown = [e for e in events if e not in EVENTS]
+    if unknown or not events:
+        raise UsageError(f"--events: unknown event {', '.join(map(repr, unknown)) or '(none given)'}; "
+                         f"use a comma-separated list of {', '.join(EVENTS)}")
+    return events
+
+
+def filter_events(frame: pd.DataFrame, events: Iterable[str] | None) -> pd.DataFrame:
+    """The rows whose ``event`` is one of ``events`` (all rows for None)."""
+    if events is None or frame.empty:
+        return frame
+    return frame[frame["event"].astype(object).isin(list(events))]
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _text(value: Any) -> str | None:
+    if _missing(value):
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _count_text(name: str, low: int, high: int | None) -> str:
+    return f"{name} {low}" + (f"-{high}" if high is not None and high != low else "")
+
+
+def _grade(reliability: Any, credibility: Any) -> str | None:
+    text = ("" if _missing(reliability) else str(reliability)) + ("" if _missing(credibility) else str(int(credibility)))
+    return text or None
+
+
+def _located(lat: Any, lon: Any) -> bool:
+    return (not _missing(lat) and not _missing(lon) and math.isfinite(lat) and math.isfinite(lon)
+            and -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0)
+
+
+class _Sighting:
+    """The rows of one sighting, gathered in one pass."""
+
+    __slots__ = ("first", "names", "by_category", "losses", "events", "notes", "captors", "total", "total_max",
+                 "main", "sidc")
+
+    def __init__(self, first: int):
+        self.first = first
+        self.names: dict[str, list[int | None]] = {}
+        self.by_category: dict[str, int] = {}
+        self.losses: dict[str, int] = {}
+        self.events: list[str] = []
+        self.notes: list[str] = []
+        self.captors: list[str] = []
+        self.total = 0
+        self.total_max = 0
+        self.main: dict[str, int] = {}
+        self.sidc: str | None = None
+
+
+def build_map_layers(
+    frame: pd.DataFrame,
+    catalog,
+    *,
+    estimates: Sequence[Mapping] = (),
+    filters: Mapping[str, Any] | None = None,
+) -> MapLayers:
+    """Points for the located sightings of ``frame`` and tracks for its convoys seen at two or more places.
+
+    ``estimates`` are the estimator's dicts (``ConvoyEstimate.to_dict()``);
+    a track carries its convoy's best one (unit, echelon, confidence). A
+    sighting without coordinates is counted in :attr:`MapLayers.unlocated`.
+    """
+    layers = MapLayers(filters={k: str(v) for k, v in (filters or {}).items() if v not in (None, "")})
+    if frame.empty:
+        return layers
+    entries = catalog.entries
+    cols = {c: frame[c].astype(object).tolist() for c in (
+        "sighting_id", "equipment", "equipment_id", "count", "count_max", "notes", "event", "captor")}
+    gathered: dict[str, _Sighting] = {}
+    categories: dict[Any, tuple[str, str | None]] = {}
+    for i, sid in enumerate(cols["sighting_id"]):
+        sid = str(sid)
+        s = gathered.get(sid)
+        if s is None:
+            s = gathered[sid] = _Sighting(i)
+        eid = cols["equipment_id"][i]
+        found = categories.get(eid)
+        if found is None:
+            entry = None if _missing(eid) else entries.get(eid)
+            found = categories[eid] = (entry.category, entry.sidc) if entry is not None else ("unknown", None)
+        category, sidc = found
+        low = 0 if _missing(cols["count"][i]) else int(cols["count"][i])
+        high_raw = cols["count_max"][i]
+        high = None if _missing(high_raw) else int(high_raw)
+        name = str(cols["equipment"][i])
+        counts = s.names.get(name)
+        if counts is None:
+            s.names[name] = [low, high]
+        else:  # the same type written twice in one sighting (two events): add up
+            counts[1] = (counts[1] if counts[1] is not None else counts[0]) + (high if high is not None else low)
+            counts[0] += low
+        s.by_category[category] = s.by_category.get(category, 0) + low
+        s.total += low
+        s.total_max += high if high is not None else low
+        event = str(cols["event"][i]) if not _missing(cols["event"][i]) else "sighting"
+        if event not in s.events:
+            s.events.append(event)
+        if event in LOSS_EVENTS:
+            s.losses[event] = s.losses.get(event, 0) + low
+        if s.main.get(category, -1) < low:
+            s.main[category] = low
+        if sidc and s.sidc is None:
+            s.sidc = sidc
+        for key, target in (("notes", s.notes), ("captor", s.captors)):
+            text = _text(cols[key][i])
+            if text is not None and text not in target:
+                target.append(text)
+
+    keys = convoy_keys(frame).astype(object).tolist()
+    level = {c: frame[c].astype(object).tolist() for c in (
+        "convoy", "observed_at", "place", "lat", "lon", "actor", "source", "reliability", "credibility")}
+    layers.sightings = len(gathered)
+    by_convoy: dict[str, list[MapPoint]] = {}
+    for sid, s in gathered.items():
+        i = s.first
+        lat, lon = level["lat"][i], level["lon"][i]
+        if not _located(lat, lon):
+            layers.unlocated.append(sid)
+            continue
+        event = next(e for e in EVENT_PRIORITY if e in s.events) if s.events else "sighting"
+        # The category with the most vehicles names the icon; ties go to the first written.
+        category = max(s.main, key=s.main.get) if s.main else "unknown"
+        source = _text(level["source"][i])
+        equipment = ", ".join(_count_text(n, lo, hi) for n, (lo, hi) in s.names.items())
+        point_event_color = EVENT_COLORS.get(event, EVENT_COLORS["sighting"])
+        properties: dict[str, Any] = {
+            "id": sid,
+            "convoy": str(keys[i]),
+            "observed_at": _text(level["observed_at"][i]),
+            "place": _text(level["place"][i]),
+            "actor": _text(level["actor"][i]),
+            "grade": _grade(level["reliability"][i], level["credibility"][i]),
+            "source": source,
+            "url": safe_url(source),
+            "event": event,
+            "events": ", ".join(s.events),
+            "status": ", ".join(f"{k} {v}" for k, v in s.losses.items()) or None,
+            "equipment": equipment,
+            "vehicles": s.total,
+            "vehicles_max": s.total_max,
+            "by_category": dict(s.by_category),
+            "losses": dict(s.losses),
+            "category": category,
+            "sidc": s.sidc,
+            "captor": "; ".join(s.captors) or None,
+            "notes": "; ".join(s.notes) or None,
+            # simplestyle-spec 1.1.0: what geojson.io, uMap and felt.com draw.
+            "title": _text(level["place"][i]) or sid,
+            "marker-color": point_event_color,
+            "marker-symbol": icon_for(category)[1],
+            "marker-size": "medium" if event in ("sighting", "arrival") else "large",
+        }
+        point = MapPoint(sid, float(lon), float(lat), properties, event, category)
+        layers.points.append(point)
+        by_convoy.setdefault(str(keys[i]), []).append(point)
+    layers.tracks = _tracks(by_convoy, estimates)
+    return layers
+
+
+def _tracks(by_convoy: Mapping[str, list[MapPoint]], estimates: Sequence[Mapping]) -> list[MapTrack]:
+    """A LineString per convoy whose located sightings are at two or more places, in time order."""
+    best = {str(e.get("convoy")): e for e in estimates}
+    tracks = []
+    for convoy, points in by_convoy.items():
+        if len({(p.lon, p.lat) for p in points}) < 2:
+            continue
+        ordered = sorted(points, key=lambda p: (p.properties["observed_at"] or "", p.sighting_id))
+        coordinates: list[tuple[float, float]] = []
+        for p in ordered:
+            if not coordinates or coordinates[-1] != (p.lon, p.lat):
+                coordinates.append((p.lon, p.lat))
+        est = best.get(convoy) or {}
+        top = est.get("best") or {}
+        vehicles = est.get("vehicles") or {}
+        confidence = top.get("confidence")
+        begin = ordered[0].properties["observed_at"] or ""
+        end = ordered[-1].properties["observed_at"] or ""
+        properties = {
+            "id": f"track:{convoy}",
+            "convoy": convoy,
+            "first_seen": begin or None,
+            "last_seen": end or None,
+            "sightings": len(ordered),
+            "sighting_ids": ", ".join(p.sighting_id for p in ordered),
+            "places": "; ".join(dict.fromkeys(p.properties["place"] for p in ordered if p.properties["place"])),
+            "actor": "; ".join(dict.fromkeys(p.properties["actor"] for p in ordered if p.properties["actor"])) or None,
+            "unit": top.get("label"),
+            "template": top.get("template"),
+            "echelon": top.get("echelon"),
+            "kind": top.get("kind"),
+            "confidence": None if _missing(confidence) else round(float(confidence), 4),
+            "likelihood": _likelihood(confidence),
+            "vehicles": vehicles.get("total"),
+            "vehicles_max": vehicles.get("total_max"),
+            "title": f"convoy {convoy}",
+            "stroke": TRACK_COLOR,
+            "stroke-width": 3,
+            "stroke-opacity": 0.9,
+        }
+        tracks.append(MapTrack(convoy, coordinates, begin, end, properties))
+    return sorted(tracks, key=lambda t: (t.begin, t.convoy))
+
+
+def _likelihood(confidence: Any) -> str | None:
+    if _missing(confidence):
+        return None
+    from orbat.report import probability_words
+
+    return probability_words(float(confidence))
+
+
+# --------------------------------------------------------------------------- exporting
+
+
+def map_format(out: str | Path) -> str | None:
+    """``geojson`` or ``kml`` from an output path's suffix; None when it is not a map format."""
+    return MAP_FORMATS.get(Path(str(out)).suffix.lower())
+
+
+def _estimates_for_tracks(frame: pd.DataFrame, catalog, doctrine) -> list[dict]:
+    """The estimator's dicts for the convoys a track is drawn for (as the report calls it)."""
+    if frame.empty:
+        return []
+    located = frame[[_located(a, o) for a, o in zip(frame["lat"].tolist(), frame["lon"].tolist())]]
+    if located.empty:
+        return []
+    keys = convoy_keys(located)
+    places = located.assign(_key=keys.values).drop_duplicates(["_key", "lat", "lon"])["_key"].value_counts()
+    moving = set(places[places >= 2].index)
+    if not moving:
+        return []
+    from orbat.estimate import estimate_convoys, to_dicts
+
+    rows = frame[convoy_keys(frame).isin(moving).values]
+    return to_dicts(estimate_convoys(rows, catalog, doctrine=doctrine))
+
+
+def export_map(
+    store,
+    catalog,
+    out: str | Path,
+    *,
+    doctrine=None,
+    convoy: str | None = None,
+    actor: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    events: Iterable[str] | None = None,
+) -> MapLayers:
+    """Write the stored sightings matching the filters as a GeoJSON or KML map to ``out``.
+
+    Raises :class:`UsageError` for another suffix and :class:`OrbatError`
+    when no sighting matches (an empty map would only hide a mistyped filter).
+    """
+    fmt = map_format(out)
+    if fmt is None:
+        raise UsageError(f"{out}: a map is .geojson or .kml")
+    path = Path(out)
+    if not path.parent.exists():
+        raise OrbatError(f"{path}: the folder {path.parent} does not exist")
+    events = tuple(events) if events is not None else None
+    frame = filter_events(store.sightings_frame(convoy=convoy, actor=actor, since=since, until=until), events)
+    filters = {"convoy": convoy, "actor": actor, "since": since, "until": until,
+               "events": ",".join(events) if events else None}
+    if frame.empty:
+        from orbat.report import filter_text
+
+        where = getattr(store, "where", "the database")
+        raise OrbatError(f"no sightings in {where} match the filters ({filter_text(filters)}); nothing was written")
+    estimates = _estimates_for_tracks(frame, catalog, doctrine)
+    layers = build_map_layers(frame, catalog, estimates=estimates, filters=filters)
+    if fmt == "geojson":
+        from orbat.formats.geojson import write_geojson
+
+        write_geojson(layers, path)
+    else:
+        from orbat.formats.kml import write_kml
+
+        write_kml(layers, path)
+    return layers
