@@ -49,35 +49,37 @@ TRACK_COLOR = "#1f4e9c"
 #: The icon of a category: a Google Earth "shapes" icon for KML and a Maki name for GeoJSON
 #: (the ``marker-symbol`` of simplestyle). Categories not listed get :data:`DEFAULT_ICON`.
 #: Chosen per kind of vehicle so that armour, guns, air defence, air and logistics read apart.
+#: The order is the weight of a category in an analyst's eye: a point is drawn with the icon of
+#: the first category it holds (6 tanks among 40 trucks are a tank unit on the move).
 CATEGORY_ICONS: dict[str, tuple[str, str]] = {
     "tank": ("target", "triangle"),
     "ifv": ("square", "square"),
-    "apc": ("square", "square-stroked"),
-    "mrap": ("open-diamond", "diamond"),
-    "recon": ("camera", "viewpoint"),
-    "technical": ("cabs", "car"),
     "sp-artillery": ("cross-hairs", "cross"),
+    "mrl": ("star", "rocket"),
+    "sam": ("triangle", "rocket"),
+    "aa-gun": ("triangle", "triangle-stroked"),
     "towed-artillery": ("cross-hairs", "cross"),
     "mortar": ("cross-hairs", "cross"),
-    "mrl": ("star", "rocket"),
-    "aa-gun": ("triangle", "triangle-stroked"),
-    "sam": ("triangle", "rocket"),
+    "apc": ("square", "square-stroked"),
+    "recon": ("camera", "viewpoint"),
+    "mrap": ("open-diamond", "diamond"),
+    "technical": ("cabs", "car"),
+    "command": ("flag", "embassy"),
     "radar": ("electronics", "communications-tower"),
     "ew": ("electronics", "communications-tower"),
-    "command": ("flag", "embassy"),
+    "helicopter": ("heliport", "heliport"),
+    "aircraft": ("airports", "airport"),
+    "uav": ("airports", "airfield"),
+    "boat": ("ferry", "ferry"),
     "engineering": ("mechanic", "construction"),
     "repair": ("mechanic", "car-repair"),
-    "cargo-truck": ("truck", "warehouse"),
     "fuel-truck": ("gas_stations", "fuel"),
+    "cargo-truck": ("truck", "warehouse"),
     "transporter": ("truck", "warehouse"),
     "ambulance": ("hospitals", "hospital"),
     "bus": ("bus", "bus"),
     "utility": ("cabs", "car"),
     "motorcycle": ("motorcycling", "scooter"),
-    "boat": ("ferry", "ferry"),
-    "helicopter": ("heliport", "heliport"),
-    "aircraft": ("airports", "airport"),
-    "uav": ("airports", "airfield"),
 }
 DEFAULT_ICON: tuple[str, str] = ("placemark_circle", "circle")
 
@@ -147,6 +149,15 @@ def icon_for(category: str) -> tuple[str, str]:
     return CATEGORY_ICONS.get(category, DEFAULT_ICON)
 
 
+def main_category(counts: Mapping[str, int]) -> str:
+    """The category a point is drawn as: the first of :data:`CATEGORY_ICONS` seen, else the most numerous."""
+    seen = [c for c, n in counts.items() if n > 0] or list(counts)
+    for category in CATEGORY_ICONS:
+        if category in seen:
+            return category
+    return max(seen, key=lambda c: counts[c]) if seen else "unknown"
+
+
 def safe_url(text: Any) -> str | None:
     """``text`` when it is a plain http(s) URL a map may link to; None otherwise."""
     if not isinstance(text, str):
@@ -212,7 +223,7 @@ class _Sighting:
     """The rows of one sighting, gathered in one pass."""
 
     __slots__ = ("first", "names", "by_category", "losses", "events", "notes", "captors", "total", "total_max",
-                 "main", "sidc")
+                 "sidcs")
 
     def __init__(self, first: int):
         self.first = first
@@ -224,8 +235,7 @@ class _Sighting:
         self.captors: list[str] = []
         self.total = 0
         self.total_max = 0
-        self.main: dict[str, int] = {}
-        self.sidc: str | None = None
+        self.sidcs: dict[str, str] = {}
 
 
 def build_map_layers(
@@ -278,10 +288,8 @@ def build_map_layers(
             s.events.append(event)
         if event in LOSS_EVENTS:
             s.losses[event] = s.losses.get(event, 0) + low
-        if s.main.get(category, -1) < low:
-            s.main[category] = low
-        if sidc and s.sidc is None:
-            s.sidc = sidc
+        if sidc:
+            s.sidcs.setdefault(category, sidc)
         for key, target in (("notes", s.notes), ("captor", s.captors)):
             text = _text(cols[key][i])
             if text is not None and text not in target:
@@ -299,8 +307,7 @@ def build_map_layers(
             layers.unlocated.append(sid)
             continue
         event = next(e for e in EVENT_PRIORITY if e in s.events) if s.events else "sighting"
-        # The category with the most vehicles names the icon; ties go to the first written.
-        category = max(s.main, key=s.main.get) if s.main else "unknown"
+        category = main_category(s.by_category)
         source = _text(level["source"][i])
         equipment = ", ".join(_count_text(n, lo, hi) for n, (lo, hi) in s.names.items())
         point_event_color = EVENT_COLORS.get(event, EVENT_COLORS["sighting"])
@@ -322,7 +329,7 @@ def build_map_layers(
             "by_category": dict(s.by_category),
             "losses": dict(s.losses),
             "category": category,
-            "sidc": s.sidc,
+            "sidc": s.sidcs.get(category),  # the symbol of the first type of the point's category
             "captor": "; ".join(s.captors) or None,
             "notes": "; ".join(s.notes) or None,
             # simplestyle-spec 1.1.0: what geojson.io, uMap and felt.com draw.
