@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from orbat.convoy import convoy_keys
@@ -198,44 +199,31 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def _text(value: Any) -> str | None:
-    if _missing(value):
-        return None
-    text = str(value)
-    return text if text.strip() else None
+def _texts(series: pd.Series) -> list[str | None]:
+    """A column as str or None (missing and blank text are None)."""
+    return [v if v.__class__ is str and v.strip() else (None if _missing(v) or not str(v).strip() else str(v))
+            for v in series.astype(object).tolist()]
 
 
-def _count_text(name: str, low: int, high: int | None) -> str:
-    return f"{name} {low}" + (f"-{high}" if high is not None and high != low else "")
+def _grades(reliability: pd.Series, credibility: pd.Series) -> list[str | None]:
+    rel = reliability.astype(object).tolist()
+    cred = credibility.astype(object).tolist()
+    return [(("" if _missing(r) else str(r)) + ("" if _missing(c) else str(int(c)))) or None for r, c in zip(rel, cred)]
 
 
-def _grade(reliability: Any, credibility: Any) -> str | None:
-    text = ("" if _missing(reliability) else str(reliability)) + ("" if _missing(credibility) else str(int(credibility)))
-    return text or None
+def _boundaries(codes: np.ndarray) -> np.ndarray:
+    """Start offsets of the runs of equal values in sorted ``codes``, plus the end."""
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=np.int64)
+    return np.r_[starts, len(codes)]
 
 
-def _located(lat: Any, lon: Any) -> bool:
-    return (not _missing(lat) and not _missing(lon) and math.isfinite(lat) and math.isfinite(lon)
-            and -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0)
-
-
-class _Sighting:
-    """The rows of one sighting, gathered in one pass."""
-
-    __slots__ = ("first", "names", "by_category", "losses", "events", "notes", "captors", "total", "total_max",
-                 "sidcs")
-
-    def __init__(self, first: int):
-        self.first = first
-        self.names: dict[str, list[int | None]] = {}
-        self.by_category: dict[str, int] = {}
-        self.losses: dict[str, int] = {}
-        self.events: list[str] = []
-        self.notes: list[str] = []
-        self.captors: list[str] = []
-        self.total = 0
-        self.total_max = 0
-        self.sidcs: dict[str, str] = {}
+def _per_sighting(codes: np.ndarray, values: list, n: int) -> list[list]:
+    """``values`` (aligned with ``codes``, sorted by code) split into one list per sighting code 0..n-1."""
+    out: list[list] = [[] for _ in range(n)]
+    bounds = _boundaries(codes)
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        out[codes[a]] = values[a:b]
+    return out
 
 
 def build_map_layers(
@@ -250,99 +238,123 @@ def build_map_layers(
     ``estimates`` are the estimator's dicts (``ConvoyEstimate.to_dict()``);
     a track carries its convoy's best one (unit, echelon, confidence). A
     sighting without coordinates is counted in :attr:`MapLayers.unlocated`.
+    The work is done column-wise (group-bys over the whole frame), so 40,000
+    sightings take well under a second.
     """
     layers = MapLayers(filters={k: str(v) for k, v in (filters or {}).items() if v not in (None, "")})
     if frame.empty:
         return layers
-    entries = catalog.entries
-    cols = {c: frame[c].astype(object).tolist() for c in (
-        "sighting_id", "equipment", "equipment_id", "count", "count_max", "notes", "event", "captor")}
-    gathered: dict[str, _Sighting] = {}
-    categories: dict[Any, tuple[str, str | None]] = {}
-    for i, sid in enumerate(cols["sighting_id"]):
-        sid = str(sid)
-        s = gathered.get(sid)
-        if s is None:
-            s = gathered[sid] = _Sighting(i)
-        eid = cols["equipment_id"][i]
-        found = categories.get(eid)
-        if found is None:
-            entry = None if _missing(eid) else entries.get(eid)
-            found = categories[eid] = (entry.category, entry.sidc) if entry is not None else ("unknown", None)
-        category, sidc = found
-        low = 0 if _missing(cols["count"][i]) else int(cols["count"][i])
-        high_raw = cols["count_max"][i]
-        high = None if _missing(high_raw) else int(high_raw)
-        name = str(cols["equipment"][i])
-        counts = s.names.get(name)
-        if counts is None:
-            s.names[name] = [low, high]
-        else:  # the same type written twice in one sighting (two events): add up
-            counts[1] = (counts[1] if counts[1] is not None else counts[0]) + (high if high is not None else low)
-            counts[0] += low
-        s.by_category[category] = s.by_category.get(category, 0) + low
-        s.total += low
-        s.total_max += high if high is not None else low
-        event = str(cols["event"][i]) if not _missing(cols["event"][i]) else "sighting"
-        if event not in s.events:
-            s.events.append(event)
-        if event in LOSS_EVENTS:
-            s.losses[event] = s.losses.get(event, 0) + low
-        if sidc:
-            s.sidcs.setdefault(category, sidc)
-        for key, target in (("notes", s.notes), ("captor", s.captors)):
-            text = _text(cols[key][i])
-            if text is not None and text not in target:
-                target.append(text)
+    codes, ids = pd.factorize(frame["sighting_id"].astype(object), sort=False)
+    n = len(ids)
+    layers.sightings = n
+    # The first row of each sighting holds its sighting-level fields (the same on all its rows).
+    first = np.full(n, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    head = frame.iloc[first]
+    lat = pd.to_numeric(head["lat"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    lon = pd.to_numeric(head["lon"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    located = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    layers.unlocated = [str(ids[i]) for i in np.flatnonzero(~located)]
 
-    keys = convoy_keys(frame).astype(object).tolist()
-    level = {c: frame[c].astype(object).tolist() for c in (
-        "convoy", "observed_at", "place", "lat", "lon", "actor", "source", "reliability", "credibility")}
-    layers.sightings = len(gathered)
+    entries = catalog.entries
+    eids = frame["equipment_id"].astype(object)
+    known = [e for e in pd.unique(eids.dropna()) if e in entries]
+    low = pd.to_numeric(frame["count"], errors="coerce").fillna(0).astype("int64").to_numpy()
+    high_raw = pd.to_numeric(frame["count_max"], errors="coerce")
+    rows = pd.DataFrame({
+        "code": codes,
+        "name": frame["equipment"].astype(object).to_numpy(),
+        # Names the catalog does not know (kept as field data) are drawn as "unknown".
+        "category": eids.map({e: entries[e].category for e in known}).fillna("unknown").to_numpy(),
+        "sidc": eids.map({e: entries[e].sidc for e in known if entries[e].sidc}).to_numpy(),
+        "low": low,
+        "high": high_raw.fillna(pd.Series(low, index=frame.index)).astype("int64").to_numpy(),
+        "ranged": high_raw.notna().to_numpy(),
+        "event": frame["event"].astype(object).fillna("sighting").to_numpy(),
+    })
+
+    # The equipment as written, in file order: a type written twice in one sighting is added up.
+    named = rows.groupby(["code", "name"], sort=False).agg(
+        low=("low", "sum"), high=("high", "sum"), ranged=("ranged", "any")).reset_index()
+    named = named.sort_values("code", kind="stable")
+    spread = named["ranged"].to_numpy() & (named["high"].to_numpy() != named["low"].to_numpy())
+    text = (named["name"].astype(str) + " " + named["low"].astype(str)).to_numpy(dtype=object)
+    text[spread] = text[spread] + "-" + named["high"].astype(str).to_numpy(dtype=object)[spread]
+    equipment = [", ".join(parts) for parts in _per_sighting(named["code"].to_numpy(), text.tolist(), n)]
+    totals = np.bincount(codes, weights=low, minlength=n).astype("int64").tolist()
+    totals_max = np.bincount(codes, weights=rows["high"].to_numpy(), minlength=n).astype("int64").tolist()
+
+    by_cat = rows.groupby(["code", "category"], sort=False)["low"].sum().reset_index().sort_values("code", kind="stable")
+    cat_pairs = list(zip(by_cat["category"].tolist(), by_cat["low"].tolist()))
+    categories = [dict(pairs) for pairs in _per_sighting(by_cat["code"].to_numpy(), cat_pairs, n)]
+    by_event = rows.groupby(["code", "event"], sort=False)["low"].sum().reset_index().sort_values("code", kind="stable")
+    event_pairs = list(zip(by_event["event"].tolist(), by_event["low"].tolist()))
+    events = _per_sighting(by_event["code"].to_numpy(), event_pairs, n)
+    sidcs = rows.dropna(subset=["sidc"]).drop_duplicates(["code", "category"])
+    sidc_of = dict(zip(zip(sidcs["code"].tolist(), sidcs["category"].tolist()), sidcs["sidc"].tolist()))
+    notes = _distinct_texts(codes, frame["notes"])
+    captors = _distinct_texts(codes, frame["captor"])
+
+    keys = convoy_keys(head).map(str).tolist()
+    level = {c: _texts(head[c]) for c in ("observed_at", "place", "actor", "source")}
+    grades = _grades(head["reliability"], head["credibility"])
     by_convoy: dict[str, list[MapPoint]] = {}
-    for sid, s in gathered.items():
-        i = s.first
-        lat, lon = level["lat"][i], level["lon"][i]
-        if not _located(lat, lon):
-            layers.unlocated.append(sid)
-            continue
-        event = next(e for e in EVENT_PRIORITY if e in s.events) if s.events else "sighting"
-        category = main_category(s.by_category)
-        source = _text(level["source"][i])
-        equipment = ", ".join(_count_text(n, lo, hi) for n, (lo, hi) in s.names.items())
-        point_event_color = EVENT_COLORS.get(event, EVENT_COLORS["sighting"])
+    for i in np.flatnonzero(located).tolist():
+        sid = str(ids[i])
+        seen = [e for e, _ in events[i]]
+        event = next((e for e in EVENT_PRIORITY if e in seen), "sighting")
+        losses = {e: int(c) for e, c in events[i] if e in LOSS_EVENTS}
+        by_category = {c: int(v) for c, v in categories[i].items()}
+        category = main_category(by_category)
+        source = level["source"][i]
+        place = level["place"][i]
         properties: dict[str, Any] = {
+            "layer": "sighting",
             "id": sid,
-            "convoy": str(keys[i]),
-            "observed_at": _text(level["observed_at"][i]),
-            "place": _text(level["place"][i]),
-            "actor": _text(level["actor"][i]),
-            "grade": _grade(level["reliability"][i], level["credibility"][i]),
+            "convoy": keys[i],
+            "observed_at": level["observed_at"][i],
+            "place": place,
+            "actor": level["actor"][i],
+            "grade": grades[i],
             "source": source,
             "url": safe_url(source),
             "event": event,
-            "events": ", ".join(s.events),
-            "status": ", ".join(f"{k} {v}" for k, v in s.losses.items()) or None,
-            "equipment": equipment,
-            "vehicles": s.total,
-            "vehicles_max": s.total_max,
-            "by_category": dict(s.by_category),
-            "losses": dict(s.losses),
+            "events": ", ".join(seen),
+            "status": ", ".join(f"{k} {v}" for k, v in losses.items()) or None,
+            "equipment": equipment[i],
+            "vehicles": totals[i],
+            "vehicles_max": totals_max[i],
+            "by_category": by_category,
+            "losses": losses,
             "category": category,
-            "sidc": s.sidcs.get(category),  # the symbol of the first type of the point's category
-            "captor": "; ".join(s.captors) or None,
-            "notes": "; ".join(s.notes) or None,
+            "sidc": sidc_of.get((i, category)),  # the symbol of the first type of the point's category
+            "captor": "; ".join(captors.get(i, ())) or None,
+            "notes": "; ".join(notes.get(i, ())) or None,
             # simplestyle-spec 1.1.0: what geojson.io, uMap and felt.com draw.
-            "title": _text(level["place"][i]) or sid,
-            "marker-color": point_event_color,
+            "title": place or sid,
+            "marker-color": EVENT_COLORS.get(event, EVENT_COLORS["sighting"]),
             "marker-symbol": icon_for(category)[1],
             "marker-size": "medium" if event in ("sighting", "arrival") else "large",
         }
-        point = MapPoint(sid, float(lon), float(lat), properties, event, category)
+        point = MapPoint(sid, float(lon[i]), float(lat[i]), properties, event, category)
         layers.points.append(point)
-        by_convoy.setdefault(str(keys[i]), []).append(point)
+        by_convoy.setdefault(keys[i], []).append(point)
     layers.tracks = _tracks(by_convoy, estimates)
     return layers
+
+
+def _distinct_texts(codes: np.ndarray, column: pd.Series) -> dict[int, list[str]]:
+    """Per sighting code, the distinct non-blank texts of ``column`` in order (most rows have none)."""
+    values = column.astype(object)
+    present = values.notna().to_numpy()
+    out: dict[int, list[str]] = {}
+    for code, value in zip(codes[present].tolist(), values[present].tolist()):
+        text = str(value)
+        if text.strip():
+            found = out.setdefault(code, [])
+            if text not in found:
+                found.append(text)
+    return out
 
 
 def _tracks(by_convoy: Mapping[str, list[MapPoint]], estimates: Sequence[Mapping]) -> list[MapTrack]:
@@ -364,6 +376,7 @@ def _tracks(by_convoy: Mapping[str, list[MapPoint]], estimates: Sequence[Mapping
         begin = ordered[0].properties["observed_at"] or ""
         end = ordered[-1].properties["observed_at"] or ""
         properties = {
+            "layer": "track",
             "id": f"track:{convoy}",
             "convoy": convoy,
             "first_seen": begin or None,
@@ -409,7 +422,9 @@ def _estimates_for_tracks(frame: pd.DataFrame, catalog, doctrine) -> list[dict]:
     """The estimator's dicts for the convoys a track is drawn for (as the report calls it)."""
     if frame.empty:
         return []
-    located = frame[[_located(a, o) for a, o in zip(frame["lat"].tolist(), frame["lon"].tolist())]]
+    lat = pd.to_numeric(frame["lat"], errors="coerce")
+    lon = pd.to_numeric(frame["lon"], errors="coerce")
+    located = frame[(lat.between(-90, 90) & lon.between(-180, 180)).to_numpy(dtype=bool)]
     if located.empty:
         return []
     keys = convoy_keys(located)

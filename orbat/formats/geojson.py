@@ -29,7 +29,15 @@ def _position(lon: float, lat: float) -> list[float]:
 
 
 def _clean(properties: dict[str, Any]) -> dict[str, Any]:
-    """Properties JSON can hold: NaN and infinities (which JSON has no words for) become null."""
+    """Properties JSON can hold: NaN and infinities (which JSON has no words for) become null.
+
+    The layers hold plain Python values already; this is the guard for the odd one that is not.
+    """
+    for value in properties.values():
+        if value.__class__ not in _PLAIN:
+            break
+    else:
+        return properties
     out = {}
     for key, value in properties.items():
         if isinstance(value, float) and not math.isfinite(value):
@@ -38,6 +46,9 @@ def _clean(properties: dict[str, Any]) -> dict[str, Any]:
             value = value.item()  # numpy scalar
         out[key] = value
     return out
+
+
+_PLAIN = frozenset({str, int, bool, type(None), dict})
 
 
 def feature_collection(layers) -> dict[str, Any]:
@@ -55,7 +66,7 @@ def feature_collection(layers) -> dict[str, Any]:
         features.append({
             "type": "Feature", "id": track.properties["id"],
             "geometry": {"type": "LineString", "coordinates": coords},
-            "properties": dict(_clean(track.properties), layer="track"),
+            "properties": _clean(track.properties),
         })
     for point in layers.points:
         pos = _position(point.lon, point.lat)
@@ -64,7 +75,7 @@ def feature_collection(layers) -> dict[str, Any]:
         features.append({
             "type": "Feature", "id": point.sighting_id,
             "geometry": {"type": "Point", "coordinates": pos},
-            "properties": dict(_clean(point.properties), layer="sighting"),
+            "properties": _clean(point.properties),
         })
     collection: dict[str, Any] = {"type": "FeatureCollection"}
     if lons:
