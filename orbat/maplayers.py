@@ -265,8 +265,8 @@ def build_map_layers(
         "code": codes,
         "name": frame["equipment"].astype(object).to_numpy(),
         # Names the catalog does not know (kept as field data) are drawn as "unknown".
-        "category": eids.map({e: entries[e].category for e in known}).fillna("unknown").to_numpy(),
-        "sidc": eids.map({e: entries[e].sidc for e in known if entries[e].sidc}).to_numpy(),
+        "category": eids.map({e: entries[e].category for e in known}).astype(object).fillna("unknown").to_numpy(),
+        "sidc": eids.map({e: entries[e].sidc for e in known if entries[e].sidc}).astype(object).to_numpy(),
         "low": low,
         "high": high_raw.fillna(pd.Series(low, index=frame.index)).astype("int64").to_numpy(),
         "ranged": high_raw.notna().to_numpy(),

@@ -67,6 +67,7 @@ class Report:
     composition: dict[str, pd.DataFrame] = field(default_factory=dict)
     estimates: list[dict] = field(default_factory=list)
     timeline_actor: str | None = None
+    map_layers: Any = None  # orbat.maplayers.MapLayers of the sightings: the Summary's map picture
 
     @property
     def filter_text(self) -> str:
@@ -505,7 +506,14 @@ def build_report(
         composition={"category": composition(merged, "category"), "role": composition(merged, "role")},
         estimates=estimates,
         timeline_actor=timeline_actor,
+        map_layers=_map_layers(frame, catalog, estimates),
     )
+
+
+def _map_layers(frame: pd.DataFrame, catalog, estimates: Sequence[Mapping]):
+    from orbat.maplayers import build_map_layers
+
+    return build_map_layers(frame, catalog, estimates=estimates)
 
 
 def export_report(

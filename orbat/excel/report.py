@@ -30,7 +30,7 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule, DataBarRule
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
@@ -294,14 +294,51 @@ class _Block:
         return widths
 
 
-def _print_setup(ws, title_rows: str | None = "1:1") -> None:
-    """Landscape, one page wide, header row repeated: the sheet prints the way it reads."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+#: Paper the report is laid out for: A4 (openpyxl's paper size 9), landscape, narrow margins (inches).
+PAPER_SIZE = 9
+PAGE_WIDTH_IN, MARGIN_IN = 11.69, 0.4
+#: The smallest print scale (percent): below about 60 % a 11-point font is no longer legible on paper.
+MIN_PRINT_SCALE = 60
+
+
+def print_scale(widths: Sequence[float]) -> int:
+    """The print scale (percent) at which columns of these widths fit one page across, kept in 60-100.
+
+    A column ``w`` characters wide is about ``7w + 5`` pixels at 96 dpi. A
+    sheet wider than fits at 60 % continues on the pages to its right (with
+    its first column repeated) rather than shrinking into illegibility.
+    """
+    content_in = sum(w * 7 + 5 for w in widths) / 96
+    printable = PAGE_WIDTH_IN - 2 * MARGIN_IN
+    if content_in <= 0:
+        return 100
+    return max(MIN_PRINT_SCALE, min(100, int(printable / content_in * 100)))
+
+
+def _print_setup(ws, widths: Sequence[float], last_row: int, *, title_rows: str | None = "1:1",
+                 title_cols: str | None = "A:A", scale: int | None = None) -> None:
+    """A sheet's page layout: A4 landscape, a legible fixed scale, header row and first column repeated, print area.
+
+    ``widths`` are the sheet's column widths (characters) from column A,
+    drawings included, and ``last_row`` its last row.
+    """
+    setup = ws.page_setup
+    setup.orientation = "landscape"
+    setup.paperSize = PAPER_SIZE
+    setup.scale = scale or print_scale(widths)
+    setup.pageOrder = "overThenDown"  # a wide table reads on across, then down
+    ws.sheet_properties.pageSetUpPr.fitToPage = False
+    ws.page_margins.left = ws.page_margins.right = MARGIN_IN
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.page_margins.header = ws.page_margins.footer = 0.3
+    ws.print_options.gridLines = False
     if title_rows:
         ws.print_title_rows = title_rows
+    if title_cols:
+        ws.print_title_cols = title_cols
+    ws.print_area = f"A1:{get_column_letter(max(1, len(widths)))}{max(1, last_row)}"
+    ws.oddFooter.center.text = "&A, page &P of &N"
+    ws.oddFooter.center.size = 8
 
 
 def _unique(headers: list[str]) -> list[str]:
@@ -335,14 +372,16 @@ def _write_blocks(wb: Workbook, styles: _Styles, title: str, blocks: Sequence[_B
         sheets.append(ws)
         start, stop = page * per_sheet, (page + 1) * per_sheet
         slices = [b.frame.iloc[start:stop] for b in blocks]
-        offsets, col = [], 1
+        offsets, col, sheet_widths = [], 1, []
         for block in blocks:
             offsets.append(col)
             for i, width in enumerate(block.column_widths()):
                 ws.column_dimensions[get_column_letter(col + i)].width = width
+                sheet_widths.append(width)
+            sheet_widths.append(_GAP_WIDTH)
             col += block.width + 1
         ws.freeze_panes = "A2"
-        _print_setup(ws)
+        _print_setup(ws, sheet_widths[:-1], 1 + max(len(part) for part in slices))
         for block, part, offset in zip(blocks, slices, offsets):
             _decorate(ws, block, len(part), offset, page + first_page - 1)
         header: list = []
@@ -351,6 +390,10 @@ def _write_blocks(wb: Workbook, styles: _Styles, title: str, blocks: Sequence[_B
         ws.append(header[:-1])
         _append_rows(ws, styles, blocks, slices, first_row=2)
     return sheets
+
+
+#: Width of the empty column between two blocks (openpyxl's default column width).
+_GAP_WIDTH = 8.43
 
 
 def _decorate(ws, block: _Block, rows: int, offset: int, page: int) -> None:
@@ -450,7 +493,6 @@ def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
     head_row = 6
     n = len(table)
     ws.freeze_panes = f"A{head_row + 1}"
-    _print_setup(ws, None)
     _decorate_at(ws, block, n, head_row)
 
     sightings = report.tables["sightings"]
@@ -468,10 +510,17 @@ def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
     _append_rows(ws, styles, [block], [table], first_row=head_row + 1)
 
     # Charts right under the convoy table, where a reader looks first; their numbers below them.
+    # The map of the located sightings beside the charts.
     chart_row = head_row + n + 2
-    anchors = {"category": f"A{chart_row}", "role": f"{_column_after(widths, 16.5)}{chart_row}"}
+    has_map = report.map_layers is not None and bool(report.map_layers.points)
+    scale = print_scale(widths)
+    columns = _drawing_columns(widths, [CHART_WIDTH_CM, CHART_WIDTH_CM] + ([MAP_WIDTH_CM] if has_map else []), scale)
+    anchors = {"category": f"{get_column_letter(columns[0])}{chart_row}",
+               "role": f"{get_column_letter(columns[1])}{chart_row}"}
     current = head_row + n
     tallest = max((_chart_height(len(c), c.shape[1] - 1) for c in report.composition.values()), default=0)
+    if has_map and _summary_map(ws, report.map_layers, f"{get_column_letter(columns[2])}{chart_row}"):
+        tallest = max(tallest, MAP_HEIGHT_CM)
     next_data = chart_row + math.ceil(tallest / ROW_CM) + 2
     for key, anchor in anchors.items():
         comp = report.composition.get(key)
@@ -479,8 +528,116 @@ def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
             continue
         current = _chart_data(ws, styles, comp, key, current, next_data, anchor)
         next_data = current + 2
+    last_column = max(len(widths), columns[-1] + _columns_spanned(widths, columns[-1], MAP_WIDTH_CM if has_map
+                                                                    else CHART_WIDTH_CM))
+    _print_setup(ws, _extended(widths, last_column), max(current, next_data - 2),
+                 title_rows=f"{head_row}:{head_row}", scale=scale)
+    _page_breaks(ws, _extended(widths, last_column), scale)
     if len(rest):
         _write_blocks(wb, styles, "Summary", [_Block(rest, table_name="Convoys")], max_rows, first_page=2)
+
+
+#: Width of a Summary bar chart (cm).
+CHART_WIDTH_CM = 15.5
+#: Size of the Summary's map picture (cm).
+MAP_WIDTH_CM, MAP_HEIGHT_CM = 13.0, 9.5
+
+
+def _summary_map(ws, layers, anchor: str) -> bool:
+    """The map picture of the located sightings at ``anchor``; False when there is nothing to draw.
+
+    Drawn by :func:`orbat.mapfigure.map_png` (matplotlib); a report of
+    sightings without any coordinates gets no picture.
+    """
+    if layers is None or not layers.points:
+        return False
+    from io import BytesIO
+
+    from openpyxl.drawing.image import Image
+
+    from orbat.mapfigure import map_png
+
+    picture = Image(BytesIO(map_png(layers, width_cm=MAP_WIDTH_CM, height_cm=MAP_HEIGHT_CM)))
+    picture.width, picture.height = _cm_to_px(MAP_WIDTH_CM), _cm_to_px(MAP_HEIGHT_CM)
+    ws.add_image(picture, anchor)
+    return True
+
+
+def _cm_to_px(cm: float) -> int:
+    return round(cm / 2.54 * 96)
+
+
+def _column_cm(widths: Sequence[float]) -> float:
+    """How wide columns of these widths (characters) are on paper at 100 %, in cm (7 px + 5 at 96 dpi)."""
+    return sum(w * 7 + 5 for w in widths) / 96 * 2.54
+
+
+def _extended(widths: Sequence[float], columns: int) -> list[float]:
+    """The widths of ``columns`` columns: the table's, then default-width columns (under drawings)."""
+    return list(widths[:columns]) + [_GAP_WIDTH] * max(0, columns - len(widths))
+
+
+def _columns_spanned(widths: Sequence[float], first: int, cm: float) -> int:
+    """How many columns from ``first`` (1-based) a drawing ``cm`` wide covers."""
+    n, covered = 0, 0.0
+    while covered < cm:
+        covered += _column_cm(_extended(widths, first + n)[first + n - 1:])
+        n += 1
+    return n
+
+
+#: LibreOffice draws a column of ``w`` characters about this much wider than Excel's 7 px per character
+#: (measured on a PDF of the demo report); page layouts are planned with the wider of the two.
+LIBREOFFICE_WIDTH_FACTOR = 1.3
+
+
+def column_pages(widths: Sequence[float], scale: int) -> list[tuple[int, float]]:
+    """Where each column prints: (page across, cm from the page's left edge at 100 %), column A first.
+
+    Column A repeats at the left of every page (:func:`_print_setup`).
+    """
+    page_cm = (PAGE_WIDTH_IN - 2 * MARGIN_IN) * 2.54 * 100 / scale
+    cm = [_column_cm([w]) * LIBREOFFICE_WIDTH_FACTOR for w in widths]
+    where, page, x = [(1, 0.0)], 1, cm[0] if cm else 0.0
+    for width in cm[1:]:
+        if x + width > page_cm and x > cm[0]:
+            page, x = page + 1, cm[0]
+        where.append((page, x))
+        x += width
+    return where
+
+
+def _drawing_columns(widths: Sequence[float], sizes_cm: Sequence[float], scale: int) -> list[int]:
+    """Columns (1-based) for drawings laid left to right under a table, none cut by a printed page's edge.
+
+    Pages are those of :func:`column_pages` (the Summary sets them as manual
+    column breaks, so Excel and LibreOffice break there too). The first
+    drawing starts in column B (a drawing in the repeated column A would
+    repeat too); one that would cross a page's right edge moves to the next page.
+    """
+    page_cm = (PAGE_WIDTH_IN - 2 * MARGIN_IN) * 2.54 * 100 / scale * 0.97
+    spare = _extended(widths, len(widths) + 20 + int(sum(sizes_cm) / _column_cm([_GAP_WIDTH])))
+    where = column_pages(spare, scale)
+    first = where[1][1] if len(where) > 1 else 0.0
+    out, column = [], 2
+    for size in sizes_cm:
+        while column < len(where) and not (where[column - 1][1] + size <= page_cm or where[column - 1][1] == first):
+            column += 1
+        out.append(column)
+        page, end = where[column - 1][0], where[column - 1][1] + size + 0.5
+        while column < len(where) and where[column - 1][0] == page and where[column - 1][1] < end:
+            column += 1
+    return out
+
+
+def _page_breaks(ws, widths: Sequence[float], scale: int) -> None:
+    """Manual column breaks where :func:`column_pages` ends each page, so every application breaks alike."""
+    from openpyxl.worksheet.pagebreak import Break
+
+    where = column_pages(widths, scale)
+    for column in range(2, len(where) + 1):
+        if where[column - 1][0] != where[column - 2][0]:
+            ws.col_breaks.append(Break(id=column - 1))
 
 
 def _plural(n: int, word: str) -> str:
@@ -550,7 +707,7 @@ def _chart_data(ws, styles: _Styles, comp: pd.DataFrame, key: str, current: int,
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.y_axis.majorGridlines = None
-    chart.height, chart.width = _chart_height(ncat, nser), 15.5
+    chart.height, chart.width = _chart_height(ncat, nser), CHART_WIDTH_CM
     if nser > 1:
         # One bar per category, split by convoy: a cluster of bars per category is unreadable.
         chart.grouping = "stacked"
