@@ -194,6 +194,8 @@ SUMMARY_LIST_LIMIT = 5
 def _joined(work: pd.DataFrame, col: str, limit: int = SUMMARY_LIST_LIMIT) -> dict[str, str]:
     """Per convoy, the distinct non-empty values of ``col`` in order of appearance, joined with "; "."""
     values = work[["convoy", col]].dropna()
+    if values.empty:  # no convoy has one (a file without places): indexing by an empty mask would lose the columns
+        return {}
     values = values[values[col].map(lambda v: bool(str(v).strip()))]
     values = values.drop_duplicates()
     out: dict[str, str] = {}
