@@ -39,12 +39,12 @@ def export(
     tables for scripts (CSV text starting with = + - @ gets a leading ').
     OUT.geojson and OUT.kml are map layers for QGIS, Google Earth, uMap or
     felt.com: a point per located sighting, a track per convoy seen at two
-    or more places (see docs/maps.md).
+    or more places (see docs/maps.md), e.g.
+    `orbat export losses.kml --events destroyed,damaged,abandoned,captured`.
 
     \b
-    Examples:
+    Example:
       orbat export report.xlsx --convoy bamako-2025-01-17
-      orbat export losses.kml --events destroyed,damaged,abandoned,captured
     """
     from orbat.actors import load_actors
     from orbat.catalog import load_catalog
