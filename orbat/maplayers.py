@@ -254,7 +254,7 @@ def build_map_layers(
     lat = pd.to_numeric(head["lat"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     lon = pd.to_numeric(head["lon"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     located = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-    layers.unlocated = [str(ids[i]) for i in np.flatnonzero(~located)]
+    layers.unlocated = [str(ids[i]) for i in np.flatnonzero(~located).tolist()]
 
     entries = catalog.entries
     eids = frame["equipment_id"].astype(object)
@@ -299,12 +299,14 @@ def build_map_layers(
     level = {c: _texts(head[c]) for c in ("observed_at", "place", "actor", "source")}
     grades = _grades(head["reliability"], head["credibility"])
     by_convoy: dict[str, list[MapPoint]] = {}
+    names = [str(sid) for sid in ids]
+    loss_events = frozenset(LOSS_EVENTS)
     for i in np.flatnonzero(located).tolist():
-        sid = str(ids[i])
+        sid = names[i]
         seen = [e for e, _ in events[i]]
-        event = next((e for e in EVENT_PRIORITY if e in seen), "sighting")
-        losses = {e: int(c) for e, c in events[i] if e in LOSS_EVENTS}
-        by_category = {c: int(v) for c, v in categories[i].items()}
+        event = next((e for e in EVENT_PRIORITY if e in seen), "sighting") if len(seen) > 1 else seen[0]
+        losses = {e: c for e, c in events[i] if e in loss_events}
+        by_category = categories[i]
         category = main_category(by_category)
         source = level["source"][i]
         place = level["place"][i]
@@ -328,8 +330,8 @@ def build_map_layers(
             "losses": losses,
             "category": category,
             "sidc": sidc_of.get((i, category)),  # the symbol of the first type of the point's category
-            "captor": "; ".join(captors.get(i, ())) or None,
-            "notes": "; ".join(notes.get(i, ())) or None,
+            "captor": captors.get(i),
+            "notes": notes.get(i),
             # simplestyle-spec 1.1.0: what geojson.io, uMap and felt.com draw.
             "title": place or sid,
             "marker-color": EVENT_COLORS.get(event, EVENT_COLORS["sighting"]),
@@ -343,18 +345,15 @@ def build_map_layers(
     return layers
 
 
-def _distinct_texts(codes: np.ndarray, column: pd.Series) -> dict[int, list[str]]:
-    """Per sighting code, the distinct non-blank texts of ``column`` in order (most rows have none)."""
+def _distinct_texts(codes: np.ndarray, column: pd.Series) -> dict[int, str]:
+    """Per sighting code, its distinct non-blank texts of ``column`` in order, joined with ``"; "``."""
     values = column.astype(object)
     present = values.notna().to_numpy()
-    out: dict[int, list[str]] = {}
-    for code, value in zip(codes[present].tolist(), values[present].tolist()):
-        text = str(value)
-        if text.strip():
-            found = out.setdefault(code, [])
-            if text not in found:
-                found.append(text)
-    return out
+    if not present.any():
+        return {}
+    texts = pd.DataFrame({"code": codes[present], "text": values[present].astype(str).to_numpy()})
+    texts = texts[texts["text"].str.strip() != ""].drop_duplicates()
+    return texts.groupby("code", sort=False)["text"].agg("; ".join).to_dict()
 
 
 def _tracks(by_convoy: Mapping[str, list[MapPoint]], estimates: Sequence[Mapping]) -> list[MapTrack]:
