@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 
 
-def tool(name: str) -> str:
+def tool(name: str, package: str = "gdal-bin") -> str:
+    """The path of a command-line tool; skip (fail in CI) when its Debian ``package`` is not installed."""
     found = shutil.which(name)
     if found is None:
-        message = f"GDAL's {name} is not installed: apt-get install -y --no-install-recommends gdal-bin"
+        message = f"{name} is not installed: apt-get install -y --no-install-recommends {package}"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

@@ -8,9 +8,7 @@ missing in CI) and checks what a reader of the printout sees.
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
 import subprocess
 import uuid
 
@@ -19,6 +17,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from PIL import Image
 
+from _gdal import tool
 from conftest import MALI_CSV, ROOT
 from _frames import make_frame
 from orbat.excel.report import (
@@ -124,13 +123,7 @@ def test_extent_pads_and_keeps_a_minimum_span():
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        message = f"{name} is not installed (apt-get install libreoffice-calc poppler-utils)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return tool(name, "libreoffice-calc" if name == "soffice" else "poppler-utils")
 
 
 @pytest.mark.libreoffice
