@@ -19,11 +19,11 @@ def parse(data: bytes):
 
 def test_mali_kml_structure(mali, catalog):
     root = parse(kml_bytes(build_map_layers(mali, catalog)))
-    folders = root.findall("k:Document/k:Folder", NS)
+    folders = root.findall("k:Document/k:Document", NS)
     assert [f.findtext("k:name", namespaces=NS) for f in folders] == ["Convoy tracks", "Sightings"]
     points = folders[1].findall("k:Placemark", NS)
     assert len(points) == 2
-    video = next(p for p in points if p.findtext("k:ExtendedData/k:Data[@name='id']/k:value", namespaces=NS)
+    video = next(p for p in points if p.findtext("k:ExtendedData/k:SchemaData/k:SimpleData[@name='id']", namespaces=NS)
                  == "capmali-video-01")
     assert video.findtext("k:Point/k:coordinates", namespaces=NS) == "-8.120543,12.545009"
     assert video.findtext("k:TimeStamp/k:when", namespaces=NS) == "2025-01-17"
@@ -31,6 +31,8 @@ def test_mali_kml_structure(mali, catalog):
     style = root.find("k:Document/k:Style[@id='sighting-tank']", NS)
     assert style.findtext("k:IconStyle/k:color", namespaces=NS) == kml_color(EVENT_COLORS["sighting"])
     assert style.findtext("k:IconStyle/k:Icon/k:href", namespaces=NS).endswith("/shapes/target.png")
+    fields = {f.get("name"): f.get("type") for f in folders[1].findall("k:Schema/k:SimpleField", NS)}
+    assert fields["vehicles"] == "int" and fields["notes"] == "string"
     [track] = folders[0].findall("k:Placemark", NS)
     assert track.findtext("k:TimeSpan/k:begin", namespaces=NS) == "2025-01-17"
     assert track.findtext("k:styleUrl", namespaces=NS) == "#track"
@@ -47,9 +49,12 @@ def test_read_back_by_gdal(mali, catalog, tmp_path):
     assert video["geometry"]["coordinates"] == [-8.120543, 12.545009]
     assert video["properties"]["timestamp"].startswith("2025-01-17")
     assert video["properties"]["grade"] == "B2"
+    seen = int(mali.loc[mali["sighting_id"] == "capmali-video-01", "count"].sum())
+    assert video["properties"]["vehicles"] == seen  # a number, typed by the Schema
     [track] = _gdal.features(path, "Convoy tracks")
     assert track["geometry"]["type"] == "LineString"
     assert track["properties"]["convoy"] == "bamako-2025-01-17"
+    assert "unit" not in points[0]["properties"]  # each layer has its own fields
 
 
 def test_hostile_text_stays_text(catalog, tmp_path):
@@ -62,7 +67,7 @@ def test_hostile_text_stays_text(catalog, tmp_path):
     assert not [el for el in root.iter() if etree.QName(el).localname in ("script", "a")]
     placemark = root.find(".//k:Placemark", NS)
     assert placemark.findtext("k:name", namespaces=NS) == HOSTILE
-    assert placemark.findtext("k:ExtendedData/k:Data[@name='notes']/k:value", namespaces=NS) == HOSTILE + "bell"
+    assert placemark.findtext("k:ExtendedData/k:SchemaData/k:SimpleData[@name='notes']", namespaces=NS) == HOSTILE + "bell"
     assert placemark.findtext("k:TimeStamp/k:when", namespaces=NS) == "2025-01-01T10:30:00Z"
     # The balloon is HTML that Google Earth renders: the text in it is escaped once more.
     balloon = placemark.findtext("k:description", namespaces=NS)

@@ -1,10 +1,10 @@
 """KML 2.2 map layers: sightings and convoy tracks for Google Earth, QGIS and ORBAT Mapper.
 
-One Document with a Folder of convoy tracks (``LineString``, ``TimeSpan``)
-and a Folder of sightings (``Point``, ``TimeStamp``), so Google Earth's time
-slider replays them. Each Placemark carries its properties as an
-``ExtendedData`` table (which GDAL's LIBKML driver, and so QGIS, read as
-fields) and a balloon ``description``.
+One Document holding a Document of convoy tracks (``LineString``,
+``TimeSpan``) and one of sightings (``Point``, ``TimeStamp``), so Google
+Earth's time slider replays them. Each Placemark carries its properties as an
+``ExtendedData`` table of a typed ``Schema`` (which GDAL's LIBKML driver,
+and so QGIS, read as fields: numbers as numbers) and a balloon ``description``.
 
 Safety: the document is built with lxml, so every text from the input is an
 XML text node, never an element (``</name><script>`` stays text, and no
@@ -94,14 +94,28 @@ def _balloon(props: dict[str, Any], fields: tuple[str, ...]) -> str:
     return "<table>" + "".join(rows) + "</table>"
 
 
-def _extended(placemark, props: dict[str, Any], fields: tuple[str, ...]) -> None:
-    data = _sub(placemark, "ExtendedData")
+#: KML types of the numeric properties (the rest are strings), so QGIS reads numbers as numbers.
+FIELD_TYPES: dict[str, str] = {
+    "vehicles": "int", "vehicles_max": "int", "sightings": "int", "confidence": "double",
+}
+#: The Schema ids of the two layers.
+POINT_SCHEMA, TRACK_SCHEMA = "sighting", "track"
+
+
+def _schema(document, schema_id: str, fields: tuple[str, ...]) -> None:
+    """A typed Schema of the ExtendedData fields (GDAL's LIBKML driver, and so QGIS, type the fields by it)."""
+    schema = _sub(document, "Schema", name=schema_id, id=schema_id)
+    for key in fields:
+        _sub(schema, "SimpleField", name=key, type=FIELD_TYPES.get(key, "string"))
+
+
+def _extended(placemark, props: dict[str, Any], fields: tuple[str, ...], schema_id: str) -> None:
+    data = _sub(_sub(placemark, "ExtendedData"), "SchemaData", schemaUrl="#" + schema_id)
     for key in fields:
         value = props.get(key)
         if value is None:
             continue
-        item = _sub(data, "Data", name=key)
-        _sub(item, "value", value)
+        _sub(data, "SimpleData", value, name=key)
 
 
 def _styles(document, layers) -> None:
@@ -134,8 +148,10 @@ def kml_tree(layers):
     _styles(document, layers)
 
     if layers.tracks:
-        folder = _sub(document, "Folder")
+        # A Document per layer, each with its own Schema (GDAL would give one layer the other's fields).
+        folder = _sub(document, "Document")
         _sub(folder, "name", "Convoy tracks")
+        _schema(folder, TRACK_SCHEMA, TRACK_FIELDS)
         for track in layers.tracks:
             props = track.properties
             placemark = _sub(folder, "Placemark")
@@ -147,13 +163,14 @@ def kml_tree(layers):
                 _sub(span, "end", kml_when(track.end))
             _sub(placemark, "styleUrl", "#track")
             _sub(placemark, "description", _balloon(props, TRACK_FIELDS))
-            _extended(placemark, props, TRACK_FIELDS)
+            _extended(placemark, props, TRACK_FIELDS, TRACK_SCHEMA)
             line = _sub(placemark, "LineString")
             _sub(line, "tessellate", "1")
             _sub(line, "coordinates", " ".join(f"{lon!r},{lat!r}" for lon, lat in track.coordinates))
 
-    folder = _sub(document, "Folder")
+    folder = _sub(document, "Document")
     _sub(folder, "name", "Sightings")
+    _schema(folder, POINT_SCHEMA, POINT_FIELDS)
     for point in layers.points:
         props = point.properties
         placemark = _sub(folder, "Placemark")
@@ -164,7 +181,7 @@ def kml_tree(layers):
             _sub(stamp, "when", when)
         _sub(placemark, "styleUrl", "#" + point.style_id)
         _sub(placemark, "description", _balloon(props, POINT_FIELDS))
-        _extended(placemark, props, POINT_FIELDS)
+        _extended(placemark, props, POINT_FIELDS, POINT_SCHEMA)
         geometry = _sub(placemark, "Point")
         _sub(geometry, "coordinates", f"{point.lon!r},{point.lat!r}")
     return etree.ElementTree(root)
