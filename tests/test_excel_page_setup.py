@@ -1,4 +1,4 @@
-"""How the report prints: page setup of every sheet read back, the Summary's map picture, a LibreOffice PDF.
+"""How the report prints (orbat/excel/pages.py): page setup of every sheet read back, the Summary's map picture, a LibreOffice PDF.
 
 The PDF test converts the demo report with LibreOffice (skipped without
 ``soffice`` or poppler's ``pdfinfo``/``pdftotext``/``pdfimages``, failed when
@@ -20,9 +20,8 @@ from PIL import Image
 from _gdal import tool
 from conftest import MALI_CSV, ROOT
 from _frames import make_frame
-from orbat.excel.report import (
-    MARGIN_IN, MIN_PRINT_SCALE, PAGE_WIDTH_IN, column_pages, print_scale, write_workbook,
-)
+from orbat.excel.pages import MARGIN_IN, MIN_PRINT_SCALE, PAGE_WIDTH_IN, column_pages, print_scale
+from orbat.excel.report import write_workbook
 from orbat.mapfigure import extent, map_png
 from orbat.maplayers import build_map_layers
 from orbat.report import build_report

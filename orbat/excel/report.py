@@ -30,12 +30,15 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule, DataBarRule
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from orbat.errors import OrbatError
+from orbat.excel.pages import (
+    GAP_WIDTH, columns_spanned, drawing_columns, extended, page_breaks, print_scale, print_setup,
+)
 from orbat.sightings import FORMULA_CHARS
 
 #: Rows in one Excel sheet (header included).
@@ -294,53 +297,6 @@ class _Block:
         return widths
 
 
-#: Paper the report is laid out for: A4 (openpyxl's paper size 9), landscape, narrow margins (inches).
-PAPER_SIZE = 9
-PAGE_WIDTH_IN, MARGIN_IN = 11.69, 0.4
-#: The smallest print scale (percent): below about 60 % a 11-point font is no longer legible on paper.
-MIN_PRINT_SCALE = 60
-
-
-def print_scale(widths: Sequence[float]) -> int:
-    """The print scale (percent) at which columns of these widths fit one page across, kept in 60-100.
-
-    A column ``w`` characters wide is about ``7w + 5`` pixels at 96 dpi. A
-    sheet wider than fits at 60 % continues on the pages to its right (with
-    its first column repeated) rather than shrinking into illegibility.
-    """
-    content_in = sum(w * 7 + 5 for w in widths) / 96
-    printable = PAGE_WIDTH_IN - 2 * MARGIN_IN
-    if content_in <= 0:
-        return 100
-    return max(MIN_PRINT_SCALE, min(100, int(printable / content_in * 100)))
-
-
-def _print_setup(ws, widths: Sequence[float], last_row: int, *, title_rows: str | None = "1:1",
-                 title_cols: str | None = "A:A", scale: int | None = None) -> None:
-    """A sheet's page layout: A4 landscape, a legible fixed scale, header row and first column repeated, print area.
-
-    ``widths`` are the sheet's column widths (characters) from column A,
-    drawings included, and ``last_row`` its last row.
-    """
-    setup = ws.page_setup
-    setup.orientation = "landscape"
-    setup.paperSize = PAPER_SIZE
-    setup.scale = scale or print_scale(widths)
-    setup.pageOrder = "overThenDown"  # a wide table reads on across, then down
-    ws.sheet_properties.pageSetUpPr.fitToPage = False
-    ws.page_margins.left = ws.page_margins.right = MARGIN_IN
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.page_margins.header = ws.page_margins.footer = 0.3
-    ws.print_options.gridLines = False
-    if title_rows:
-        ws.print_title_rows = title_rows
-    if title_cols:
-        ws.print_title_cols = title_cols
-    ws.print_area = f"A1:{get_column_letter(max(1, len(widths)))}{max(1, last_row)}"
-    ws.oddFooter.center.text = "&A, page &P of &N"
-    ws.oddFooter.center.size = 8
-
-
 def _unique(headers: list[str]) -> list[str]:
     """Headers an Excel table accepts: non-empty and unique regardless of case ("x", "x (2)")."""
     seen: set[str] = set()
@@ -378,10 +334,10 @@ def _write_blocks(wb: Workbook, styles: _Styles, title: str, blocks: Sequence[_B
             for i, width in enumerate(block.column_widths()):
                 ws.column_dimensions[get_column_letter(col + i)].width = width
                 sheet_widths.append(width)
-            sheet_widths.append(_GAP_WIDTH)
+            sheet_widths.append(GAP_WIDTH)
             col += block.width + 1
         ws.freeze_panes = "A2"
-        _print_setup(ws, sheet_widths[:-1], 1 + max(len(part) for part in slices))
+        print_setup(ws, sheet_widths[:-1], 1 + max(len(part) for part in slices))
         for block, part, offset in zip(blocks, slices, offsets):
             _decorate(ws, block, len(part), offset, page + first_page - 1)
         header: list = []
@@ -390,10 +346,6 @@ def _write_blocks(wb: Workbook, styles: _Styles, title: str, blocks: Sequence[_B
         ws.append(header[:-1])
         _append_rows(ws, styles, blocks, slices, first_row=2)
     return sheets
-
-
-#: Width of the empty column between two blocks (openpyxl's default column width).
-_GAP_WIDTH = 8.43
 
 
 def _decorate(ws, block: _Block, rows: int, offset: int, page: int) -> None:
@@ -514,7 +466,7 @@ def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
     chart_row = head_row + n + 2
     has_map = report.map_layers is not None and bool(report.map_layers.points)
     scale = print_scale(widths)
-    columns = _drawing_columns(widths, [CHART_WIDTH_CM, CHART_WIDTH_CM] + ([MAP_WIDTH_CM] if has_map else []), scale)
+    columns = drawing_columns(widths, [CHART_WIDTH_CM, CHART_WIDTH_CM] + ([MAP_WIDTH_CM] if has_map else []), scale)
     anchors = {"category": f"{get_column_letter(columns[0])}{chart_row}",
                "role": f"{get_column_letter(columns[1])}{chart_row}"}
     current = head_row + n
@@ -528,11 +480,11 @@ def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
             continue
         current = _chart_data(ws, styles, comp, key, current, next_data, anchor)
         next_data = current + 2
-    last_column = max(len(widths), columns[-1] + _columns_spanned(widths, columns[-1], MAP_WIDTH_CM if has_map
+    last_column = max(len(widths), columns[-1] + columns_spanned(widths, columns[-1], MAP_WIDTH_CM if has_map
                                                                     else CHART_WIDTH_CM))
-    _print_setup(ws, _extended(widths, last_column), max(current, next_data - 2),
+    print_setup(ws, extended(widths, last_column), max(current, next_data - 2),
                  title_rows=f"{head_row}:{head_row}", scale=scale)
-    _page_breaks(ws, _extended(widths, last_column), scale)
+    page_breaks(ws, extended(widths, last_column), scale)
     if len(rest):
         _write_blocks(wb, styles, "Summary", [_Block(rest, table_name="Convoys")], max_rows, first_page=2)
 
@@ -567,79 +519,6 @@ def _cm_to_px(cm: float) -> int:
     return round(cm / 2.54 * 96)
 
 
-def _column_cm(widths: Sequence[float]) -> float:
-    """How wide columns of these widths (characters) are on paper at 100 %, in cm (7 px + 5 at 96 dpi)."""
-    return sum(w * 7 + 5 for w in widths) / 96 * 2.54
-
-
-def _extended(widths: Sequence[float], columns: int) -> list[float]:
-    """The widths of ``columns`` columns: the table's, then default-width columns (under drawings)."""
-    return list(widths[:columns]) + [_GAP_WIDTH] * max(0, columns - len(widths))
-
-
-def _columns_spanned(widths: Sequence[float], first: int, cm: float) -> int:
-    """How many columns from ``first`` (1-based) a drawing ``cm`` wide covers."""
-    n, covered = 0, 0.0
-    while covered < cm:
-        covered += _column_cm(_extended(widths, first + n)[first + n - 1:])
-        n += 1
-    return n
-
-
-#: LibreOffice draws a column of ``w`` characters about this much wider than Excel's 7 px per character
-#: (measured on a PDF of the demo report); page layouts are planned with the wider of the two.
-LIBREOFFICE_WIDTH_FACTOR = 1.3
-
-
-def column_pages(widths: Sequence[float], scale: int) -> list[tuple[int, float]]:
-    """Where each column prints: (page across, cm from the page's left edge at 100 %), column A first.
-
-    Column A repeats at the left of every page (:func:`_print_setup`).
-    """
-    page_cm = (PAGE_WIDTH_IN - 2 * MARGIN_IN) * 2.54 * 100 / scale
-    cm = [_column_cm([w]) * LIBREOFFICE_WIDTH_FACTOR for w in widths]
-    where, page, x = [(1, 0.0)], 1, cm[0] if cm else 0.0
-    for width in cm[1:]:
-        if x + width > page_cm and x > cm[0]:
-            page, x = page + 1, cm[0]
-        where.append((page, x))
-        x += width
-    return where
-
-
-def _drawing_columns(widths: Sequence[float], sizes_cm: Sequence[float], scale: int) -> list[int]:
-    """Columns (1-based) for drawings laid left to right under a table, none cut by a printed page's edge.
-
-    Pages are those of :func:`column_pages` (the Summary sets them as manual
-    column breaks, so Excel and LibreOffice break there too). The first
-    drawing starts in column B (a drawing in the repeated column A would
-    repeat too); one that would cross a page's right edge moves to the next page.
-    """
-    page_cm = (PAGE_WIDTH_IN - 2 * MARGIN_IN) * 2.54 * 100 / scale * 0.97
-    spare = _extended(widths, len(widths) + 20 + int(sum(sizes_cm) / _column_cm([_GAP_WIDTH])))
-    where = column_pages(spare, scale)
-    first = where[1][1] if len(where) > 1 else 0.0
-    out, column = [], 2
-    for size in sizes_cm:
-        while column < len(where) and not (where[column - 1][1] + size <= page_cm or where[column - 1][1] == first):
-            column += 1
-        out.append(column)
-        page, end = where[column - 1][0], where[column - 1][1] + size + 0.5
-        while column < len(where) and where[column - 1][0] == page and where[column - 1][1] < end:
-            column += 1
-    return out
-
-
-def _page_breaks(ws, widths: Sequence[float], scale: int) -> None:
-    """Manual column breaks where :func:`column_pages` ends each page, so every application breaks alike."""
-    from openpyxl.worksheet.pagebreak import Break
-
-    where = column_pages(widths, scale)
-    for column in range(2, len(where) + 1):
-        if where[column - 1][0] != where[column - 2][0]:
-            ws.col_breaks.append(Break(id=column - 1))
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -660,16 +539,6 @@ def _decorate_at(ws, block: _Block, rows: int, head_row: int) -> None:
                     start_type="num", start_value=0, start_color="F8696B",
                     mid_type="num", mid_value=0.5, mid_color="FFEB84",
                     end_type="num", end_value=1, end_color="63BE7B"))
-
-
-def _column_after(widths: Sequence[float], cm: float) -> str:
-    """The first column that starts at least ``cm`` centimetres from the left edge."""
-    total = 0.0
-    for i, width in enumerate(widths):
-        total += width * 0.19  # a character of the default font is about 1.9 mm wide
-        if total >= cm:
-            return get_column_letter(i + 2)
-    return get_column_letter(len(widths) + 1)
 
 
 #: Height of a default row, in centimetres (15 points).
