@@ -480,10 +480,10 @@ def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
             continue
         current = _chart_data(ws, styles, comp, key, current, next_data, anchor)
         next_data = current + 2
-    last_column = max(len(widths), columns[-1] + columns_spanned(widths, columns[-1], MAP_WIDTH_CM if has_map
-                                                                    else CHART_WIDTH_CM))
+    last_size = MAP_WIDTH_CM if has_map else CHART_WIDTH_CM
+    last_column = max(len(widths), columns[-1] + columns_spanned(widths, columns[-1], last_size))
     print_setup(ws, extended(widths, last_column), max(current, next_data - 2),
-                 title_rows=f"{head_row}:{head_row}", scale=scale)
+                title_rows=f"{head_row}:{head_row}", scale=scale)
     page_breaks(ws, extended(widths, last_column), scale)
     if len(rest):
         _write_blocks(wb, styles, "Summary", [_Block(rest, table_name="Convoys")], max_rows, first_page=2)
