@@ -301,6 +301,7 @@ def build_map_layers(
     by_convoy: dict[str, list[MapPoint]] = {}
     names = [str(sid) for sid in ids]
     loss_events = frozenset(LOSS_EVENTS)
+    urls: dict[str | None, str | None] = {}  # the sightings of one convoy or list share a source
     for i in np.flatnonzero(located).tolist():
         sid = names[i]
         seen = [e for e, _ in events[i]]
@@ -319,7 +320,7 @@ def build_map_layers(
             "actor": level["actor"][i],
             "grade": grades[i],
             "source": source,
-            "url": safe_url(source),
+            "url": urls[source] if source in urls else urls.setdefault(source, safe_url(source)),
             "event": event,
             "events": ", ".join(seen),
             "status": ", ".join(f"{k} {v}" for k, v in losses.items()) or None,
@@ -352,8 +353,11 @@ def _distinct_texts(codes: np.ndarray, column: pd.Series) -> dict[int, str]:
     if not present.any():
         return {}
     texts = pd.DataFrame({"code": codes[present], "text": values[present].astype(str).to_numpy()})
-    texts = texts[texts["text"].str.strip() != ""].drop_duplicates()
-    return texts.groupby("code", sort=False)["text"].agg("; ".join).to_dict()
+    texts = texts[texts["text"].str.strip() != ""].drop_duplicates().sort_values("code", kind="stable")
+    # Slices of the sorted texts, joined in Python: a pandas group-by calling join per group is 10x slower.
+    sorted_codes, values = texts["code"].to_numpy(), texts["text"].tolist()
+    bounds = _boundaries(sorted_codes).tolist()
+    return {int(sorted_codes[a]): "; ".join(values[a:b]) for a, b in zip(bounds[:-1], bounds[1:])}
 
 
 def _tracks(by_convoy: Mapping[str, list[MapPoint]], estimates: Sequence[Mapping]) -> list[MapTrack]:

@@ -87,12 +87,41 @@ def feature_collection(layers) -> dict[str, Any]:
 
 
 def geojson_text(layers) -> str:
-    """The layers as GeoJSON text (UTF-8 kept readable, one feature a line for diffs and grep)."""
-    collection = feature_collection(layers)
-    features = collection.pop("features")
-    head = json.dumps(collection, ensure_ascii=False, allow_nan=False)
-    lines = [json.dumps(f, ensure_ascii=False, allow_nan=False, separators=(",", ":")) for f in features]
-    return head[:-1] + ', "features": [\n' + ",\n".join(lines) + "\n]}\n"
+    """The layers as GeoJSON text (UTF-8 kept readable, one feature a line for diffs and grep).
+
+    The same document as :func:`feature_collection`, written feature by
+    feature with one encoder (40,000 sightings in a fraction of a second).
+    """
+    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+    def properties(props: dict[str, Any]) -> str:
+        try:
+            return encode(props)
+        except (ValueError, TypeError):  # NaN or a numpy scalar slipped in: the slow, careful way
+            return encode(_clean(props))
+
+    lines, lons, lats = [], [], []
+    for track in layers.tracks:
+        coords = [_position(lon, lat) for lon, lat in track.coordinates]
+        lons += [c[0] for c in coords]
+        lats += [c[1] for c in coords]
+        lines.append(f'{{"type":"Feature","id":{encode(track.properties["id"])},'
+                     f'"geometry":{{"type":"LineString","coordinates":{encode(coords)}}},'
+                     f'"properties":{properties(track.properties)}}}')
+    for point in layers.points:
+        lon, lat = round(point.lon, COORDINATE_DECIMALS), round(point.lat, COORDINATE_DECIMALS)
+        lons.append(lon)
+        lats.append(lat)
+        lines.append(f'{{"type":"Feature","id":{encode(point.sighting_id)},'
+                     f'"geometry":{{"type":"Point","coordinates":[{lon!r},{lat!r}]}},'
+                     f'"properties":{properties(point.properties)}}}')
+    head: dict[str, Any] = {"type": "FeatureCollection"}
+    if lons:
+        head["bbox"] = [min(lons), min(lats), max(lons), max(lats)]
+    head["orbat"] = {"summary": layers.summary, "filters": dict(layers.filters),
+                     "without_coordinates": list(layers.unlocated)}
+    text = json.dumps(head, ensure_ascii=False, allow_nan=False)
+    return text[:-1] + ', "features": [\n' + ",\n".join(lines) + "\n]}\n"
 
 
 def write_geojson(layers, path: str | os.PathLike) -> Path:
