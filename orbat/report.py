@@ -67,6 +67,7 @@ class Report:
     composition: dict[str, pd.DataFrame] = field(default_factory=dict)
     estimates: list[dict] = field(default_factory=list)
     timeline_actor: str | None = None
+    map_layers: Any = None  # orbat.maplayers.MapLayers of the sightings: the Summary's map picture
 
     @property
     def filter_text(self) -> str:
@@ -193,6 +194,8 @@ SUMMARY_LIST_LIMIT = 5
 def _joined(work: pd.DataFrame, col: str, limit: int = SUMMARY_LIST_LIMIT) -> dict[str, str]:
     """Per convoy, the distinct non-empty values of ``col`` in order of appearance, joined with "; "."""
     values = work[["convoy", col]].dropna()
+    if values.empty:  # no convoy has one (a file without places): indexing by an empty mask would lose the columns
+        return {}
     values = values[values[col].map(lambda v: bool(str(v).strip()))]
     values = values.drop_duplicates()
     out: dict[str, str] = {}
@@ -505,7 +508,14 @@ def build_report(
         composition={"category": composition(merged, "category"), "role": composition(merged, "role")},
         estimates=estimates,
         timeline_actor=timeline_actor,
+        map_layers=_map_layers(frame, catalog, estimates),
     )
+
+
+def _map_layers(frame: pd.DataFrame, catalog, estimates: Sequence[Mapping]):
+    from orbat.maplayers import build_map_layers
+
+    return build_map_layers(frame, catalog, estimates=estimates)
 
 
 def export_report(

@@ -38,6 +38,8 @@ def test_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "vehicles, max-merged: 112" in text
+    assert "2 sightings, 2 on the map; 1 convoy track" in text  # the map cell
+    assert (tmp_path / "mali-convoy.geojson").exists() and (tmp_path / "mali-convoy.kml").exists()
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 2  # the composition and the alternatives charts
     assert any("text/markdown" in o.get("data", {}) for o in outputs)

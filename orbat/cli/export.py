@@ -8,6 +8,7 @@ import typer
 from orbat.cli.app import app, command_group
 from orbat.cli.common import CatalogOption, DbOption, console, db_url
 from orbat.cli.estimate import DoctrineOption
+from orbat.errors import UsageError
 
 report_app = command_group("Written reports for people: a convoy's assessment in Markdown.")
 app.add_typer(report_app, name="report")
@@ -16,22 +17,30 @@ app.add_typer(report_app, name="report")
 @app.command("export")
 def export(
     out: Annotated[Path, typer.Argument(
-        help="OUT.xlsx (formatted workbook), OUT.csv (one OUT-<table>.csv per table), OUT.json, or a folder OUT/.",
+        help="OUT.xlsx (formatted workbook), OUT.csv (one OUT-<table>.csv per table), OUT.json, a folder OUT/, "
+             "or a map: OUT.geojson, OUT.kml.",
         show_default=False)],
     convoy: Annotated[Optional[str], typer.Option("--convoy", help="Only this convoy.")] = None,
     actor: Annotated[Optional[str], typer.Option("--actor", help="Only sightings of this actor (as written).")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="Only sightings on or after this date (YYYY-MM-DD).")] = None,
     until: Annotated[Optional[str], typer.Option("--until", help="Only sightings on or before this date (YYYY-MM-DD).")] = None,
+    events: Annotated[Optional[str], typer.Option(
+        "--events", help="Maps only: these events, comma-separated (sighting,arrival,destroyed,damaged,abandoned,captured).",
+        show_default=False)] = None,
     db: DbOption = None,
     catalog: CatalogOption = None,
     doctrine: DoctrineOption = None,
 ) -> None:
-    """Export the report: Summary with charts, Sightings, Equipment, Estimates, Trace, Inventory.
+    """Export the report (Summary with charts and map, Sightings, Equipment, Estimates, Trace, Inventory) or a map.
 
     The format follows OUT's suffix. The workbook opens in Excel and
     LibreOffice; its Sightings sheet re-imports with `orbat import`, and no
     text from the sightings can become a formula. CSV and JSON hold the same
     tables for scripts (CSV text starting with = + - @ gets a leading ').
+    OUT.geojson and OUT.kml are map layers for QGIS, Google Earth, uMap or
+    felt.com: a point per located sighting, a track per convoy seen at two
+    or more places (see docs/maps.md), e.g.
+    `orbat export losses.kml --events destroyed,damaged,abandoned,captured`.
 
     \b
     Example:
@@ -40,11 +49,18 @@ def export(
     from orbat.actors import load_actors
     from orbat.catalog import load_catalog
     from orbat.doctrine import load_doctrine
+    from orbat.maplayers import map_format, parse_events
     from orbat.report import export_report, report_format
     from orbat.store import open_store
 
-    report_format(out)  # a wrong suffix is a usage error before the database is opened
     url = db_url(db)
+    if map_format(out) is not None:
+        _export_map(out, url, catalog, doctrine, convoy=convoy, actor=actor, since=since, until=until,
+                    events=parse_events(events))
+        return
+    if events is not None:
+        raise UsageError("--events applies to maps (OUT.geojson, OUT.kml); the report keeps every event")
+    report_format(out)  # a wrong suffix is a usage error before the database is opened
     cat = load_catalog(catalog or (), db_url=url)
     doc = load_doctrine(doctrine or (), db_url=url)
     actors = load_actors((), db_url=url)
@@ -56,6 +72,20 @@ def export(
         f"Wrote {', '.join(str(p) for p in written)}: {len(report.tables['summary'])} convoy(s), "
         f"{sightings['sighting_id'].nunique()} sighting(s), {len(sightings)} row(s); filters: {report.filter_text}."
     )
+
+
+def _export_map(out: Path, url: str, catalog, doctrine, **filters) -> None:
+    from orbat.catalog import load_catalog
+    from orbat.doctrine import load_doctrine
+    from orbat.maplayers import export_map
+    from orbat.report import filter_text
+    from orbat.store import open_store
+
+    cat = load_catalog(catalog or (), db_url=url)
+    doc = load_doctrine(doctrine or (), db_url=url)
+    with open_store(url, must_exist=True) as store:
+        layers = export_map(store, cat, out, doctrine=doc, **filters)
+    typer.echo(f"Wrote {out}: {layers.summary}; filters: {filter_text(layers.filters)}.")
 
 
 @report_app.command("convoy")

@@ -36,6 +36,9 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from orbat.errors import OrbatError
+from orbat.excel.pages import (
+    GAP_WIDTH, columns_spanned, drawing_columns, extended, page_breaks, print_scale, print_setup,
+)
 from orbat.sightings import FORMULA_CHARS
 
 #: Rows in one Excel sheet (header included).
@@ -294,16 +297,6 @@ class _Block:
         return widths
 
 
-def _print_setup(ws, title_rows: str | None = "1:1") -> None:
-    """Landscape, one page wide, header row repeated: the sheet prints the way it reads."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    if title_rows:
-        ws.print_title_rows = title_rows
-
-
 def _unique(headers: list[str]) -> list[str]:
     """Headers an Excel table accepts: non-empty and unique regardless of case ("x", "x (2)")."""
     seen: set[str] = set()
@@ -335,14 +328,16 @@ def _write_blocks(wb: Workbook, styles: _Styles, title: str, blocks: Sequence[_B
         sheets.append(ws)
         start, stop = page * per_sheet, (page + 1) * per_sheet
         slices = [b.frame.iloc[start:stop] for b in blocks]
-        offsets, col = [], 1
+        offsets, col, sheet_widths = [], 1, []
         for block in blocks:
             offsets.append(col)
             for i, width in enumerate(block.column_widths()):
                 ws.column_dimensions[get_column_letter(col + i)].width = width
+                sheet_widths.append(width)
+            sheet_widths.append(GAP_WIDTH)
             col += block.width + 1
         ws.freeze_panes = "A2"
-        _print_setup(ws)
+        print_setup(ws, sheet_widths[:-1], 1 + max(len(part) for part in slices))
         for block, part, offset in zip(blocks, slices, offsets):
             _decorate(ws, block, len(part), offset, page + first_page - 1)
         header: list = []
@@ -450,7 +445,6 @@ def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
     head_row = 6
     n = len(table)
     ws.freeze_panes = f"A{head_row + 1}"
-    _print_setup(ws, None)
     _decorate_at(ws, block, n, head_row)
 
     sightings = report.tables["sightings"]
@@ -468,10 +462,17 @@ def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
     _append_rows(ws, styles, [block], [table], first_row=head_row + 1)
 
     # Charts right under the convoy table, where a reader looks first; their numbers below them.
+    # The map of the located sightings beside the charts.
     chart_row = head_row + n + 2
-    anchors = {"category": f"A{chart_row}", "role": f"{_column_after(widths, 16.5)}{chart_row}"}
+    has_map = report.map_layers is not None and bool(report.map_layers.points)
+    scale = print_scale(widths)
+    columns = drawing_columns(widths, [CHART_WIDTH_CM, CHART_WIDTH_CM] + ([MAP_WIDTH_CM] if has_map else []), scale)
+    anchors = {"category": f"{get_column_letter(columns[0])}{chart_row}",
+               "role": f"{get_column_letter(columns[1])}{chart_row}"}
     current = head_row + n
     tallest = max((_chart_height(len(c), c.shape[1] - 1) for c in report.composition.values()), default=0)
+    if has_map and _summary_map(ws, report.map_layers, f"{get_column_letter(columns[2])}{chart_row}"):
+        tallest = max(tallest, MAP_HEIGHT_CM)
     next_data = chart_row + math.ceil(tallest / ROW_CM) + 2
     for key, anchor in anchors.items():
         comp = report.composition.get(key)
@@ -479,8 +480,43 @@ def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
             continue
         current = _chart_data(ws, styles, comp, key, current, next_data, anchor)
         next_data = current + 2
+    last_size = MAP_WIDTH_CM if has_map else CHART_WIDTH_CM
+    last_column = max(len(widths), columns[-1] + columns_spanned(widths, columns[-1], last_size))
+    print_setup(ws, extended(widths, last_column), max(current, next_data - 2),
+                title_rows=f"{head_row}:{head_row}", scale=scale)
+    page_breaks(ws, extended(widths, last_column), scale)
     if len(rest):
         _write_blocks(wb, styles, "Summary", [_Block(rest, table_name="Convoys")], max_rows, first_page=2)
+
+
+#: Width of a Summary bar chart (cm).
+CHART_WIDTH_CM = 15.5
+#: Size of the Summary's map picture (cm).
+MAP_WIDTH_CM, MAP_HEIGHT_CM = 13.0, 9.5
+
+
+def _summary_map(ws, layers, anchor: str) -> bool:
+    """The map picture of the located sightings at ``anchor``; False when there is nothing to draw.
+
+    Drawn by :func:`orbat.mapfigure.map_png` (matplotlib); a report of
+    sightings without any coordinates gets no picture.
+    """
+    if layers is None or not layers.points:
+        return False
+    from io import BytesIO
+
+    from openpyxl.drawing.image import Image
+
+    from orbat.mapfigure import map_png
+
+    picture = Image(BytesIO(map_png(layers, width_cm=MAP_WIDTH_CM, height_cm=MAP_HEIGHT_CM)))
+    picture.width, picture.height = _cm_to_px(MAP_WIDTH_CM), _cm_to_px(MAP_HEIGHT_CM)
+    ws.add_image(picture, anchor)
+    return True
+
+
+def _cm_to_px(cm: float) -> int:
+    return round(cm / 2.54 * 96)
 
 
 def _plural(n: int, word: str) -> str:
@@ -503,16 +539,6 @@ def _decorate_at(ws, block: _Block, rows: int, head_row: int) -> None:
                     start_type="num", start_value=0, start_color="F8696B",
                     mid_type="num", mid_value=0.5, mid_color="FFEB84",
                     end_type="num", end_value=1, end_color="63BE7B"))
-
-
-def _column_after(widths: Sequence[float], cm: float) -> str:
-    """The first column that starts at least ``cm`` centimetres from the left edge."""
-    total = 0.0
-    for i, width in enumerate(widths):
-        total += width * 0.19  # a character of the default font is about 1.9 mm wide
-        if total >= cm:
-            return get_column_letter(i + 2)
-    return get_column_letter(len(widths) + 1)
 
 
 #: Height of a default row, in centimetres (15 points).
@@ -550,7 +576,7 @@ def _chart_data(ws, styles: _Styles, comp: pd.DataFrame, key: str, current: int,
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.y_axis.majorGridlines = None
-    chart.height, chart.width = _chart_height(ncat, nser), 15.5
+    chart.height, chart.width = _chart_height(ncat, nser), CHART_WIDTH_CM
     if nser > 1:
         # One bar per category, split by convoy: a cluster of bars per category is unreadable.
         chart.grouping = "stacked"

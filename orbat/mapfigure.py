@@ -1,0 +1,137 @@
+"""The map picture: located sightings and convoy tracks drawn on a graticule (matplotlib).
+
+:func:`map_figure` draws :class:`orbat.maplayers.MapLayers` as a small
+matplotlib figure; :func:`map_png` renders it for the Summary sheet of the
+report, and the notebook shows the same figure. No basemap is downloaded: a
+graticule of labelled parallels and meridians gives the scale and position,
+which is what an analyst needs to read the spread and the direction of
+movement. Points are coloured by event (the colours of the map layers) and
+sized by the vehicles seen.
+
+Text from the input (place names) is drawn with math parsing off, so ``$``
+in a name is a dollar sign, never TeX.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from collections.abc import Sequence
+
+#: Graticule steps in degrees, the first that gives at most about eight lines across is used.
+GRATICULE_STEPS: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 45, 60)
+#: Place names written on the picture (the places with most vehicles): more would hide the points.
+MAX_LABELS = 6
+#: The smallest span shown (degrees): a single point still gets a readable neighbourhood.
+MIN_SPAN = 0.2
+
+
+def _step(span: float, lines: int = 8) -> float:
+    for step in GRATICULE_STEPS:
+        if span / step <= lines:
+            return step
+    return GRATICULE_STEPS[-1]
+
+
+def _degrees(value: float, positive: str, negative: str, step: float) -> str:
+    decimals = 0 if step >= 1 else max(0, -math.floor(math.log10(step)))
+    hemisphere = positive if value > 0 else negative if value < 0 else ""
+    return f"{abs(value):.{decimals}f}°{hemisphere}"
+
+
+def extent(lons: Sequence[float], lats: Sequence[float]) -> tuple[float, float, float, float]:
+    """(west, east, south, north) around the positions, padded by 10 %, at least :data:`MIN_SPAN` wide."""
+    west, east, south, north = min(lons), max(lons), min(lats), max(lats)
+    pad_x = max((east - west) * 0.1, (MIN_SPAN - (east - west)) / 2, 0.0)
+    pad_y = max((north - south) * 0.1, (MIN_SPAN - (north - south)) / 2, 0.0)
+    return (max(-180.0, west - pad_x), min(180.0, east + pad_x), max(-90.0, south - pad_y), min(90.0, north + pad_y))
+
+
+def map_figure(layers, *, width_cm: float = 12.0, height_cm: float = 9.0):
+    """A matplotlib Figure of the layers' points and tracks on a graticule (no pyplot state is touched)."""
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    from orbat.maplayers import EVENT_COLORS, EVENT_PRIORITY, TRACK_COLOR
+
+    fig = Figure(figsize=(width_cm / 2.54, height_cm / 2.54), layout="constrained")
+    ax = fig.add_subplot()
+    points = layers.points
+    located = f"{len(points)} of {layers.sightings} sightings on the map"
+    if layers.unlocated:
+        located += f", {len(layers.unlocated)} without coordinates"
+    ax.set_title(located, fontsize=8, loc="left")
+    if not points:
+        ax.text(0.5, 0.5, "no sighting has coordinates", ha="center", va="center", transform=ax.transAxes,
+                fontsize=9, color="#555555", parse_math=False)
+        ax.set_axis_off()
+        return fig
+    lons = [p.lon for p in points]
+    lats = [p.lat for p in points]
+    west, east, south, north = extent(lons, lats)
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    # Equirectangular with the scale true at the middle latitude: distances read right across the view.
+    mid = math.radians((south + north) / 2)
+    ax.set_aspect(1 / max(math.cos(mid), 0.05), adjustable="box")
+    step = _step(max(east - west, north - south))
+    ax.set_xticks([x * step for x in range(math.ceil(west / step), math.floor(east / step) + 1)])
+    ax.set_yticks([y * step for y in range(math.ceil(south / step), math.floor(north / step) + 1)])
+    ax.set_xticklabels([_degrees(x, "E", "W", step) for x in ax.get_xticks()], fontsize=6)
+    ax.set_yticklabels([_degrees(y, "N", "S", step) for y in ax.get_yticks()], fontsize=6)
+    ax.grid(True, color="#c8d0da", linewidth=0.5)
+    ax.set_facecolor("#f4f7fb")
+
+    for track in layers.tracks:
+        xs, ys = zip(*track.coordinates)
+        ax.plot(xs, ys, color=TRACK_COLOR, linewidth=1.2, alpha=0.8, zorder=2)
+        ax.annotate("", xy=(xs[-1], ys[-1]), xytext=(xs[-2], ys[-2]), zorder=2,
+                    arrowprops={"arrowstyle": "-|>", "color": TRACK_COLOR, "lw": 1.2})
+    shown = []
+    for event in reversed(EVENT_PRIORITY):  # losses drawn last, on top
+        group = [p for p in points if p.event == event]
+        if not group:
+            continue
+        sizes = [12 + 4 * math.sqrt(max(0, p.properties.get("vehicles") or 0)) for p in group]
+        ax.scatter([p.lon for p in group], [p.lat for p in group], s=sizes, c=EVENT_COLORS[event],
+                   edgecolors="white", linewidths=0.4, alpha=0.9, zorder=3)
+        shown.append(event)
+    labelled = sorted(points, key=lambda p: -(p.properties.get("vehicles") or 0))
+    places: list[str] = []
+    taken: list[tuple[float, float]] = []
+    near_x, near_y = (east - west) * 0.12, (north - south) * 0.05
+    for point in labelled:
+        place = point.properties.get("place")
+        if not place or place in places:
+            continue
+        # One label per neighbourhood: the points around Bamako would write over each other.
+        if any(abs(point.lon - x) < near_x and abs(point.lat - y) < near_y for x, y in taken):
+            continue
+        places.append(place)
+        taken.append((point.lon, point.lat))
+        ax.annotate(place[:40], (point.lon, point.lat), xytext=(4, 3), textcoords="offset points", fontsize=6,
+                    color="#333333", zorder=4, annotation_clip=True, parse_math=False)
+        if len(places) >= MAX_LABELS:
+            break
+    handles = [Line2D([], [], marker="o", linestyle="", color=EVENT_COLORS[e], label=e) for e in reversed(shown)]
+    if layers.tracks:
+        handles.append(Line2D([], [], color=TRACK_COLOR, label="convoy track"))
+    ax.legend(handles=handles, fontsize=6, loc="best", framealpha=0.8)
+    ax.text(0.99, 0.01, f"graticule {_degrees(step, '', '', step)}, WGS 84; no basemap", transform=ax.transAxes,
+            ha="right", va="bottom", fontsize=5, color="#777777")
+    return fig
+
+
+def map_png(layers, *, width_cm: float = 12.0, height_cm: float = 9.0, dpi: int = 150) -> bytes:
+    """The map picture as PNG bytes (the Agg renderer: no display needed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = map_figure(layers, width_cm=width_cm, height_cm=height_cm)
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        # A place name in a script the font lacks is drawn with boxes; that is no reason to warn the user.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
