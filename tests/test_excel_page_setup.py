@@ -25,7 +25,7 @@ from orbat.excel.report import write_workbook
 from orbat.mapfigure import extent, map_png
 from orbat.maplayers import build_map_layers
 from orbat.report import build_report
-from orbat.sightings import read_sightings
+from orbat.sightings import COLUMNS, read_sightings
 
 LEDGER = ROOT / "estimates" / "mali-ledger" / "sightings.csv"
 
@@ -61,7 +61,8 @@ def test_print_area_covers_the_table(demo):
     report, _, wb = demo
     ws = wb["Sightings"]
     area = ws.print_area.split("!")[1].replace("$", "")
-    assert area == f"A1:Q{len(report.tables['sightings']) + 1}"  # the 17 interchange columns
+    last = get_column_letter(len(COLUMNS))  # every interchange column
+    assert area == f"A1:{last}{len(report.tables['sightings']) + 1}"
 
 
 def test_print_scale_is_bounded():
