@@ -1194,19 +1194,21 @@ class ConvoyEstimate:
         for k, (rule, (score, passed_all, values_all, params)) in enumerate(
                 zip(self._run.doctrine.compiled[template_id], self._run.trace_columns(template_id))):
             passed = passed_all[i]
+            numbers = [v[i] for v in values_all.values()]
             # Convoys often share a rule's numbers (small whole counts): its reason is written once.
-            key = (template_id, k, passed, *[v[i] for v in values_all.values()])
+            key = (template_id, k, passed, *numbers)
             known = explained.get(key)
             if known is None:
-                values = {name: v[i] for name, v in values_all.items()}
+                values = dict(zip(values_all, numbers))
                 reason = rule.explain(values, passed)
                 if rule.why:
                     reason += f" ({rule.why})"
-                known = explained[key] = (reason, {**{name: _num(v) for name, v in values.items()}, **params})
+                known = explained[key] = (reason, {**{name: _num(v) for name, v in values.items()}, **params},
+                                          rule.rule, _num(rule.weight), rule.required)
             value = score[i]  # a float: _num inlined (this runs for every rule of every convoy)
             out.append({
-                "template": template_id, "rule": rule.rule, "passed": passed, "weight": _num(rule.weight),
-                "required": rule.required,
+                "template": template_id, "rule": known[2], "passed": passed, "weight": known[3],
+                "required": known[4],
                 "score": int(value) if value.is_integer() else round(value, 3), "reason": known[0],
                 "values": dict(known[1]),
             })
