@@ -227,7 +227,7 @@ def _verdict(step: str, size: int | None, orbat: Measured, bare: Measured) -> tu
 def run_suite(*, steps: Sequence[str] = STEPS, sizes: Sequence[int] = DEFAULT_SIZES,
               convoys: Sequence[int] = DEFAULT_CONVOYS, repeat: int = 3, info_repeat: int = 1,
               seed: int = 0, work: Path | None = None, timeout: float = 1800.0, full: bool = False,
-              log=lambda text: print(text, file=sys.stderr, flush=True)) -> dict:
+              only: Sequence[str] = (), log=lambda text: print(text, file=sys.stderr, flush=True)) -> dict:
     """Run the suite; return ``{"machine", "config", "rows", "measurements"}`` (what :func:`main` writes as JSON).
 
     ``rows`` is one line per step x size (orbat case vs its bare baseline,
@@ -257,6 +257,8 @@ def run_suite(*, steps: Sequence[str] = STEPS, sizes: Sequence[int] = DEFAULT_SI
                     spec.update(file=str(path), rows=n_rows)
                 for orbat_id, bare_id, extra in PAIRS[step]:
                     if not full and size is not None and size > PAIR_MAX_SIZE.get(orbat_id, size):
+                        continue
+                    if only and orbat_id not in only:
                         continue
                     reps = max(repeat, STARTUP_MIN_REPEAT) if step == "startup" else repeat
                     orbat, bare = Measured(orbat_id, size), Measured(bare_id, size)
@@ -489,6 +491,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--info-repeat", type=int, default=1,
                         help="repetitions of the informative cases (default 1)")
     parser.add_argument("--steps", type=_steps, default=list(STEPS), help="comma-separated, of " + ",".join(STEPS))
+    parser.add_argument("--only", type=lambda text: [c.strip() for c in text.split(",") if c.strip()], default=(),
+                        help="run only these orbat cases (with their baselines), e.g. e2e.estimate.json,e2e.export")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON file to write "
                         "(default benchmarks/results/latest.json)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data (default 0)")
@@ -510,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     convoys = args.convoys or (FULL_CONVOYS if args.full else DEFAULT_CONVOYS)
     result = run_suite(steps=args.steps, sizes=sizes, convoys=convoys, repeat=args.repeat,
                        info_repeat=args.info_repeat, seed=args.seed, work=args.work, timeout=args.timeout,
-                       full=args.full)
+                       full=args.full, only=args.only)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
     print(markdown(result), end="") if args.markdown else render(result)
