@@ -174,22 +174,9 @@ def _import_bare(spec):
 
 
 def _import_bare_run(state):
-    import pandas as pd
+    from benchmarks.bare import bare_import
 
-    frame = pd.read_csv(state["file"], dtype={"count_max": "Int64", "credibility": "Int64"})
-    rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
-    conn = sqlite3.connect(state["db"], isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(BARE_SCHEMA)
-        conn.execute("BEGIN IMMEDIATE")
-        marks = ", ".join("?" * frame.shape[1])
-        conn.executemany(f"INSERT INTO sightings VALUES ({marks})", rows)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    return {"rows": len(frame)}
+    return {"rows": bare_import(state["file"], state["db"])}
 
 
 case("import.bare", "import", "bare",
@@ -563,15 +550,8 @@ case("e2e.bare_json", "e2e", "bare",
      lambda state: _to_devnull(state["argv"], state["rows"]))
 
 
-def _e2e_import(spec):
-    if not command_exists("import"):
-        raise Missing("`orbat import` is not registered")
-    return {"argv": [*orbat_command(), "import", spec["file"], "--db", f"sqlite:///{_fresh_db(spec)}"],
-            "rows": spec["rows"]}
-
-
 case("e2e.import", "e2e-import", "orbat", "`orbat import FILE --db sqlite:///...`: a fresh database",
-     _e2e_import, lambda state: _to_devnull(state["argv"], state["rows"]))
+     _import_cli, lambda state: _to_devnull(state["argv"], state["rows"]))
 case("e2e.bare_import", "e2e-import", "bare",
      "`python -m benchmarks.bare import FILE DB`: pandas.read_csv + sqlite3 executemany, one keyed table",
      lambda spec: {"argv": _bare_command("import", spec["file"], str(_fresh_db(spec))), "rows": spec["rows"]},
