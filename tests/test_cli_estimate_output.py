@@ -185,3 +185,10 @@ def test_jsonl_writes_the_first_line_at_once_then_in_batches():
     assert out.writes[0] == b'{"i":0}\n'  # written before the second item was even made
     assert [w.count(b"\n") for w in out.writes] == [1, 4, 4, 1]
     assert out.flushes == len(out.writes)
+
+
+def test_the_cli_sort_choices_are_the_overviews():
+    from orbat.cli.estimate import SortKey
+    from orbat.overview import SORT_KEYS
+
+    assert tuple(k.value for k in SortKey) == SORT_KEYS
