@@ -152,7 +152,7 @@ def _print_json(results, trace: str, *, jsonl: bool, indent: bool) -> None:
 
     sys.stdout.flush()
     stream = sys.stdout.buffer
-    objects = (e.to_dict(trace) for e in results)
+    objects = (e.to_dict(trace) for e in _drained(results))
     try:
         with gc_paused():
             if jsonl:
@@ -162,6 +162,17 @@ def _print_json(results, trace: str, *, jsonl: bool, indent: bool) -> None:
         stream.flush()
     except BrokenPipeError:
         _quiet_broken_pipe()
+
+
+def _drained(results: list):
+    """The estimates one by one, each let go of once taken: what it cached for its JSON goes with it.
+
+    (Kept in the list, 200,000 convoys' cached objects would all stay alive
+    to the end: several GB, where streaming should keep memory flat.)
+    """
+    for i in range(len(results)):
+        estimate, results[i] = results[i], None
+        yield estimate
 
 
 def _quiet_broken_pipe() -> None:
