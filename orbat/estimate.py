@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+from array import array
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -517,9 +518,12 @@ class _Run:
         return {}
 
     def trace_columns(self, template_id: str) -> list[tuple]:
-        """Per rule of a template: score, passed and values per convoy as Python lists, and its JSON parameters.
+        """Per rule of a template: score, passed and values per convoy, and its JSON parameters.
 
-        Built once per template (for every convoy at once), for the per-convoy traces.
+        Built once per template (for every convoy at once), for the per-convoy traces. The
+        columns are ``array('d')`` and ``bytes``: indexed like lists (a Python float, an int
+        0/1), at 8 bytes (1 for passed) a value instead of a list's 32, which at 200,000
+        convoys and a hundred rules is the difference between 0.8 and 3 GB.
         """
         if template_id not in self._trace:
             j = self.ids.index(template_id)
@@ -527,9 +531,9 @@ class _Run:
             for rule, outcome in zip(self.doctrine.compiled[template_id], self.scores.outcome(j)):
                 params = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
                 columns.append((
-                    np.asarray(outcome.score, dtype=np.float64).tolist(),
-                    np.asarray(outcome.passed, dtype=bool).tolist(),
-                    {k: np.asarray(v, dtype=np.float64).tolist() for k, v in outcome.values.items()},
+                    _doubles(outcome.score),
+                    np.ascontiguousarray(outcome.passed, dtype=bool).tobytes(),
+                    {k: _doubles(v) for k, v in outcome.values.items()},
                     {k: _num(v) for k, v in params.items()},
                 ))
             self._trace[template_id] = columns
@@ -1029,6 +1033,13 @@ def run_known_convoys(frame: pd.DataFrame) -> list[str]:
 # --- one convoy's estimate ---------------------------------------------------------------------
 
 
+def _doubles(values: Any) -> array:
+    """A float column as ``array('d')``: compact, and indexed as Python floats."""
+    out = array("d")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+    return out
+
+
 def _nums(values: np.ndarray) -> list:
     """:func:`_num` of every value of a float array (whole numbers found for the whole column at once)."""
     whole = (np.isfinite(values) & (values == np.floor(values))).tolist()
@@ -1193,7 +1204,7 @@ class ConvoyEstimate:
         explained = self._run.explained
         for k, (rule, (score, passed_all, values_all, params)) in enumerate(
                 zip(self._run.doctrine.compiled[template_id], self._run.trace_columns(template_id))):
-            passed = passed_all[i]
+            passed = passed_all[i] == 1
             numbers = [v[i] for v in values_all.values()]
             # Convoys often share a rule's numbers (small whole counts): its reason is written once.
             key = (template_id, k, passed, *numbers)
