@@ -188,3 +188,19 @@ def test_an_end_to_end_case_runs_as_a_process(tmp_path):
     (row,) = json.loads(out.read_text(encoding="utf-8"))["rows"]
     assert row["case"] == "e2e.estimate.jsonl" and row["status"] == "ok", row
     assert row["orbat_s"] > 0 and row["bare_s"] > 0 and row["orbat_min_s"] <= row["orbat_s"] <= row["orbat_max_s"]
+
+
+def test_oryx_step_imports_the_whole_training_list_beside_the_bare_path(tmp_path):
+    out = tmp_path / "r.json"
+    code = main(["--steps", "oryx", "--repeat", "1", "--info-repeat", "0", "--out", str(out),
+                 "--work", str(tmp_path / "w")])
+    assert code == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    (row,) = [r for r in result["rows"] if r["case"] == "oryx.orbat"]
+    assert row["status"] == "ok", row
+    assert row["baseline"] == "oryx.bare" and row["file_rows"] == 27_878
+    runs = {m["case"]: m for m in result["measurements"]}
+    # one row per vehicle: rows that resolve to the same type in one sighting add up into one entry
+    assert runs["oryx.bare"]["runs"][0]["rows"] == 27_878
+    assert runs["oryx.orbat"]["runs"][0]["vehicles"] == 27_878
+    assert runs["oryx.orbat"]["runs"][0]["rows"] <= 27_878

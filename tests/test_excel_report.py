@@ -107,7 +107,7 @@ def test_sightings_sheet_is_the_interchange_format(wb, hostile):
     second = dict(zip(COLUMNS, rows[2]))
     assert second["count_max"] is None
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:Q{len(rows)}"
+    assert ws.auto_filter.ref == f"A1:S{len(rows)}"  # COLUMNS: ... captor, unit, tags
     assert all(c.font.b for c in ws[1])
 
 
