@@ -174,22 +174,9 @@ def _import_bare(spec):
 
 
 def _import_bare_run(state):
-    import pandas as pd
+    from benchmarks.bare import bare_import
 
-    frame = pd.read_csv(state["file"], dtype={"count_max": "Int64", "credibility": "Int64"})
-    rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
-    conn = sqlite3.connect(state["db"], isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(BARE_SCHEMA)
-        conn.execute("BEGIN IMMEDIATE")
-        marks = ", ".join("?" * frame.shape[1])
-        conn.executemany(f"INSERT INTO sightings VALUES ({marks})", rows)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    return {"rows": len(frame)}
+    return {"rows": bare_import(state["file"], state["db"])}
 
 
 case("import.bare", "import", "bare",
@@ -610,6 +597,127 @@ def heavy_modules_loaded_by_help() -> list[str]:
     done = subprocess.run(_python_command(code), capture_output=True, text=True)
     line = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
     return [m for m in line.split(",") if m]
+
+
+# --------------------------------------------------------------------------- end to end (whole processes)
+#
+# What a user waits for: `orbat ...` as a process, from the file in to the output written, beside a
+# bare process doing the least the same libraries can (benchmarks/bare.py), alternating in one run.
+
+
+def _bare_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "benchmarks.bare", *args]
+
+
+def _to_devnull(argv: list[str], rows: int) -> dict:
+    """Time ``argv`` with its stdout written to a file (as `> out.json` would), like a user's pipe."""
+    started = time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        done = subprocess.run(argv, stdout=sink, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "COLUMNS": "200"})
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:4])} ... exited {done.returncode}: {done.stderr.strip()[-400:]}")
+    return {"seconds": seconds, "rows": rows}
+
+
+def _e2e_estimate(*flags: str):
+    def setup(spec):
+        if not command_exists("estimate"):
+            raise Missing("`orbat estimate` is not registered")
+        return {"argv": [*orbat_command(), "estimate", spec["file"], *flags], "rows": spec["rows"]}
+
+    return setup
+
+
+for _flags, _what in ((("--json",), "`orbat estimate FILE --json > out` (compact: not a terminal)"),
+                      (("--jsonl",), "`orbat estimate FILE --jsonl > out`: one convoy per line, streamed"),
+                      ((), "`orbat estimate FILE > out`: the human view (one table of all convoys)")):
+    case("e2e.estimate" + (_flags[0].replace("--", ".") if _flags else ".human"), "e2e", "orbat", _what,
+         _e2e_estimate(*_flags), lambda state: _to_devnull(state["argv"], state["rows"]))
+
+case("e2e.bare_json", "e2e", "bare",
+     "`python -m benchmarks.bare json FILE > out`: pandas.read_csv + json.dumps of one small dict per convoy",
+     lambda spec: {"argv": _bare_command("json", spec["file"]), "rows": spec["rows"]},
+     lambda state: _to_devnull(state["argv"], state["rows"]))
+
+
+case("e2e.import", "e2e-import", "orbat", "`orbat import FILE --db sqlite:///...`: a fresh database",
+     _import_cli, lambda state: _to_devnull(state["argv"], state["rows"]))
+case("e2e.bare_import", "e2e-import", "bare",
+     "`python -m benchmarks.bare import FILE DB`: pandas.read_csv + sqlite3 executemany, one keyed table",
+     lambda spec: {"argv": _bare_command("import", spec["file"], str(_fresh_db(spec))), "rows": spec["rows"]},
+     lambda state: _to_devnull(state["argv"], state["rows"]))
+
+
+def _export_db(spec) -> Path:
+    """The file imported once per run into ``work`` (shared by the export repetitions; not timed)."""
+    db = Path(spec["work"]) / f"export-{Path(spec['file']).stem}.db"
+    if not db.exists():
+        part = db.with_suffix(".part.db")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{part}{suffix}").unlink(missing_ok=True)
+        _timed_command([*orbat_command(), "import", spec["file"], "--db", f"sqlite:///{part}"], 0)
+        subprocess.run([sys.executable, "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                        "c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.close()", str(part)], check=True)
+        part.rename(db)
+    return db
+
+
+def _export_workbook(spec) -> Path:
+    return Path(spec["work"]) / f"export-{Path(spec['file']).stem}.xlsx"
+
+
+def _e2e_export(spec):
+    if not command_exists("export"):
+        raise Missing("`orbat export` is not registered")
+    db = _export_db(spec)
+    return {"argv": [*orbat_command(), "export", str(_export_workbook(spec)), "--db", f"sqlite:///{db}"],
+            "rows": spec["rows"]}
+
+
+case("e2e.export", "e2e", "orbat", "`orbat export report.xlsx --db ...`: the whole workbook of every convoy",
+     _e2e_export, lambda state: _to_devnull(state["argv"], state["rows"]))
+
+
+def _bare_export(spec):
+    """The cell values of the workbook `orbat export` wrote, read back once per run (not timed)."""
+    import pickle
+
+    from benchmarks.bare import workbook_values
+
+    book = _export_workbook(spec)
+    values = book.with_suffix(".values.pickle")
+    if not values.exists():
+        if not book.exists():
+            _timed_command(_e2e_export(spec)["argv"], 0)
+        with open(values, "wb") as f:
+            pickle.dump(workbook_values(str(book)), f, protocol=pickle.HIGHEST_PROTOCOL)
+    import openpyxl  # noqa: F401  (the import is not what is timed)
+
+    with open(values, "rb") as f:
+        sheets = pickle.load(f)
+    return {"sheets": sheets, "out": Path(spec["work"]) / f"bare-{os.getpid()}.xlsx", "rows": spec["rows"]}
+
+
+def _bare_export_run(state):
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    cells = 0
+    for title, rows in state["sheets"]:
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+            cells += len(row)
+    wb.save(state["out"])
+    return {"rows": state["rows"], "cells": cells}
+
+
+case("e2e.bare_export", "e2e", "bare",
+     "openpyxl write-only dump of the same cell values (read back from orbat's workbook), in-process: "
+     "no start-up, no styles",
+     _bare_export, _bare_export_run)
 
 
 # --------------------------------------------------------------------------- name resolution

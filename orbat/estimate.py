@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+from array import array
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -469,6 +470,60 @@ class _Run:
         return out
 
     @cached_property
+    def vehicle_parts(self) -> dict[str, list]:
+        """Per convoy, the pieces of its ``vehicles`` JSON, made for every convoy in one pass over the types.
+
+        ``by_type`` and ``unknown`` (lists of dicts, in the types' order),
+        ``by_category`` (every category with vehicles, unknown included, by
+        name), ``by_role`` (known roles with vehicles, by name) and ``ranged``
+        (whether a count of the convoy is a range).
+        """
+        n = len(self.table)
+        by_type: list[list[dict]] = [[] for _ in range(n)]
+        unknown: list[list[dict]] = [[] for _ in range(n)]
+        categories: list[dict[str, int]] = [{} for _ in range(n)]
+        roles: list[dict[str, int]] = [{} for _ in range(n)]
+        ranged = [False] * n
+        t = self.table.types
+        columns = [t[c].tolist() for c in ("code", "equipment_id", "name", "category", "role", "count",
+                                           "count_max", "carried")]
+        for code, eid, name, category, role, count, count_max, carried in zip(*columns):
+            count, count_max = int(count), int(count_max)
+            if category == UNKNOWN:
+                unknown[code].append({"name": name, "count": count, "count_max": count_max})
+            else:
+                by_type[code].append({"id": eid, "name": name, "category": category, "role": role,
+                                      "count": count, "count_max": count_max, "carried": int(carried)})
+            cats = categories[code]
+            cats[category] = cats.get(category, 0) + count
+            if role != UNKNOWN and count:
+                roles[code][role] = roles[code].get(role, 0) + count
+            if count_max > count:
+                ranged[code] = True
+        return {
+            "by_type": by_type, "unknown": unknown, "ranged": ranged,
+            "by_category": [{k: v for k, v in sorted(c.items()) if v} for c in categories],
+            "by_role": [dict(sorted(r.items())) for r in roles],
+        }
+
+    @cached_property
+    def total_lists(self) -> dict[str, list[int]]:
+        """:attr:`totals` as Python ints per convoy."""
+        return {k: v.astype(np.int64).tolist() for k, v in self.totals.items()}
+
+    @cached_property
+    def alternative_columns(self) -> tuple[list[list[int]], list[list], list[list], list[list], list[list[bool]]]:
+        """Per convoy, its alternatives' template indices, JSON scores, wins, probabilities and same-answer flags (best first)."""
+        n, k = len(self.table), min(MAX_ALTERNATIVES, max(len(self.ids) - 1, 0))
+        which = self.order[:, 1:1 + k]
+        taken = lambda m: np.take_along_axis(np.asarray(m), which, axis=1)  # noqa: E731
+        rows = lambda flat: [flat[i * k:(i + 1) * k] for i in range(n)]  # noqa: E731
+        columns = (taken(m).astype(np.float64).ravel() for m in (self.mean, self.wins, self.answers.probability))
+        mean, wins, probability = (rows(_nums(c)) for c in columns)
+        same = rows(taken(self.answers.same_answer).astype(bool).ravel().tolist())
+        return which.tolist(), mean, wins, probability, same
+
+    @cached_property
     def _trace(self) -> dict[str, list[tuple]]:
         return {}
 
@@ -478,9 +533,12 @@ class _Run:
         return {}
 
     def trace_columns(self, template_id: str) -> list[tuple]:
-        """Per rule of a template: score, passed and values per convoy as Python lists, and its JSON parameters.
+        """Per rule of a template: score, passed and values per convoy, and its JSON parameters.
 
-        Built once per template (for every convoy at once), for the per-convoy traces.
+        Built once per template (for every convoy at once), for the per-convoy traces. The
+        columns are ``array('d')`` and ``bytes``: indexed like lists (a Python float, an int
+        0/1), at 8 bytes (1 for passed) a value instead of a list's 32, which at 200,000
+        convoys and a hundred rules is the difference between 0.8 and 3 GB.
         """
         if template_id not in self._trace:
             j = self.ids.index(template_id)
@@ -488,9 +546,9 @@ class _Run:
             for rule, outcome in zip(self.doctrine.compiled[template_id], self.scores.outcome(j)):
                 params = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
                 columns.append((
-                    np.asarray(outcome.score, dtype=np.float64).tolist(),
-                    np.asarray(outcome.passed, dtype=bool).tolist(),
-                    {k: np.asarray(v, dtype=np.float64).tolist() for k, v in outcome.values.items()},
+                    _doubles(outcome.score),
+                    np.ascontiguousarray(outcome.passed, dtype=bool).tobytes(),
+                    {k: _doubles(v) for k, v in outcome.values.items()},
                     {k: _num(v) for k, v in params.items()},
                 ))
             self._trace[template_id] = columns
@@ -952,10 +1010,14 @@ def estimate_convoys(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine |
         return [ConvoyEstimate(run, i) for i in range(len(run.table))]
 
 
-def to_dicts(estimates: Iterable[ConvoyEstimate]) -> list[dict]:
-    """Every estimate's JSON object (what ``orbat estimate --json`` prints), in order."""
+#: How much of the rule trace a convoy's JSON holds: winner and runner-up, the winner's rules, none.
+TRACE_LEVELS = ("full", "best", "none")
+
+
+def to_dicts(estimates: Iterable[ConvoyEstimate], trace: str = "full") -> list[dict]:
+    """Every estimate's JSON object (what ``orbat estimate --json`` prints), in order; ``trace``: see :data:`TRACE_LEVELS`."""
     with gc_paused():
-        return [e.to_dict() for e in estimates]
+        return [e.to_dict(trace) for e in estimates]
 
 
 @contextmanager
@@ -984,6 +1046,19 @@ def run_known_convoys(frame: pd.DataFrame) -> list[str]:
 
 
 # --- one convoy's estimate ---------------------------------------------------------------------
+
+
+def _doubles(values: Any) -> array:
+    """A float column as ``array('d')``: compact, and indexed as Python floats."""
+    out = array("d")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+    return out
+
+
+def _nums(values: np.ndarray) -> list:
+    """:func:`_num` of every value of a float array (whole numbers found for the whole column at once)."""
+    whole = (np.isfinite(values) & (values == np.floor(values))).tolist()
+    return [int(v) if w else round(v, 3) for v, w in zip(values.tolist(), whole)]
 
 
 def _num(x: Any) -> Any:
@@ -1072,10 +1147,7 @@ class ConvoyEstimate:
 
     @cached_property
     def by_category(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for r in self.type_rows:
-            out[r["category"]] = out.get(r["category"], 0) + int(r["count"])
-        return {k: v for k, v in sorted(out.items()) if v}
+        return dict(self._run.vehicle_parts["by_category"][self.index])
 
     @cached_property
     def breakdown(self) -> list[dict]:
@@ -1111,26 +1183,15 @@ class ConvoyEstimate:
 
     @cached_property
     def vehicles(self) -> dict:
-        rows = self.type_rows
-        totals = self._run.totals
-        by_role: dict[str, int] = {}
-        for r in rows:
-            if r["role"] != UNKNOWN and r["count"]:
-                by_role[r["role"]] = by_role.get(r["role"], 0) + int(r["count"])
+        parts, i = self._run.vehicle_parts, self.index
+        totals = self._run.total_lists
         return {
-            "total": int(totals["total"][self.index]),
-            "total_max": int(totals["total_max"][self.index]),
-            "by_type": [
-                {"id": r["equipment_id"], "name": r["name"], "category": r["category"], "role": r["role"],
-                 "count": int(r["count"]), "count_max": int(r["count_max"]), "carried": int(r["carried"])}
-                for r in rows if r["category"] != UNKNOWN
-            ],
+            "total": totals["total"][i],
+            "total_max": totals["total_max"][i],
+            "by_type": parts["by_type"][i],
             "by_category": {k: v for k, v in self.by_category.items() if k != UNKNOWN},
-            "by_role": dict(sorted(by_role.items())),
-            "unknown": [
-                {"name": r["name"], "count": int(r["count"]), "count_max": int(r["count_max"])}
-                for r in rows if r["category"] == UNKNOWN
-            ],
+            "by_role": dict(parts["by_role"][i]),
+            "unknown": parts["unknown"][i],
             # Categories several sightings saw: the merged figure and which sighting set it.
             "merged": self._run.table.merge_notes().get(self.convoy, []),
         }
@@ -1139,16 +1200,15 @@ class ConvoyEstimate:
     def alternatives(self) -> list[dict]:
         """Other templates, best score first, with how often each won the sampled counts."""
         run = self._run
+        which, means, wins, chances, sames = run.alternative_columns
+        i = self.index
         out = []
-        for j in self._order[1:1 + MAX_ALTERNATIVES]:
+        for j, score, won, chance, same in zip(which[i], means[i], wins[i], chances[i], sames[i]):
             template = run.doctrine.get(run.ids[j])
-            out.append({"template": template.id, "label": template.label,
-                        "score": _num(run.mean[self.index, j]),
-                        "wins": _num(run.wins[self.index, j]),
-                        # The chance this template is the unit (all templates' add up to at most 1); one
-                        # giving the best's echelon and kind is already counted in the best's confidence.
-                        "probability": _num(float(run.answers.probability[self.index, j])),
-                        "same_answer": bool(run.answers.same_answer[self.index, j])})
+            # "probability": the chance this template is the unit (all templates' add up to at most 1);
+            # one giving the best's echelon and kind ("same_answer") is already counted in the best's confidence.
+            out.append({"template": template.id, "label": template.label, "score": score, "wins": won,
+                        "probability": chance, "same_answer": same})
         return out
 
     def trace_for(self, template_id: str) -> list[dict]:
@@ -1158,20 +1218,23 @@ class ConvoyEstimate:
         explained = self._run.explained
         for k, (rule, (score, passed_all, values_all, params)) in enumerate(
                 zip(self._run.doctrine.compiled[template_id], self._run.trace_columns(template_id))):
-            passed = passed_all[i]
+            passed = passed_all[i] == 1
+            numbers = [v[i] for v in values_all.values()]
             # Convoys often share a rule's numbers (small whole counts): its reason is written once.
-            key = (template_id, k, passed, *[v[i] for v in values_all.values()])
+            key = (template_id, k, passed, *numbers)
             known = explained.get(key)
             if known is None:
-                values = {name: v[i] for name, v in values_all.items()}
+                values = dict(zip(values_all, numbers))
                 reason = rule.explain(values, passed)
                 if rule.why:
                     reason += f" ({rule.why})"
-                known = explained[key] = (reason, {**{name: _num(v) for name, v in values.items()}, **params})
+                known = explained[key] = (reason, {**{name: _num(v) for name, v in values.items()}, **params},
+                                          rule.rule, _num(rule.weight), rule.required)
+            value = score[i]  # a float: _num inlined (this runs for every rule of every convoy)
             out.append({
-                "template": template_id, "rule": rule.rule, "passed": passed, "weight": _num(rule.weight),
-                "required": rule.required,
-                "score": _num(score[i]), "reason": known[0],
+                "template": template_id, "rule": known[2], "passed": passed, "weight": known[3],
+                "required": known[4],
+                "score": int(value) if value.is_integer() else round(value, 3), "reason": known[0],
                 "values": dict(known[1]),
             })
         return out
@@ -1188,8 +1251,8 @@ class ConvoyEstimate:
     def indicators(self) -> dict:
         """What an analyst should look at besides the template: support, carried and armoured shares, origin."""
         run = self._run
-        totals = {k: v[self.index] for k, v in run.totals.items()}
-        total = int(totals["total"])
+        totals = {k: v[self.index] for k, v in run.total_lists.items()}
+        total = totals["total"]
         support = {c: self.by_category.get(c, 0) for c in ORGANIC_SUPPORT}
         share = (lambda x: round(x / total, 3) if total else 0.0)
         logistics = sum(v for k, v in self.vehicles["by_role"].items() if k == "logistics")
@@ -1211,7 +1274,7 @@ class ConvoyEstimate:
             "origin_signals": signals,
             "unknown_vehicles": int(totals["unknown"]),
             "loss_rows_ignored": int(run.table.loss_rows.get(self.convoy, 0)),
-            "sampled": run.samples if any(r["count_max"] > r["count"] for r in self.type_rows) else 0,
+            "sampled": run.samples if run.vehicle_parts["ranged"][self.index] else 0,
             # Tags the sightings carry (`tags` column): "cope cage on 6 of 7 tank"; decoys count 0..n.
             "tags": run.table.tags.get(self.convoy, []),
         }
@@ -1232,17 +1295,28 @@ class ConvoyEstimate:
             "personnel": self.personnel,
         }
 
-    def to_dict(self) -> dict:
-        """The JSON object of ``orbat estimate --json`` for this convoy."""
-        return {
+    def traced(self, trace: str = "full") -> list[dict] | None:
+        """The trace at a level of :data:`TRACE_LEVELS`: winner and runner-up, the winner's rules, or none."""
+        if trace not in TRACE_LEVELS:
+            raise ValueError(f"trace must be one of {', '.join(TRACE_LEVELS)}, not {trace!r}")
+        if trace == "full":
+            return self.trace
+        return self.trace_for(self.template_id) if trace == "best" else None
+
+    def to_dict(self, trace: str = "full") -> dict:
+        """The JSON object of ``orbat estimate --json`` for this convoy (``trace="none"``: without "trace")."""
+        out = {
             "convoy": self.convoy,
             "sightings": list(self._run.table.sightings.get(self.convoy, [])),
             "vehicles": self.vehicles,
             "best": self.best,
             "alternatives": self.alternatives,
-            "trace": self.trace,
+            "trace": self.traced(trace),
             "indicators": self.indicators,
         }
+        if trace == "none":
+            del out["trace"]
+        return out
 
     def __repr__(self) -> str:
         return f"ConvoyEstimate({self.convoy!r}: {self.template_id}, {self.echelon}, confidence {self.confidence})"

@@ -32,10 +32,12 @@ import json
 import math
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -252,12 +254,43 @@ def _script():
     return ScriptDirectory.from_config(_alembic_config())
 
 
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*=\s*(None|\"[^\"]+\"|'[^']+')\s*$", re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def _scanned_revisions() -> tuple[frozenset[str], str] | None:
+    """The revisions of the migration scripts and their one head, read from the scripts' text.
+
+    Opening an up-to-date database needs only these two facts; importing
+    alembic for them (and the template engine it pulls in) was a third of
+    the start-up of a command. None when a script does not read as a plain
+    ``revision = "x"`` / ``down_revision = "y"`` chain: alembic decides then.
+    """
+    revisions: dict[str, str | None] = {}
+    for path in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
+        found = dict((k, v) for k, v in _REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if "revision" not in found or "down_revision" not in found:
+            return None
+        revisions[found["revision"][1:-1]] = None if found["down_revision"] == "None" else found["down_revision"][1:-1]
+    heads = set(revisions) - set(revisions.values())
+    if len(heads) != 1 or not set(filter(None, revisions.values())) <= set(revisions):
+        return None
+    return frozenset(revisions), heads.pop()
+
+
 def latest_revision() -> str:
     """The newest schema revision this orbat knows."""
-    return _script().get_current_head()
+    scanned = _scanned_revisions()
+    return scanned[1] if scanned else _script().get_current_head()
 
 
 def _current_revision(conn: Connection) -> str | None:
+    """The database's schema revision (None: no orbat schema), read as alembic stores it."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
+    if len(rows) <= 1:
+        return rows[0][0] if rows else None
     from alembic.runtime.migration import MigrationContext
 
     return MigrationContext.configure(conn).get_current_revision()
@@ -266,7 +299,8 @@ def _current_revision(conn: Connection) -> str | None:
 def _check_known(revision: str | None, where: str) -> None:
     if revision is None:
         return
-    known = {s.revision for s in _script().walk_revisions()}
+    scanned = _scanned_revisions()
+    known = scanned[0] if scanned else {s.revision for s in _script().walk_revisions()}
     if revision not in known:
         from orbat import __version__
 

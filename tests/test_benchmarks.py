@@ -160,6 +160,36 @@ def test_show_prints_an_earlier_run_as_markdown(tmp_path, capsys):
     assert "CPUs" in text and "pandas" in text
 
 
+def test_end_to_end_verdicts_judge_whole_process_ratios_and_the_jsonl_peak():
+    def m(case, seconds, size=20_000, peak_kb=100_000):
+        out = _measured(case, seconds, peak_kb)
+        out.size = size
+        return out
+
+    bare = m("e2e.bare_json", [1.0])
+    target, met, _ = _verdict("e2e", 20_000, m("e2e.estimate.json", [2.9]), bare)
+    assert (target, met) == ("<=3.0x", True)
+    _, met, why = _verdict("e2e", 20_000, m("e2e.estimate.human", [3.6]), bare)
+    assert met is False and "3.60x > 3.5x" in why
+    _, met, _ = _verdict("e2e", 2_000, m("e2e.estimate.json", [9.0], 2_000), bare)
+    assert met is None  # judged at 20,000 convoys
+    target, met, why = _verdict("e2e", 200_000, m("e2e.estimate.jsonl", [2.0], 200_000, peak_kb=3 * 1024**2), bare)
+    assert "2 GB" in target and met is False and "peak" in why
+    _, met, _ = _verdict("e2e-import", 1_000, m("e2e.import", [1.4], 1_000), m("e2e.bare_import", [1.0], 1_000))
+    assert met is True  # 1.5x at 1,000 rows
+    _, met, _ = _verdict("e2e-import", 200_000, m("e2e.import", [1.4], 200_000), m("e2e.bare_import", [1.0], 200_000))
+    assert met is False  # 1.3x at 200,000 rows
+
+
+def test_an_end_to_end_case_runs_as_a_process(tmp_path):
+    out = tmp_path / "r.json"
+    assert main(["--steps", "e2e", "--convoys", "6", "--repeat", "1", "--only", "e2e.estimate.jsonl",
+                 "--out", str(out), "--work", str(tmp_path / "w")]) == 0
+    (row,) = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    assert row["case"] == "e2e.estimate.jsonl" and row["status"] == "ok", row
+    assert row["orbat_s"] > 0 and row["bare_s"] > 0 and row["orbat_min_s"] <= row["orbat_s"] <= row["orbat_max_s"]
+
+
 def test_oryx_step_imports_the_whole_training_list_beside_the_bare_path(tmp_path):
     out = tmp_path / "r.json"
     code = main(["--steps", "oryx", "--repeat", "1", "--info-repeat", "0", "--out", str(out),

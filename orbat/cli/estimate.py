@@ -1,12 +1,14 @@
 """`orbat estimate`: what unit each convoy most likely is, and why."""
 
+import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from orbat.cli.app import app
-from orbat.cli.common import CatalogOption, DbOption, JsonOption, console, db_url, print_json
+from orbat.cli.common import CatalogOption, DbOption, JsonOption, console, db_url
 
 DoctrineOption = Annotated[
     Optional[list[Path]],
@@ -19,6 +21,20 @@ DoctrineOption = Annotated[
 
 #: Rules shown per template in the human output (all of them are in --json).
 TOP_REASONS = 6
+#: Up to this many convoys the human view shows each one's panels; beyond, one table of them all.
+FEW_CONVOYS = 5
+
+
+class Trace(str, Enum):
+    """How much of the rule trace --json / --jsonl hold (see docs/estimates.md)."""
+
+    full = "full"
+    best = "best"
+    none = "none"
+
+
+#: Order of the many-convoy table (orbat.overview.SORT_KEYS).
+SortKey = Enum("SortKey", {key: key for key in ("convoy", "vehicles", "confidence", "echelon")}, type=str)
 
 
 @app.command("estimate")
@@ -33,7 +49,21 @@ def estimate(
                                          help="Scenarios drawn when count ranges leave the answer open.")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Seed for those draws (same seed, same answer).")] = 0,
     json_: JsonOption = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="Print one compact JSON object per convoy and line, "
+                                                        "streamed as each is ready.")] = False,
+    indent: Annotated[bool, typer.Option("--indent", help="Indent the --json output (the default on a "
+                                                          "terminal; piped, it is compact).")] = False,
+    trace: Annotated[Optional[Trace], typer.Option(
+        "--trace", case_sensitive=False, show_default=False,
+        help="Rules in --json/--jsonl: full (winner and runner-up), best (the winner's), none. "
+             f"Default: full for up to {FEW_CONVOYS} convoys, best for more.")] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a written assessment per convoy (Markdown).")] = False,
+    sort: Annotated[SortKey, typer.Option("--sort", case_sensitive=False,
+                                          help="Order of the table of many convoys (largest first for "
+                                               "vehicles, confidence, echelon).")] = SortKey.convoy,
+    pager: Annotated[Optional[bool], typer.Option("--pager/--no-pager", show_default=False,
+                                                  help="Page the table (default: on a terminal, when it is "
+                                                       "taller than the screen).")] = None,
     db: DbOption = None,
     catalog: CatalogOption = None,
     doctrine: DoctrineOption = None,
@@ -45,8 +75,14 @@ def estimate(
     with its breakdown, personnel range, alternatives and the rules behind
     it. With FILE nothing is stored; without it the database is read.
 
-    --markdown writes each convoy up as a short OSINT-style assessment
-    (as `orbat report convoy` does), ready to paste into a report.
+    Up to 5 convoys (or with --convoy) each gets its detailed panels; more
+    convoys make one table, a row per convoy (vehicles, estimate, echelon,
+    kind, confidence, top reason), sorted with --sort.
+
+    --json prints a JSON array (compact when piped, indented on a terminal
+    or with --indent); --jsonl one convoy per line as it is ready, for large
+    files. --markdown writes each convoy up as a short OSINT-style
+    assessment (as `orbat report convoy` does), ready to paste into a report.
 
     \b
     Example:
@@ -54,8 +90,11 @@ def estimate(
     """
     from orbat.errors import UsageError
 
-    if json_ and markdown:
-        raise UsageError("--json and --markdown do not go together; choose one")
+    chosen = [name for name, on in (("--json", json_), ("--jsonl", jsonl), ("--markdown", markdown)) if on]
+    if len(chosen) > 1:
+        raise UsageError(f"{' and '.join(chosen)} do not go together; choose one")
+    if indent and not json_:
+        raise UsageError("--indent goes with --json")
     from orbat.catalog import load_catalog
     from orbat.doctrine import load_doctrine
     from orbat.estimate import estimate_convoys, to_dicts
@@ -77,8 +116,10 @@ def estimate(
                 frame = store.sightings_frame()
     results = estimate_convoys(frame, cat, doc, samples=samples, seed=seed,
                                convoys=list(dict.fromkeys(convoy)) if convoy else None)
-    if json_:
-        print_json(to_dicts(results))
+    if json_ or jsonl:
+        del frame  # the objects do not need it: at 200k convoys, 1.4 GB let go before they are made
+        level = (trace.value if trace else "full" if len(results) <= FEW_CONVOYS else "best")
+        _print_json(results, level, jsonl=jsonl, indent=indent or (json_ and sys.stdout.isatty()))
         return
     if markdown:
         from orbat.report import markdown_assessment
@@ -89,8 +130,80 @@ def estimate(
     if not results:
         out.print("No convoys to estimate.")
         return
-    for data in to_dicts(results):
-        _render(out, data)
+    if convoy or len(results) <= FEW_CONVOYS:
+        for data in to_dicts(results):
+            _render(out, data)
+        return
+    from orbat.cli.tables import plain_table
+    from orbat.overview import COLUMNS, overview_rows
+
+    rows = overview_rows(results, sort.value)
+    where = f"{file} " if file is not None else ""
+    note = (f"{len(rows)} convoys, sorted by {sort.value}. The details of one: orbat estimate {where}--convoy KEY "
+            "(repeatable); of every convoy: --json, --jsonl or --markdown.")
+    width = out.width if sys.stdout.isatty() else None
+    lines = [*plain_table(COLUMNS, [r.cells() for r in rows], width=width), "", note]
+    _page("\n".join(lines) + "\n", pager, len(lines))
+
+
+def _print_json(results, trace: str, *, jsonl: bool, indent: bool) -> None:
+    """Every convoy's JSON object, each made just before it is written (none kept after)."""
+    from orbat.estimate import gc_paused
+    from orbat.jsonio import write_json, write_jsonl
+
+    sys.stdout.flush()
+    stream = sys.stdout.buffer
+    objects = (e.to_dict(trace) for e in _drained(results))
+    try:
+        with gc_paused():
+            if jsonl:
+                write_jsonl(objects, stream)
+            else:
+                write_json(objects, stream, indent=indent)
+        stream.flush()
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+
+
+def _drained(results: list):
+    """The estimates one by one, each let go of once taken: what it cached for its JSON goes with it.
+
+    (Kept in the list, 200,000 convoys' cached objects would all stay alive
+    to the end: several GB, where streaming should keep memory flat.)
+    """
+    for i in range(len(results)):
+        estimate, results[i] = results[i], None
+        yield estimate
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (``| head``): stop without a traceback, as other command-line tools do."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (a test's captured output)
+        pass
+    raise typer.Exit(0)
+
+
+def _page(text: str, pager: bool | None, lines: int) -> None:
+    """Print ``text``; through the pager ($PAGER, else less) when asked, or on a terminal it overflows."""
+    import shutil
+
+    if pager is None:
+        pager = sys.stdout.isatty() and lines > shutil.get_terminal_size().lines - 1
+    if pager:
+        import pydoc
+
+        pydoc.pager(text)
+        return
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_broken_pipe()
 
 
 def _render(out, data: dict) -> None:

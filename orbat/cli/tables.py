@@ -1,0 +1,46 @@
+"""Plain-text tables for output with many rows (rich's tables are made for a screenful).
+
+Rendering thousands of rows through rich costs seconds; these are aligned
+columns of text, written at the speed of ``str.ljust``. Text from the data
+has its control characters (terminal escapes included) shown as ``?``, so a
+convoy name cannot move the cursor or recolour the screen.
+"""
+
+import re
+from collections.abc import Sequence
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+#: The last column is cut to what is left of the width (with "..."), never below this.
+MIN_LAST = 20
+
+
+def _safe(text: str) -> str:
+    return _CONTROL.sub("?", text)
+
+
+def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, width: int | None = None) -> list[str]:
+    """Lines of a left-aligned table: header, rule, rows; two spaces between columns.
+
+    ``width`` (a terminal's) cuts the last column to fit; ``None`` keeps it whole.
+    """
+    cells = [[_safe(str(c)) for c in row] for row in rows]
+    n = len(headers)
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i in range(n - 1):
+            if len(row[i]) > widths[i]:
+                widths[i] = len(row[i])
+    lead = sum(widths[:-1]) + 2 * (n - 1)
+    last = None if width is None else max(MIN_LAST, width - lead)
+    pads = widths[:-1]
+
+    def line(row: Sequence[str]) -> str:
+        text = "  ".join(c.ljust(w) for c, w in zip(row, pads))
+        tail = row[-1]
+        if last is not None and len(tail) > last:
+            tail = tail[:last - 3] + "..."
+        return (text + "  " + tail).rstrip()
+
+    out = [line(list(headers)), "  ".join("-" * w for w in widths[:-1]) + "  " + "-" * max(widths[-1], len(headers[-1]))]
+    out += [line(row) for row in cells]
+    return out
