@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 COLUMNS: tuple[str, ...] = (
     "sighting_id", "convoy", "observed_at", "place", "lat", "lon", "actor",
     "equipment", "count", "count_max", "mode", "source", "reliability",
-    "credibility", "notes", "event", "captor",
+    "credibility", "notes", "event", "captor", "unit",
 )
 REQUIRED: tuple[str, ...] = ("sighting_id", "observed_at", "equipment", "count")
 
@@ -767,7 +767,8 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
         found.flag(empty[name], name, "a value is required", None)
 
     out: dict[str, _Coded] = {name: cleaned[name] for name in
-                              ("sighting_id", "convoy", "place", "actor", "source", "notes", "equipment", "captor")}
+                              ("sighting_id", "convoy", "place", "actor", "source", "notes", "equipment", "captor",
+                               "unit")}
     out["observed_at"] = _check(cleaned, "observed_at", lambda v: parse_observed_at(v, today), found)
     out["equipment_id"] = _check_equipment(cleaned["equipment"], cleaned["equipment_id"], catalog, found)
     out["count"] = _check(cleaned, "count", _parse_count, found)
@@ -1175,7 +1176,7 @@ def frame_to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 _NESTED_SIGHTING = ("sighting_id", "convoy", "observed_at", "place", "lat", "lon", "actor",
                     "source", "reliability", "credibility")
-_NESTED_ENTRY = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor")
+_NESTED_ENTRY = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor", "unit")
 
 
 def frame_to_nested(frame: pd.DataFrame) -> list[dict[str, Any]]:
