@@ -22,27 +22,56 @@ def export(
     actor: Annotated[Optional[str], typer.Option("--actor", help="Only sightings of this actor (as written).")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="Only sightings on or after this date (YYYY-MM-DD).")] = None,
     until: Annotated[Optional[str], typer.Option("--until", help="Only sightings on or before this date (YYYY-MM-DD).")] = None,
+    format_: Annotated[Optional[str], typer.Option(
+        "--format", help="orbat-mapper: OUT.json is an ORBAT Mapper scenario of the unit tree (default: from OUT's suffix).",
+        show_default=False)] = None,
+    identity: Annotated[str, typer.Option(
+        "--identity", help="With --format orbat-mapper: every side's standard identity (unknown, friend, hostile, neutral, ...).")] = "unknown",
     db: DbOption = None,
     catalog: CatalogOption = None,
     doctrine: DoctrineOption = None,
 ) -> None:
-    """Export the report: Summary with charts, Sightings, Equipment, Estimates, Trace, Inventory.
+    """Export the report: Summary with charts, Sightings, Equipment, Estimates, Trace, Inventory, ORBAT.
 
     The format follows OUT's suffix. The workbook opens in Excel and
     LibreOffice; its Sightings sheet re-imports with `orbat import`, and no
     text from the sightings can become a formula. CSV and JSON hold the same
     tables for scripts (CSV text starting with = + - @ gets a leading ').
 
+    With --format orbat-mapper, OUT.json is an ORBAT Mapper scenario: one
+    side per actor, the unit tree (`orbat units tree`) with each unit's
+    symbol, equipment (count = the most it is known to have had, onHand =
+    count minus losses) and its located sightings as its state history.
+
     \b
-    Example:
+    Examples:
       orbat export report.xlsx --convoy bamako-2025-01-17
+      orbat export orbat.json --format orbat-mapper --identity hostile
     """
     from orbat.actors import load_actors
     from orbat.catalog import load_catalog
     from orbat.doctrine import load_doctrine
-    from orbat.report import export_report, report_format
+    from orbat.errors import UsageError
+    from orbat.report import export_report, export_scenario, report_format
     from orbat.store import open_store
 
+    if format_ is not None and format_ != "orbat-mapper":
+        raise UsageError(f"--format {format_!r}: expected orbat-mapper (other formats follow OUT's suffix)")
+    if format_ == "orbat-mapper":
+        if out.suffix.lower() != ".json":
+            raise UsageError(f"{out}: an ORBAT Mapper scenario is a .json file")
+        if any(v is not None for v in (convoy, actor, since, until)):
+            raise UsageError("--format orbat-mapper exports the whole order of battle: "
+                             "--convoy, --actor, --since and --until do not apply")
+        url = db_url(db)
+        cat = load_catalog(catalog or (), db_url=url)
+        with open_store(url, must_exist=True) as store:
+            data, path = export_scenario(store, cat, out, actors=load_actors((), db_url=url), db_url=url,
+                                         identity=identity)
+        count = sum(_count_units(g["subUnits"]) for side in data["sides"] for g in side["groups"])
+        typer.echo(f"Wrote {path}: an ORBAT Mapper scenario (format {data['version']}) of {len(data['sides'])} "
+                   f"side(s) and {count} unit(s).")
+        return
     report_format(out)  # a wrong suffix is a usage error before the database is opened
     url = db_url(db)
     cat = load_catalog(catalog or (), db_url=url)
@@ -50,12 +79,17 @@ def export(
     actors = load_actors((), db_url=url)
     with open_store(url, must_exist=True) as store:
         report, written = export_report(
-            store, cat, out, doctrine=doc, actors=actors, convoy=convoy, actor=actor, since=since, until=until)
+            store, cat, out, doctrine=doc, actors=actors, convoy=convoy, actor=actor, since=since, until=until,
+            db_url=url)
     sightings = report.tables["sightings"]
     typer.echo(
         f"Wrote {', '.join(str(p) for p in written)}: {len(report.tables['summary'])} convoy(s), "
         f"{sightings['sighting_id'].nunique()} sighting(s), {len(sightings)} row(s); filters: {report.filter_text}."
     )
+
+
+def _count_units(units: list) -> int:
+    return sum(1 + _count_units(u.get("subUnits", [])) for u in units)
 
 
 @report_app.command("convoy")

@@ -1,0 +1,1 @@
+"""Readers and writers of the formats orbat reads or writes, one module a format."""

@@ -1,0 +1,1010 @@
+"""Named units: the order of battle itself. Names, echelons, branches, the parent tree, symbol codes.
+
+A *unit* has an id, a name, aliases (former names too), an actor, a parent
+unit, an echelon (team ... command), a branch (tank, motor rifle, airborne,
+...), a MIL-STD-2525D / APP-6(D) symbol code (``sidc``, 20 digits) derived
+from branch and echelon, notes and sources.
+
+The register (:class:`UnitRegister`) is built from three layers, later ones
+replacing earlier ones with the same id:
+
+1. ``catalogs/units.yaml`` beside a SQLite database, then files given with
+   ``--units`` (an analyst's prepared ORBAT, like actors);
+2. the units stored in the database by ``orbat units set``;
+3. every unit *named* in the sightings (the row-level ``unit`` column) that
+   none of the above knows: registered, never refused. Its echelon and branch
+   are read from its name by the name rules, its parent is left open, and it
+   is listed as *unplaced* until an analyst confirms it with ``units set``.
+
+Name rules are registered code (:data:`NAME_RULES`, by kebab-case id) whose
+words are data (``catalogs/unit-rules.yaml``, extensible beside the database).
+Every reading says which rule fired and why (:attr:`Unit.reasons`).
+
+The figures of a unit (what it was seen with, what it lost) are computed over
+the canonical sightings frame by :func:`unit_equipment`: a row belongs to the
+unit it names, else to the unit its convoy is attached to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from anyascii import anyascii
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from orbat.datafiles import bundled_catalog_dir, parse_entry_list, pydantic_location, read_yaml, sqlite_path_of
+from orbat.errors import DataFileError, OrbatError, UsageError
+from orbat.names import NameIndex, NamedEntry, normalize_name
+
+UNITS_FILE = "units.yaml"
+RULES_FILE = "unit-rules.yaml"
+
+#: Echelons, smallest first, with their 2525D amplifier code (SIDC digits 9-10).
+ECHELONS: dict[str, str] = {
+    "team": "11", "squad": "12", "section": "13", "platoon": "14", "company": "15", "battalion": "16",
+    "regiment": "17", "brigade": "18", "division": "21", "corps": "22", "army": "23", "army-group": "24",
+    "region": "25", "command": "26",
+}
+#: SIDC digits 9-10 when the echelon is not known.
+NO_ECHELON = "00"
+#: Standard identity digits (SIDC digit 4) by name.
+IDENTITIES: dict[str, str] = {
+    "pending": "0", "unknown": "1", "assumed-friend": "2", "friend": "3", "neutral": "4", "suspect": "5",
+    "hostile": "6",
+}
+#: Events whose count leaves a unit's holdings (as in the inventory; ``damaged`` is reported only).
+SUBTRACTED: tuple[str, ...] = ("destroyed", "abandoned", "captured")
+_PRESENCE = ("sighting", "arrival")
+_LOSSES = ("destroyed", "damaged", "abandoned", "captured")
+
+
+class UnknownUnit(OrbatError):
+    """No unit has that name or alias."""
+
+
+class UnitCycle(OrbatError):
+    """A unit would be its own ancestor."""
+
+
+class InvalidUnits(DataFileError):
+    """A units file or a unit-rules file does not validate."""
+
+
+# --------------------------------------------------------------------------- the noun
+
+
+class Unit(NamedEntry):
+    """One named unit."""
+
+    actor: str | None = Field(default=None, description="who it belongs to, as written or an actor's name")
+    parent: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$", description="id of its parent unit")
+    echelon: str | None = Field(default=None, description="one of ECHELONS")
+    branch: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$", description="a branch id")
+    notes: str | None = None
+    sources: tuple[str, ...] = ()
+    #: where the unit comes from: "file" (YAML), "database" (units set) or "name" (read from a sighting)
+    origin: str = Field(default="file", exclude=True)
+    #: why its echelon and branch are what they are (the name rules that fired)
+    reasons: tuple[str, ...] = Field(default=(), exclude=True)
+
+    @field_validator("echelon")
+    @classmethod
+    def _known_echelon(cls, value: str | None) -> str | None:
+        if value is not None and value not in ECHELONS:
+            raise ValueError(f"unknown echelon {value!r}; expected one of: {', '.join(ECHELONS)}")
+        return value
+
+    @property
+    def placed(self) -> bool:
+        """Confirmed by an analyst (a file or ``units set``), not only read from a sighting's text."""
+        return self.origin != "name"
+
+    def record(self) -> dict[str, Any]:
+        """The unit as the store and ``--json`` keep it."""
+        return {"id": self.id, "name": self.name, "aliases": list(self.aliases), "actor": self.actor,
+                "parent": self.parent, "echelon": self.echelon, "branch": self.branch, "notes": self.notes,
+                "sources": list(self.sources)}
+
+
+class _UnitsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    units: list[Unit]
+
+
+# --------------------------------------------------------------------------- name rules
+
+
+class Branch(BaseModel):
+    """A branch: what people call it and the 2525D land-unit symbol it gets."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str = Field(min_length=1)
+    entity: str = Field(pattern=r"^\d{6}$", description="SIDC digits 11-16: entity, type, subtype")
+    modifier1: str = Field(default="00", pattern=r"^\d{2}$", description="SIDC digits 17-18")
+    modifier2: str = Field(default="00", pattern=r"^\d{2}$", description="SIDC digits 19-20")
+
+
+class RuleSpec(BaseModel):
+    """A name rule in the YAML: the id of registered code and its parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    params: dict[str, Any] = {}
+
+
+class _RulesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    branches: dict[str, Branch] = {}
+    rules: list[RuleSpec] = []
+
+
+@dataclass
+class NameReading:
+    """What the name rules read from one written unit name."""
+
+    written: str
+    name: str = ""
+    aliases: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    echelon: str | None = None
+    branch: str | None = None
+    modifier2: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def texts(self) -> list[str]:
+        """The name, then its aliases: what the word rules look at, in that order."""
+        return [self.name, *[a for a in self.aliases if a != self.written]]
+
+
+#: Name rules by id: ``rule(reading, params, rules)`` fills in the reading and says why.
+NAME_RULES: dict[str, Callable[[NameReading, Mapping[str, Any], "UnitRules"], None]] = {}
+#: What each rule does (``orbat units rules``; a test fails when one has none).
+RULE_HELP: dict[str, str] = {}
+
+
+def name_rule(rule_id: str, description: str):
+    """Register a name rule under ``rule_id``."""
+    def register(func):
+        NAME_RULES[rule_id] = func
+        RULE_HELP[rule_id] = description
+        return func
+    return register
+
+
+def words_of(text: str) -> tuple[str, ...]:
+    """Lower-case words of a text, any script transliterated, hyphens and punctuation as spaces."""
+    plain = anyascii(unicodedata.normalize("NFKC", text)).lower()
+    return tuple(re.findall(r"[a-z0-9]+", plain))
+
+
+def _find(words: tuple[str, ...], phrase: tuple[str, ...]) -> int:
+    """The end (exclusive) of the last place ``phrase`` occurs in ``words``, or -1."""
+    n = len(phrase)
+    for start in range(len(words) - n, -1, -1):
+        if words[start:start + n] == phrase:
+            return start + n
+    return -1
+
+
+def _phrases(params: Mapping[str, Any], rule_id: str) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    words = params.get("words")
+    if not isinstance(words, Mapping):
+        raise InvalidUnits(f"unit rule {rule_id!r}: params.words must map a value to a list of words")
+    out = {}
+    for value, phrases in words.items():
+        if not isinstance(phrases, list) or not all(isinstance(p, str) and words_of(p) for p in phrases):
+            raise InvalidUnits(f"unit rule {rule_id!r}: words of {value!r} must be a list of non-empty texts")
+        out[str(value)] = [(p, words_of(p)) for p in phrases]
+    return out
+
+
+_PAREN = re.compile(r"\(([^()]*)\)")
+
+
+@name_rule("former-names", "a parenthesis is a former name ('ex-200th Brigade'), a former affiliation "
+           "('ex-LNR', kept as a note) or another name ('VDV (Russian Airborne Forces)')")
+def _former_names(reading: NameReading, params: Mapping[str, Any], rules: "UnitRules") -> None:
+    markers = [str(m).lower() for m in params.get("markers", ())]
+    text = reading.written
+    base = " ".join(_PAREN.sub(" ", text).split())
+    reading.name = base or " ".join(text.split())
+    for match in _PAREN.finditer(text):
+        inner = " ".join(match.group(1).split())
+        if not inner:
+            continue
+        marker = next((m for m in markers if inner.lower().startswith(m)), None)
+        if marker is None:
+            reading.aliases.append(inner)
+            reading.reasons.append(f"former-names: {inner!r} in parentheses is another name of the unit")
+            continue
+        former = inner[len(marker):].strip()
+        before = text[:match.start()].split()
+        after = text[match.end():].split()
+        if not former:
+            continue
+        if rules.echelon_of(former) is not None:
+            reading.aliases.append(former)
+            reading.reasons.append(f"former-names: {inner!r} names a unit, so {former!r} is a former name")
+        elif after and before:
+            # "Moskva (ex-Western) Military District": the word before the parenthesis was "Western"
+            alias = " ".join([*before[:-1], former, *after])
+            reading.aliases.append(alias)
+            reading.reasons.append(f"former-names: {inner!r} replaces {before[-1]!r}: formerly {alias!r}")
+        else:
+            reading.notes.append(f"formerly of {former}")
+            reading.reasons.append(f"former-names: {inner!r} names no unit: kept as the note 'formerly of {former}'")
+
+
+@name_rule("echelon-word", "the echelon word that ends last in the name ('Army Aviation Brigade': brigade), "
+           "the longer phrase on a tie")
+def _echelon_word(reading: NameReading, params: Mapping[str, Any], rules: "UnitRules") -> None:
+    for text in reading.texts:
+        found = rules.echelon_of(text, params)
+        if found is not None:
+            reading.echelon, phrase = found
+            reading.reasons.append(f"echelon-word: {phrase!r} in {text!r} -> {reading.echelon}")
+            return
+
+
+@name_rule("branch-word", "the longest branch phrase in the name ('Anti-Tank' over 'Tank'), the first "
+           "listed on a tie")
+def _branch_word(reading: NameReading, params: Mapping[str, Any], rules: "UnitRules") -> None:
+    table = _phrases(params, "branch-word")
+    for text in reading.texts:
+        words = words_of(text)
+        best: tuple[int, int, str, str] | None = None
+        for order, (branch, phrases) in enumerate(table.items()):
+            for phrase, key in phrases:
+                if _find(words, key) >= 0 and (best is None or (len(key), -order) > (best[0], best[1])):
+                    best = (len(key), -order, branch, phrase)
+        if best is not None:
+            reading.branch = best[2]
+            label = rules.branches[best[2]].label if best[2] in rules.branches else best[2]
+            reading.reasons.append(f"branch-word: {best[3]!r} in {text!r} -> {best[2]} ({label})")
+            return
+
+
+@name_rule("modifier-word", "a capability word ('Mountain') sets the symbol's sector 2 modifier, unless the "
+           "branch has its own")
+def _modifier_word(reading: NameReading, params: Mapping[str, Any], rules: "UnitRules") -> None:
+    table = _phrases(params, "modifier-word")
+    words = words_of(reading.name)
+    for code, phrases in table.items():
+        for phrase, key in phrases:
+            if _find(words, key) >= 0:
+                reading.modifier2 = code
+                reading.reasons.append(f"modifier-word: {phrase!r} -> symbol modifier {code}")
+                return
+
+
+class UnitRules:
+    """The branches and the name rules, as loaded from the unit-rules YAML files."""
+
+    def __init__(self, branches: Mapping[str, Branch], rules: Sequence[RuleSpec]):
+        self.branches = dict(branches)
+        self.rules = list(rules)
+        unknown = [r.id for r in self.rules if r.id not in NAME_RULES]
+        if unknown:
+            raise InvalidUnits(f"unknown unit rule(s) {', '.join(unknown)}; known: {', '.join(NAME_RULES)}")
+        self._echelon_params = next((r.params for r in self.rules if r.id == "echelon-word"), {"words": {}})
+        for rule in self.rules:  # parameters are checked on load, not on first use
+            if rule.id in ("echelon-word", "branch-word", "modifier-word"):
+                _phrases(rule.params, rule.id)
+        bad = [e for e in _phrases(self._echelon_params, "echelon-word") if e not in ECHELONS]
+        if bad:
+            raise InvalidUnits(f"unit rule 'echelon-word': unknown echelon(s) {', '.join(bad)}")
+
+    def echelon_of(self, text: str, params: Mapping[str, Any] | None = None) -> tuple[str, str] | None:
+        """(echelon, the phrase that said so) for a text, or None: the phrase ending last wins."""
+        words = words_of(text)
+        best: tuple[int, int, str, str] | None = None
+        for echelon, phrases in _phrases(params or self._echelon_params, "echelon-word").items():
+            for phrase, key in phrases:
+                end = _find(words, key)
+                if end >= 0 and (best is None or (end, len(key)) > (best[0], best[1])):
+                    best = (end, len(key), echelon, phrase)
+        return None if best is None else (best[2], best[3])
+
+    def read(self, written: str) -> NameReading:
+        """Apply every rule, in file order, to a unit name as written."""
+        reading = NameReading(written=written, name=" ".join(written.split()))
+        for rule in self.rules:
+            NAME_RULES[rule.id](reading, rule.params, self)
+        reading.aliases = [a for a in dict.fromkeys([written.strip(), *reading.aliases])
+                           if normalize_name(a) and a != reading.name]
+        return reading
+
+    def sidc(self, unit: Unit, identity: str = "unknown") -> str:
+        """The unit's 20-digit 2525D symbol code: land unit, its echelon, its branch's entity."""
+        branch = self.branches.get(unit.branch or "")
+        entity = branch.entity if branch else "000000"
+        modifier1 = branch.modifier1 if branch else "00"
+        modifier2 = branch.modifier2 if branch else "00"
+        if modifier2 == "00":
+            modifier2 = self._modifier_of(unit) or "00"
+        echelon = ECHELONS.get(unit.echelon or "", NO_ECHELON)
+        return f"10{0}{IDENTITIES[identity]}10{0}{0}{echelon}{entity}{modifier1}{modifier2}"
+
+    def _modifier_of(self, unit: Unit) -> str | None:
+        for rule in self.rules:
+            if rule.id == "modifier-word":
+                reading = NameReading(written=unit.name, name=unit.name)
+                _modifier_word(reading, rule.params, self)
+                return reading.modifier2
+        return None
+
+    def branch_label(self, branch: str | None) -> str:
+        """'motorised infantry' for 'motor-rifle'; '' when unknown."""
+        if not branch:
+            return ""
+        found = self.branches.get(branch)
+        return found.label if found else branch
+
+
+def _parse_rules_file(path: Path) -> _RulesFile:
+    data = read_yaml(path)
+    try:
+        return _RulesFile.model_validate(data or {})
+    except ValidationError as exc:
+        raise InvalidUnits("\n".join(f"{path}: {pydantic_location(e['loc'])}: {e['msg']}"
+                                     for e in exc.errors())) from None
+
+
+def _beside(db_url: str | None, name: str) -> Path | None:
+    db_file = sqlite_path_of(db_url)
+    if db_file is None:
+        return None
+    path = db_file.resolve().parent / "catalogs" / name
+    return path if path.is_file() else None
+
+
+def load_unit_rules(extra: Iterable[str | os.PathLike] = (), db_url: str | None = None) -> UnitRules:
+    """The bundled ``unit-rules.yaml``, then one beside the database, then ``extra`` files.
+
+    A rule or a branch with the id of an earlier one replaces it.
+    """
+    paths = [bundled_catalog_dir() / RULES_FILE]
+    beside = _beside(db_url, RULES_FILE)
+    if beside is not None and beside.resolve() != paths[0].resolve():
+        paths.append(beside)
+    paths.extend(Path(p) for p in extra)
+    branches: dict[str, Branch] = {}
+    rules: dict[str, RuleSpec] = {}
+    for path in paths:
+        if not path.is_file():
+            raise DataFileError(f"{path}: unit rules file not found")
+        parsed = _parse_rules_file(path)
+        branches.update(parsed.branches)
+        for rule in parsed.rules:
+            rules[rule.id] = rule
+    return UnitRules(branches, list(rules.values()))
+
+
+# --------------------------------------------------------------------------- the register
+
+
+def unit_id_for(name: str) -> str:
+    """A stable id from a name: '423rd Motor Rifle Regiment' -> '423rd-motor-rifle-regiment'."""
+    slug = "-".join(words_of(name))[:80].strip("-")
+    return slug or "unit"
+
+
+class UnitRegister(NameIndex[Unit]):
+    """Units by id, with an index of their names and aliases, and the parent tree."""
+
+    noun = "unit"
+    collision_error = InvalidUnits
+
+    def __init__(self, rules: UnitRules) -> None:
+        super().__init__()
+        self.rules = rules
+
+    @property
+    def units(self) -> dict[str, Unit]:
+        """Units by id, in the order they were registered."""
+        return self.items
+
+    def require(self, name: str) -> Unit:
+        """The unit a name, alias or id resolves to; :class:`UnknownUnit` with the nearest names otherwise."""
+        found = self.lookup(name) or self.items.get(name)
+        if found is None:
+            hint = self.suggest(name)
+            raise UnknownUnit(f"unknown unit {name!r}" + (f" (did you mean {', '.join(hint)}?)" if hint else "")
+                              + "; `orbat units list` shows the register")
+        return found
+
+    def register_name(self, written: str, actor: str | None = None) -> Unit:
+        """The unit a written name resolves to, registering it from its name when nobody knows it.
+
+        A new unit gets its echelon and branch from the name rules, no parent,
+        and origin ``name`` (unplaced). A name or alias another unit already
+        uses is left out of the new unit's aliases (noted in its reasons).
+        """
+        found = self.lookup(written)
+        if found is not None:
+            return found
+        reading = self.rules.read(written)
+        found = self.lookup(reading.name)
+        if found is not None:  # "423rd Motor Rifle Regiment (ex-...)" of a known 423rd: remember the variant
+            self.add(found.model_copy(update={"aliases": (*found.aliases, written)}), self.origins[found.id])
+            return self.items[found.id]
+        taken = [a for a in reading.aliases if self.lookup(a) is not None]
+        if taken:
+            reading.aliases = [a for a in reading.aliases if a not in taken]
+            reading.reasons.extend(f"alias {a!r} left out: unit {self.lookup(a).name!r} has that name" for a in taken)
+        unit_id, n = unit_id_for(reading.name), 1
+        while unit_id in self.items:
+            n += 1
+            unit_id = f"{unit_id_for(reading.name)}-{n}"
+        unit = Unit(id=unit_id, name=reading.name, aliases=tuple(reading.aliases), actor=actor,
+                    echelon=reading.echelon, branch=reading.branch,
+                    notes="; ".join(reading.notes) or None, origin="name",
+                    reasons=tuple(reading.reasons) or ("no name rule fired: echelon and branch unknown",))
+        self.add(unit, "sightings")
+        return unit
+
+    def children(self, unit_id: str | None) -> list[Unit]:
+        """Units whose parent is ``unit_id`` (None: the roots), by echelon (largest first) then name."""
+        found = [u for u in self.items.values() if u.parent == unit_id
+                 or (unit_id is None and u.parent is not None and u.parent not in self.items)]
+        return sorted(found, key=_tree_order)
+
+    def ancestors(self, unit_id: str) -> list[str]:
+        """Ids from the unit's parent up to its root (a loop stops the walk)."""
+        out: list[str] = []
+        current = self.items[unit_id].parent
+        while current is not None and current in self.items and current not in out and current != unit_id:
+            out.append(current)
+            current = self.items[current].parent
+        return out
+
+    def check_tree(self) -> None:
+        """Every parent exists and no unit is its own ancestor; otherwise the error names the units."""
+        problems = []
+        for unit in self.items.values():
+            if unit.parent is not None and unit.parent not in self.items:
+                hint = self.suggest(unit.parent)
+                problems.append(f"{self.origins[unit.id]}: unit {unit.name!r}: parent {unit.parent!r} is not a unit"
+                                + (f" (did you mean {', '.join(hint)}?)" if hint else ""))
+        if problems:
+            raise UnknownUnit("\n".join(problems))
+        for unit in self.items.values():
+            loop = self._loop_from(unit.id)
+            if loop:
+                raise UnitCycle("units would be their own parents: "
+                                + " -> ".join(self.items[u].name for u in loop))
+
+    def _loop_from(self, unit_id: str) -> list[str]:
+        path = [unit_id]
+        current = self.items[unit_id].parent
+        while current is not None and current in self.items:
+            if current in path:
+                return path[path.index(current):] + [current]
+            path.append(current)
+            current = self.items[current].parent
+        return []
+
+    def sidc(self, unit: Unit, identity: str = "unknown") -> str:
+        """The unit's symbol code (see :meth:`UnitRules.sidc`)."""
+        return self.rules.sidc(unit, identity)
+
+    def unplaced(self) -> list[Unit]:
+        """Units read from sightings that no analyst has confirmed yet."""
+        return [u for u in self.items.values() if not u.placed]
+
+
+def _tree_order(unit: Unit) -> tuple:
+    rank = list(ECHELONS).index(unit.echelon) if unit.echelon in ECHELONS else -1
+    number = re.match(r"\d+", unit.name)
+    return (-rank, unit.name.casefold() if number is None else "", int(number.group()) if number else 0,
+            unit.name.casefold())
+
+
+def unit_files(extra: Iterable[str | os.PathLike] = (), db_url: str | None = None) -> list[Path]:
+    """The units files to load: ``catalogs/units.yaml`` beside the database, then ``extra``."""
+    found = [p for p in [_beside(db_url, UNITS_FILE)] if p is not None]
+    for item in extra:
+        path = Path(item)
+        if path.is_dir():
+            path = path / UNITS_FILE
+        if not path.is_file():
+            raise DataFileError(f"{path}: units file not found")
+        found.append(path)
+    return found
+
+
+def build_register(rules: UnitRules, *, files: Iterable[Path] = (), stored: Iterable[Mapping] = (),
+                   named: pd.DataFrame | None = None) -> UnitRegister:
+    """The register: units files, then stored units, then every unit named in ``named``'s ``unit`` column.
+
+    ``named`` is a canonical sightings frame; each distinct name not yet known
+    is registered from its name (:meth:`UnitRegister.register_name`), with the
+    actor most of its rows name. The tree is checked last (parents exist, no loops).
+    """
+    register = UnitRegister(rules)
+    for path in files:
+        for unit in parse_entry_list(path, _UnitsFile, "units", InvalidUnits):
+            register.add(unit, str(path))
+    for record in stored:
+        register.add(Unit(**{k: v for k, v in record.items() if v is not None}, origin="database"), "the database")
+    if named is not None and len(named) and "unit" in named.columns:
+        for written, actor in _named_units(named):
+            register.register_name(written, actor)
+    register.check_tree()
+    return register
+
+
+def _named_units(frame: pd.DataFrame) -> list[tuple[str, str | None]]:
+    """Distinct unit names in a frame (first-seen order) with the actor most of their rows name."""
+    names = frame["unit"].astype(object)
+    present = names.notna() & names.map(lambda v: bool(str(v).strip()))
+    if not present.any():
+        return []
+    part = pd.DataFrame({"unit": names[present].map(str), "actor": frame["actor"].astype(object)[present]})
+    out = []
+    for written, rows in part.groupby("unit", sort=False):
+        actors = rows["actor"].dropna()
+        out.append((written, str(actors.mode().iloc[0]) if len(actors) else None))
+    return out
+
+
+# --------------------------------------------------------------------------- changing a unit
+
+
+UNSET = object()
+
+
+def set_unit(register: UnitRegister, name: str, *, new_name: Any = UNSET, parent: Any = UNSET,
+             echelon: Any = UNSET, branch: Any = UNSET, actor: Any = UNSET, notes: Any = UNSET,
+             add_aliases: Sequence[str] = (), add_sources: Sequence[str] = ()) -> Unit:
+    """Create or change a unit; returns it as it is now (the register is updated, not the store).
+
+    ``name`` a unit nobody knows creates it (echelon and branch read from the
+    name unless given). ``parent`` must be a known unit (:class:`UnknownUnit`)
+    and must not make the unit its own ancestor (:class:`UnitCycle`, naming the
+    loop); ``""`` removes the parent. Fields left UNSET keep their value.
+    """
+    unit = register.lookup(name) or register.items.get(name) or register.register_name(name)
+    update: dict[str, Any] = {"origin": "database"}
+    if parent is not UNSET:
+        if parent in (None, ""):
+            update["parent"] = None
+        else:
+            update["parent"] = register.require(parent).id
+    if echelon is not UNSET:
+        if echelon not in ECHELONS:
+            raise UsageError(f"unknown echelon {echelon!r}; expected one of: {', '.join(ECHELONS)}")
+        update["echelon"] = echelon
+    if branch is not UNSET:
+        if branch not in register.rules.branches:
+            raise UsageError(f"unknown branch {branch!r}; expected one of: {', '.join(register.rules.branches)}")
+        update["branch"] = branch
+    for key, value in (("name", new_name), ("actor", actor), ("notes", notes)):
+        if value is not UNSET:
+            update[key] = value or None if key != "name" else value
+    if add_aliases:
+        update["aliases"] = tuple(dict.fromkeys((*unit.aliases, *add_aliases)))
+    if add_sources:
+        update["sources"] = tuple(dict.fromkeys((*unit.sources, *add_sources)))
+    changed = Unit(**{**unit.model_dump(), "reasons": unit.reasons, **update})
+    previous = unit
+    register.add(changed, "the database")
+    try:
+        register.check_tree()
+    except OrbatError:
+        register.add(previous, register.origins.get(previous.id, "the database"))
+        raise
+    return changed
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def row_units(frame: pd.DataFrame, register: UnitRegister, attachments: Mapping[str, str] | None = None) -> pd.Series:
+    """Per row, the id of its unit: the one it names, else the one its convoy is attached to (None: no unit)."""
+    from orbat.convoy import convoy_keys
+
+    if frame.empty:
+        return pd.Series([], dtype=object)
+    names = frame["unit"].astype(object) if "unit" in frame.columns else pd.Series(None, index=frame.index)
+    ids = {}
+    for written in names.dropna().unique():
+        found = register.lookup(str(written))
+        ids[written] = found.id if found is not None else None
+    named = names.map(lambda v: ids.get(v) if v is not None and not (isinstance(v, float) and v != v) else None)
+    if attachments:
+        attached = convoy_keys(frame).astype(object).map(lambda k: attachments.get(str(k)))
+        named = named.where(named.notna(), attached)
+    return named.astype(object).where(named.notna(), None)
+
+
+#: Columns of :func:`unit_equipment`.
+EQUIPMENT_COLUMNS: tuple[str, ...] = (
+    "unit_id", "equipment_id", "seen_max", "arrived", "destroyed", "damaged", "abandoned", "captured",
+    "lost", "count", "on_hand", "evidence",
+)
+
+
+def unit_equipment(frame: pd.DataFrame, units: pd.Series, as_of: str | dt.date | None = None) -> pd.DataFrame:
+    """Per unit and equipment type: what it was seen with, what it lost, what it had at least, what it has.
+
+    ``units`` is :func:`row_units` of ``frame``. ``seen_max`` is its largest
+    sighting (a convoy's sightings max-merged per type, as the estimator does);
+    ``arrived`` adds its convoys' arrivals; losses count every loss row once.
+    ``count`` = max(seen_max, arrived, lost): the most it is known to have had
+    (a unit known only from its losses had at least those). ``on_hand`` =
+    ``count - lost``. ``evidence`` counts the sightings behind the row.
+    """
+    from orbat.convoy import convoy_keys
+
+    if frame.empty:
+        return pd.DataFrame(columns=list(EQUIPMENT_COLUMNS))
+    work = pd.DataFrame({
+        "unit_id": units.to_numpy(), "convoy": convoy_keys(frame).astype(object).to_numpy(),
+        "sid": frame["sighting_id"].astype(object).to_numpy(), "equipment_id": frame["equipment_id"].to_numpy(),
+        "count": frame["count"].astype("int64").to_numpy(), "event": frame["event"].astype(object).to_numpy(),
+        "observed": frame["observed_at"].astype(str).str.slice(0, 10).to_numpy(),
+    })
+    work = work[work["unit_id"].notna()]
+    if as_of is not None:
+        work = work[work["observed"] <= str(as_of)[:10]]
+    if work.empty:
+        return pd.DataFrame(columns=list(EQUIPMENT_COLUMNS))
+    keys = ["unit_id", "equipment_id"]
+    presence = work[work["event"].isin(_PRESENCE)]
+    per_convoy = (presence.groupby(["unit_id", "convoy", "equipment_id", "event", "sid"])["count"].sum()
+                  .groupby(level=["unit_id", "convoy", "equipment_id", "event"]).max())
+    seen = per_convoy.groupby(level=keys).max().rename("seen_max")
+    arrivals = per_convoy[per_convoy.index.get_level_values("event") == "arrival"]
+    arrived = arrivals.groupby(level=keys).sum().rename("arrived")
+    losses = (work[work["event"].isin(_LOSSES)].groupby([*keys, "event"])["count"].sum()
+              .unstack("event").reindex(columns=list(_LOSSES)))
+    evidence = work.groupby(keys)["sid"].nunique().rename("evidence")
+    out = pd.concat([seen, arrived, losses, evidence], axis=1).fillna(0).astype("int64").reset_index()
+    out["lost"] = out[list(SUBTRACTED)].sum(axis=1)
+    out["count"] = out[["seen_max", "arrived", "lost"]].max(axis=1)
+    out["on_hand"] = out["count"] - out["lost"]
+    return out[list(EQUIPMENT_COLUMNS)].sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def convoy_units(frame: pd.DataFrame, units: pd.Series, attachments: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Convoy key -> unit id: its attachment, else the unit most of its vehicles' rows name."""
+    from orbat.convoy import convoy_keys
+
+    out: dict[str, str] = {}
+    if not frame.empty:
+        work = pd.DataFrame({"convoy": convoy_keys(frame).astype(object).map(str).to_numpy(),
+                             "unit_id": units.to_numpy(), "count": frame["count"].to_numpy()})
+        work = work[work["unit_id"].notna()]
+        if len(work):
+            totals = work.groupby(["convoy", "unit_id"])["count"].sum().reset_index()
+            totals = totals.sort_values(["convoy", "count", "unit_id"], ascending=[True, False, True], kind="stable")
+            out.update(totals.drop_duplicates("convoy").set_index("convoy")["unit_id"].to_dict())
+    out.update(attachments or {})
+    return out
+
+
+def estimate_line(unit: Unit, estimate: Mapping[str, Any]) -> str:
+    """'423rd Motor Rifle Regiment: a battalion tactical group (likely, 0.78; convoy X)'."""
+    from orbat.report import probability_words
+
+    best = estimate.get("best") or {}
+    label = best.get("label") or "no estimate"
+    confidence = best.get("confidence")
+    article = "an" if str(label)[:1].lower() in "aeiou" else "a"
+    how = f"{probability_words(confidence)}, {confidence:.2f}; " if isinstance(confidence, (int, float)) else ""
+    return f"{unit.name}: {article} {label} ({how}convoy {estimate.get('convoy')})"
+
+
+# --------------------------------------------------------------------------- the order of battle
+
+
+@dataclass
+class Orbat:
+    """The register, the convoy attachments and the sightings: everything the tree and the exports show."""
+
+    register: UnitRegister
+    frame: pd.DataFrame
+    attachments: dict[str, str] = field(default_factory=dict)
+    actors: Any = None  # an orbat.actors.ActorList, to match --actor by any alias
+
+    def __post_init__(self) -> None:
+        self.units = row_units(self.frame, self.register, self.attachments)
+
+    def equipment(self, as_of: str | dt.date | None = None) -> pd.DataFrame:
+        """:func:`unit_equipment` of the sightings (observed on or before ``as_of``)."""
+        return unit_equipment(self.frame, self.units, as_of)
+
+    def convoys(self) -> dict[str, str]:
+        """Convoy key -> unit id (:func:`convoy_units`)."""
+        return convoy_units(self.frame, self.units, self.attachments)
+
+    def _actor_matches(self, unit: Unit, actor: str | None) -> bool:
+        if actor is None:
+            return True
+        if unit.actor is None:
+            return False
+        if self.actors is not None:
+            want, have = self.actors.resolve(actor), self.actors.resolve(unit.actor)
+            if want is not None and have is not None:
+                return want.id == have.id
+        return normalize_name(unit.actor) == normalize_name(actor)
+
+    def tree(self, *, actor: str | None = None, as_of: str | dt.date | None = None) -> list[TreeRow]:
+        """The tree, depth first: confirmed roots with their sub-units, then the unplaced units.
+
+        With ``as_of``, figures count rows observed on or before it, and units
+        known only from later sightings are left out. With ``actor``, only that
+        actor's units (and their sub-units).
+        """
+        equipment = self.equipment(as_of)
+        totals = equipment.groupby("unit_id")[["count", "lost", "on_hand"]].sum() if len(equipment) else None
+        evidence = self._evidence(as_of)
+        rows: list[TreeRow] = []
+
+        def visible(unit: Unit) -> bool:
+            if as_of is not None and not unit.placed and unit.id not in evidence:
+                return False
+            return True
+
+        def walk(unit: Unit, depth: int, seen: set[str]) -> None:
+            if unit.id in seen or not visible(unit):
+                return
+            seen.add(unit.id)
+            figures = totals.loc[unit.id] if totals is not None and unit.id in totals.index else None
+            rows.append(TreeRow(
+                depth=depth, unit=unit, sidc=self.register.sidc(unit),
+                branch_label=self.register.rules.branch_label(unit.branch),
+                seen=int(figures["count"]) if figures is not None else 0,
+                lost=int(figures["lost"]) if figures is not None else 0,
+                on_hand=int(figures["on_hand"]) if figures is not None else 0,
+                evidence=evidence.get(unit.id, 0)))
+            for child in self.register.children(unit.id):
+                walk(child, depth + 1, seen)
+
+        seen: set[str] = set()
+        roots = [u for u in self.register.children(None) if self._actor_matches(u, actor)]
+        for unit in [u for u in roots if u.placed]:
+            walk(unit, 0, seen)
+        for unit in [u for u in roots if not u.placed]:
+            walk(unit, 0, seen)
+        return rows
+
+    def _evidence(self, as_of: str | dt.date | None) -> dict[str, int]:
+        if self.frame.empty:
+            return {}
+        keep = self.units.notna().to_numpy()
+        if as_of is not None:
+            keep &= (self.frame["observed_at"].astype(str).str.slice(0, 10) <= str(as_of)[:10]).to_numpy()
+        part = pd.DataFrame({"unit_id": self.units.to_numpy()[keep],
+                             "sid": self.frame["sighting_id"].to_numpy()[keep]})
+        return part.groupby("unit_id")["sid"].nunique().to_dict()
+
+    def estimates_by_unit(self, estimates: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+        """Unit id -> the estimates of the convoys that are that unit (named by its rows or attached)."""
+        convoys = self.convoys()
+        out: dict[str, list] = {}
+        for estimate in estimates:
+            unit_id = convoys.get(str(estimate.get("convoy")))
+            if unit_id is not None and unit_id in self.register.items:
+                out.setdefault(unit_id, []).append(estimate)
+        return out
+
+    def table(self, estimates: Sequence[Mapping[str, Any]] = ()) -> pd.DataFrame:
+        """The ORBAT sheet: the tree, indented, with echelon, branch, SIDC, figures and estimates."""
+        by_unit = self.estimates_by_unit(estimates)
+        rows = []
+        for row in self.tree():
+            unit = row.unit
+            rows.append({
+                "unit": "    " * row.depth + unit.name, "level": row.depth, "unit_id": unit.id,
+                "echelon": unit.echelon or "", "branch": row.branch_label, "sidc": row.sidc,
+                "actor": unit.actor or "", "placed": "yes" if unit.placed else "no (read from sightings)",
+                "equipment_seen": row.seen, "lost": row.lost, "on_hand": row.on_hand, "evidence": row.evidence,
+                "estimate": "; ".join(estimate_line(unit, e).split(": ", 1)[1] for e in by_unit.get(unit.id, [])),
+                "aliases": "; ".join(unit.aliases), "notes": unit.notes or "",
+            })
+        columns = ["unit", "level", "unit_id", "echelon", "branch", "sidc", "actor", "placed", "equipment_seen",
+                   "lost", "on_hand", "evidence", "estimate", "aliases", "notes"]
+        out = pd.DataFrame(rows, columns=columns)
+        for col in ("level", "equipment_seen", "lost", "on_hand", "evidence"):
+            out[col] = out[col].astype("Int64")
+        return out
+
+    def located(self) -> dict[str, list[tuple[str, float, float]]]:
+        """Unit id -> its located sightings as (observed_at, lon, lat), oldest first, one per sighting."""
+        if self.frame.empty:
+            return {}
+        part = pd.DataFrame({"unit_id": self.units.to_numpy(), "sid": self.frame["sighting_id"].to_numpy(),
+                             "t": self.frame["observed_at"].astype(str).to_numpy(),
+                             "lat": self.frame["lat"].to_numpy(), "lon": self.frame["lon"].to_numpy()})
+        part = part[part["unit_id"].notna() & part["lat"].notna() & part["lon"].notna()]
+        part = part.drop_duplicates(["unit_id", "sid"]).sort_values(["unit_id", "t", "sid"], kind="stable")
+        out: dict[str, list] = {}
+        for unit_id, t, lon, lat in zip(part["unit_id"], part["t"], part["lon"], part["lat"]):
+            out.setdefault(unit_id, []).append((t, float(lon), float(lat)))
+        return out
+
+    def sides(self, catalog, *, identity: str = "unknown") -> list[dict[str, Any]]:
+        """The tree per actor as plain data for a scenario writer (:mod:`orbat.formats.orbat_mapper`).
+
+        Each side: ``name`` and ``units`` (placed roots) and ``unplaced``; each
+        unit: ``id``, ``name``, ``sidc``, ``equipment`` [{name, count, on_hand,
+        lost}], ``positions`` [(observed_at, lon, lat)], ``children``.
+        """
+        if identity not in IDENTITIES:
+            raise UsageError(f"unknown identity {identity!r}; expected one of: {', '.join(IDENTITIES)}")
+        equipment = self.equipment()
+        per_unit: dict[str, list[dict]] = {}
+        for row in equipment.itertuples(index=False):
+            entry = catalog.items.get(row.equipment_id) if catalog is not None else None
+            per_unit.setdefault(row.unit_id, []).append({
+                "name": entry.name if entry is not None else str(row.equipment_id), "count": int(row.count),
+                "on_hand": int(row.on_hand), "lost": int(row.lost)})
+        located = self.located()
+
+        def node(unit: Unit, seen: set[str]) -> dict[str, Any]:
+            seen.add(unit.id)
+            return {"id": unit.id, "name": unit.name, "sidc": self.register.sidc(unit, identity),
+                    "echelon": unit.echelon, "equipment": per_unit.get(unit.id, []),
+                    "positions": located.get(unit.id, []),
+                    "children": [node(c, seen) for c in self.register.children(unit.id) if c.id not in seen]}
+
+        sides: dict[str, dict[str, Any]] = {}
+        seen: set[str] = set()
+        for unit in self.register.children(None):
+            actor = self._side_name(unit)
+            side = sides.setdefault(normalize_name(actor) or actor, {"name": actor, "units": [], "unplaced": []})
+            side["units" if unit.placed else "unplaced"].append(node(unit, seen))
+        return list(sides.values())
+
+    def _side_name(self, unit: Unit) -> str:
+        if unit.actor is None:
+            return "Unknown actor"
+        if self.actors is not None:
+            found = self.actors.resolve(unit.actor)
+            if found is not None:
+                return found.name
+        return unit.actor
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    """One line of the tree."""
+
+    depth: int
+    unit: Unit
+    sidc: str
+    branch_label: str
+    seen: int
+    lost: int
+    on_hand: int
+    evidence: int
+
+
+def tree_text(rows: Sequence[TreeRow]) -> str:
+    """The tree as indented text, one unit a line, then the unplaced units under their own heading."""
+    lines: list[str] = []
+    heading_done = False
+    for row in rows:
+        unit = row.unit
+        if row.depth == 0 and not unit.placed and not heading_done:
+            lines.append("Unplaced (read from sightings; confirm with `orbat units set NAME --parent P`):")
+            heading_done = True
+        indent = "  " * (row.depth + (1 if heading_done else 0))
+        kind = ", ".join(x for x in (unit.echelon or "echelon unknown", row.branch_label) if x)
+        figures = (f"{row.seen} seen, {row.lost} lost, {row.on_hand} on hand, "
+                   f"{row.evidence} sighting{'s' if row.evidence != 1 else ''}")
+        lines.append(f"{indent}{unit.name} [{kind}] {row.sidc}: {figures}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def load_orbat(store, *, frame: pd.DataFrame | None = None, db_url: str | None = None,
+               units: Iterable[str | os.PathLike] = (), rules: Iterable[str | os.PathLike] = (),
+               actors: Any = None) -> Orbat:
+    """The order of battle: units files, stored units, units named in the sightings, attachments.
+
+    ``store`` None (sightings read from a file, nothing stored): files and
+    the names in ``frame`` only.
+    """
+    if frame is None:
+        frame = store.sightings_frame()
+    register = build_register(load_unit_rules(rules, db_url=db_url), files=unit_files(units, db_url),
+                              stored=store.stored_units() if store is not None else (), named=frame)
+    return Orbat(register, frame, store.unit_attachments() if store is not None else {}, actors)
+
+
+def update_unit(store, orbat: Orbat, name: str, **changes: Any) -> Unit:
+    """:func:`set_unit` on the register, then store the unit (``orbat units set``)."""
+    unit = set_unit(orbat.register, name, **changes)
+    save_unit(store, unit)
+    return unit
+
+
+def detach(store, convoy: str) -> bool:
+    """Remove a convoy's attachment; :class:`OrbatError` if it had none."""
+    if not store.detach_convoy(convoy):
+        raise OrbatError(f"convoy {convoy!r} is not attached to a unit")
+    return True
+
+
+def holdings_by_unit(orbat: Orbat, catalog, *, as_of: str | None = None, actor: str | None = None) -> list[dict]:
+    """``orbat inventory --by unit``: per unit and type, count, lost and on hand (see :func:`unit_equipment`)."""
+    equipment = orbat.equipment(as_of)
+    out = []
+    for row in equipment.to_dict("records"):
+        unit = orbat.register.items.get(row["unit_id"])
+        if unit is None or not orbat._actor_matches(unit, actor):
+            continue
+        entry = catalog.items.get(row["equipment_id"]) if catalog is not None else None
+        out.append({"unit": unit.name, **{k: (int(v) if k not in ("unit_id", "equipment_id") else v)
+                                          for k, v in row.items()},
+                    "label": entry.name if entry is not None else row["equipment_id"]})
+    order = {u.id: i for i, u in enumerate(r.unit for r in orbat.tree())}
+    return sorted(out, key=lambda h: (order.get(h["unit_id"], len(order)), h["label"].casefold()))
+
+
+def _presence_convoys(frame: pd.DataFrame) -> set[str]:
+    from orbat.convoy import convoy_keys
+
+    if frame.empty:
+        return set()
+    keys = convoy_keys(frame).astype(object).map(str)
+    return set(keys[frame["event"].isin(_PRESENCE).to_numpy()])
+
+
+def describe_unit(orbat: Orbat, name: str, catalog, doctrine=None) -> dict[str, Any]:
+    """Everything ``orbat units show`` prints about one unit, as plain data."""
+    unit = orbat.register.require(name)
+    register = orbat.register
+    equipment = [h for h in holdings_by_unit(orbat, catalog) if h["unit_id"] == unit.id]
+    convoys = sorted(c for c, u in orbat.convoys().items() if u == unit.id)
+    estimates: list[str] = []
+    seen = _presence_convoys(orbat.frame)
+    estimated = [c for c in convoys if c in seen]  # a convoy known only from losses has nothing to estimate
+    if estimated:
+        from orbat.estimate import estimate_convoys
+
+        for found in estimate_convoys(orbat.frame, catalog, doctrine, convoys=estimated):
+            estimates.append(estimate_line(unit, found.to_dict()))
+    parent = register.items.get(unit.parent) if unit.parent else None
+    return {
+        **unit.record(), "sidc": register.sidc(unit), "branch_label": register.rules.branch_label(unit.branch),
+        "placed": unit.placed, "origin": unit.origin, "why": list(unit.reasons),
+        "parent_name": parent.name if parent else None,
+        "ancestors": [register.items[a].name for a in register.ancestors(unit.id)],
+        "sub_units": [c.name for c in register.children(unit.id)],
+        "convoys": convoys, "attached": sorted(c for c, u in orbat.attachments.items() if u == unit.id),
+        "estimates": estimates, "equipment": equipment,
+    }
+
+
+def save_unit(store, unit: Unit) -> None:
+    """Store a unit as the analyst set it (``orbat units set``)."""
+    store.save_unit(unit.record())
+
+
+def attach(store, orbat: Orbat, convoy: str, unit_name: str) -> Unit:
+    """Attach a convoy (a key the sightings have) to a unit; returns the unit."""
+    from orbat.convoy import convoy_keys
+
+    unit = orbat.register.require(unit_name)
+    keys = set(convoy_keys(orbat.frame).astype(object).map(str)) if len(orbat.frame) else set()
+    if convoy not in keys:
+        raise OrbatError(f"no convoy {convoy!r} in {getattr(store, 'where', 'the database')} "
+                         "(a convoy key, or the id of a sighting without one)")
+    store.attach_convoy(convoy, unit.id)
+    orbat.attachments[convoy] = unit.id
+    orbat.units = row_units(orbat.frame, orbat.register, orbat.attachments)
+    return unit
