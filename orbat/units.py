@@ -784,7 +784,7 @@ class Orbat:
     def _evidence(self, as_of: str | dt.date | None) -> dict[str, int]:
         if self.frame.empty:
             return {}
-        keep = self.units.notna().to_numpy()
+        keep = self.units.notna().to_numpy().copy()
         if as_of is not None:
             keep &= (self.frame["observed_at"].astype(str).str.slice(0, 10) <= str(as_of)[:10]).to_numpy()
         part = pd.DataFrame({"unit_id": self.units.to_numpy()[keep],
