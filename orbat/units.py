@@ -210,6 +210,12 @@ def _phrases(params: Mapping[str, Any], rule_id: str) -> dict[str, list[tuple[st
 
 
 _PAREN = re.compile(r"\(([^()]*)\)")
+_PARTS = re.compile(r",|;|\bof\b", re.IGNORECASE)
+
+
+def designation_parts(text: str) -> list[str]:
+    """'1st Battalion, 423rd Regiment' -> ['1st Battalion', '423rd Regiment']: the unit first, then its parents."""
+    return [p for p in (part.strip() for part in _PARTS.split(text)) if p]
 
 
 @name_rule("former-names", "a parenthesis is a former name ('ex-200th Brigade'), a former affiliation "
@@ -261,7 +267,7 @@ def _echelon_word(reading: NameReading, params: Mapping[str, Any], rules: "UnitR
            "listed on a tie")
 def _branch_word(reading: NameReading, params: Mapping[str, Any], rules: "UnitRules") -> None:
     table = _phrases(params, "branch-word")
-    for text in reading.texts:
+    for text in (part for whole in reading.texts for part in designation_parts(whole)):
         words = words_of(text)
         best: tuple[int, int, str, str] | None = None
         for order, (branch, phrases) in enumerate(table.items()):
@@ -306,15 +312,24 @@ class UnitRules:
             raise InvalidUnits(f"unit rule 'echelon-word': unknown echelon(s) {', '.join(bad)}")
 
     def echelon_of(self, text: str, params: Mapping[str, Any] | None = None) -> tuple[str, str] | None:
-        """(echelon, the phrase that said so) for a text, or None: the phrase ending last wins."""
-        words = words_of(text)
-        best: tuple[int, int, str, str] | None = None
-        for echelon, phrases in _phrases(params or self._echelon_params, "echelon-word").items():
-            for phrase, key in phrases:
-                end = _find(words, key)
-                if end >= 0 and (best is None or (end, len(key)) > (best[0], best[1])):
-                    best = (end, len(key), echelon, phrase)
-        return None if best is None else (best[2], best[3])
+        """(echelon, the phrase that said so) for a text, or None.
+
+        The unit is the first part of "1st Battalion, 423rd Regiment" (or "...
+        of the 423rd"): the first part that has an echelon word decides, and
+        within it the phrase ending last wins.
+        """
+        table = _phrases(params or self._echelon_params, "echelon-word")
+        for part in designation_parts(text):
+            words = words_of(part)
+            best: tuple[int, int, str, str] | None = None
+            for echelon, phrases in table.items():
+                for phrase, key in phrases:
+                    end = _find(words, key)
+                    if end >= 0 and (best is None or (end, len(key)) > (best[0], best[1])):
+                        best = (end, len(key), echelon, phrase)
+            if best is not None:
+                return best[2], best[3]
+        return None
 
     def read(self, written: str) -> NameReading:
         """Apply every rule, in file order, to a unit name as written."""
