@@ -112,3 +112,43 @@ def test_migrations_go_down_and_up_again(store_url):
     with open_store(store_url) as store:
         assert store.revision() == latest_revision()
         assert len(store.sightings_frame()) == 18
+
+
+def _at_revision(url: str, revision: str) -> None:
+    from alembic import command
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), revision)
+    engine.dispose()
+
+
+def test_units_revision_upgrades_an_old_database_without_loss(tmp_path):
+    url = make_revision_1_database(tmp_path / "old.db")
+    _at_revision(url, "0002")
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        before = conn.execute("SELECT * FROM entries ORDER BY sighting_id, equipment_id").fetchall()
+    with open_store(url) as store:
+        assert store.revision() == latest_revision()
+        assert store.stored_units() == [] and store.unit_attachments() == {}
+        frame = store.sightings_frame()
+        assert frame["unit"].isna().all()
+        pd.testing.assert_frame_equal(frame.drop(columns="unit"), mali_frame().drop(columns="unit"))
+        store.save_unit({"id": "x", "name": "X Brigade", "aliases": ["X Bde"], "sources": []})
+        store.attach_convoy("bamako-2025-01-17", "x")
+        assert store.stored_units()[0]["aliases"] == ["X Bde"]
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        after = conn.execute("SELECT * FROM entries ORDER BY sighting_id, equipment_id").fetchall()
+    assert [row[:-1] for row in after] == before and all(row[-1] is None for row in after)
+
+
+def test_units_revision_keeps_an_entries_unit_column_another_revision_added(tmp_path):
+    """#14's revision adds entries.unit too: 0005 then adds only the tables, and the data stays."""
+    url = make_revision_1_database(tmp_path / "old.db")
+    _at_revision(url, "0002")
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute("ALTER TABLE entries ADD COLUMN unit TEXT")
+        conn.execute("UPDATE entries SET unit = '423rd Motor Rifle Regiment'")
+    with open_store(url) as store:
+        assert set(store.sightings_frame()["unit"]) == {"423rd Motor Rifle Regiment"}
+        assert store.stored_units() == []
