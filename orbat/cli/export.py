@@ -44,7 +44,7 @@ def export(
     count minus losses) and its located sightings as its state history.
 
     \b
-    Examples:
+    Example:
       orbat export report.xlsx --convoy bamako-2025-01-17
       orbat export orbat.json --format orbat-mapper --identity hostile
     """
