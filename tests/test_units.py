@@ -305,3 +305,25 @@ def test_every_sidc_has_20_digits_and_its_echelon(rules, echelon, branch, identi
     assert len(sidc) == 20 and sidc.isdigit()
     assert sidc[8:10] == (ECHELONS[echelon] if echelon else "00")
     assert sidc[3] == IDENTITIES[identity] and sidc[4:6] == "10"
+
+
+def test_the_store_keeps_units_and_attachments(store_url, rules):
+    from orbat.store import open_store
+    from orbat.units import attach, detach, load_orbat, update_unit
+
+    with open_store(store_url) as store:
+        store.import_frame(sightings())
+        orbat = load_orbat(store)
+        update_unit(store, orbat, "4th Guards Tank Division", actor="Russia")
+        update_unit(store, orbat, "13th Guards Tank Regiment", parent="4th Guards Tank Division",
+                    add_sources=["https://example.org/13"])
+        attach(store, orbat, "x1", "13th Guards Tank Regiment")
+    with open_store(store_url) as store:
+        orbat = load_orbat(store)
+        regiment = orbat.register.require("13th Guards Tank Regiment")
+        assert (regiment.parent, regiment.sources, regiment.placed) == (
+            "4th-guards-tank-division", ("https://example.org/13",), True)
+        assert orbat.attachments == {"x1": regiment.id}
+        assert orbat.equipment().set_index(["unit_id", "equipment_id"]).loc[(regiment.id, "ural-4320"), "count"] == 4
+        detach(store, "x1")
+        assert store.unit_attachments() == {}
