@@ -169,3 +169,16 @@ def test_every_unit_in_a_scenario_has_a_20_digit_sidc_matching_its_echelon(catal
         assert unit["sidc"][8:10] == (ECHELONS[echelon] if echelon else "00")
         for item in unit.get("equipment", []):
             assert 0 <= item["onHand"] <= item["count"]
+
+
+@pytest.mark.libreoffice
+@pytest.mark.slow
+def test_orbat_sheet_opens_in_libreoffice(cli, db, tmp_path):
+    from test_libreoffice import convert
+
+    out = tmp_path / "report.xlsx"
+    assert cli("export", out, "--db", db).exit_code == 0
+    rows = convert(tmp_path, out)["ORBAT"]
+    assert [r[0] for r in rows[1:]] == ["4th Guards Tank Division", "    423rd Motor Rifle Regiment", HOSTILE]
+    got = dict(zip(rows[0], rows[2]))
+    assert (got["sidc"], got["equipment seen"], got["lost"], got["on hand"]) == ("10011000171211040000", "8", "2", "6")
