@@ -161,7 +161,7 @@ CREATE TABLE sightings (
     sighting_id TEXT NOT NULL, convoy TEXT, observed_at TEXT NOT NULL, place TEXT,
     lat REAL, lon REAL, actor TEXT, equipment TEXT NOT NULL, count INTEGER NOT NULL,
     count_max INTEGER, mode TEXT, source TEXT, reliability TEXT, credibility INTEGER,
-    notes TEXT, event TEXT, captor TEXT,
+    notes TEXT, event TEXT, captor TEXT, unit TEXT,
     PRIMARY KEY (sighting_id, equipment)
 )
 """
