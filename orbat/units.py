@@ -190,6 +190,8 @@ def words_of(text: str) -> tuple[str, ...]:
 
 def _find(words: tuple[str, ...], phrase: tuple[str, ...]) -> int:
     """The end (exclusive) of the last place ``phrase`` occurs in ``words``, or -1."""
+    if phrase[0] not in words:
+        return -1
     n = len(phrase)
     for start in range(len(words) - n, -1, -1):
         if words[start:start + n] == phrase:
@@ -266,7 +268,7 @@ def _echelon_word(reading: NameReading, params: Mapping[str, Any], rules: "UnitR
 @name_rule("branch-word", "the longest branch phrase in the name ('Anti-Tank' over 'Tank'), the first "
            "listed on a tie")
 def _branch_word(reading: NameReading, params: Mapping[str, Any], rules: "UnitRules") -> None:
-    table = _phrases(params, "branch-word")
+    table = rules.table("branch-word", params)
     for text in (part for whole in reading.texts for part in designation_parts(whole)):
         words = words_of(text)
         best: tuple[int, int, str, str] | None = None
@@ -284,7 +286,7 @@ def _branch_word(reading: NameReading, params: Mapping[str, Any], rules: "UnitRu
 @name_rule("modifier-word", "a capability word ('Mountain') sets the symbol's sector 2 modifier, unless the "
            "branch has its own")
 def _modifier_word(reading: NameReading, params: Mapping[str, Any], rules: "UnitRules") -> None:
-    table = _phrases(params, "modifier-word")
+    table = rules.table("modifier-word", params)
     words = words_of(reading.name)
     for code, phrases in table.items():
         for phrase, key in phrases:
@@ -300,6 +302,7 @@ class UnitRules:
     def __init__(self, branches: Mapping[str, Branch], rules: Sequence[RuleSpec]):
         self.branches = dict(branches)
         self.rules = list(rules)
+        self._tables: dict[int, dict] = {}
         unknown = [r.id for r in self.rules if r.id not in NAME_RULES]
         if unknown:
             raise InvalidUnits(f"unknown unit rule(s) {', '.join(unknown)}; known: {', '.join(NAME_RULES)}")
@@ -311,6 +314,14 @@ class UnitRules:
         if bad:
             raise InvalidUnits(f"unit rule 'echelon-word': unknown echelon(s) {', '.join(bad)}")
 
+    def table(self, rule_id: str, params: Mapping[str, Any]) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+        """A word rule's phrases, split into words once (rules run once per unit name)."""
+        key = id(params)
+        found = self._tables.get(key)
+        if found is None:
+            found = self._tables[key] = _phrases(params, rule_id)
+        return found
+
     def echelon_of(self, text: str, params: Mapping[str, Any] | None = None) -> tuple[str, str] | None:
         """(echelon, the phrase that said so) for a text, or None.
 
@@ -318,7 +329,7 @@ class UnitRules:
         of the 423rd"): the first part that has an echelon word decides, and
         within it the phrase ending last wins.
         """
-        table = _phrases(params or self._echelon_params, "echelon-word")
+        table = self.table("echelon-word", params or self._echelon_params)
         for part in designation_parts(text):
             words = words_of(part)
             best: tuple[int, int, str, str] | None = None
@@ -469,11 +480,19 @@ class UnitRegister(NameIndex[Unit]):
         self.add(unit, "sightings")
         return unit
 
+    def add(self, item: Unit, origin: str) -> None:
+        super().add(item, origin)
+        self._children = None
+
     def children(self, unit_id: str | None) -> list[Unit]:
         """Units whose parent is ``unit_id`` (None: the roots), by echelon (largest first) then name."""
-        found = [u for u in self.items.values() if u.parent == unit_id
-                 or (unit_id is None and u.parent is not None and u.parent not in self.items)]
-        return sorted(found, key=_tree_order)
+        if getattr(self, "_children", None) is None:
+            index: dict[str | None, list[Unit]] = {}
+            for unit in self.items.values():
+                parent = unit.parent if unit.parent in self.items else None
+                index.setdefault(parent, []).append(unit)
+            self._children = {k: sorted(v, key=_tree_order) for k, v in index.items()}
+        return list(self._children.get(unit_id, []))
 
     def ancestors(self, unit_id: str) -> list[str]:
         """Ids from the unit's parent up to its root (a loop stops the walk)."""
@@ -563,15 +582,18 @@ def build_register(rules: UnitRules, *, files: Iterable[Path] = (), stored: Iter
 def _named_units(frame: pd.DataFrame) -> list[tuple[str, str | None]]:
     """Distinct unit names in a frame (first-seen order) with the actor most of their rows name."""
     names = frame["unit"].astype(object)
-    present = names.notna() & names.map(lambda v: bool(str(v).strip()))
+    present = names.notna().to_numpy()
     if not present.any():
         return []
-    part = pd.DataFrame({"unit": names[present].map(str), "actor": frame["actor"].astype(object)[present]})
-    out = []
-    for written, rows in part.groupby("unit", sort=False):
-        actors = rows["actor"].dropna()
-        out.append((written, str(actors.mode().iloc[0]) if len(actors) else None))
-    return out
+    part = pd.DataFrame({"unit": names[present].astype(str).str.strip().to_numpy(),
+                         "actor": frame["actor"].astype(object)[present].to_numpy()})
+    part = part[part["unit"] != ""]
+    order = list(dict.fromkeys(part["unit"]))
+    # the actor most rows of each unit name (ties: the first in alphabetical order)
+    counts = part.dropna(subset=["actor"]).groupby(["unit", "actor"]).size().reset_index(name="n")
+    counts = counts.sort_values(["unit", "n", "actor"], ascending=[True, False, True], kind="stable")
+    actor_of = counts.drop_duplicates("unit").set_index("unit")["actor"].to_dict()
+    return [(written, str(actor_of[written]) if written in actor_of else None) for written in order]
 
 
 # --------------------------------------------------------------------------- changing a unit
@@ -764,7 +786,8 @@ class Orbat:
         actor's units (and their sub-units).
         """
         equipment = self.equipment(as_of)
-        totals = equipment.groupby("unit_id")[["count", "lost", "on_hand"]].sum() if len(equipment) else None
+        totals = (equipment.groupby("unit_id")[["count", "lost", "on_hand"]].sum().to_dict("index")
+                  if len(equipment) else {})
         evidence = self._evidence(as_of)
         rows: list[TreeRow] = []
 
@@ -777,7 +800,7 @@ class Orbat:
             if unit.id in seen or not visible(unit):
                 return
             seen.add(unit.id)
-            figures = totals.loc[unit.id] if totals is not None and unit.id in totals.index else None
+            figures = totals.get(unit.id)
             rows.append(TreeRow(
                 depth=depth, unit=unit, sidc=self.register.sidc(unit),
                 branch_label=self.register.rules.branch_label(unit.branch),
