@@ -780,6 +780,24 @@ class Store:
             out.append(item)
         return out
 
+    def named_units(self) -> list[tuple[str, str | None]]:
+        """Every unit name the active sightings' rows give, first seen first, with the actor most of its rows name."""
+        self._require_current()
+        with self._read() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT e.unit, s.actor, COUNT(*), MIN(s.observed_at) FROM entries e "
+                "JOIN sightings s ON s.sighting_id = e.sighting_id "
+                "WHERE s.archived_at IS NULL AND e.unit IS NOT NULL AND e.unit <> '' "
+                "GROUP BY e.unit, s.actor")).all()
+        first: dict[str, str] = {}
+        best: dict[str, tuple[int, str]] = {}
+        for unit, actor, n, seen in rows:
+            first[unit] = min(first.get(unit, seen), seen)
+            if actor is not None and (unit not in best or (-n, actor) < (-best[unit][0], best[unit][1])):
+                best[unit] = (n, actor)
+        order = sorted(first, key=lambda u: (first[u], u))
+        return [(unit, best[unit][1] if unit in best else None) for unit in order]
+
     def save_unit(self, unit: dict) -> None:
         """Insert or replace one unit (keys: id, name, aliases, actor, parent, echelon, branch, notes, sources)."""
         self._require_current()

@@ -559,12 +559,14 @@ def unit_files(extra: Iterable[str | os.PathLike] = (), db_url: str | None = Non
 
 
 def build_register(rules: UnitRules, *, files: Iterable[Path] = (), stored: Iterable[Mapping] = (),
-                   named: pd.DataFrame | None = None) -> UnitRegister:
-    """The register: units files, then stored units, then every unit named in ``named``'s ``unit`` column.
+                   named: pd.DataFrame | Sequence[tuple[str, str | None]] | None = None) -> UnitRegister:
+    """The register: units files, then stored units, then every unit named in the sightings.
 
-    ``named`` is a canonical sightings frame; each distinct name not yet known
-    is registered from its name (:meth:`UnitRegister.register_name`), with the
-    actor most of its rows name. The tree is checked last (parents exist, no loops).
+    ``named`` is a canonical sightings frame (its ``unit`` column) or a list
+    of (name, actor) as :meth:`orbat.store.Store.named_units` gives; each name
+    not yet known is registered from its name
+    (:meth:`UnitRegister.register_name`), with the actor most of its rows
+    name. The tree is checked last (parents exist, no loops).
     """
     register = UnitRegister(rules)
     for path in files:
@@ -572,9 +574,10 @@ def build_register(rules: UnitRules, *, files: Iterable[Path] = (), stored: Iter
             register.add(unit, str(path))
     for record in stored:
         register.add(Unit(**{k: v for k, v in record.items() if v is not None}, origin="database"), "the database")
-    if named is not None and len(named) and "unit" in named.columns:
-        for written, actor in _named_units(named):
-            register.register_name(written, actor)
+    if isinstance(named, pd.DataFrame):
+        named = _named_units(named) if len(named) and "unit" in named.columns else []
+    for written, actor in named or ():
+        register.register_name(written, actor)
     register.check_tree()
     return register
 
@@ -829,6 +832,16 @@ class Orbat:
                              "sid": self.frame["sighting_id"].to_numpy()[keep]})
         return part.groupby("unit_id")["sid"].nunique().to_dict()
 
+    def convoy_unit_names(self) -> dict[str, str]:
+        """Convoy key -> "UNIT (attached)" or "UNIT (named by its sightings)": how estimates are reported."""
+        out = {}
+        for convoy, unit_id in self.convoys().items():
+            unit = self.register.items.get(unit_id)
+            if unit is not None:
+                how = "attached" if convoy in self.attachments else "named by its sightings"
+                out[convoy] = f"{unit.name} ({how})"
+        return out
+
     def estimates_by_unit(self, estimates: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
         """Unit id -> the estimates of the convoys that are that unit (named by its rows or attached)."""
         convoys = self.convoys()
@@ -953,13 +966,17 @@ def load_orbat(store, *, frame: pd.DataFrame | None = None, db_url: str | None =
                actors: Any = None) -> Orbat:
     """The order of battle: units files, stored units, units named in the sightings, attachments.
 
-    ``store`` None (sightings read from a file, nothing stored): files and
-    the names in ``frame`` only.
+    The register holds every unit the store's sightings name; ``frame``
+    (default: every stored sighting) is what the figures count, so a filtered
+    frame keeps the whole register. ``store`` None (sightings read from a
+    file, nothing stored): files and the names in ``frame`` only.
     """
     if frame is None:
         frame = store.sightings_frame()
+    # with a store, every name its sightings give (not only those of a filtered frame)
     register = build_register(load_unit_rules(rules, db_url=db_url), files=unit_files(units, db_url),
-                              stored=store.stored_units() if store is not None else (), named=frame)
+                              stored=store.stored_units() if store is not None else (),
+                              named=store.named_units() if store is not None else frame)
     return Orbat(register, frame, store.unit_attachments() if store is not None else {}, actors)
 
 

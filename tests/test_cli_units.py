@@ -108,6 +108,16 @@ def test_a_convoy_named_by_its_sightings_is_reported_as_its_unit(cli, db):
     assert "(unplaced: read from sightings, not confirmed)" in shown.output
 
 
+def test_estimate_reports_the_unit_a_convoy_is(cli, db):
+    named = cli("estimate", "--convoy", "c1", "--db", db)
+    assert named.exit_code == 0, named.output
+    assert "unit" in named.output and "1st Battalion, 423rd Motor Rifle Regiment (named by its" in named.output
+    assert cli("units", "attach", "c9", "13th Guards Tank Regiment", "--db", db).exit_code == 0
+    attached = cli("estimate", "--convoy", "c9", "--db", db)
+    assert "13th Guards Tank Regiment (attached)" in attached.output
+    assert "unit" not in cli("estimate", "--convoy", "c1", "--json", "--db", db).output.split('"best"')[0]
+
+
 def test_inventory_by_unit(cli, db):
     result = cli("inventory", "--by", "unit", "--json", "--db", db)
     assert result.exit_code == 0, result.output
