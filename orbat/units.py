@@ -460,11 +460,19 @@ class Orbat:
     actors: Any = None  # an orbat.actors.ActorList, to match --actor by any alias
 
     def __post_init__(self) -> None:
+        self.attribute()
+
+    def attribute(self) -> None:
+        """(Re)compute which unit each row belongs to, after the attachments changed."""
         self.units = row_units(self.frame, self.register, self.attachments)
+        self._figures: dict[str, pd.DataFrame] = {}
 
     def equipment(self, as_of: str | dt.date | None = None) -> pd.DataFrame:
-        """:func:`unit_equipment` of the sightings (observed on or before ``as_of``)."""
-        return unit_equipment(self.frame, self.units, as_of)
+        """:func:`unit_equipment` of the sightings (observed on or before ``as_of``); computed once per date."""
+        key = str(as_of)
+        if key not in self._figures:
+            self._figures[key] = unit_equipment(self.frame, self.units, as_of)
+        return self._figures[key].copy()
 
     def convoys(self) -> dict[str, str]:
         """Convoy key -> unit id (:func:`convoy_units`)."""
@@ -761,5 +769,5 @@ def attach(store, orbat: Orbat, convoy: str, unit_name: str) -> Unit:
                          "(a convoy key, or the id of a sighting without one)")
     store.attach_convoy(convoy, unit.id)
     orbat.attachments[convoy] = unit.id
-    orbat.units = row_units(orbat.frame, orbat.register, orbat.attachments)
+    orbat.attribute()
     return unit
