@@ -65,6 +65,18 @@ def test_revision_1_database_is_upgraded_by_migration_keeping_its_data(tmp_path)
         assert "captor" in [r[1] for r in conn.execute("PRAGMA table_info(entries)")]
 
 
+def test_history_of_an_upgraded_database_names_only_real_changes(tmp_path):
+    """A version written before 0003 has its actor on the sighting; that is no change of the entries."""
+    url = make_revision_1_database(tmp_path / "old.db")
+    with open_store(url) as store:
+        store.import_frame(mali_frame(), source="again.csv")  # writes no version: nothing changed
+        changed = mali_frame()
+        changed.loc[0, "count"] = 7
+        store.import_frame(changed, source="v2.csv")
+        (version,) = store.history(changed.loc[0, "sighting_id"])
+    assert version["changes"] == [f"{changed.loc[0, 'equipment_id']} count: 6 -> 7"]
+
+
 def test_open_store_without_upgrade_leaves_an_old_database_alone(tmp_path, cli):
     url = make_revision_1_database(tmp_path / "old.db")
     with open_store(url, upgrade=False) as store:
@@ -114,6 +126,61 @@ def test_migrations_go_down_and_up_again(store_url):
         assert len(store.sightings_frame()) == 18
 
 
+def test_revision_2_database_moves_actor_to_its_entries_and_takes_the_new_key(store_url):
+    """0003: each entry takes its sighting's actor ("" for none), unit and tags start empty, nothing is lost."""
+    from alembic import command
+
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0002")
+        now = "2025-01-18T09:00:00.000000Z"
+        for sid, actor in (("a", "Africa Corps"), ("b", None)):
+            conn.execute(sa.text(
+                "INSERT INTO sightings (sighting_id, observed_at, actor, created_at, updated_at) "
+                "VALUES (:s, '2025-01-17', :a, :t, :t)"), {"s": sid, "a": actor, "t": now})
+            conn.execute(sa.text(
+                "INSERT INTO entries (sighting_id, equipment_id, equipment, count, mode, event, entry_order, captor) "
+                "VALUES (:s, 't-72', 'T-72', 3, 'driven', 'sighting', 0, NULL)"), {"s": sid})
+    engine.dispose()
+    with open_store(store_url) as store:
+        assert store.revision() == latest_revision()
+        frame = store.sightings_frame()
+        assert frame["actor"].iloc[0] == "Africa Corps" and frame["actor"].isna().tolist() == [False, True]
+        assert frame["count"].tolist() == [3, 3] and frame[["unit", "tags"]].isna().all().all()
+        # the new key: the same type carried, and destroyed, are entries of their own
+        more = pd.concat([frame.iloc[[0]].assign(mode="carried", count=2),
+                          frame.iloc[[0]].assign(event="destroyed", count=1)], ignore_index=True)
+        store.import_frame(pd.concat([frame.iloc[[0]], more], ignore_index=True))
+        assert sorted(store.sightings_frame(sighting_ids=["a"])["count"].tolist()) == [1, 2, 3]
+    engine = sa.create_engine(store_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM sightings WHERE actor IS NOT NULL")).scalar() == 0
+        assert sorted(r[0] for r in conn.execute(sa.text("SELECT actor FROM entries WHERE sighting_id = 'b'"))) == [""]
+    engine.dispose()
+
+
+def test_0003_keeps_entry_columns_and_indexes_other_revisions_added(tmp_path):
+    """Revisions are re-chained when branches merge: 0003 must not drop what an earlier one added to entries."""
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0002")
+        conn.execute(sa.text("ALTER TABLE entries ADD COLUMN markings TEXT"))
+        conn.execute(sa.text("CREATE INDEX ix_entries_markings ON entries (markings)"))
+        conn.execute(sa.text("INSERT INTO sightings (sighting_id, observed_at, created_at, updated_at) "
+                             "VALUES ('a', '2025-01-17', 't', 't')"))
+        conn.execute(sa.text("INSERT INTO entries (sighting_id, equipment_id, equipment, count, mode, event, "
+                             "entry_order, markings) VALUES ('a', 't-72', 'T-72', 1, 'driven', 'sighting', 0, '211')"))
+    engine.dispose()
+    open_store(url).close()
+    with sqlite3.connect(tmp_path / "x.db") as conn:
+        assert conn.execute("SELECT markings, actor FROM entries").fetchall() == [("211", "")]
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'entries'")}
+        assert {"ix_entries_markings", "ix_entries_actor"} <= names
+
+
 def _at_revision(url: str, revision: str) -> None:
     from alembic import command
 
@@ -123,11 +190,16 @@ def _at_revision(url: str, revision: str) -> None:
     engine.dispose()
 
 
+def _entry_rows(path) -> list[dict]:
+    with sqlite3.connect(path) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM entries ORDER BY sighting_id, equipment_id")]
+
+
 def test_units_revision_upgrades_an_old_database_without_loss(tmp_path):
     url = make_revision_1_database(tmp_path / "old.db")
     _at_revision(url, "0002")
-    with sqlite3.connect(tmp_path / "old.db") as conn:
-        before = conn.execute("SELECT * FROM entries ORDER BY sighting_id, equipment_id").fetchall()
+    before = _entry_rows(tmp_path / "old.db")
     with open_store(url) as store:
         assert store.revision() == latest_revision()
         assert store.stored_units() == [] and store.unit_attachments() == {}
@@ -137,18 +209,19 @@ def test_units_revision_upgrades_an_old_database_without_loss(tmp_path):
         store.save_unit({"id": "x", "name": "X Brigade", "aliases": ["X Bde"], "sources": []})
         store.attach_convoy("bamako-2025-01-17", "x")
         assert store.stored_units()[0]["aliases"] == ["X Bde"]
-    with sqlite3.connect(tmp_path / "old.db") as conn:
-        after = conn.execute("SELECT * FROM entries ORDER BY sighting_id, equipment_id").fetchall()
-    assert [row[:-1] for row in after] == before and all(row[-1] is None for row in after)
+    after = _entry_rows(tmp_path / "old.db")
+    # every column the old entries had keeps its values; the unit column (0003's) starts empty
+    assert [{k: row[k] for k in before[0]} for row in after] == before
+    assert all(row["unit"] is None for row in after)
 
 
-def test_units_revision_keeps_an_entries_unit_column_another_revision_added(tmp_path):
-    """#14's revision adds entries.unit too: 0005 then adds only the tables, and the data stays."""
+def test_units_revision_keeps_the_entries_unit_column_0003_added(tmp_path):
+    """0003 (#14) adds entries.unit: 0005 then adds only its tables, and the units the rows name stay."""
     url = make_revision_1_database(tmp_path / "old.db")
-    _at_revision(url, "0002")
+    _at_revision(url, "0003")
     with sqlite3.connect(tmp_path / "old.db") as conn:
-        conn.execute("ALTER TABLE entries ADD COLUMN unit TEXT")
         conn.execute("UPDATE entries SET unit = '423rd Motor Rifle Regiment'")
     with open_store(url) as store:
+        assert store.revision() == latest_revision()
         assert set(store.sightings_frame()["unit"]) == {"423rd Motor Rifle Regiment"}
         assert store.stored_units() == []

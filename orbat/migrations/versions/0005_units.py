@@ -1,7 +1,7 @@
 """Named units: the units register, convoys attached to units, and the row-level unit column.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01
 
 ``units`` holds the units an analyst has set or confirmed (`orbat units set`):
@@ -9,8 +9,8 @@ name, aliases, actor, parent, echelon, branch, notes and sources. Units only
 named in sightings are not stored here: they are derived from their names on
 read, so a new name never needs a write. ``unit_attachments`` ties a convoy to
 a unit (`orbat units attach`). ``entries.unit`` is the unit a sighting row
-names; it is added only when missing, because another revision of the same
-release may add it too.
+names; revision 0003 adds it, so it is added here only when missing (a
+database another orbat of the same release migrated may lack it).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
