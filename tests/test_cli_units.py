@@ -158,33 +158,25 @@ def test_rules_lists_rules_and_branches(cli, tmp_path):
     assert "  motor-rifle: motorised infantry (121104, 00)" in result.output
 
 
-def warspotting_sightings(catalog) -> pd.DataFrame:
-    """The WarSpotting training file mapped into the interchange columns (what #14's importer does properly).
+def stored_rows(url: str) -> pd.DataFrame:
+    """The stored rows with the unit and coordinates as text ("" for none), for the assertions below."""
+    from orbat.store import open_store
 
-    Rows whose model the catalog cannot name yet are left out here: naming
-    them is the catalog's work, not the units'.
-    """
-    raw = pd.read_csv(WARSPOTTING, dtype=str, keep_default_na=False)
-    geo = raw["geo"].str.split(",", n=1, expand=True).reindex(columns=[0, 1]).fillna("")
-    out = pd.DataFrame({
-        "sighting_id": "warspotting-" + raw["id"], "observed_at": raw["date"], "place": raw["nearest_location"],
-        "lat": geo[0].str.strip(), "lon": geo[1].str.strip(), "actor": raw["lost_by"], "equipment": raw["model"],
-        "count": "1", "event": raw["status"].str.lower(),
-        "source": "https://ukr.warspotting.net/view/" + raw["id"] + "/", "unit": raw["unit"],
-    })
-    return out[[catalog.lookup(m) is not None for m in out["equipment"]]]
+    with open_store(url) as store:
+        frame = store.sightings_frame()
+    return frame.assign(unit=frame["unit"].fillna("").astype(str),
+                        lat=frame["lat"].map(lambda v: "" if pd.isna(v) else str(v)))
 
 
-def test_warspotting_training_file_units_tree_and_scenario(cli, catalog, tmp_path):
+def test_warspotting_training_file_units_tree_and_scenario(cli, tmp_path):
     import jsonschema
 
-    rows = warspotting_sightings(catalog)
-    assert len(rows) > 300 and rows["unit"].ne("").sum() > 150
-    path = tmp_path / "warspotting.csv"
-    rows.to_csv(path, index=False)
     url = f"sqlite:///{tmp_path / 'orbat.db'}"
-    imported = cli("import", path, "--db", url)
+    imported = cli("import", WARSPOTTING, "--from", "warspotting", "--db", url)  # the importer fills `unit`
     assert imported.exit_code == 0, imported.output
+    rows = stored_rows(url)
+    assert len(rows) > 300 and rows["unit"].ne("").sum() > 150
+    assert (rows["count"] == 1).all()  # one loss a row: the per-unit sums below count rows
 
     listed = json.loads(cli("units", "list", "--json", "--db", url).output)
     by_name = {u["name"]: u for u in listed}
