@@ -31,7 +31,7 @@ from orbat.sightings import COLUMNS
 #: Table names, in sheet order; CSV files and JSON keys use these names.
 TABLES: tuple[str, ...] = (
     "summary", "sightings", "equipment_by_category", "equipment_by_type",
-    "estimates", "trace", "holdings", "timeline",
+    "estimates", "trace", "holdings", "timeline", "orbat",
 )
 
 #: Words of estimative probability (after the US ICD 203 scale): upper bound -> word.
@@ -470,13 +470,15 @@ def build_report(
     filters: Mapping[str, Any] | None = None,
     title: str = "orbat report",
     generated_at: datetime | None = None,
+    orbat=None,
 ) -> Report:
     """Every table of a report from a canonical sightings frame.
 
     ``estimates`` are the estimator's dicts (``ConvoyEstimate.to_dict()``);
     when None they are computed with :func:`orbat.estimate.estimate_convoys`.
     The inventory tables are added when ``inventory`` is true and
-    :mod:`orbat.inventory` is available.
+    :mod:`orbat.inventory` is available; the ORBAT table when ``orbat`` (an
+    :class:`orbat.units.Orbat`) has units.
     """
     if estimates is None:
         estimates = _estimate_dicts(frame, catalog, doctrine) if not frame.empty else []
@@ -497,6 +499,8 @@ def build_report(
         found = _inventory_tables(frame, catalog, actors, str(until)[:10] if until else None)
         if found is not None:
             tables["holdings"], tables["timeline"], timeline_actor = found
+    if orbat is not None and len(orbat.register):
+        tables["orbat"] = orbat.table(estimates)
     generated = generated_at or datetime.now(UTC)
     if generated.tzinfo is not None:
         generated = generated.astimezone(UTC).replace(tzinfo=None)
@@ -530,6 +534,7 @@ def export_report(
     since: str | None = None,
     until: str | None = None,
     max_rows: int | None = None,
+    db_url: str | None = None,
 ) -> tuple[Report, list[Path]]:
     """Build the report of the stored sightings matching the filters and write it to ``out``.
 
@@ -543,8 +548,39 @@ def export_report(
     if frame.empty:
         where = getattr(store, "where", "the database")
         raise OrbatError(f"no sightings in {where} match the filters ({filter_text(filters)}); nothing was written")
-    report = build_report(frame, catalog, doctrine=doctrine, actors=actors, filters=filters)
+    from orbat.units import load_orbat
+
+    orbat = load_orbat(store, frame=frame, db_url=db_url, actors=actors)
+    report = build_report(frame, catalog, doctrine=doctrine, actors=actors, filters=filters, orbat=orbat)
     return report, write_report(report, out, max_rows=max_rows)
+
+
+def export_scenario(store, catalog, out: str | Path, *, actors=None, db_url: str | None = None,
+                    units: Sequence[str | Path] = (), identity: str = "unknown",
+                    generated_at: datetime | None = None) -> tuple[dict, Path]:
+    """Write the stored order of battle as an ORBAT Mapper scenario (:mod:`orbat.formats.orbat_mapper`).
+
+    Every unit of the register (units files, ``units set``, units named in the
+    sightings) with its equipment figures and located sightings; ``identity``
+    (unknown, friend, hostile, ...) is every side's standard identity.
+    """
+    from orbat.formats.orbat_mapper import scenario, write_scenario
+    from orbat.units import IDENTITIES, load_orbat
+
+    if identity not in IDENTITIES:
+        raise UsageError(f"unknown identity {identity!r}; expected one of: {', '.join(IDENTITIES)}")
+    orbat = load_orbat(store, db_url=db_url, units=units, actors=actors)
+    sides = orbat.sides(catalog, identity=identity)
+    if not sides:
+        where = getattr(store, "where", "the database")
+        raise OrbatError(f"no units in {where}: no sighting names a unit and none was set "
+                         "(orbat units set NAME); nothing was written")
+    used = sorted(set(orbat.equipment()["equipment_id"])) if len(orbat.frame) else []
+    types = [{"name": catalog.items[e].name, "sidc": getattr(catalog.items[e], "sidc", None)}
+             for e in used if e in catalog.items]
+    data = scenario(sides, name=f"orbat: order of battle ({getattr(store, 'where', 'database')})",
+                    identity=IDENTITIES[identity], created=generated_at, equipment_types=types)
+    return data, write_scenario(data, out)
 
 
 def convoy_frame(store, convoy: str) -> pd.DataFrame:

@@ -906,6 +906,87 @@ class Store:
                 "FROM imports ORDER BY import_id")).mappings().all()
         return [dict(r) for r in rows]
 
+    # -- units (the register's stored part; see orbat.units)
+
+    def stored_units(self) -> list[dict]:
+        """The units an analyst set (``orbat units set``), as dicts, by id."""
+        self._require_current()
+        with self._read() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT unit_id, name, aliases, actor, parent, echelon, branch, notes, sources "
+                "FROM units ORDER BY unit_id")).mappings().all()
+        out = []
+        for row in rows:
+            item = dict(row)
+            item["id"] = item.pop("unit_id")
+            item["aliases"] = json.loads(item["aliases"])
+            item["sources"] = json.loads(item["sources"])
+            out.append(item)
+        return out
+
+    def named_units(self) -> list[tuple[str, str | None]]:
+        """Every unit name the active sightings' rows give, first seen first, with the actor most of its rows name."""
+        self._require_current()
+        with self._read() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT e.unit, NULLIF(e.actor, ''), COUNT(*), MIN(s.observed_at) FROM entries e "
+                "JOIN sightings s ON s.sighting_id = e.sighting_id "
+                "WHERE s.archived_at IS NULL AND e.unit IS NOT NULL AND e.unit <> '' "
+                "GROUP BY e.unit, NULLIF(e.actor, '')")).all()
+        first: dict[str, str] = {}
+        best: dict[str, tuple[int, str]] = {}
+        for unit, actor, n, seen in rows:
+            first[unit] = min(first.get(unit, seen), seen)
+            if actor is not None and (unit not in best or (-n, actor) < (-best[unit][0], best[unit][1])):
+                best[unit] = (n, actor)
+        order = sorted(first, key=lambda u: (first[u], u))
+        return [(unit, best[unit][1] if unit in best else None) for unit in order]
+
+    def save_unit(self, unit: dict) -> None:
+        """Insert or replace one unit (keys: id, name, aliases, actor, parent, echelon, branch, notes, sources)."""
+        self._require_current()
+        row = {
+            "unit_id": unit["id"], "name": unit["name"], "aliases": json.dumps(list(unit.get("aliases") or ()),
+                                                                              ensure_ascii=False),
+            "actor": unit.get("actor"), "parent": unit.get("parent"), "echelon": unit.get("echelon"),
+            "branch": unit.get("branch"), "notes": unit.get("notes"),
+            "sources": json.dumps(list(unit.get("sources") or ()), ensure_ascii=False), "updated_at": _now(),
+        }
+
+        def work():
+            with self._write() as conn:
+                self._upsert(conn, "units", tuple(row), ("unit_id",), tuple(row)[1:], [tuple(row.values())])
+
+        self._retrying(work)
+
+    def unit_attachments(self) -> dict[str, str]:
+        """Convoy key -> unit id, for the convoys an analyst attached to a unit."""
+        self._require_current()
+        with self._read() as conn:
+            return dict(conn.execute(sa.text("SELECT convoy, unit_id FROM unit_attachments ORDER BY convoy")).all())
+
+    def attach_convoy(self, convoy: str, unit_id: str) -> None:
+        """Attach a convoy (its key) to a unit, replacing an earlier attachment."""
+        self._require_current()
+
+        def work():
+            with self._write() as conn:
+                self._upsert(conn, "unit_attachments", ("convoy", "unit_id", "attached_at"), ("convoy",),
+                             ("unit_id", "attached_at"), [(convoy, unit_id, _now())])
+
+        self._retrying(work)
+
+    def detach_convoy(self, convoy: str) -> bool:
+        """Remove a convoy's attachment; False if it had none."""
+        self._require_current()
+
+        def work():
+            with self._write() as conn:
+                return conn.execute(sa.text("DELETE FROM unit_attachments WHERE convoy = :c"),
+                                    {"c": convoy}).rowcount > 0
+
+        return self._retrying(work)
+
 
 _S_COLUMNS = ("sighting_id", *SIGHTING_FIELDS, "imported_from", "created_at", "updated_at")
 _S_UPDATE = (*SIGHTING_FIELDS, "imported_from", "updated_at")

@@ -179,3 +179,49 @@ def test_0003_keeps_entry_columns_and_indexes_other_revisions_added(tmp_path):
         assert conn.execute("SELECT markings, actor FROM entries").fetchall() == [("211", "")]
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'entries'")}
         assert {"ix_entries_markings", "ix_entries_actor"} <= names
+
+
+def _at_revision(url: str, revision: str) -> None:
+    from alembic import command
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), revision)
+    engine.dispose()
+
+
+def _entry_rows(path) -> list[dict]:
+    with sqlite3.connect(path) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM entries ORDER BY sighting_id, equipment_id")]
+
+
+def test_units_revision_upgrades_an_old_database_without_loss(tmp_path):
+    url = make_revision_1_database(tmp_path / "old.db")
+    _at_revision(url, "0002")
+    before = _entry_rows(tmp_path / "old.db")
+    with open_store(url) as store:
+        assert store.revision() == latest_revision()
+        assert store.stored_units() == [] and store.unit_attachments() == {}
+        frame = store.sightings_frame()
+        assert frame["unit"].isna().all()
+        pd.testing.assert_frame_equal(frame.drop(columns="unit"), mali_frame().drop(columns="unit"))
+        store.save_unit({"id": "x", "name": "X Brigade", "aliases": ["X Bde"], "sources": []})
+        store.attach_convoy("bamako-2025-01-17", "x")
+        assert store.stored_units()[0]["aliases"] == ["X Bde"]
+    after = _entry_rows(tmp_path / "old.db")
+    # every column the old entries had keeps its values; the unit column (0003's) starts empty
+    assert [{k: row[k] for k in before[0]} for row in after] == before
+    assert all(row["unit"] is None for row in after)
+
+
+def test_units_revision_keeps_the_entries_unit_column_0003_added(tmp_path):
+    """0003 (#14) adds entries.unit: 0005 then adds only its tables, and the units the rows name stay."""
+    url = make_revision_1_database(tmp_path / "old.db")
+    _at_revision(url, "0003")
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute("UPDATE entries SET unit = '423rd Motor Rifle Regiment'")
+    with open_store(url) as store:
+        assert store.revision() == latest_revision()
+        assert set(store.sightings_frame()["unit"]) == {"423rd Motor Rifle Regiment"}
+        assert store.stored_units() == []

@@ -102,10 +102,13 @@ def estimate(
     url = db_url(db)
     cat = load_catalog(catalog or (), db_url=url)
     doc = load_doctrine(doctrine or (), db_url=url)
+    from orbat.units import load_orbat
+
     if file is not None:
         from orbat.sightings import read_sightings
 
         frame = read_sightings(file, cat)
+        orbat = load_orbat(None, frame=frame, db_url=url)
     else:
         from orbat.store import open_store
 
@@ -114,6 +117,7 @@ def estimate(
                 frame = store.sightings_frame(convoy=convoy[0])
             else:
                 frame = store.sightings_frame()
+            orbat = load_orbat(store, frame=frame, db_url=url)
     results = estimate_convoys(frame, cat, doc, samples=samples, seed=seed,
                                convoys=list(dict.fromkeys(convoy)) if convoy else None)
     if json_ or jsonl:
@@ -131,8 +135,9 @@ def estimate(
         out.print("No convoys to estimate.")
         return
     if convoy or len(results) <= FEW_CONVOYS:
+        units = orbat.convoy_unit_names()
         for data in to_dicts(results):
-            _render(out, data)
+            _render(out, data, units.get(str(data["convoy"])))
         return
     from orbat.cli.tables import plain_table
     from orbat.overview import COLUMNS, overview_rows
@@ -206,7 +211,7 @@ def _page(text: str, pager: bool | None, lines: int) -> None:
         _quiet_broken_pipe()
 
 
-def _render(out, data: dict) -> None:
+def _render(out, data: dict, unit: str | None = None) -> None:
     """One convoy as rich tables: composition, best estimate, breakdown, alternatives, top reasons."""
     from rich.table import Table
     from rich.text import Text
@@ -217,6 +222,8 @@ def _render(out, data: dict) -> None:
                  show_header=False, title_justify="left")
     head.add_column("what", style="bold")
     head.add_column("value", overflow="fold")
+    if unit:  # the named unit this convoy is (docs/units.md): "423rd Motor Rifle Regiment: a BTG"
+        head.add_row("unit", unit)
     head.add_row("estimate", f"{best['label']} ({best['kind']}, {best['echelon']})")
     head.add_row("confidence", f"{best['confidence']:.2f} (fit {best['score']}, wins {best['wins']:.0%} of count scenarios)")
     personnel = best["personnel"]

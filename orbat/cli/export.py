@@ -27,11 +27,16 @@ def export(
     events: Annotated[Optional[str], typer.Option(
         "--events", help="Maps only: these events, comma-separated (sighting,arrival,destroyed,damaged,abandoned,captured).",
         show_default=False)] = None,
+    format_: Annotated[Optional[str], typer.Option(
+        "--format", help="orbat-mapper: OUT.json is an ORBAT Mapper scenario of the unit tree (default: from OUT's suffix).",
+        show_default=False)] = None,
+    identity: Annotated[str, typer.Option(
+        "--identity", help="With --format orbat-mapper: every side's standard identity (unknown, friend, hostile, neutral, ...).")] = "unknown",
     db: DbOption = None,
     catalog: CatalogOption = None,
     doctrine: DoctrineOption = None,
 ) -> None:
-    """Export the report (Summary with charts and map, Sightings, Equipment, Estimates, Trace, Inventory) or a map.
+    """Export the report (Summary with charts and map, Sightings, Equipment, Estimates, Trace, Inventory, ORBAT) or a map.
 
     The format follows OUT's suffix. The workbook opens in Excel and
     LibreOffice; its Sightings sheet re-imports with `orbat import`, and no
@@ -42,17 +47,40 @@ def export(
     or more places (see docs/maps.md), e.g.
     `orbat export losses.kml --events destroyed,damaged,abandoned,captured`.
 
+    With --format orbat-mapper, OUT.json is an ORBAT Mapper scenario: one
+    side per actor, the unit tree (`orbat units tree`) with each unit's
+    symbol, equipment (count = the most it is known to have had, onHand =
+    count minus losses) and its located sightings as its state history.
+
     \b
     Example:
       orbat export report.xlsx --convoy bamako-2025-01-17
+      orbat export orbat.json --format orbat-mapper --identity hostile
     """
     from orbat.actors import load_actors
     from orbat.catalog import load_catalog
     from orbat.doctrine import load_doctrine
     from orbat.maplayers import map_format, parse_events
-    from orbat.report import export_report, report_format
+    from orbat.report import export_report, export_scenario, report_format
     from orbat.store import open_store
 
+    if format_ is not None and format_ != "orbat-mapper":
+        raise UsageError(f"--format {format_!r}: expected orbat-mapper (other formats follow OUT's suffix)")
+    if format_ == "orbat-mapper":
+        if out.suffix.lower() != ".json":
+            raise UsageError(f"{out}: an ORBAT Mapper scenario is a .json file")
+        if any(v is not None for v in (convoy, actor, since, until, events)):
+            raise UsageError("--format orbat-mapper exports the whole order of battle: "
+                             "--convoy, --actor, --since, --until and --events do not apply")
+        url = db_url(db)
+        cat = load_catalog(catalog or (), db_url=url)
+        with open_store(url, must_exist=True) as store:
+            data, path = export_scenario(store, cat, out, actors=load_actors((), db_url=url), db_url=url,
+                                         identity=identity)
+        count = sum(_count_units(g["subUnits"]) for side in data["sides"] for g in side["groups"])
+        typer.echo(f"Wrote {path}: an ORBAT Mapper scenario (format {data['version']}) of {len(data['sides'])} "
+                   f"side(s) and {count} unit(s).")
+        return
     url = db_url(db)
     if map_format(out) is not None:
         _export_map(out, url, catalog, doctrine, convoy=convoy, actor=actor, since=since, until=until,
@@ -66,7 +94,8 @@ def export(
     actors = load_actors((), db_url=url)
     with open_store(url, must_exist=True) as store:
         report, written = export_report(
-            store, cat, out, doctrine=doc, actors=actors, convoy=convoy, actor=actor, since=since, until=until)
+            store, cat, out, doctrine=doc, actors=actors, convoy=convoy, actor=actor, since=since, until=until,
+            db_url=url)
     sightings = report.tables["sightings"]
     typer.echo(
         f"Wrote {', '.join(str(p) for p in written)}: {len(report.tables['summary'])} convoy(s), "
@@ -86,6 +115,10 @@ def _export_map(out: Path, url: str, catalog, doctrine, **filters) -> None:
     with open_store(url, must_exist=True) as store:
         layers = export_map(store, cat, out, doctrine=doc, **filters)
     typer.echo(f"Wrote {out}: {layers.summary}; filters: {filter_text(layers.filters)}.")
+
+
+def _count_units(units: list) -> int:
+    return sum(1 + _count_units(u.get("subUnits", [])) for u in units)
 
 
 @report_app.command("convoy")

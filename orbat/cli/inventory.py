@@ -41,7 +41,7 @@ def inventory(
     as_of: Annotated[
         Optional[str], typer.Option("--as-of", help="Holdings as of this date, YYYY-MM-DD (default: every row).")
     ] = None,
-    by: Annotated[str, typer.Option("--by", help="Group holdings per type, family or category.")] = "type",
+    by: Annotated[str, typer.Option("--by", help="Group holdings per type, family, category or unit.")] = "type",
     timeline_: Annotated[
         bool, typer.Option("--timeline", help="Holdings of --actor per month instead of one date.")
     ] = False,
@@ -77,6 +77,11 @@ def inventory(
     url = db_url(db)
     equipment = load_catalog(catalog or (), db_url=url)
     actor_list = load_actors(actors or (), db_url=url)
+    if by == "unit":
+        if timeline_:
+            raise UsageError("--timeline and --by unit do not go together")
+        _unit_holdings(file, equipment, actor_list, url, actor, as_of, json_)
+        return
     frame = _frame(file, equipment, db)
 
     if timeline_:
@@ -99,6 +104,47 @@ def inventory(
     if unlisted:
         typer.echo("Note: actors not in the actor list, kept as written: " + ", ".join(unlisted), err=True)
     _print_holdings(found, actor_list, actor, as_of, by)
+
+
+def _unit_holdings(file, catalog, actor_list, url: str, actor: str | None, as_of: str | None, json_: bool) -> None:
+    """`--by unit`: per named unit and type, count (the most it had), lost and on hand."""
+    from orbat.inventory import parse_date
+    from orbat.units import holdings_by_unit, load_orbat
+
+    when = parse_date(as_of)
+    if file is not None:
+        from orbat.sightings import read_sightings
+
+        orbat = load_orbat(None, frame=read_sightings(file, catalog), db_url=url, actors=actor_list)
+    else:
+        from orbat.store import open_store
+
+        with open_store(url, must_exist=True) as store:
+            orbat = load_orbat(store, db_url=url, actors=actor_list)
+    found = holdings_by_unit(orbat, catalog, as_of=when.isoformat() if when else None, actor=actor)
+    if json_:
+        print_json(found)
+        return
+    if not found:
+        typer.echo("No unit holdings: no sighting names a unit or is attached to one.")
+        return
+    from rich.table import Table
+
+    out = console()
+    per_unit: dict[str, list] = {}
+    for h in found:
+        per_unit.setdefault(h["unit"], []).append(h)
+    for name, items in per_unit.items():
+        count, lost = sum(h["count"] for h in items), sum(h["lost"] for h in items)
+        typer.echo(f"{name}: {count} known, {lost} lost, {count - lost} on hand")
+        table = Table()
+        for column in ("type", "count", "seen", "arrived", "destr.", "damaged", "aband.", "capt.", "on hand", "evid."):
+            table.add_column(column, justify="left" if column == "type" else "right", overflow="fold")
+        for h in items:
+            table.add_row(h["label"], str(h["count"]), str(h["seen_max"]), str(h["arrived"]), str(h["destroyed"]),
+                          str(h["damaged"]), str(h["abandoned"]), str(h["captured"]), str(h["on_hand"]),
+                          str(h["evidence"]))
+        out.print(table)
 
 
 def _print_holdings(found, actor_list, actor: str | None, as_of: str | None, by: str) -> None:
