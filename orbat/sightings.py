@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 COLUMNS: tuple[str, ...] = (
     "sighting_id", "convoy", "observed_at", "place", "lat", "lon", "actor",
     "equipment", "count", "count_max", "mode", "source", "reliability",
-    "credibility", "notes", "event", "captor",
+    "credibility", "notes", "event", "captor", "markings",
 )
 REQUIRED: tuple[str, ...] = ("sighting_id", "observed_at", "equipment", "count")
 
@@ -68,6 +68,11 @@ CREDIBILITY: dict[int, str] = {
     5: "improbable",
     6: "truth cannot be judged",
 }
+
+#: Separator of the identifiers in a ``markings`` cell (``TZ-03D;TZ-06D``).
+MARKING_SEPARATOR = ";"
+#: Longest single identifier: a serial, tactical number or code, not a sentence.
+MAX_MARKING_CHARS = 64
 
 #: Largest count on one row: a convoy of more is a typo, not a sighting.
 MAX_COUNT = 10_000
@@ -788,6 +793,8 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     grades = _grade_pairs(cleaned["reliability"], cleaned["credibility"])
     out["reliability"], out["credibility"] = _check_grades(grades, cleaned["reliability"], cleaned["credibility"],
                                                            found)
+    out["markings"] = _check(cleaned, "markings", parse_markings, found)
+    _check_marking_count(out["markings"], count, count_max, cleaned["markings"], found)
     not_captured = out["event"].map(lambda v: v is not None and v != "captured", bool).array()
     found.flag(~empty["captor"] & not_captured, "captor", "only meaningful with event 'captured'", cleaned["captor"])
 
@@ -923,6 +930,43 @@ def parse_observed_at(text: str, today: dt.date) -> tuple[str | None, str | None
     if day > today:
         return None, f"expected a date not in the future (today is {today.isoformat()})"
     return canonical, None
+
+
+def split_markings(text: object) -> list[str]:
+    """The identifiers of a ``markings`` value, in order, each once (empty or missing: none)."""
+    if not isinstance(text, str):
+        return []
+    parts = (" ".join(part.split()) for part in text.split(MARKING_SEPARATOR))
+    return list(dict.fromkeys(part for part in parts if part))
+
+
+def parse_markings(text: str) -> tuple[str | None, str | None]:
+    """``(canonical markings, None)``: identifiers trimmed, inner spaces single, each once, ``;``-joined."""
+    if text == "":
+        return None, None
+    found = split_markings(text)
+    if not found:
+        return None, None
+    longest = max(found, key=len)
+    if len(longest) > MAX_MARKING_CHARS:
+        return None, (f"expected identifiers of at most {MAX_MARKING_CHARS} characters separated by "
+                      f"'{MARKING_SEPARATOR}' (one is {len(longest):,} long)")
+    return MARKING_SEPARATOR.join(found), None
+
+
+def _check_marking_count(markings: _Coded, count: np.ndarray, count_max: np.ndarray, text: _Coded,
+                         found: _Collector) -> None:
+    """A row cannot show more distinct identifiers than it has vehicles (``count_max``, else ``count``)."""
+    per_value = np.array([len(split_markings(v)) for v in markings.uniques], dtype="float64")
+    if not len(per_value) or not per_value.any():
+        return
+    identifiers = per_value[markings.codes]
+    most = np.where(np.isnan(count_max), count, count_max)
+    over = ~np.isnan(most) & (identifiers > most)
+    for at in np.flatnonzero(over):
+        found.add(found.rows.index[at], "markings",
+                  f"expected at most {int(most[at])} identifiers (the row's vehicles), found {int(identifiers[at])}",
+                  text.at(at))
 
 
 def _parse_count(text: str) -> tuple[int | None, str | None]:
@@ -1175,7 +1219,7 @@ def frame_to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 _NESTED_SIGHTING = ("sighting_id", "convoy", "observed_at", "place", "lat", "lon", "actor",
                     "source", "reliability", "credibility")
-_NESTED_ENTRY = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor")
+_NESTED_ENTRY = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor", "markings")
 
 
 def frame_to_nested(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -53,7 +53,7 @@ SIGHTING_FIELDS: tuple[str, ...] = (
     "convoy", "observed_at", "place", "lat", "lon", "actor", "source", "reliability", "credibility",
 )
 #: Entry-level columns as stored in ``entries`` (besides the key).
-ENTRY_FIELDS: tuple[str, ...] = ("equipment", "count", "count_max", "mode", "notes", "event", "captor")
+ENTRY_FIELDS: tuple[str, ...] = ("equipment", "count", "count_max", "mode", "notes", "event", "captor", "markings")
 
 _STR_COLUMNS = tuple(
     c for c in CANONICAL_COLUMNS if c not in ("lat", "lon", "count", "count_max", "credibility")
@@ -885,7 +885,7 @@ def frame_to_nested(frame: pd.DataFrame) -> list[dict]:
         return shared(frame)
     result: list[dict] = []
     by_id: dict[str, dict] = {}
-    entry_keys = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor")
+    entry_keys = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor", "markings")
     for record in frame.to_dict("records"):
         sid = record["sighting_id"]
         item = by_id.get(sid)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from _frames import dump
 
-from orbat.store import open_store
+from orbat.store import latest_revision, open_store
 
 WORKER = Path(__file__).resolve().parent / "_worker.py"
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ def test_four_concurrent_imports_into_a_fresh_database_all_land(store_url, tmp_p
     assert not frame.duplicated(["sighting_id", "equipment_id"]).any()
     assert set(frame["sighting_id"]) == (
         {f"w{k}-{i}" for k in range(4) for i in range(n)} | {f"shared-{i}" for i in range(shared)})
-    assert dump(store_url)["alembic_version"] == [("0002",)]
+    assert dump(store_url)["alembic_version"] == [(latest_revision(),)]
 
 
 def test_concurrent_conflicting_updates_keep_every_version(store_url, tmp_path):

@@ -53,7 +53,7 @@ def test_revision_1_database_is_upgraded_by_migration_keeping_its_data(tmp_path)
         inode_rows = conn.execute("SELECT rowid, sighting_id FROM sightings ORDER BY rowid").fetchall()
         assert "imports" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     with open_store(url) as store:
-        assert store.revision() == latest_revision() == "0002"
+        assert store.revision() == latest_revision()
         pd.testing.assert_frame_equal(store.sightings_frame(), mali_frame())
         assert store.get_sighting("capmali-video-01")["created_at"] == "2025-01-18T09:00:00.000000Z"
         # the new revision's parts work on the old data
@@ -71,11 +71,11 @@ def test_open_store_without_upgrade_leaves_an_old_database_alone(tmp_path, cli):
         assert store.revision() == "0001"
     status = cli("db", "status", "--db", url)
     assert status.exit_code == 0, status.output
-    assert "schema revision: 0001; latest known: 0002 (run `orbat db upgrade`)" in status.output
+    assert f"schema revision: 0001; latest known: {latest_revision()} (run `orbat db upgrade`)" in status.output
     assert "sightings: 2" in status.output
     upgraded = cli("db", "upgrade", "--db", url)
     assert upgraded.exit_code == 0, upgraded.output
-    assert "upgraded from revision 0001 to 0002" in upgraded.output
+    assert f"upgraded from revision 0001 to {latest_revision()}" in upgraded.output
 
 
 def test_a_newer_schema_is_refused(store_url, cli):
@@ -110,5 +110,36 @@ def test_migrations_go_down_and_up_again(store_url):
         assert conn.execute(sa.text("SELECT COUNT(*) FROM entries")).scalar() == 18
     engine.dispose()
     with open_store(store_url) as store:
-        assert store.revision() == "0002"
+        assert store.revision() == latest_revision()
         assert len(store.sightings_frame()) == 18
+
+
+def test_revision_2_database_gains_markings_keeping_every_row(tmp_path):
+    """0004 adds entries.markings in place: a revision-0002 database keeps its rows, which read back unmarked."""
+    from alembic import command
+
+    path = tmp_path / "rev2.db"
+    url = make_revision_1_database(path)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0002")
+    engine.dispose()
+    with sqlite3.connect(path) as conn:
+        before = conn.execute("SELECT rowid, * FROM entries ORDER BY rowid").fetchall()
+        assert "markings" not in [r[1] for r in conn.execute("PRAGMA table_info(entries)")]
+    with open_store(url) as store:
+        assert store.revision() == latest_revision()
+        frame = store.sightings_frame()
+        pd.testing.assert_frame_equal(frame, mali_frame())
+        assert frame["markings"].isna().all()
+        marked = mali_frame()
+        marked.loc[0, "markings"] = "231;245"
+        assert store.import_frame(marked, source="marked.csv").updated == 1
+        assert store.sightings_frame().loc[0, "markings"] == "231;245"
+        (old,) = store.history(marked.loc[0, "sighting_id"])
+        assert any("markings: None -> '231;245'" in change for change in old["changes"])
+    with sqlite3.connect(path) as conn:
+        after = conn.execute("SELECT rowid, * FROM entries ORDER BY rowid").fetchall()
+    # the same rows in place, each with the new column at the end (the marked one changed)
+    assert [row[:-1] for row in after[1:]] == [row for row in before[1:]]
+    assert [row[-1] for row in after] == ["231;245"] + [None] * (len(after) - 1)

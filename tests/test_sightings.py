@@ -312,7 +312,7 @@ def test_nested_shows_entries(cat, tmp_path):
     assert sighting["sighting_id"] == "s1" and [e["equipment_id"] for e in sighting["entries"]] == [
         "test-t-72b3", "test-bmp-3"]
     assert set(sighting["entries"][0]) == {"equipment", "equipment_id", "count", "count_max", "mode", "notes",
-                                           "event", "captor"}
+                                           "event", "captor", "markings"}
 
 
 # ---------------------------------------------------------------- rejects, formula escaping, orbat add

@@ -28,10 +28,10 @@ def without_imports_log(content: dict) -> dict:
 
 def test_fresh_database_is_created_at_the_latest_revision_by_migration(store_url):
     with open_store(store_url) as store:
-        assert store.revision() == latest_revision() == "0002"
+        assert store.revision() == latest_revision() == "0004"
         assert store.counts() == {"sightings": 0, "archived sightings": 0, "entries": 0,
                                   "old versions": 0, "imports": 0}
-    assert dump(store_url)["alembic_version"] == [("0002",)]
+    assert dump(store_url)["alembic_version"] == [("0004",)]
 
 
 def test_mali_round_trip_gives_back_the_same_frame(store):
@@ -168,11 +168,11 @@ def test_nested_form(store):
         "archived_at": None,
         "entries": [
             {"equipment": "T-72", "equipment_id": "t-72", "count": 6, "count_max": None, "mode": "driven",
-             "notes": "same column, tanks only partly visible", "event": "sighting", "captor": None},
+             "notes": "same column, tanks only partly visible", "event": "sighting", "captor": None, "markings": None},
             {"equipment": "BMP-3", "equipment_id": "bmp-3", "count": 4, "count_max": None, "mode": "driven",
-             "notes": None, "event": "sighting", "captor": None},
+             "notes": None, "event": "sighting", "captor": None, "markings": None},
             {"equipment": "ambulance", "equipment_id": "ambulance", "count": 1, "count_max": None,
-             "mode": "driven", "notes": None, "event": "sighting", "captor": None},
+             "mode": "driven", "notes": None, "event": "sighting", "captor": None, "markings": None},
         ],
     }
 
