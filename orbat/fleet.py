@@ -206,6 +206,15 @@ class FleetEstimate:
             return "no interval"
         return f"{self.low}-{self.high}"
 
+    @property
+    def summary(self) -> str:
+        """``24.5, 90% interval 17-74``: the estimate and its interval in words."""
+        if self.estimate is None:
+            return "no estimate"
+        if self.low is None or self.high is None:
+            return f"{_number(self.estimate)}, no interval"
+        return f"{_number(self.estimate)}, {_percent(self.level)} interval {self.low}-{self.high}"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: actor, equipment, method, estimate, low, high, distinct, evidence, then the rest."""
         return {

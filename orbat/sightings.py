@@ -239,6 +239,24 @@ def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: 
                          rows=rows, notes=notes)
 
 
+def read_sightings_located(path: str | os.PathLike, catalog: Catalog, *, today: dt.date | None = None,
+                           ) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`read_sightings`, and where each row of the frame is in the file (``sightings.csv, row 7``).
+
+    For analyses that report a cell of a valid file (``orbat fleet`` names
+    the row of a marking it cannot use).
+    """
+    path = Path(path)
+    raw, first_row, labels = read_raw(path)
+    frame, problems = validate_frame(raw, catalog, source=str(path), first_row=first_row, today=today,
+                                     row_labels=labels, spreadsheet=path.suffix.lower() != ".json")
+    if problems:
+        raise InvalidSightings([p for p in problems if p.kind != WITH_SIGHTING] or problems, source=str(path))
+    kept = np.flatnonzero(~_blank_rows(raw))  # the frame holds every non-blank row, in file order
+    where = [f"{path}, {labels[i]}" if labels is not None else f"{path}, row {first_row + i}" for i in kept]
+    return frame, where
+
+
 def read_raw(path: Path, *, notes: list[str] | None = None, progress: Progress | None = None,
              ) -> tuple[pd.DataFrame, int, list[str] | None]:
     """The cells of a sightings file as text, unvalidated: ``(raw, first_row, row_labels)``.
