@@ -265,10 +265,10 @@ def read_serial(marking: str, pattern: re.Pattern[str]) -> tuple[int | None, str
     """
     found = pattern.fullmatch(marking) or pattern.fullmatch(marking.upper())
     if found is None:
-        return None, f"does not match the serial pattern {pattern.pattern!r}"
+        return None, f"does not match the serial pattern '{pattern.pattern}'"
     digits = found.group(1) if pattern.groups else found.group(0)
     if digits is None or not (digits.isascii() and digits.isdigit()):
-        return None, f"the serial pattern {pattern.pattern!r} matched, but its number is not whole digits"
+        return None, f"the serial pattern '{pattern.pattern}' matched, but its number is not whole digits"
     if len(digits.lstrip("0")) > MAX_SERIAL_DIGITS:
         return None, f"a serial of more than {MAX_SERIAL_DIGITS} digits"
     if int(digits) < 1:

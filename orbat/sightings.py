@@ -951,11 +951,18 @@ def parse_observed_at(text: str, today: dt.date) -> tuple[str | None, str | None
 
 
 def split_markings(text: object) -> list[str]:
-    """The identifiers of a ``markings`` value, in order, each once (empty or missing: none)."""
+    """The identifiers of a ``markings`` value, in order, each once (empty or missing: none).
+
+    Spacing and case set aside: ``z 12;Z  12`` is one identifier, kept as first written.
+    """
     if not isinstance(text, str):
         return []
-    parts = (" ".join(part.split()) for part in text.split(MARKING_SEPARATOR))
-    return list(dict.fromkeys(part for part in parts if part))
+    first: dict[str, str] = {}
+    for part in text.split(MARKING_SEPARATOR):
+        part = " ".join(part.split())
+        if part:
+            first.setdefault(part.upper(), part)
+    return list(first.values())
 
 
 def parse_markings(text: str) -> tuple[str | None, str | None]:
