@@ -193,7 +193,8 @@ SUMMARY_LIST_LIMIT = 5
 def _joined(work: pd.DataFrame, col: str, limit: int = SUMMARY_LIST_LIMIT) -> dict[str, str]:
     """Per convoy, the distinct non-empty values of ``col`` in order of appearance, joined with "; "."""
     values = work[["convoy", col]].dropna()
-    values = values[values[col].map(lambda v: bool(str(v).strip()))]
+    # a bool mask even when empty: an empty object Series would select columns, not rows
+    values = values[values[col].map(lambda v: bool(str(v).strip())).astype(bool)]
     values = values.drop_duplicates()
     out: dict[str, str] = {}
     for convoy, items in values.groupby("convoy", sort=False)[col]:
