@@ -48,6 +48,7 @@ test: $(STAMP)
 # (a few minutes; BENCH="--full" adds 1M rows). Reports, never fails on noise.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH)
+	$(BIN)/python -m benchmarks.fleet_coverage --markdown
 
 clean:
 	rm -rf $(OUT) .pytest_cache .hypothesis

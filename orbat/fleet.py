@@ -26,6 +26,7 @@ that does not read as the declared serial pattern is reported
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import re
@@ -303,8 +304,7 @@ def median_split(days: Sequence[str]) -> str | None:
     if len(distinct) < 2:
         return None
     half = len(ordered) / 2
-    best = min(distinct[1:], key=lambda d: (abs(sum(1 for x in ordered if x < d) - half), d))
-    return best
+    return min(distinct[1:], key=lambda d: (abs(bisect.bisect_left(ordered, d) - half), d))
 
 
 @dataclass
@@ -358,16 +358,22 @@ def fleet_estimates(
     if "markings" not in frame.columns:
         return FleetResult([], [])
     marked = frame["markings"].notna().to_numpy()
-    positions = [int(p) for p in marked.nonzero()[0]]
-    columns = ("sighting_id", "observed_at", "actor", "equipment_id", "markings")
+    positions = marked.nonzero()[0].tolist()
     part = frame.iloc[positions]
-    for pos, (sid, observed, who, eid, text) in zip(positions, part.loc[:, list(columns)].itertuples(index=False)):
+    # plain lists, and every per-value step (actor names, splitting, serial reading) once per distinct value
+    columns = [part[c].tolist() for c in ("sighting_id", "observed_at", "actor", "equipment_id", "markings")]
+    names: dict[Any, str] = {}
+    splits: dict[str, list[str]] = {}
+    serial_of: dict[tuple[str, str], tuple[int | None, str | None]] = {}
+    for pos, sid, observed, who, eid, text in zip(positions, *columns):
         day = str(observed)[:10]
         if as_of is not None and day > as_of:
             continue
         if wanted_type is not None and eid != wanted_type:
             continue
-        name = _actor_name(None if pd.isna(who) else str(who), actors)
+        if who not in names:
+            names[who] = _actor_name(None if pd.isna(who) else str(who), actors)
+        name = names[who]
         if wanted_actor is not None and name.casefold() != wanted_actor.casefold():
             continue
         if eid not in patterns:
@@ -376,13 +382,18 @@ def fleet_estimates(
         key = (name, eid)
         methods[key] = (SERIAL if pattern is not None else CAPTURE_RECAPTURE, pattern)
         seen = groups.setdefault(key, _Seen())
-        where = row_labels[pos] if row_labels is not None else f"sighting {sid!r} ({eid})"
-        for marking in split_markings(text):
+        if text not in splits:
+            splits[text] = split_markings(text)
+        for marking in splits[text]:
             if pattern is None:
                 seen.add(marking_key(marking), marking, day, str(sid))
                 continue
-            number, why = read_serial(marking, pattern)
+            read = serial_of.get((eid, marking))
+            if read is None:
+                read = serial_of[(eid, marking)] = read_serial(marking, pattern)
+            number, why = read
             if number is None:
+                where = row_labels[pos] if row_labels is not None else f"sighting {sid!r} ({eid})"
                 rejected.append(RejectedMarking(where, str(sid), str(eid), marking, why or "not a serial"))
             else:
                 seen.add(number, marking, day, str(sid))

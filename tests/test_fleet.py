@@ -283,3 +283,14 @@ def test_markings_validation(catalog):
         "(one is 65 long), got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'",
     ]
     assert frame["markings"].tolist() == ["1;2;3"]
+
+
+def test_the_coverage_benchmark_runs(catalog):
+    # a smoke test of benchmarks/fleet_coverage.py: nothing timed is asserted
+    from benchmarks.fleet_coverage import markdown, run
+
+    data = run(fleets=40, seed=3, timing_rows=400)
+    assert {(r["method"], r["level"]) for r in data["coverage"]} >= {("serial", 0.9), ("capture-recapture", 0.9)}
+    assert all(0 <= r["coverage"] <= 1 for r in data["coverage"] if r["fleets"])
+    assert data["timing"]["rows"] == 400 and data["timing"]["estimates"] >= 2
+    assert "| serial | issue: N 20-200, k 6-15 | 90% |" in markdown(data)
