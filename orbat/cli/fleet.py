@@ -6,7 +6,9 @@ from typing import Annotated, Optional
 import typer
 
 from orbat.cli.app import app
-from orbat.cli.common import CatalogOption, DbOption, JsonOption, console, db_url, print_json
+from orbat.cli.common import (
+    ActorFilterOption, CatalogOption, DbOption, JsonOption, SightingsFileArgument, console, db_url, print_json,
+)
 
 
 def fleet_frame(file: Path | None, catalog, db: str | None):
@@ -23,12 +25,8 @@ def fleet_frame(file: Path | None, catalog, db: str | None):
 
 @app.command("fleet")
 def fleet(
-    file: Annotated[
-        Optional[Path],
-        typer.Argument(help="A sightings file (CSV, XLSX or JSON) to read instead of the database; nothing is stored.",
-                       show_default=False),
-    ] = None,
-    actor: Annotated[Optional[str], typer.Option("--actor", "-a", help="Only this actor (any name or alias).")] = None,
+    file: SightingsFileArgument = None,
+    actor: ActorFilterOption = None,
     equipment: Annotated[Optional[str], typer.Option(
         "--equipment", "-e", help="Only this equipment type (any catalog name or alias).")] = None,
     as_of: Annotated[Optional[str], typer.Option(
