@@ -199,3 +199,28 @@ def test_fleet_sheet_reads_back_in_libreoffice(tmp_path, catalog):
     assert fleet[1][11] == "=1+1; -2"  # identifiers shown as written, never evaluated
     sightings = sheets["Sightings"]
     assert [r[-1] for r in sightings[1:]] == ["=1+1;-2", "-2"]
+
+
+def test_the_entry_template_has_a_markings_column_that_imports(cli, tmp_path, db_url):
+    import openpyxl
+
+    path = tmp_path / "entry.xlsx"
+    ok(cli("template", path))
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Sightings"]
+    header = [c.value for c in ws[1]]
+    assert header[-1] == "markings" and "separated by ;" in ws.cell(row=1, column=len(header)).comment.text
+    assert any("markings" in str(c.value) for row in wb["Instructions"].iter_rows() for c in row)
+    values = {"sighting_id": "v1", "observed_at": "2024-01-04", "actor": "FAMa", "equipment": "Bayraktar TB2",
+              "count": 2, "markings": "TZ-16D; TZ-17D"}
+    for name, value in values.items():
+        ws.cell(row=2, column=header.index(name) + 1, value=value)
+    # a number typed into the markings cell is a marking too
+    values.update(sighting_id="v2", observed_at="2024-02-01", equipment="T-72B3", markings=231)
+    for name, value in values.items():
+        ws.cell(row=3, column=header.index(name) + 1, value=value)
+    wb.save(path)
+    ok(cli("import", path, "--db", db_url))
+    found = {e["equipment"]: e for e in json.loads(ok(cli("fleet", "--db", db_url, "--json", "--serials")).stdout)}
+    assert found["bayraktar-tb2"]["identifiers"] == ["TZ-16D", "TZ-17D"]
+    assert found["t-72b3"]["identifiers"] == ["231"]
