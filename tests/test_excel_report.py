@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from orbat.excel.report import EXCEL_MAX_HYPERLINKS, write_workbook
 from orbat.report import build_report, export_report
@@ -107,7 +108,7 @@ def test_sightings_sheet_is_the_interchange_format(wb, hostile):
     second = dict(zip(COLUMNS, rows[2]))
     assert second["count_max"] is None
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:Q{len(rows)}"
+    assert ws.auto_filter.ref == f"A1:{get_column_letter(len(COLUMNS))}{len(rows)}"
     assert all(c.font.b for c in ws[1])
 
 
