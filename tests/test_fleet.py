@@ -294,3 +294,28 @@ def test_the_coverage_benchmark_runs(catalog):
     assert all(0 <= r["coverage"] <= 1 for r in data["coverage"] if r["fleets"])
     assert data["timing"]["rows"] == 400 and data["timing"]["estimates"] >= 2
     assert "| serial | issue: N 20-200, k 6-15 | 90% |" in markdown(data)
+
+
+marked_rows = st.lists(
+    st.tuples(st.sampled_from(["2024-01-05", "2024-02-10", "2024-05-01", "2024-09-09"]),
+              st.sampled_from(["TB2", "T-72B3"]),
+              st.lists(st.integers(1, 60), min_size=1, max_size=6, unique=True)),
+    min_size=1, max_size=12)
+
+
+@given(marked_rows, st.randoms(use_true_random=False))
+def test_estimates_never_fall_below_the_distinct_identifiers_and_ignore_row_order(catalog, rows, rnd):
+    records = [row(f"s{i}", day, ";".join(f"TZ-{n}D" if kind == "TB2" else str(n) for n in numbers),
+                   equipment=kind) for i, (day, kind, numbers) in enumerate(rows)]
+    found = fleet_estimates(frame_of(records, catalog), catalog)
+    for e in found.estimates:
+        assert e.distinct == len(e.identifiers)
+        if e.estimate is not None:
+            assert e.estimate >= e.distinct
+        if e.low is not None:
+            assert e.distinct <= e.low <= e.high
+    shuffled = list(records)
+    rnd.shuffle(shuffled)
+    again = fleet_estimates(frame_of(shuffled, catalog), catalog)
+    assert [(e.equipment, e.estimate, e.low, e.high, e.distinct, set(e.evidence)) for e in again.estimates] == [
+        (e.equipment, e.estimate, e.low, e.high, e.distinct, set(e.evidence)) for e in found.estimates]
