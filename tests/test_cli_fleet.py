@@ -104,6 +104,9 @@ def test_from_the_database_after_add_with_markings(cli, db_url):
     earlier = json.loads(ok(cli("fleet", "--db", db_url, "--json", "--as-of", "2024-01-31")).stdout)
     assert [(e["distinct"], e["estimate"]) for e in earlier] == [(2, 24.5)]
     assert json.loads(ok(cli("fleet", "--db", db_url, "--json", "--actor", "Wagner")).stdout) == []
+    shown = ok(cli("sightings", "show", "new-serial", "--db", db_url)).stdout
+    assert "markings" in shown and "TZ-21D" in shown
+    assert "markings" not in ok(cli("sightings", "show", "csp-tinzaouaten-2024-07-27", "--db", db_url)).stdout
 
 
 def test_a_marked_row_of_the_database_is_named_by_its_sighting(cli, db_url):

@@ -100,15 +100,16 @@ def show(sighting_id: IdArgument, json_: JsonOption = False, db: DbOption = None
         if key != "entries" and value is not None:
             fields.add_row(key, str(value))
     entries = Table(title=f"{len(item['entries'])} equipment types, {_vehicles(item)} vehicles")
-    columns = ["equipment", "equipment_id", "count", "count_max", "mode", "event", "captor", "notes"]
-    if all(e["captor"] is None for e in item["entries"]):
-        columns.remove("captor")
+    columns = ["equipment", "equipment_id", "count", "count_max", "mode", "event", "captor", "markings", "notes"]
+    for optional in ("captor", "markings"):
+        if all(e.get(optional) is None for e in item["entries"]):
+            columns.remove(optional)
     for column in columns:
         whole = column in ("equipment_id", "count", "count_max", "mode", "event")
         width = max([len(column), *(len(_text(e[column])) for e in item["entries"])]) if whole else None
         entries.add_column(column, overflow="fold", no_wrap=whole, min_width=width)
     for e in item["entries"]:
-        entries.add_row(*(_text(e[c]) for c in columns))
+        entries.add_row(*(_text(e.get(c)) for c in columns))
     out = console()
     out.print(fields)
     out.print(entries)
