@@ -352,7 +352,6 @@ def fleet_estimates(
     wanted_actor = _actor_name(actor, actors) if actor is not None else None
 
     groups: dict[tuple[str, str], _Seen] = {}
-    methods: dict[tuple[str, str], tuple[str, re.Pattern[str] | None]] = {}
     rejected: list[RejectedMarking] = []
     patterns: dict[str, re.Pattern[str] | None] = {}
     if "markings" not in frame.columns:
@@ -379,9 +378,7 @@ def fleet_estimates(
         if eid not in patterns:
             patterns[eid] = _pattern_for(catalog.entries.get(eid), serials, forced)
         pattern = patterns[eid]
-        key = (name, eid)
-        methods[key] = (SERIAL if pattern is not None else CAPTURE_RECAPTURE, pattern)
-        seen = groups.setdefault(key, _Seen())
+        seen = groups.setdefault((name, eid), _Seen())
         if text not in splits:
             splits[text] = split_markings(text)
         for marking in splits[text]:
@@ -402,10 +399,9 @@ def fleet_estimates(
     for (name, eid), seen in sorted(groups.items(), key=lambda kv: (kv[0][0].casefold(), kv[0][1])):
         if not seen.keys:
             continue  # every marking rejected: reported above
-        method, _pattern = methods[(name, eid)]
         entry = catalog.entries.get(eid)
         label = entry.name if entry is not None else eid
-        if method == SERIAL:
+        if patterns[eid] is not None:
             estimates.append(_serial_estimate(name, eid, label, seen, level))
         else:
             estimates.append(_capture_recapture(name, eid, label, seen, level, split))

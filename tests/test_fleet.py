@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import random
 
@@ -16,7 +17,6 @@ from orbat.fleet import (
     serial_interval,
 )
 from orbat.sightings import raw_from_records, validate_frame
-import datetime as dt
 
 TODAY = dt.date(2025, 6, 1)
 
