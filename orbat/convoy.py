@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from orbat.catalog import CATEGORIES, ROLES, Catalog
+from orbat.observation import DECOY, as_possible, count_error, decoy_rows, misidentification, row_tags
 
 #: Events whose rows describe the vehicles of a convoy.
 CONVOY_EVENTS: tuple[str, ...] = ("sighting", "arrival")
@@ -59,6 +60,17 @@ class ConvoyTable:
     types: pd.DataFrame
     loss_rows: dict[str, int] = field(default_factory=dict)
     lists: Callable[[], tuple[dict[str, list[str]], dict[str, list[str]]]] | None = field(default=None, repr=False)
+    #: Per (convoy x type row, sighting): the row, sighting code, sighting ids, count, count_max (for the merge trace).
+    seen: tuple | None = field(default=None, repr=False)
+    #: Per convoy (in ``convoys`` order): ``misidentification`` and ``count_error``, its rows' mean grade noise.
+    grades: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    #: Builds, per convoy, its tagged vehicles (``tag``, ``category``, ``vehicles``, ``of``, ``text``).
+    tag_counts: Callable[[], dict[str, list[dict]]] | None = field(default=None, repr=False)
+
+    @cached_property
+    def tags(self) -> dict[str, list[dict]]:
+        """Per convoy, its tagged vehicles by tag and category (``cope cage on 6 of 7 tank``); {} without tags."""
+        return self.tag_counts() if self.tag_counts is not None else {}
 
     @cached_property
     def _lists(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -76,6 +88,60 @@ class ConvoyTable:
 
     def __len__(self) -> int:
         return len(self.convoys)
+
+    @cached_property
+    def _merge_notes(self) -> dict[str, list[dict]]:
+        if self.seen is None:
+            return {}
+        pair, sight, sight_names, lo, hi = self.seen
+        t = self.types
+        code = t["code"].to_numpy()
+        cats = t["category"].to_numpy(dtype=object)
+        names = t["name"].to_numpy(dtype=object)
+        m_lo, m_hi = t["count"].to_numpy(), t["count_max"].to_numpy()
+        # Per convoy x category: each sighting's rows in it.
+        groups: dict[tuple[int, str], dict[int, list[tuple[str, int, int]]]] = {}
+        for p, s, a, b in zip(pair.tolist(), sight.tolist(), lo.tolist(), hi.tolist()):
+            if cats[p] == UNKNOWN:
+                continue
+            groups.setdefault((int(code[p]), str(cats[p])), {}).setdefault(s, []).append((str(names[p]), a, b))
+        merged: dict[tuple[int, str], list[int]] = {}
+        for c, cat, a, b in zip(code.tolist(), cats.tolist(), m_lo.tolist(), m_hi.tolist()):
+            total = merged.setdefault((c, str(cat)), [0, 0])
+            total[0] += a
+            total[1] += b
+        out: dict[str, list[dict]] = {}
+        for (c, cat), by_sighting in sorted(groups.items()):
+            if len(by_sighting) < 2:
+                continue  # one sighting's figure is its own: nothing was merged
+            count, count_max = merged[(c, cat)]
+            seen_lo = {s: sum(x[1] for x in rows) for s, rows in by_sighting.items()}
+            top = max(seen_lo.values())
+            set_by = sorted(str(sight_names[s]) for s, n in seen_lo.items() if n == top)
+
+            def said(s):
+                return ", ".join(f"{n} {a}" + (f"-{b}" if b > a else "") for n, a, b in by_sighting[s])
+
+            others = [f"{sight_names[s]}'s {said(s)}" for s in sorted(by_sighting, key=lambda x: str(sight_names[x]))
+                      if str(sight_names[s]) not in set_by]
+            figure = f"{count}" + (f"-{count_max}" if count_max > count else "")
+            reason = f"{cat} {figure}: " + "; ".join(f"{name}, {said(s)}" for name, s in
+                                                     sorted((str(sight_names[s]), s) for s, n in seen_lo.items() if n == top))
+            if others:
+                reason += "; " + ", ".join(others) + " are the same vehicles"
+            if count_max > max(sum(x[2] for x in rows) for rows in by_sighting.values()):
+                reason += f" (up to {count_max} if the names are all right and the sightings saw different vehicles)"
+            out.setdefault(self.convoys[c], []).append(
+                {"category": cat, "count": count, "count_max": count_max, "set_by": set_by, "reason": reason})
+        return out
+
+    def merge_notes(self) -> dict[str, list[dict]]:
+        """Per convoy, each category that several sightings saw: its merged figure and which sighting set it.
+
+        ``{"category", "count", "count_max", "set_by": [sighting ids], "reason"}``;
+        the reason reads like ``tank 7: bmpd, T-72B3 7; video's T-72 6-7 are the same vehicles``.
+        """
+        return self._merge_notes
 
     def totals(self) -> pd.DataFrame:
         """Per convoy: total, total_max, armoured, carried, unknown (vehicle counts), indexed by convoy key."""
@@ -170,6 +236,8 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
         k_codes[unknown_rows] = np.array([rank[u] for u in stripped], dtype=np.int64)[name_codes]
     count_max = np.where(np.isnan(count_max), count, count_max)
     count_max = np.maximum(count_max, count).astype(np.int64)
+    # Decoys (tagged `decoy`) may be no vehicle at all: 0 to n, never sure vehicles.
+    count, count_max = as_possible(count, count_max, decoy_rows(frame)[take])
     carried = np.where(carried_rows, count, 0)
     carried_max = np.where(carried_rows, count_max, 0)
 
@@ -178,6 +246,7 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     c_codes, c_uniques = _sorted_codes(conv)
     s_codes, s_uniques = _sorted_codes(sid)
     e_codes, e_uniques = _sorted_codes(equipment)
+    k_codes_rows, count_all_rows, count_max_rows = k_codes, count, count_max  # in row order, for the tag indicators
     order = _lexsort([c_codes, k_codes, s_codes, e_codes])
     c_rows, s_rows = c_codes, s_codes  # in row order, for the sighting and note lists
     c_codes, k_codes, s_codes = c_codes[order], k_codes[order], s_codes[order]
@@ -195,22 +264,37 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     t_of_s_first = np.flatnonzero(np.r_[True, sighting_of_type[1:] != sighting_of_type[:-1]]) if len(s_first) else \
         np.zeros(0, dtype=np.int64)
 
+    def per_sighting(values: np.ndarray) -> np.ndarray:
+        if not n_rows:
+            return np.zeros(0, dtype=np.int64)
+        return np.add.reduceat(values[order], s_first).astype(np.int64)
+
     def merge(values: np.ndarray) -> np.ndarray:
         if not n_rows:
             return np.zeros(0, dtype=np.int64)
-        per_sighting = np.add.reduceat(values[order], s_first)
-        return np.maximum.reduceat(per_sighting, t_of_s_first).astype(np.int64)
+        return np.maximum.reduceat(values, t_of_s_first).astype(np.int64)
 
-    m_count, m_count_max = merge(count), merge(count_max)
-    m_carried, m_carried_max = merge(carried), merge(carried_max)
+    seen_lo, seen_hi = per_sighting(count), per_sighting(count_max)
+    m_count, m_count_max = merge(seen_lo), merge(seen_hi)
+    m_carried, m_carried_max = merge(per_sighting(carried)), merge(per_sighting(carried_max))
+    type_key = k_codes[t_first]
+    type_convoy = c_codes[t_first]
+    # Names at family or category level (`T-72`, `truck`) describe the same vehicles as the types
+    # other sightings name: merged per node of the catalog's hierarchy, not added.
+    key_cat, key_fam, key_level = _key_nodes(catalog, k_uniques)
+    if n_rows:
+        cat_node = np.unique(type_convoy * (int(key_cat.max()) + 1) + key_cat[type_key], return_inverse=True)[1]
+        fam_node = np.unique(type_convoy * (int(key_fam.max()) + 1) + key_fam[type_key], return_inverse=True)[1]
+        m_count, m_count_max = merge_levels(
+            sighting_of_type, s_codes[s_first], seen_lo, seen_hi, np.arange(len(t_first)),
+            fam_node.ravel(), cat_node.ravel(), key_level[type_key], m_count, m_count_max)
+    seen = (sighting_of_type, s_codes[s_first], s_uniques, seen_lo, seen_hi)
     # "first" skips missing values: the first name written for the type, in the sorted order.
     e_sorted = e_codes[order]
     named = e_sorted < len(e_uniques)  # (missing names have the code after the last)
     position = np.where(named, np.arange(n_rows), n_rows)
     first_named = np.minimum.reduceat(position, t_first) if n_rows else np.zeros(0, dtype=np.int64)
     names_sorted = np.append(equipment[order], np.nan)
-    type_key = k_codes[t_first]
-    type_convoy = c_codes[t_first]
     first_of_convoy = np.r_[True, type_convoy[1:] != type_convoy[:-1]] if n_rows else np.zeros(0, dtype=bool)
     keys = [str(k) for k in c_uniques[type_convoy[first_of_convoy]]]
     # One constructor call with every column (setting columns one by one costs pandas ~1 ms each).
@@ -236,9 +320,194 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
         notes = _lists_by_convoy(c_rows[has_note][written], c_uniques, n_codes[written], n_uniques)
         return sightings, notes
 
+    # The sources' grades, per convoy: the mean misidentification rate and count error of its rows.
+    n_conv = len(c_uniques)
+    rows_per = np.bincount(c_rows, minlength=n_conv).astype(np.float64) if len(take) else np.zeros(n_conv)
+    grades = {}
+    for name, column, of in (("misidentification", "reliability", misidentification),
+                             ("count_error", "credibility", count_error)):
+        values = of(frame[column].to_numpy(dtype=object)[take]) if column in frame and len(take) else \
+            np.zeros(len(take))
+        grades[name] = np.bincount(c_rows, weights=values, minlength=n_conv) / np.maximum(rows_per, 1.0) \
+            if len(take) else np.zeros(n_conv)
+    tags_all = row_tags(frame)
+
+    def tag_counts() -> dict[str, list[dict]]:
+        # Per convoy x tag x category: the most tagged vehicles one sighting showed (the same vehicles
+        # seen again), against the convoy's merged count of that category.
+        if tags_all is None:
+            return {}
+        tagged = [i for i, j in enumerate(take.tolist()) if tags_all[j]]
+        if not tagged:
+            return {}
+        cats = {k: (catalog.entries[k].category if k in catalog.entries else UNKNOWN) for k in k_uniques.tolist()}
+        seen: dict[tuple[str, str, str], dict[str, int]] = {}
+        for i in tagged:
+            key = (str(conv[i]), cats[str(k_uniques[k_codes_rows[i]])])
+            for tag in tags_all[take[i]]:
+                per_sighting = seen.setdefault((*key, tag), {})
+                # (a decoy's count is 0: what may be decoys is its upper bound)
+                n = int(count_max_rows[i] if tag == DECOY else count_all_rows[i])
+                per_sighting[str(sid[i])] = per_sighting.get(str(sid[i]), 0) + n
+        totals: dict[tuple[str, str], int] = {}
+        for c, cat, n in zip(merged["convoy"].tolist(), merged["category"].tolist(), merged["count"].tolist()):
+            totals[(c, cat)] = totals.get((c, cat), 0) + int(n)
+        out: dict[str, list[dict]] = {}
+        for (c, cat, tag), per_sighting in sorted(seen.items()):
+            n = max(per_sighting.values())
+            of = max(totals.get((c, cat), 0), n) if tag != DECOY else n
+            text = f"{tag} on {n} of {of} {cat}" if tag != DECOY else \
+                f"{n} {cat} tagged decoy: counted as 0-{n}, never as sure vehicles"
+            out.setdefault(c, []).append({"tag": tag, "category": cat, "vehicles": n, "of": of, "text": text})
+        return out
+
     known_keys = set(keys)  # once, not per loss row: O(losses x convoys) took seconds on large files
     loss_rows = {str(k): int(v) for k, v in sorted(losses.items()) if k in known_keys}
-    return ConvoyTable(convoys=keys, types=merged, loss_rows=loss_rows, lists=lists)
+    return ConvoyTable(convoys=keys, types=merged, loss_rows=loss_rows, lists=lists, seen=seen, grades=grades, tag_counts=tag_counts)
+
+
+def _key_nodes(catalog: Catalog, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per equipment key: a code of its category node, of its family node, and its naming level.
+
+    An unknown name is its own category and family (two names the catalog
+    does not know are never taken to be the same vehicles).
+    """
+    levels = naming_levels(catalog)
+    cats: dict[object, int] = {}
+    fams: dict[object, int] = {}
+    cat, fam, level = [], [], []
+    for k in keys.tolist():
+        entry = catalog.entries.get(k)
+        if entry is None:
+            cat.append(cats.setdefault(("?", k), len(cats)))
+            fam.append(fams.setdefault(("?", k), len(fams)))
+            level.append(0)
+            continue
+        cat.append(cats.setdefault(entry.category, len(cats)))
+        fam.append(fams.setdefault((entry.category, entry.family), len(fams)))
+        level.append(levels[entry.id])
+    return (np.array(cat, dtype=np.int64), np.array(fam, dtype=np.int64), np.array(level, dtype=np.int64))
+
+
+# --- merging across naming levels (type < family < category) ------------------------------------
+
+#: Naming levels of an equipment key: a type, a family-level entry (``T-72``), a generic one (``tank``).
+LEVELS: tuple[str, ...] = ("type", "family", "category")
+
+
+def naming_levels(catalog: Catalog) -> dict[str, int]:
+    """Per catalog id, its naming level (0 type, 1 family, 2 category; see :data:`LEVELS`).
+
+    A ``generic`` entry whose (category, family) some specific entry shares
+    names that family (``T-72``, ``Ural truck``); a generic entry no
+    specific entry shares a family with names only its category (``tank``,
+    ``truck``). Everything else is a type.
+    """
+    specific = {(e.category, e.family) for e in catalog.entries.values() if not e.generic}
+    return {e.id: (0 if not e.generic else 1 if (e.category, e.family) in specific else 2)
+            for e in catalog.entries.values()}
+
+
+def _group_max(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per group 0..n-1, the maximum of ``values`` (0 for an empty group; values are >= 0)."""
+    out = np.zeros(n, dtype=np.int64)
+    if len(group):
+        np.maximum.at(out, group, values)
+    return out
+
+
+def _greedy(group: np.ndarray, value: np.ndarray, target: np.ndarray, tie: np.ndarray) -> np.ndarray:
+    """Split each group's ``target`` over its members, largest ``value`` first, none above its own value.
+
+    ``target`` is per group. Members beyond the target get what is left
+    (possibly 0): the smaller sightings' vehicles are taken to be the same
+    as the larger ones'. Ties break on ``tie`` (a stable code).
+    """
+    if not len(group):
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((tie, -value, group))
+    g, v = group[order], value[order]
+    start = np.r_[True, g[1:] != g[:-1]]
+    cum = np.cumsum(v)
+    base = np.repeat(cum[start] - v[start], np.diff(np.r_[np.flatnonzero(start), len(g)]))
+    before = cum - v - base
+    out = np.empty(len(group), dtype=np.int64)
+    out[order] = np.minimum(v, np.maximum(0, target[g] - before))
+    return out
+
+
+def merge_levels(pair: np.ndarray, sight: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 key_pair: np.ndarray, fam: np.ndarray, cat: np.ndarray, level: np.ndarray,
+                 t_lo: np.ndarray, t_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per convoy x key, its count range once the naming levels are merged.
+
+    Inputs: one element per (convoy x key, sighting) with its summed counts
+    ``lo`` and ``hi`` and ``pair`` (its convoy x key), and per convoy x key
+    (``key_pair`` order): its family node ``fam`` and category node ``cat``
+    (integer codes unique per convoy), its naming ``level`` and the
+    per-key max over sightings ``t_lo``, ``t_hi``.
+
+    A node (family, category) holds the maximum over sightings of that
+    sighting's count within it (``lo``); trusting the names its children are
+    disjoint, so it may hold up to the sum of its children's maxima (``hi``).
+    Its low count is handed down to the children largest first (the rest
+    are the same vehicles); what no child accounts for goes to the keys
+    named at the node's own level (a ``truck`` beyond the ``Ural`` trucks).
+    """
+    n_pairs = len(t_lo)
+    n_fam = int(fam.max()) + 1 if n_pairs else 0
+    n_cat = int(cat.max()) + 1 if n_pairs else 0
+    if not n_pairs:
+        return t_lo, t_hi
+    # Per (node, sighting): the sighting's count within the node, then the max over sightings.
+    s_fam, s_cat, s_level = fam[pair], cat[pair], level[pair]
+    n_s = int(sight.max()) + 1 if len(sight) else 1
+    in_fam = s_level <= 1
+
+    def node_max(node: np.ndarray, values: np.ndarray, n_nodes: int, mask=None) -> np.ndarray:
+        idx = node.astype(np.int64) * n_s + sight
+        if mask is not None:
+            idx, values = idx[mask], values[mask]
+        codes, inverse = np.unique(idx, return_inverse=True)
+        sums = np.bincount(inverse, weights=values, minlength=len(codes)).astype(np.int64)
+        return _group_max(codes // n_s, sums, n_nodes)
+
+    f_lo, f_hi = node_max(s_fam, lo, n_fam, in_fam), node_max(s_fam, hi, n_fam, in_fam)
+    c_lo, c_hi = node_max(s_cat, lo, n_cat), node_max(s_cat, hi, n_cat)
+    is_type = level == 0
+    # Family: at least its max over sightings; at most the sum of its types' maxima (if larger).
+    types_lo = np.bincount(fam[is_type], weights=t_lo[is_type], minlength=n_fam).astype(np.int64)
+    types_hi = np.bincount(fam[is_type], weights=t_hi[is_type], minlength=n_fam).astype(np.int64)
+    f_hi = np.maximum(f_hi, types_hi)
+    # Category: the same over its families.
+    fam_cat = np.zeros(n_fam, dtype=np.int64)
+    named = level <= 1
+    fam_cat[fam[named]] = cat[named]
+    has_fam = np.zeros(n_fam, dtype=bool)
+    has_fam[fam[named]] = True
+    fams = np.flatnonzero(has_fam)
+    fams_lo = np.bincount(fam_cat[fams], weights=f_lo[fams], minlength=n_cat).astype(np.int64)
+    fams_hi = np.bincount(fam_cat[fams], weights=f_hi[fams], minlength=n_cat).astype(np.int64)
+    c_hi = np.maximum(c_hi, fams_hi)
+    # Hand the category's low count to its families (largest first), the rest to category-level keys.
+    f_take = np.zeros(n_fam, dtype=np.int64)
+    f_take[fams] = _greedy(fam_cat[fams], f_lo[fams], c_lo, fams)
+    out_lo = np.zeros(n_pairs, dtype=np.int64)
+    out_hi = t_hi.copy()
+    direct_c = level == 2
+    rest_c_lo = np.maximum(0, c_lo - np.minimum(fams_lo, c_lo))
+    rest_c_hi = np.maximum(0, c_hi - fams_hi)
+    idx = np.flatnonzero(direct_c)
+    out_lo[idx] = _greedy(cat[idx], t_lo[idx], rest_c_lo, idx)
+    out_hi[idx] = _greedy(cat[idx], t_hi[idx], rest_c_hi, idx)
+    # Each family's share, to its types (largest first), the rest to its family-level keys.
+    idx = np.flatnonzero(is_type)
+    out_lo[idx] = _greedy(fam[idx], t_lo[idx], f_take, idx)
+    took = np.bincount(fam[idx], weights=out_lo[idx], minlength=n_fam).astype(np.int64)
+    idx = np.flatnonzero(level == 1)
+    out_lo[idx] = _greedy(fam[idx], t_lo[idx], np.maximum(0, f_take - took), idx)
+    out_hi[idx] = _greedy(fam[idx], t_hi[idx], np.maximum(0, f_hi - types_hi), idx)
+    return out_lo, np.maximum(out_hi, out_lo)
 
 
 def _convoy_array(frame: pd.DataFrame) -> np.ndarray:

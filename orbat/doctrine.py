@@ -28,7 +28,9 @@ from orbat.rules import RULES, Features, Outcome, Selection, known, known_rules
 ECHELONS: tuple[str, ...] = (
     "team", "squad", "section", "platoon", "company", "battalion", "regiment", "brigade", "division",
 )
-KINDS: tuple[str, ...] = ("combat", "support", "transfer")
+#: What a unit does: manoeuvre, fires and the other support of the fight (air defence, engineers, signals,
+#: EW), sustainment, or a delivery of equipment. (Before 0.x, combat-support and logistics were one `support`.)
+KINDS: tuple[str, ...] = ("combat", "combat-support", "logistics", "transfer")
 
 Echelon = Literal[ECHELONS]  # type: ignore[valid-type]
 Kind = Literal[KINDS]  # type: ignore[valid-type]

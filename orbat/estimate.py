@@ -38,20 +38,20 @@ from orbat.catalog import Catalog
 from orbat.convoy import (
     UNKNOWN, ConvoyTable, FeatureSpace, aggregate_convoys, feature_matrix, type_codes,
 )
-from orbat.doctrine import ECHELONS, Doctrine, echelon_rank, load_doctrine
+from orbat.confidence import Answers, answer_echelons, combine
+from orbat.doctrine import ECHELONS, KINDS, Doctrine, echelon_rank, load_doctrine
 from orbat.errors import OrbatError
+from orbat.observation import evidence_noise, trust
 from orbat.rules import ORGANIC_SUPPORT, Features, GivenFeatures, Outcome, ReadRecorder
 
 #: How many alternatives an estimate lists.
 MAX_ALTERNATIVES = 5
 #: Below this score no template really fits: its echelon is not used, only the ladder's.
-MIN_FIT = 0.8
+MIN_FIT = 0.5
 #: Count scenarios scored together (in whole convoys): small enough for the temporaries to stay in cache.
 CHUNK = 10_000
 #: Templates up to this many: a convoy's pattern of templates scoring above 0 fits one int64.
 _PATTERN_BITS = 62
-#: Softmax temperature turning template scores into confidence: a lead of 0.1 in score is worth e:1.
-TEMPERATURE = 0.1
 
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _ORIGIN_WORDS = re.compile(
@@ -426,6 +426,19 @@ class _Run:
     totals: dict[str, np.ndarray]
     order: np.ndarray  # convoys x templates: template indices, best first (ties: doctrine order)
     confidence: np.ndarray
+    answers: Answers  # the winners' echelons, each template's probability (orbat.confidence)
+
+    def answer_table(self) -> pd.DataFrame:
+        """Per convoy: ``convoy``, ``template_got``, ``echelon_got``, ``kind_got`` and ``confidence`` (whole columns)."""
+        n = len(self.table)
+        best = self.order[:, 0] if self.ids else np.zeros(n, dtype=np.int64)
+        kinds = np.array([self.doctrine.get(i).kind for i in self.ids] or ["combat"], dtype=object)
+        ids = np.array(self.ids or [""], dtype=object)
+        return pd.DataFrame({
+            "convoy": self.table.convoys, "template_got": ids[best],
+            "echelon_got": np.array(ECHELONS, dtype=object)[self.answers.echelon], "kind_got": kinds[best],
+            "confidence": self.confidence,
+        })
 
     @cached_property
     def heads(self) -> dict[str, list]:
@@ -900,22 +913,22 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
                             _support_echelon(table, doctrine, ids, space, codes, t, tables))
         plan = planned.result()
     wins, mean = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix)
-    # Rank templates per convoy: most scenarios won first, then the higher mean score, then doctrine
-    # order (rounding makes near-equal numbers ties). With exact counts this is the best score.
-    order = np.lexsort((-np.round(mean, 9), -np.round(wins, 9)), axis=-1) if ids else \
-        np.zeros((len(table), 0), dtype=np.int64)
-    rows = np.arange(len(table))
-    top = mean[rows, order[:, 0]] if ids else np.zeros(len(table))
-    won = wins[rows, order[:, 0]] if ids else np.zeros(len(table))
-    # Confidence: the best template's share of a softmax over all templates' (mean) scores, which
-    # says how clearly it beats the others, times its own fit and how often it wins the scenarios.
-    logits = (mean - top[:, None]) / TEMPERATURE if ids else np.zeros((len(table), 0))
-    softmax_best = 1.0 / np.exp(logits).sum(axis=1) if ids else np.zeros(len(table))
-    confidence = np.clip(softmax_best * top * won, 0.0, 1.0)
+    # The answer each template would give, a posterior over templates, and the grades' trust: the
+    # winner and its answer's probability (orbat.confidence).
+    ranks = np.array([echelon_rank(doctrine.get(i).echelon) if doctrine.get(i).echelon else -1 for i in ids],
+                     dtype=np.int64)
+    lowest = min((echelon_rank(e) for e in doctrine.ladder.echelons), default=0) if doctrine.ladder else 0
+    answer = answer_echelons(mean, ranks, ladder, MIN_FIT, lowest)
+    kinds = np.array([KINDS.index(doctrine.get(i).kind) for i in ids], dtype=np.int64)
+    grades = table.grades or {}
+    noise = evidence_noise(grades.get("misidentification", np.zeros(len(table))),
+                           grades.get("count_error", np.zeros(len(table))))
+    answers = combine(mean, answer, ranks, kinds, trust(noise))
+    order, confidence = answers.order, answers.confidence
     totals = {k: v.to_numpy() for k, v in table.totals().items()}
     personnel = {k: v.to_numpy() for k, v in table.personnel().items()}
     return _Run(table, catalog, doctrine, ids, space, features, scores, wins, mean, samples, ladder,
-                personnel, totals, order, confidence.round(3))
+                personnel, totals, order, confidence.round(3), answers)
 
 
 def estimate_convoys(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | None = None, *,
@@ -1050,13 +1063,7 @@ class ConvoyEstimate:
         When no template really fits (score below :data:`MIN_FIT`) the
         template's echelon is not evidence, and the ladder alone decides.
         """
-        trusted = self.template.echelon and self.score >= MIN_FIT
-        rank = echelon_rank(self.template.echelon) if trusted else -1
-        rank = max(rank, int(self._run.ladder[self.index]))
-        if rank < 0:
-            ladder = self._run.doctrine.ladder
-            rank = min((echelon_rank(e) for e in ladder.echelons), default=0) if ladder else 0
-        return ECHELONS[rank]
+        return ECHELONS[int(self._run.answers.echelon[self.index])]
 
     @property
     def type_rows(self) -> list[dict]:
@@ -1124,6 +1131,8 @@ class ConvoyEstimate:
                 {"name": r["name"], "count": int(r["count"]), "count_max": int(r["count_max"])}
                 for r in rows if r["category"] == UNKNOWN
             ],
+            # Categories several sightings saw: the merged figure and which sighting set it.
+            "merged": self._run.table.merge_notes().get(self.convoy, []),
         }
 
     @cached_property
@@ -1135,7 +1144,11 @@ class ConvoyEstimate:
             template = run.doctrine.get(run.ids[j])
             out.append({"template": template.id, "label": template.label,
                         "score": _num(run.mean[self.index, j]),
-                        "wins": _num(run.wins[self.index, j])})
+                        "wins": _num(run.wins[self.index, j]),
+                        # The chance this template is the unit (all templates' add up to at most 1); one
+                        # giving the best's echelon and kind is already counted in the best's confidence.
+                        "probability": _num(float(run.answers.probability[self.index, j])),
+                        "same_answer": bool(run.answers.same_answer[self.index, j])})
         return out
 
     def trace_for(self, template_id: str) -> list[dict]:
@@ -1199,6 +1212,8 @@ class ConvoyEstimate:
             "unknown_vehicles": int(totals["unknown"]),
             "loss_rows_ignored": int(run.table.loss_rows.get(self.convoy, 0)),
             "sampled": run.samples if any(r["count_max"] > r["count"] for r in self.type_rows) else 0,
+            # Tags the sightings carry (`tags` column): "cope cage on 6 of 7 tank"; decoys count 0..n.
+            "tags": run.table.tags.get(self.convoy, []),
         }
 
     @property
@@ -1209,6 +1224,8 @@ class ConvoyEstimate:
             "kind": self.kind,
             "echelon": self.echelon,
             "confidence": self.confidence,
+            # The chance the best template itself is the unit (confidence adds the templates giving the same answer).
+            "probability": _num(float(self._run.answers.probability[self.index, self._order[0]])) if self._run.ids else 0,
             "score": _num(self.score),
             "wins": _num(self.wins),
             "breakdown": self.breakdown,

@@ -40,6 +40,7 @@ import pandas as pd
 from orbat.actors import ActorList
 from orbat.catalog import Catalog
 from orbat.names import normalize_name
+from orbat.observation import as_possible, decoy_rows
 from orbat.convoy import convoy_keys
 from orbat.errors import OrbatError, UsageError
 from orbat.sightings import EVENTS
@@ -79,6 +80,10 @@ class Holding:
     evidence: tuple[str, ...]
     actor_id: str | None = None
     as_of: str | None = None
+    #: Vehicles lost under a family or category name (``T-72``, ``tank``) counted against this line: all of
+    #: them when it is the only line they can be, else up to ``placed`` (then holdings..holdings_max is a range).
+    placed: int = 0
+    placed_from: tuple[str, ...] = ()
 
     @property
     def lost(self) -> int:
@@ -102,6 +107,13 @@ class Holding:
             text += f" = {self.holdings}"
         if self.damaged:
             text += f"; {self.damaged} damaged, not subtracted"
+        if self.placed:
+            named = ", ".join(self.placed_from)
+            if self.holdings_max > self.holdings:
+                text += (f"; up to {self.placed} lost as {named} may be these (not placeable on one type):"
+                         f" {self.holdings}-{self.holdings_max}")
+            else:
+                text += f"; {self.placed} lost as {named} counted here (the only {named} held)"
         return text
 
     def to_dict(self) -> dict:
@@ -119,6 +131,7 @@ class Holding:
             "holdings": self.holdings,
             "holdings_max": self.holdings_max,
             "evidence": list(self.evidence),
+            "placed": self.placed,
         }
 
 
@@ -217,6 +230,80 @@ def _group_of(catalog: Catalog, by: str) -> tuple[callable, callable]:
     return key, label
 
 
+def _nodes(catalog: Catalog, by: str, groups) -> dict[str, tuple[int, str | None, str | None]]:
+    """Per group key: its naming level and its family and category nodes (None when not in the catalog).
+
+    With ``by`` type a group is a catalog id at type, family or category
+    level (:func:`orbat.convoy.naming_levels`); with ``by`` family a group is
+    a family, and the families of category-level entries (``tank``) sit at
+    category level.
+    """
+    from orbat.convoy import naming_levels
+
+    levels = naming_levels(catalog)
+    out: dict[str, tuple[int, str | None, str | None]] = {}
+    if by == "type":
+        for g in groups:
+            e = catalog.entries.get(g)
+            out[g] = (levels[e.id], f"{e.category}/{e.family}", e.category) if e is not None else (0, None, None)
+    elif by == "family":
+        top = {(e.category, e.family) for e in catalog.entries.values() if levels[e.id] == 2}
+        specific = {(e.category, e.family) for e in catalog.entries.values() if levels[e.id] < 2}
+        category_of = {e.family: e.category for e in catalog.entries.values()}
+        for g in groups:
+            cat = category_of.get(g)
+            level = 2 if (cat, g) in top and (cat, g) not in specific else 0
+            out[g] = (level, None, cat)
+    else:
+        out = {g: (0, None, None) for g in groups}
+    return out
+
+
+def _place_losses(ledger: pd.DataFrame, nodes: dict[str, tuple[int, str | None, str | None]]) -> pd.DataFrame:
+    """Count losses named at family or category level against the actor's lines of that node.
+
+    A line named ``tank`` (or ``T-72``) holds its own arrivals and sightings;
+    its losses beyond them are vehicles of the node's other lines. With one
+    such line holding vehicles they come off it; with several they may come
+    off any, so each line's lower figure drops by them (floored at 0) and its
+    upper figure stays: a range. Family-level lines are placed first, then
+    category-level ones (over the family-level lines too).
+    """
+    ledger = ledger.copy()
+    ledger["placed"] = 0
+    ledger["placed_from"] = [() for _ in range(len(ledger))]
+    if ledger.empty:
+        return ledger
+    lost = ledger["destroyed"] + ledger["abandoned"] + ledger["captured"]
+    base = ledger[["arrived", "seen_max"]].max(axis=1)
+    excess = (lost - base).clip(lower=0)
+    holders = ledger.index.get_level_values("holder")
+    groups = ledger.index.get_level_values("group")
+    info = [nodes.get(g, (0, None, None)) for g in groups]
+    for level, node_of in ((1, lambda i: info[i][1]), (2, lambda i: info[i][2])):
+        for i in range(len(ledger)):
+            if info[i][0] != level or excess.iat[i] <= 0 or node_of(i) is None:
+                continue
+            members = [k for k in range(len(ledger)) if k != i and holders[k] == holders[i]
+                       and info[k][0] < level and node_of(k) == node_of(i) and ledger["holdings_max"].iat[k] > 0]
+            if not members:
+                continue
+            n = int(excess.iat[i])
+            label = str(groups[i])
+            if len(members) == 1:
+                k = members[0]
+                ledger.iat[k, ledger.columns.get_loc("holdings")] = max(0, int(ledger["holdings"].iat[k]) - n)
+                ledger.iat[k, ledger.columns.get_loc("holdings_max")] = max(0, int(ledger["holdings_max"].iat[k]) - n)
+            else:
+                for k in members:
+                    ledger.iat[k, ledger.columns.get_loc("holdings")] = max(0, int(ledger["holdings"].iat[k]) - n)
+            for k in members:
+                ledger.iat[k, ledger.columns.get_loc("placed")] = int(ledger["placed"].iat[k]) + n
+                ledger.iat[k, ledger.columns.get_loc("placed_from")] = (*ledger["placed_from"].iat[k], label)
+            excess.iat[i] = 0
+    return ledger
+
+
 def _prepare(frame: pd.DataFrame, catalog: Catalog, names: _Names, by: str) -> pd.DataFrame:
     """The columns the ledger needs, typed and keyed; one row per input row."""
     missing = [c for c in _NEEDED if c not in frame.columns]
@@ -234,6 +321,9 @@ def _prepare(frame: pd.DataFrame, catalog: Catalog, names: _Names, by: str) -> p
     count = pd.to_numeric(frame["count"], errors="raise").astype("int64")
     count_max = pd.to_numeric(frame["count_max"], errors="coerce")
     count_max = count_max.where(count_max.notna(), count).astype("int64").clip(lower=count)
+    # Decoys (tagged `decoy`) may be no vehicle at all: 0 to n held, and a decoy destroyed is no sure loss.
+    low, high = as_possible(count.to_numpy(), count_max.to_numpy(), decoy_rows(frame))
+    count, count_max = pd.Series(low, index=count.index), pd.Series(high, index=count.index)
     group_key, _ = _group_of(catalog, by)
     # A name that did not resolve has no id: it is kept under its written name, marked '?'.
     written = "?" + frame["equipment"].astype("object").fillna("").map(lambda v: str(v).strip())
@@ -373,6 +463,7 @@ def holdings(
         return []
     on = as_of or dt.date.today()
     ledger = _ledger(prep, names, on, as_of)
+    ledger = _place_losses(ledger, _nodes(catalog, by, pd.unique(ledger.index.get_level_values("group"))))
     if target is not None:
         ledger = ledger[ledger.index.get_level_values("holder") == target]
     _, label = _group_of(catalog, by)
@@ -395,6 +486,8 @@ def holdings(
                 evidence=row["evidence"],
                 actor_id=None if holder.startswith(_UNLISTED) else holder,
                 as_of=stamp,
+                placed=int(row["placed"]),
+                placed_from=tuple(row["placed_from"]),
             )
         )
     out.sort(key=lambda h: (h.actor.casefold(), h.equipment))
@@ -485,6 +578,7 @@ def timeline(
         if ledger is None or ledger.empty:
             previous = pd.Series(dtype="int64")
         else:
+            ledger = _place_losses(ledger, _nodes(catalog, by, pd.unique(ledger.index.get_level_values("group"))))
             ledger = ledger[ledger.index.get_level_values("holder") == target]
             previous = ledger["holdings"].droplevel("holder")
         values.append(previous)

@@ -9,7 +9,10 @@ convoy's numbers into a human reason ("logistics share 0.47 within 0.35-0.65").
 
 Scores: a rule that holds scores 1. One that fails scores at most 0.5,
 decaying to 0 with the distance from its range, so that near misses still
-rank templates sensibly when nothing fits exactly.
+rank templates sensibly when nothing fits exactly. A count below a minimum
+but within what a partial view of the unit shows (at least
+:data:`orbat.observation.MIN_DETECTION` of it) scores between
+:data:`SEEN_SCORE` and 1: observers miss vehicles.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from orbat.catalog import CATEGORIES, ROLES
+from orbat.observation import MIN_DETECTION
+
+#: A count rule's score at the least share of its minimum an observer is expected to see (see _range_outcome).
+SEEN_SCORE = 0.75
 
 #: Categories that show a unit brought its own support (a transfer does not).
 ORGANIC_SUPPORT: tuple[str, ...] = ("ambulance", "bus", "repair", "fuel-truck")
@@ -310,6 +317,13 @@ def _range_outcome(value: np.ndarray, lo: float, hi: float | None, share: bool) 
         scale_hi = max(3.0, 0.5 * (hi or 0.0))
     distance = below / scale_lo + above / scale_hi
     score = np.where(inside, 1.0, 0.5 * np.clip(1.0 - distance, 0.0, 1.0))
+    if not share and lo > 0:
+        # The observation model: observers see MIN_DETECTION..100 % of a unit's vehicles, so a count a
+        # little below the doctrinal minimum is what that unit, partly seen, looks like (the rule still
+        # fails; its score falls from 1 at the minimum to SEEN_SCORE at the least one expects to see).
+        seen = (value < lo) & (value >= lo * MIN_DETECTION)
+        partial = 1.0 - (1.0 - SEEN_SCORE) * below / (lo * (1.0 - MIN_DETECTION))
+        score = np.where(seen, partial, score)
     return Outcome(passed=inside, score=score, values={"value": value})
 
 

@@ -1,4 +1,7 @@
-"""The interchange format of sightings (CSV, XLSX, JSON: the same columns).
+"""The interchange format of sightings: the canonical frame and its validation.
+
+The files themselves (CSV, XLSX, JSON: the same columns) are read by
+:mod:`orbat.formats`, which gives the raw text cells this module validates.
 
 One row per sighting x equipment type. See ``docs/ARCHITECTURE.md`` for the
 canonical frame every reader returns and the store gives back, and
@@ -13,15 +16,12 @@ A sighting is accepted whole or not at all.
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import difflib
-import io
-import json
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,10 @@ import numpy as np
 import pandas as pd
 
 from orbat.errors import InputFileError, InvalidSightings
+from orbat.formats import read_raw  # noqa: F401  (re-exported: the raw cells of an interchange file)
+from orbat.formats.csv import MAX_CSV_BYTES  # noqa: F401  (re-exported: the limits are part of the format)
+from orbat.formats.json import MAX_JSON_BYTES  # noqa: F401
+from orbat.formats.table import Progress, frame_from_rows, header_key, json_scalar
 
 if TYPE_CHECKING:
     from orbat.catalog import Catalog
@@ -37,17 +41,23 @@ if TYPE_CHECKING:
 COLUMNS: tuple[str, ...] = (
     "sighting_id", "convoy", "observed_at", "place", "lat", "lon", "actor",
     "equipment", "count", "count_max", "mode", "source", "reliability",
-    "credibility", "notes", "event", "captor", "markings",
+    "credibility", "notes", "event", "captor", "unit", "tags", "markings",
 )
 REQUIRED: tuple[str, ...] = ("sighting_id", "observed_at", "equipment", "count")
 
 #: The canonical frame: the interchange columns plus the resolved catalog id.
 CANONICAL_COLUMNS: tuple[str, ...] = COLUMNS[:8] + ("equipment_id",) + COLUMNS[8:]
 
-#: Columns that are the same on every row of one sighting.
+#: Columns that are the same on every row of one sighting (``actor`` may differ: mixed columns are real).
 SIGHTING_LEVEL: tuple[str, ...] = (
-    "observed_at", "place", "lat", "lon", "actor", "source", "reliability", "credibility",
+    "observed_at", "place", "lat", "lon", "source", "reliability", "credibility",
 )
+#: Rows of one sighting with the same values here add up (one row per vehicle is how many people tally).
+ADD_UP_KEY: tuple[str, ...] = ("sighting_id", "equipment_id", "mode", "event", "actor")
+#: The id an equipment name is kept under when the catalog does not know it (yet): ``?`` + the name.
+UNRESOLVED_PREFIX = "?"
+#: How many unresolved names of a file get suggestions (the import summary lists as many).
+UNRESOLVED_SUGGESTED = 10
 
 MODES: tuple[str, ...] = ("driven", "carried")
 LOSS_EVENTS: tuple[str, ...] = ("destroyed", "damaged", "abandoned", "captured")
@@ -78,10 +88,6 @@ MAX_MARKING_CHARS = 64
 MAX_COUNT = 10_000
 #: Excel's own limit for the text of one cell.
 MAX_CELL_CHARS = 32_767
-#: Largest CSV accepted. It is read whole into memory (about 10x its size).
-MAX_CSV_BYTES = 2 * 1024**3
-#: Largest JSON accepted (parsed whole).
-MAX_JSON_BYTES = 512 * 1024**2
 #: Columns that may be present but are not part of the format: ``equipment_id``
 #: (written by exports; checked against the name's resolution) and ``row``,
 #: ``where``, ``reason`` (written in rejects files, so a fixed rejects file re-imports).
@@ -175,6 +181,10 @@ class SightingsRead:
     rejects: pd.DataFrame  #: the refused rows as they were in the file, plus ``row`` and ``reason``
     rows: int  #: data rows read (blank rows not counted)
     notes: list[str] = field(default_factory=list)  #: things the user should know (e.g. the encoding)
+    fmt: str = "interchange"  #: the format read (``oryx``, ``warspotting``, ``interchange``)
+    added_up: int = 0  #: valid rows that added into another row of the same sighting, type, mode and event
+    unresolved: list[dict] = field(default_factory=list)  #: names kept as written (see :func:`unresolved_names`)
+    by_steps: list[dict] = field(default_factory=list)  #: names resolved by pipeline steps (see :func:`names_by_steps`)
 
     @property
     def invalid(self) -> list[Problem]:
@@ -193,345 +203,145 @@ class SightingsRead:
                    {p.sighting for p in self.problems if p.sighting is not None})
 
 
-Progress = Callable[[str, int, int], None]
-
-
 # ---------------------------------------------------------------- reading
 
 
 def read_sightings(path: str | os.PathLike, catalog: Catalog, *, today: dt.date | None = None,
-                   progress: Progress | None = None) -> pd.DataFrame:
+                   progress: Progress | None = None, **options: Any) -> pd.DataFrame:
     """Read and validate a sightings file (CSV, XLSX or JSON, by extension) into the canonical frame.
 
     Raises :class:`InvalidSightings` listing every problem when any row is
     invalid, and :class:`InputFileError` when the file cannot be read at all.
     """
-    result = read_sightings_lenient(path, catalog, today=today, progress=progress)
+    result = read_sightings_lenient(path, catalog, today=today, progress=progress, **options)
     if result.problems:
         raise InvalidSightings(result.invalid or result.problems, source=str(path))
     return result.frame
 
 
 def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: dt.date | None = None,
-                           progress: Progress | None = None) -> SightingsRead:
+                           progress: Progress | None = None, fmt: str | None = None,
+                           columns: dict[str, str] | None = None, grade: str | None = None,
+                           keep_unresolved: bool = False) -> SightingsRead:
     """Read a sightings file, keeping the valid sightings and listing the problems of the rest.
 
     For ``--skip-invalid``. Problems with the columns themselves (unknown,
     duplicated or missing columns) still raise :class:`InvalidSightings`:
     no row can be trusted when the header is wrong.
+
+    ``fmt`` (``oryx``, ``warspotting``, ``interchange``; None: from the
+    header), ``columns`` (an analyst's column names, see
+    :mod:`orbat.formats.columns`) and ``grade`` (for a loss list's rows) are
+    passed to :func:`orbat.formats.read_table`. Loss lists, mapped
+    spreadsheets and ``keep_unresolved`` keep names the catalog does not
+    know (``equipment_id`` ``?NAME``) and list them in ``unresolved``;
+    the interchange format refuses them, since a typo there should stop you.
     """
+    from orbat.formats import read_table
+
     path = Path(path)
-    notes: list[str] = []
-    raw, first_row, labels = read_raw(path, notes=notes, progress=progress)
+    today = today or dt.date.today()
+    table = read_table(path, fmt=fmt, columns=columns, grade=grade, today=today, progress=progress)
     if progress:
         progress("validating", 0, 1)
-    frame, problems = validate_frame(raw, catalog, source=str(path), first_row=first_row, today=today,
-                                     row_labels=labels, spreadsheet=path.suffix.lower() != ".json")
+    frame, problems = validate_frame(table.raw, catalog, source=str(path), first_row=table.first_row, today=today,
+                                     row_labels=table.labels, spreadsheet=table.spreadsheet,
+                                     keep_unresolved=keep_unresolved or table.keep_unresolved,
+                                     extra_problems=table.problems)
+    if table.columns:
+        problems = [replace(p, column=table.columns.get(p.column, p.column)) if p.column else p for p in problems]
     if progress:
         progress("validating", 1, 1)
     header = [p for p in problems if p.kind == HEADER]
     if header:
         raise InvalidSightings(header, source=str(path))
-    rows = int((~_blank_rows(raw)).sum())
+    rows = int((~_blank_rows(table.raw)).sum())
     if rows == 0:
         raise InputFileError(f"{path}: no rows: the file has a header but no sightings")
-    return SightingsRead(frame=frame, problems=problems, rejects=rejects_frame(raw, problems, first_row, labels),
-                         rows=rows, notes=notes)
+    rejects = rejects_frame(table.original, problems, table.first_row, table.labels)
+    added_up = rows - len(rejects) - len(frame)
+    return SightingsRead(frame=frame, problems=problems, rejects=rejects, rows=rows, notes=table.notes,
+                         fmt=table.fmt, added_up=max(added_up, 0), unresolved=unresolved_names(frame, catalog),
+                         by_steps=names_by_steps(frame, catalog))
 
 
 def read_sightings_located(path: str | os.PathLike, catalog: Catalog, *, today: dt.date | None = None,
                            ) -> tuple[pd.DataFrame, list[str]]:
-    """:func:`read_sightings`, and where each row of the frame is in the file (``sightings.csv, row 7``).
+    """:func:`read_sightings`, and where each row of the frame is in it (``sightings.csv, row 7``).
 
     For analyses that report a cell of a valid file (``orbat fleet`` names
-    the row of a marking it cannot use).
+    the row of a marking it cannot use). A frame row that several file rows
+    added up into (:func:`add_up`) names them all (``sightings.csv, row 7, row 9``).
     """
+    from orbat.formats import read_table
+
     path = Path(path)
-    raw, first_row, labels = read_raw(path)
-    frame, problems = validate_frame(raw, catalog, source=str(path), first_row=first_row, today=today,
-                                     row_labels=labels, spreadsheet=path.suffix.lower() != ".json")
+    today = today or dt.date.today()
+    table = read_table(path, today=today)
+    frame, problems = validate_frame(table.raw, catalog, source=str(path), first_row=table.first_row, today=today,
+                                     row_labels=table.labels, spreadsheet=table.spreadsheet,
+                                     keep_unresolved=table.keep_unresolved, extra_problems=table.problems,
+                                     add_up_rows=False)
     if problems:
         raise InvalidSightings([p for p in problems if p.kind != WITH_SIGHTING] or problems, source=str(path))
-    kept = np.flatnonzero(~_blank_rows(raw))  # the frame holds every non-blank row, in file order
-    where = [f"{path}, {labels[i]}" if labels is not None else f"{path}, row {first_row + i}" for i in kept]
-    return frame, where
+    kept = np.flatnonzero(~_blank_rows(table.raw))  # before adding up, the frame holds every non-blank row, in order
+    rows = [table.labels[i] if table.labels is not None else f"row {table.first_row + i}" for i in kept]
+    if frame.empty:
+        return frame, []
+    # add_up keeps the first row of each key, in order: the groups in order of their first row
+    group = frame.groupby(list(ADD_UP_KEY), sort=False, dropna=False).ngroup().to_numpy()
+    joined: dict[int, list[str]] = {}
+    for number, row in zip(group, rows):
+        joined.setdefault(int(number), []).append(row)
+    where = [f"{path}, {', '.join(labels)}" for labels in joined.values()]
+    return add_up(frame), where
 
 
-def read_raw(path: Path, *, notes: list[str] | None = None, progress: Progress | None = None,
-             ) -> tuple[pd.DataFrame, int, list[str] | None]:
-    """The cells of a sightings file as text, unvalidated: ``(raw, first_row, row_labels)``.
+def unresolved_names(frame: pd.DataFrame, catalog: Catalog, *, suggestions: int = 3,
+                     suggest_first: int = UNRESOLVED_SUGGESTED) -> list[dict]:
+    """The names of a canonical frame the catalog did not resolve, most vehicles first.
 
-    ``raw`` has the file's header as its columns (duplicates and all) and
-    ``""`` for empty cells; ``first_row`` is the row number of its first row.
+    Each: ``name`` (as written), ``rows``, ``vehicles``, ``sightings`` and
+    ``suggestions`` (the nearest catalog names), computed for the first
+    ``suggest_first`` names only: a fuzzy search per name is the slow part,
+    and the import summary shows no more (``orbat catalog unresolved`` gives
+    every name its suggestions).
     """
-    notes = notes if notes is not None else []
-    if not path.exists():
-        raise InputFileError(f"{path}: file not found")
-    if path.is_dir():
-        raise InputFileError(f"{path}: is a folder, not a sightings file")
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        raw, labels = _read_xlsx(path)
-        return raw, 2, labels
-    if suffix in (".csv", ".tsv", ".txt"):
-        return _read_csv(path, notes, progress), 2, None
-    if suffix == ".json":
-        raw, labels = _read_json(path)
-        return raw, 1, labels
-    if suffix == ".xls":
-        raise InputFileError(f"{path}: old-style Excel .xls is not supported; save it as .xlsx (or CSV UTF-8)")
-    raise InputFileError(f"{path}: unknown file type {path.suffix!r}; expected .csv, .tsv, .txt, .xlsx, .xlsm or .json")
+    if frame.empty:
+        return []
+    ids = frame["equipment_id"].astype(object)
+    kept = ids.str.startswith(UNRESOLVED_PREFIX, na=False).to_numpy()
+    if not kept.any():
+        return []
+    part = frame.loc[kept, ["equipment_id", "equipment", "count", "sighting_id"]]
+    grouped = part.groupby("equipment_id", sort=False).agg(
+        name=("equipment", "first"), rows=("count", "size"), vehicles=("count", "sum"),
+        sightings=("sighting_id", "nunique"))
+    out = [{"name": str(record.name), "rows": int(record.rows), "vehicles": int(record.vehicles),
+            "sightings": int(record.sightings), "suggestions": []} for record in grouped.itertuples(index=False)]
+    out.sort(key=lambda r: (-r["vehicles"], r["name"]))
+    for item in out[:suggest_first]:
+        item["suggestions"] = list(catalog.suggest(item["name"]))[:suggestions]
+    return out
 
 
-def _frame_from_rows(header: list[str], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
-    """A raw text frame from ragged rows (missing cells are empty; cells past the header get no name)."""
-    width = max([len(header), *(len(r) for r in rows)]) if rows else len(header)
-    columns = [np.full(len(rows), "", dtype=object) for _ in range(width)]
-    for i, cells in enumerate(rows):
-        for j, value in enumerate(cells):
-            if value is not None:
-                columns[j][i] = value
-    names = list(header) + [""] * (width - len(header))
-    data = pd.DataFrame({j: pd.Series(col, dtype=object) for j, col in enumerate(columns)})
-    data.columns = names
-    return data
+def names_by_steps(frame: pd.DataFrame, catalog: Catalog) -> list[dict]:
+    """The names of a canonical frame that resolved by pipeline steps, not as written, most rows first.
 
-
-def _read_xlsx(path: Path) -> tuple[pd.DataFrame, list[str] | None]:
-    """The ``Sightings`` sheet and its continuations (``Sightings (2)``, ...), and row labels when there are several.
-
-    With one sheet, problems name rows by number, as Excel does; rows of a
-    continued table are named by sheet and row (``sheet 'Sightings (2)', row 5``).
+    Each: ``name`` (as written), ``id`` (the entry), ``how`` (the steps) and
+    ``rows``. Resolutions are cached by the catalog, so this costs a dict
+    look-up per distinct name.
     """
-    from orbat.excel.reader import read_xlsx_table
-
-    header, rows, parts = read_xlsx_table(path)
-    labels = None
-    if len(parts) > 1:
-        labels = [f"sheet {title!r}, row {row}" for title, count in parts for row in range(2, count + 2)]
-    return _frame_from_rows(header, rows), labels
-
-
-def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
-    """The encoding to read a CSV with, and a note for the user when it is not UTF-8.
-
-    Streams the file once (bounded memory). Also refuses binary files.
-    """
-    with path.open("rb") as handle:
-        head = handle.read(4)
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            # Excel's "Unicode text" export: UTF-16 with a BOM, tab-separated.
-            encoding = "utf-16"
-        else:
-            encoding = "utf-8-sig"
-        handle.seek(0)
-        decoder = codecs.getincrementaldecoder(encoding)()
-        offset = 0
-        newlines = 0
-        while True:
-            chunk = handle.read(1 << 20)
-            if not chunk:
-                try:
-                    decoder.decode(b"", final=True)
-                except UnicodeDecodeError as exc:
-                    bad_at = offset - len(exc.object) + exc.start if exc.object else offset
-                    return _cp1252_or_error(path, max(bad_at, 0), newlines)
-                break
-            if encoding != "utf-16" and b"\x00" in chunk:
-                at = offset + chunk.index(b"\x00")
-                raise InputFileError(f"{path}: a binary file, not CSV text (NUL byte at offset {at:,})")
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                # exc.start is relative to the decoder's pending bytes plus this chunk.
-                pending = len(exc.object) - len(chunk)
-                bad_at = offset - pending + exc.start
-                line = newlines + chunk[: max(exc.start - pending, 0)].count(b"\n") + 1
-                return _cp1252_or_error(path, bad_at, line - 1)
-            newlines += chunk.count(b"\n")
-            offset += len(chunk)
-    return encoding, None
-
-
-def _cp1252_or_error(path: Path, bad_at: int, newlines_before: int) -> tuple[str, str | None]:
-    with path.open("rb") as handle:
-        handle.seek(bad_at)
-        bad_byte = handle.read(1)
-        handle.seek(0)
-        decoder = codecs.getincrementaldecoder("cp1252")()
-        try:
-            while chunk := handle.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            byte = f"0x{bad_byte[0]:02x}" if bad_byte else "?"
-            raise InputFileError(
-                f"{path}: not UTF-8 text: byte {byte} at offset {bad_at:,} (line {newlines_before + 1}) "
-                "cannot be decoded, and the file is not Windows-1252 either; in Excel use "
-                "Save As > 'CSV UTF-8', or convert it with `iconv -f <its encoding> -t UTF-8 "
-                f"{path.name} > {path.stem}-utf8{path.suffix}`"
-            ) from None
-    return "cp1252", (
-        f"{path}: not UTF-8 (byte 0x{bad_byte[0]:02x} at offset {bad_at:,}, line {newlines_before + 1}); "
-        "read it as Windows-1252. If accents look wrong, save it from Excel as 'CSV UTF-8'."
-    )
-
-
-def _sniff_delimiter(path: Path, encoding: str, suffix: str) -> str:
-    with path.open("r", encoding=encoding, newline="") as handle:
-        first = handle.readline(1 << 16)
-    counts = {d: _count_outside_quotes(first, d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: (counts[d], d == ("\t" if suffix == ".tsv" else ",")))
-    if counts[best] == 0:
-        return "\t" if suffix == ".tsv" else ","
-    return best
-
-
-def _count_outside_quotes(line: str, delimiter: str) -> int:
-    count, quoted = 0, False
-    for ch in line:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == delimiter and not quoted:
-            count += 1
-    return count
-
-
-class _CountingReader(io.RawIOBase):
-    """A binary file whose read position feeds the progress bar."""
-
-    def __init__(self, handle, progress: Progress, total: int):
-        super().__init__()
-        self._handle, self._progress, self._total = handle, progress, total
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        count = self._handle.readinto(buffer)
-        self._progress("reading", self._handle.tell(), self._total)
-        return count
-
-
-def _read_csv(path: Path, notes: list[str], progress: Progress | None) -> pd.DataFrame:
-    size = path.stat().st_size
-    if size > MAX_CSV_BYTES:
-        raise InputFileError(f"{path}: {size:,} bytes is larger than the {MAX_CSV_BYTES:,}-byte limit for CSV files")
-    encoding, note = _check_encoding(path, size)
-    if note:
-        notes.append(note)
-    with path.open("rb") as probe:
-        text = probe.read(4096).decode(encoding, errors="replace").lstrip("\ufeff")
-    if not text.strip():
-        raise InputFileError(f"{path}: the file is empty")
-    delimiter = _sniff_delimiter(path, encoding, path.suffix.lower())
-    import csv
-
-    try:
-        with path.open("rb") as raw_handle:
-            # Buffered like open(): pandas then decodes with the given encoding.
-            source = io.BufferedReader(_CountingReader(raw_handle, progress, size)) if progress else raw_handle
-            table = pd.read_csv(
-                source, sep=delimiter, header=None, dtype="category", keep_default_na=False, na_filter=False,
-                skip_blank_lines=False, encoding=encoding, quoting=csv.QUOTE_MINIMAL, engine="c",
-            )
-    except pd.errors.ParserError as exc:
-        message = str(exc).strip()
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
-        if found:
-            expected, line, saw = found.groups()
-            raise InputFileError(
-                f"{path}: row {line} has {saw} fields but the header has {expected} "
-                f"(an unquoted {'comma' if delimiter == ',' else repr(delimiter)} or a missing quote?)"
-            ) from None
-        raise InputFileError(f"{path}: not a readable CSV file ({message})") from None
-    except pd.errors.EmptyDataError:
-        raise InputFileError(f"{path}: the file is empty") from None
-    except UnicodeDecodeError as exc:  # the scan above should have caught it
-        raise InputFileError(f"{path}: cannot decode as {encoding} ({exc.reason})") from None
-    if table.empty:
-        raise InputFileError(f"{path}: the file is empty")
-    header = ["" if pd.isna(h) else str(h) for h in table.iloc[0].tolist()]
-    data = table.iloc[1:].reset_index(drop=True)
-    data.columns = header
-    return data
-
-
-def _json_scalar(value: Any) -> tuple[str, bool]:
-    """JSON value as cell text, and whether it was a scalar."""
-    if value is None:
-        return "", True
-    if isinstance(value, bool):
-        return ("true" if value else "false"), True
-    if isinstance(value, int):
-        return str(value), True
-    if isinstance(value, float):
-        return (str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)), True
-    if isinstance(value, str):
-        return value, True
-    return json.dumps(value, ensure_ascii=False)[:200], False
-
-
-def _read_json(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    size = path.stat().st_size
-    if size > MAX_JSON_BYTES:
-        raise InputFileError(f"{path}: {size:,} bytes is larger than the {MAX_JSON_BYTES:,}-byte limit for JSON files")
-    if size == 0:
-        raise InputFileError(f"{path}: the file is empty")
-    try:
-        with path.open("r", encoding="utf-8-sig") as handle:
-            data = json.load(handle)
-    except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path}: JSON must be UTF-8 ({exc.reason} at byte {exc.start:,})") from None
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    except RecursionError:
-        raise InputFileError(f"{path}: JSON nested too deeply") from None
-    if isinstance(data, dict) and isinstance(data.get("sightings"), list):
-        data = data["sightings"]
-    if not isinstance(data, list):
-        raise InputFileError(f"{path}: expected a JSON array of rows or of sightings, found {type(data).__name__}")
-    rows: list[dict[str, Any]] = []
-    labels: list[str] = []
-    for i, item in enumerate(data, start=1):
-        if not isinstance(item, dict):
-            raise InputFileError(f"{path}: item {i} is {type(item).__name__}, expected an object")
-        if "entries" in item:
-            entries = item["entries"]
-            shared = {k: v for k, v in item.items() if k != "entries"}
-            if not isinstance(entries, list):
-                raise InputFileError(f"{path}: sighting {i}: 'entries' must be an array")
-            if not entries:
-                rows.append(shared)
-                labels.append(f"sighting {i}")
-            for j, entry in enumerate(entries, start=1):
-                if not isinstance(entry, dict):
-                    raise InputFileError(f"{path}: sighting {i}, entry {j} is {type(entry).__name__}, expected an object")
-                rows.append({**shared, **entry})
-                labels.append(f"sighting {i}, entry {j}")
-        else:
-            rows.append(item)
-            labels.append(f"item {i}")
-    header: list[str] = []
-    seen: set[str] = set()
-    for row in rows:
-        for key in row:
-            if key not in seen:
-                seen.add(key)
-                header.append(str(key))
-    table = []
-    bad: list[str] = []
-    for n, row in enumerate(rows):
-        cells = []
-        for key in header:
-            text, scalar = _json_scalar(row.get(key))
-            if not scalar:
-                bad.append(f"{path}: {labels[n]}, {key}: expected a string, number or null, got {text[:60]!r}")
-            cells.append(text)
-        table.append(cells)
-    if bad:
-        raise InputFileError("\n".join(bad[:50]))
-    return _frame_from_rows(header, table), labels
+    if frame.empty:
+        return []
+    counts = frame.groupby("equipment", sort=False).size()
+    out = []
+    for name, rows in counts.items():
+        found = catalog.explain(name, suggest=False)
+        if found.by_steps:
+            out.append({"name": str(name), "id": found.entry.id, "how": list(found.how), "rows": int(rows)})
+    out.sort(key=lambda r: (-r["rows"], r["name"]))
+    return out
 
 
 # ---------------------------------------------------------------- validation
@@ -542,8 +352,7 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, list[str]]:
 # pandas' per-element string methods would be far slower on a million rows.
 
 
-def _header_key(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", str(name).replace("\ufeff", "").strip().lower())
+_header_key = header_key
 
 
 def _codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -742,7 +551,9 @@ class _Collector:
 
 def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_row: int = 2,
                    today: dt.date | None = None, row_labels: Sequence[str] | None = None,
-                   spreadsheet: bool = True) -> tuple[pd.DataFrame, list[Problem]]:
+                   spreadsheet: bool = True, keep_unresolved: bool = False,
+                   extra_problems: Sequence[tuple[int, str, str, Any]] = (),
+                   add_up_rows: bool = True) -> tuple[pd.DataFrame, list[Problem]]:
     """Validate raw text rows; return the valid rows as the canonical frame, and every problem.
 
     ``raw`` holds the file's cells as text (``""`` for empty) under the
@@ -752,6 +563,12 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     ``row_labels`` (one per row) name rows where numbers would not help (JSON).
     ``spreadsheet`` (CSV and XLSX cells) undoes the formula escape of
     :func:`escape_formula_text`; JSON and typed-in values are taken as they are.
+    ``keep_unresolved`` keeps a name the catalog does not know under the id
+    ``?NAME`` instead of refusing it; ``extra_problems`` are problems a
+    reader found, ``(row position, column, message, value)``, refused like the others.
+    Rows of one sighting with the same type, mode, event and actor add up
+    into one row (:func:`add_up`), unless ``add_up_rows`` is false (one frame
+    row per valid file row, to say where each came from).
     """
     today = today or dt.date.today()
     raw = raw.reset_index(drop=True)
@@ -789,10 +606,16 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     for name in REQUIRED:
         found.flag(empty[name], name, "a value is required", None)
 
+    for pos, column, message, value in extra_problems:
+        if pos in rows.index:
+            found.add(pos, column, message, value)
     out: dict[str, _Coded] = {name: cleaned[name] for name in
-                              ("sighting_id", "convoy", "place", "actor", "source", "notes", "equipment", "captor")}
+                              ("sighting_id", "convoy", "place", "actor", "source", "notes", "equipment", "captor",
+                               "unit")}
+    out["tags"] = cleaned["tags"].map(normalize_tags)
     out["observed_at"] = _check(cleaned, "observed_at", lambda v: parse_observed_at(v, today), found)
-    out["equipment_id"] = _check_equipment(cleaned["equipment"], cleaned["equipment_id"], catalog, found)
+    out["equipment_id"] = _check_equipment(cleaned["equipment"], cleaned["equipment_id"], catalog, found,
+                                           keep_unresolved=keep_unresolved)
     out["count"] = _check(cleaned, "count", _parse_count, found)
     out["count_max"] = _check(cleaned, "count_max", _parse_count, found)
     count = _numbers(out["count"])
@@ -819,7 +642,6 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     keys = {name: cleaned[name] for name in _CONSISTENT}
     keys["reliability"] = keys["credibility"] = grades
     _check_consistency(out, cleaned, empty, keys, found)
-    _check_duplicates(out, empty["sighting_id"], found)
 
     bad = found.bad.to_numpy()
     sid = cleaned["sighting_id"]
@@ -840,8 +662,22 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     found.ids = None
     del empty, keys
     frame = _canonical_coded(out, good)
+    if add_up_rows and _repeats_a_key(out, good):
+        frame = add_up(frame)
     problems = sorted(found.problems, key=lambda p: (p.row if p.row is not None else 0, p.kind != INVALID))
     return frame, problems
+
+
+def _repeats_a_key(out: dict[str, _Coded], good: np.ndarray) -> bool:
+    """Whether two good rows share the :data:`ADD_UP_KEY` (on the columns' codes: no frame work when none do)."""
+    if good.sum() < 2:
+        return False
+    key = np.zeros(int(good.sum()), dtype=np.int64)
+    for name in ADD_UP_KEY:
+        codes = out[name].compact().codes[good].astype(np.int64)  # compact: equal values, one code
+        # combine, then renumber densely, so the key never outgrows int64
+        key, _ = pd.factorize(key * (int(codes.max()) + 1) + codes)
+    return bool(pd.Series(key).duplicated().any())
 
 
 def _numbers(column: _Coded) -> np.ndarray:
@@ -1118,34 +954,80 @@ def _check_consistency(out: dict[str, _Coded], text: dict[str, _Coded], empty: d
                       text[column].at(at))
 
 
-def _check_duplicates(out: dict[str, _Coded], no_id: np.ndarray, found: _Collector) -> None:
-    ids, equipment = out["sighting_id"], out["equipment_id"].compact()
-    known = ~pd.isna(equipment.uniques)
-    usable = ~no_id & (known[equipment.codes] if len(known) else np.zeros(len(no_id), dtype=bool))
-    if not usable.any():
-        return
-    # one integer per (sighting, catalog id): equal keys are equal pairs
-    keys = ids.codes.astype(np.int64)[usable] * (len(equipment.uniques) + 1) + equipment.codes[usable]
-    dup = pd.Series(keys).duplicated().to_numpy()
-    if not dup.any():
-        return
-    where = np.flatnonzero(usable)
-    first_of = dict(zip(keys[~dup].tolist(), where[~dup].tolist()))
-    index = found.rows.index
-    for at, key in zip(where[dup], keys[dup].tolist()):
-        ref = first_of[key]
-        found.add(index[at], "equipment",
-                  f"{out['equipment'].at(ref)!r} is already on row {int(found.rows.iloc[ref])} of sighting "
-                  f"{ids.at(at)!r} (both are {equipment.at(at)}); put the count on one row",
-                  out["equipment"].at(at))
+def normalize_tags(text: str) -> str:
+    """Comma-separated tags as stored: each trimmed, empty ones dropped, each once, in order given."""
+    if not text:
+        return ""
+    tags = [tag.strip() for tag in text.split(",")]
+    return ", ".join(dict.fromkeys(tag for tag in tags if tag))
 
 
-def _check_equipment(names: _Coded, given_ids: _Coded, catalog: Catalog, found: _Collector) -> _Coded:
+def _distinct_join(values: pd.Series, sep: str) -> Any:
+    texts = [v for v in dict.fromkeys(values.dropna().tolist()) if v != ""]
+    return sep.join(texts) if texts else None
+
+
+def add_up(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of one sighting with the same type, mode, event and actor as one row, their counts summed.
+
+    One row per vehicle is how many people tally a video, and how Oryx lists
+    a photo of three burnt T-72s. ``count_max`` sums too (a row without one
+    adds its ``count``); notes and units keep each distinct text, tags and
+    markings are the union (each identifier once); the first row's name
+    and captor are kept, another captor goes to the notes. The row stays
+    where the first of them was.
+    """
+    key = list(ADD_UP_KEY)
+    repeated = frame.duplicated(key, keep=False).to_numpy()
+    if not repeated.any():
+        return frame
+    part = frame.loc[repeated]
+    group = part.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+    first = ~pd.Series(group).duplicated().to_numpy()
+    keep_at = part.index[first]
+    order = group[first]  # group number of each kept row, in row order
+    count = part["count"].to_numpy(dtype=np.int64)
+    summed = np.bincount(group, weights=count).astype(np.int64)
+    has_max = part["count_max"].notna().to_numpy()
+    upper = np.where(has_max, part["count_max"].to_numpy(dtype="float64", na_value=np.nan), count)
+    summed_max = np.bincount(group, weights=upper).astype(np.int64)
+    any_max = np.bincount(group, weights=has_max.astype(np.int64)) > 0
+    out = frame.drop(index=part.index[~first])
+    out.loc[keep_at, "count"] = summed[order]
+    out.loc[keep_at, "count_max"] = pd.array(np.where(any_max, summed_max, 0)[order], dtype="Int64")
+    out.loc[keep_at[~any_max[order]], "count_max"] = pd.NA
+    by = pd.Series(group, index=part.index)
+    for column, sep in (("notes", "; "), ("unit", "; ")):
+        joined = part[column].groupby(by, sort=False).agg(lambda v: _distinct_join(v, sep))
+        out.loc[keep_at, column] = joined.reindex(order).to_numpy(dtype=object)
+    tags = part["tags"].groupby(by, sort=False).agg(lambda v: normalize_tags(", ".join(v.dropna())) or None)
+    out.loc[keep_at, "tags"] = tags.reindex(order).to_numpy(dtype=object)
+    markings = part["markings"].groupby(by, sort=False).agg(
+        lambda v: MARKING_SEPARATOR.join(split_markings(MARKING_SEPARATOR.join(v.dropna()))) or None)
+    out.loc[keep_at, "markings"] = markings.reindex(order).to_numpy(dtype=object)
+    captors = part["captor"].groupby(by, sort=False).agg(lambda v: list(dict.fromkeys(v.dropna())))
+    others = [c[1:] for c in captors.reindex(order)]
+    for at, rest in zip(keep_at, others):
+        if rest:
+            note = "also captured by: " + ", ".join(rest)
+            before = out.at[at, "notes"]
+            out.at[at, "notes"] = note if pd.isna(before) else f"{before}; {note}"
+    for column in ("notes", "unit", "tags", "markings", "captor", "equipment"):
+        out[column] = out[column].astype("str")
+    return out.reset_index(drop=True)
+
+
+def _check_equipment(names: _Coded, given_ids: _Coded, catalog: Catalog, found: _Collector, *,
+                     keep_unresolved: bool = False) -> _Coded:
     def resolve(name: str) -> tuple[str | None, str | None]:
         if name == "":
             return None, None
         entry = catalog.lookup(name)
-        return (entry.id, None) if entry is not None else (None, "not in the equipment catalog")
+        if entry is not None:
+            return entry.id, None
+        if keep_unresolved:
+            return UNRESOLVED_PREFIX + name, None
+        return None, "not in the equipment catalog"
 
     resolved, errors = _per_value(names, resolve, 2)
     unknown = errors.map(lambda v: v is not None, bool).array()
@@ -1242,13 +1124,18 @@ def frame_to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{c: _plain(v) for c, v in zip(columns, row)} for row in frame[columns].itertuples(index=False)]
 
 
-_NESTED_SIGHTING = ("sighting_id", "convoy", "observed_at", "place", "lat", "lon", "actor",
+_NESTED_SIGHTING = ("sighting_id", "convoy", "observed_at", "place", "lat", "lon",
                     "source", "reliability", "credibility")
-_NESTED_ENTRY = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor", "markings")
+_NESTED_ENTRY = ("actor", "equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor",
+                 "unit", "tags", "markings")
 
 
 def frame_to_nested(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The canonical frame as sightings, each with its fields and ``entries``; read back by :func:`read_sightings`."""
+    """The canonical frame as sightings, each with its fields and ``entries``; read back by :func:`read_sightings`.
+
+    Each entry has its ``actor``; the sighting's ``actor`` lists them (joined
+    by ``, ``) for display, and reading the form back takes the entries' own.
+    """
     out: dict[str, dict[str, Any]] = {}
     for record in frame_to_records(frame):
         sid = record["sighting_id"]
@@ -1256,6 +1143,10 @@ def frame_to_nested(frame: pd.DataFrame) -> list[dict[str, Any]]:
             out[sid] = {k: record.get(k) for k in _NESTED_SIGHTING}
             out[sid]["entries"] = []
         out[sid]["entries"].append({k: record.get(k) for k in _NESTED_ENTRY})
+    for item in out.values():
+        # the sighting's actors, for display: each entry has its own (a mixed column has several)
+        actors = list(dict.fromkeys(e["actor"] for e in item["entries"] if e["actor"] is not None))
+        item["actor"] = ", ".join(actors) if actors else None
     return list(out.values())
 
 
@@ -1264,8 +1155,8 @@ def raw_from_records(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
     header: list[str] = []
     for record in records:
         header.extend(k for k in record if k not in header)
-    rows = [[_json_scalar(r.get(k))[0] for k in header] for r in records]
-    return _frame_from_rows(header, rows)
+    rows = [[json_scalar(r.get(k))[0] for k in header] for r in records]
+    return frame_from_rows(header, rows)
 
 
 def build_sighting(fields: dict[str, Any], entries: Sequence[dict[str, Any]], catalog: Catalog, *,

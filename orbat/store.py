@@ -6,7 +6,8 @@ created and upgraded only by the Alembic migrations in ``orbat/migrations``;
 a database is never recreated.
 
 Imports add and update, they never delete: the key of an entry is
-``sighting_id`` + ``equipment_id``; a changed sighting keeps its previous
+``sighting_id``, ``equipment_id``, ``mode``, ``event`` and ``actor`` (an
+entry without an actor stores ``""``, as a key cannot hold NULL); a changed sighting keeps its previous
 version in ``sighting_history``; equipment that a re-imported file no longer
 lists stays in the database (delete the sighting, or edit it, to change that).
 ``delete_sighting`` archives (hides) a sighting; ``restore_sighting`` brings
@@ -46,14 +47,24 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from orbat.errors import DatabaseError, OrbatError, SchemaTooNew, SightingNotFound, UsageError
-from orbat.sightings import CANONICAL_COLUMNS
+from orbat.sightings import CANONICAL_COLUMNS, UNRESOLVED_PREFIX
 
 #: Sighting-level columns as stored in ``sightings`` (besides the key).
 SIGHTING_FIELDS: tuple[str, ...] = (
-    "convoy", "observed_at", "place", "lat", "lon", "actor", "source", "reliability", "credibility",
+    "convoy", "observed_at", "place", "lat", "lon", "source", "reliability", "credibility",
 )
-#: Entry-level columns as stored in ``entries`` (besides the key).
-ENTRY_FIELDS: tuple[str, ...] = ("equipment", "count", "count_max", "mode", "notes", "event", "captor", "markings")
+#: Entry-level columns as stored in ``entries`` (besides ``sighting_id`` and ``equipment_id``).
+ENTRY_FIELDS: tuple[str, ...] = (
+    "equipment", "count", "count_max", "mode", "notes", "event", "captor", "actor", "unit", "tags", "markings",
+)
+#: The key of an entry: rows of a sighting differing in any of these are distinct entries.
+ENTRY_KEY: tuple[str, ...] = ("sighting_id", "equipment_id", "mode", "event", "actor")
+_MODE_AT, _EVENT_AT, _ACTOR_AT = (ENTRY_FIELDS.index(c) for c in ("mode", "event", "actor"))
+
+
+def _entry_key(equipment_id: str, values: tuple) -> tuple:
+    """An entry's key within its sighting, from its ``ENTRY_FIELDS`` values."""
+    return (equipment_id, values[_MODE_AT], values[_EVENT_AT], values[_ACTOR_AT])
 
 _STR_COLUMNS = tuple(
     c for c in CANONICAL_COLUMNS if c not in ("lat", "lon", "count", "count_max", "credibility")
@@ -434,7 +445,7 @@ class Store:
     ) -> ImportSummary:
         """Add and update sightings from a canonical frame, in one transaction.
 
-        Idempotent: the key is ``sighting_id`` + ``equipment_id``, and
+        Idempotent: the key is :data:`ENTRY_KEY`, and
         importing the same frame twice leaves the same database. A sighting
         whose fields or entries changed keeps its old version in the history
         (with when, and from which file). Entries missing from the frame are
@@ -470,18 +481,18 @@ class Store:
                     summary.added += 1
                     write_s.append((sid, *fields, source, now, now))
                     continue
-                entries = stored[sid]
                 old_entries = old_e.get(sid, {})
+                entries = _as_resolved(stored[sid], old_entries)
                 # known entries keep their place; new ones go after them, in file order
                 next_order = max((o for _v, o in old_entries.values()), default=-1) + 1
                 changed_e = []
-                for eid, (values, _order) in entries.items():
-                    previous = old_entries.get(eid)
+                for key, (values, _order) in entries.items():
+                    previous = old_entries.get(key)
                     if previous is None:
-                        changed_e.append((sid, eid, *values, next_order))
+                        changed_e.append((sid, key[0], *values, next_order))
                         next_order += 1
                     elif previous[0] != values:
-                        changed_e.append((sid, eid, *values, previous[1]))
+                        changed_e.append((sid, key[0], *values, previous[1]))
                 if before["fields"] == fields and not changed_e:
                     summary.unchanged += 1
                     continue
@@ -519,7 +530,7 @@ class Store:
             chunks = (write_e[start:start + step] for start in range(0, len(write_e), step))
             slices = (new.entry_rows(added[start:start + step]) for start in range(0, len(added), step))
             for chunk in itertools.chain(chunks, slices):
-                self._upsert(conn, "entries", _E_COLUMNS, ("sighting_id", "equipment_id"), _E_UPDATE, chunk)
+                self._upsert(conn, "entries", _E_COLUMNS, ENTRY_KEY, _E_UPDATE, chunk)
                 done += len(chunk)
                 if progress:
                     progress(done, total)
@@ -561,7 +572,8 @@ class Store:
                     "updated_at": row[3 + n],
                 }
             for row in conn.execute(e_sql, {"ids": chunk}):
-                old_e.setdefault(row[0], {})[row[1]] = (tuple(_clean(v) for v in row[2:-1]), row[-1])
+                values = tuple(_clean(v) for v in row[2:-1])
+                old_e.setdefault(row[0], {})[_entry_key(row[1], values)] = (values, row[-1])
         return old_s, old_e
 
     def _upsert(self, conn: Connection, table: str, columns: tuple[str, ...], key: tuple[str, ...],
@@ -621,7 +633,7 @@ class Store:
             where.append("s.convoy = :convoy")
             params["convoy"] = convoy
         if actor is not None:
-            where.append("LOWER(s.actor) = LOWER(:actor)")
+            where.append("LOWER(e.actor) = LOWER(:actor)")
             params["actor"] = actor
         columns = ["s.sighting_id", *(f"s.{c}" for c in SIGHTING_FIELDS),
                    *(f"e.{c}" for c in ("equipment_id", *ENTRY_FIELDS, "entry_order"))]
@@ -642,6 +654,7 @@ class Store:
         # column-wise: pandas' record path probes every Row object, ten times slower
         columns_data = list(zip(*rows)) if rows else [()] * len(names)
         raw = pd.DataFrame({n: pd.Series(list(c), dtype=object) for n, c in zip(names, columns_data)})
+        raw["actor"] = raw["actor"].where(raw["actor"] != "", None)  # "" is how the key stores no actor
         if len(raw):
             observed = raw["observed_at"].astype(str)
             keep = pd.Series(True, index=raw.index)
@@ -753,6 +766,103 @@ class Store:
                 version["changes"] = describe_changes(version["sighting"], newer)
         return versions
 
+    # -- names the catalog did not know
+
+    def unresolved(self, suggest: Callable[[str], list[str]] | None = None) -> list[dict]:
+        """The equipment names kept as written (``equipment_id`` ``?NAME``), most vehicles first.
+
+        Each: ``name``, ``entries``, ``vehicles``, ``sightings`` and, with
+        ``suggest`` (a name -> nearest catalog names), ``suggestions``.
+        Archived sightings are left out.
+        """
+        self._require_current()
+        with self._read() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT e.equipment_id, MIN(e.equipment), COUNT(*), SUM(e.count), COUNT(DISTINCT e.sighting_id) "
+                "FROM entries e JOIN sightings s ON s.sighting_id = e.sighting_id "
+                "WHERE s.archived_at IS NULL AND e.equipment_id LIKE :prefix GROUP BY e.equipment_id"),
+                {"prefix": UNRESOLVED_PREFIX + "%"}).all()
+        out = [{"name": name, "entries": int(n), "vehicles": int(v or 0), "sightings": int(s)}
+               for _eid, name, n, v, s in rows]
+        out.sort(key=lambda r: (-r["vehicles"], r["name"]))
+        if suggest is not None:
+            for item in out:
+                item["suggestions"] = list(suggest(item["name"]))
+        return out
+
+    def reresolve(self, lookup: Callable[[str], str | None], *, source: str = "orbat catalog reresolve") -> dict:
+        """Resolve the stored names kept as written again, now that the catalog may know them.
+
+        ``lookup`` gives a written name's catalog id, or None; it is called
+        once per distinct name. An entry that resolves takes the id; one that
+        then has the key of another entry of its sighting adds into it (as
+        rows of one sighting add up on import). Each changed sighting keeps
+        its previous version in its history. All in one transaction.
+        Returns ``resolved`` (name -> id), ``entries``, ``sightings`` and
+        ``unresolved`` (names still kept as written).
+        """
+        self._require_current()
+
+        def work():
+            now = _now()
+            with self._write() as conn:
+                kept = conn.execute(sa.text(
+                    "SELECT DISTINCT equipment_id, equipment FROM entries WHERE equipment_id LIKE :prefix"),
+                    {"prefix": UNRESOLVED_PREFIX + "%"}).all()
+                by_name: dict[str, str | None] = {}
+                for _eid, name in kept:
+                    if name not in by_name:
+                        by_name[name] = lookup(name)
+                ids = {(eid, name): by_name[name] for eid, name in kept}
+                resolved_names = {name: new for name, new in by_name.items() if new is not None}
+                still = sorted({name for name, new in by_name.items() if new is None})
+                if not resolved_names:
+                    return {"resolved": {}, "entries": 0, "sightings": 0, "unresolved": still}
+                affected_ids = sorted({eid for (eid, name), new in ids.items() if new is not None})
+                stmt = sa.text("SELECT DISTINCT sighting_id FROM entries WHERE equipment_id IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True))
+                sids: list[str] = []
+                for start in range(0, len(affected_ids), _CHUNK):
+                    sids.extend(r[0] for r in conn.execute(stmt, {"ids": affected_ids[start:start + _CHUNK]}))
+                sids = sorted(set(sids))
+                old_s, old_e = self._load(conn, sids)
+                history, write_e, changed_entries = [], [], 0
+                for sid in sids:
+                    merged: dict[tuple, list] = {}
+                    for key, (values, order) in sorted(old_e[sid].items(), key=lambda kv: kv[1][1]):
+                        eid = ids.get((key[0], values[0])) or key[0]
+                        changed_entries += eid != key[0]
+                        new_key = (eid, *key[1:])
+                        if new_key in merged:
+                            merged[new_key][0] = _added(merged[new_key][0], values)
+                        else:
+                            merged[new_key] = [values, order]
+                    before = old_s[sid]
+                    history.append({
+                        "sighting_id": sid, "valid_from": before["updated_at"],
+                        "imported_from": before["imported_from"], "replaced_at": now, "replaced_by": source,
+                        "snapshot": json.dumps(_nested_from_stored(sid, before["fields"], old_e[sid]),
+                                               ensure_ascii=False),
+                    })
+                    write_e.extend((sid, key[0], *values, order) for key, (values, order) in merged.items())
+                conn.execute(sa.text(
+                    "INSERT INTO sighting_history (sighting_id, valid_from, imported_from, replaced_at, "
+                    "replaced_by, snapshot) VALUES (:sighting_id, :valid_from, :imported_from, :replaced_at, "
+                    ":replaced_by, :snapshot)"), history)
+                delete = sa.text("DELETE FROM entries WHERE sighting_id IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True))
+                touch = sa.text("UPDATE sightings SET updated_at = :t, imported_from = :f "
+                                "WHERE sighting_id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
+                for start in range(0, len(sids), _CHUNK):
+                    chunk = sids[start:start + _CHUNK]
+                    conn.execute(delete, {"ids": chunk})
+                    conn.execute(touch, {"ids": chunk, "t": now, "f": source})
+                self._upsert(conn, "entries", _E_COLUMNS, ENTRY_KEY, _E_UPDATE, write_e)
+                return {"resolved": resolved_names, "entries": changed_entries, "sightings": len(sids),
+                        "unresolved": still}
+
+        return self._retrying(work)
+
     def imports(self) -> list[dict]:
         """The log of import runs, oldest first: file, time and counts."""
         self._require_current()
@@ -766,7 +876,7 @@ class Store:
 _S_COLUMNS = ("sighting_id", *SIGHTING_FIELDS, "imported_from", "created_at", "updated_at")
 _S_UPDATE = (*SIGHTING_FIELDS, "imported_from", "updated_at")
 _E_COLUMNS = ("sighting_id", "equipment_id", *ENTRY_FIELDS, "entry_order")
-_E_UPDATE = (*ENTRY_FIELDS, "entry_order")
+_E_UPDATE = tuple(c for c in (*ENTRY_FIELDS, "entry_order") if c not in ENTRY_KEY)
 
 
 def _plain_column(series: pd.Series, column: str) -> list:
@@ -776,6 +886,8 @@ def _plain_column(series: pd.Series, column: str) -> list:
         return [None if v is None else int(v) for v in values]
     if column in ("lat", "lon"):
         return [None if v is None else float(v) for v in values]
+    if column == "actor":
+        return ["" if v is None else v for v in values]
     return values
 
 
@@ -796,13 +908,14 @@ class _Prepared:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> "_Prepared":
         frame = frame.loc[:, ["sighting_id", "equipment_id", *SIGHTING_FIELDS, *ENTRY_FIELDS]].reset_index(drop=True)
-        repeated = frame.duplicated(["sighting_id", "equipment_id"]).to_numpy()
+        repeated = frame.duplicated(list(ENTRY_KEY)).to_numpy()
         if repeated.any():
-            duplicates = [f"row {row + 2}: sighting {sid!r} lists {eid!r} twice"
+            duplicates = [f"row {row + 2}: sighting {sid!r} lists {eid!r} twice (same mode, event and actor)"
                           for row, sid, eid in zip(np.flatnonzero(repeated)[:50],
                                                    _py(frame["sighting_id"][repeated].iloc[:50]),
                                                    _py(frame["equipment_id"][repeated].iloc[:50]))]
-            raise UsageError("each equipment type may appear once per sighting:\n" + "\n".join(duplicates))
+            raise UsageError("each equipment type may appear once per sighting, mode, event and actor "
+                             "(orbat.sightings.add_up adds such rows up):\n" + "\n".join(duplicates))
         first = frame.loc[~frame["sighting_id"].duplicated()]
         fields = zip(*(_plain_column(first[c], c) for c in SIGHTING_FIELDS))
         sightings = dict(zip(_py(first["sighting_id"]), fields))
@@ -823,14 +936,48 @@ class _Prepared:
         return list(zip(*columns, self.order[positions].tolist()))
 
     def entries_of(self, stored: dict[str, Any]) -> dict[str, dict[str, tuple[tuple, int]]]:
-        """For the sightings in ``stored``: equipment_id -> (ENTRY_FIELDS values, order), in file order."""
+        """For the sightings in ``stored``: entry key -> (ENTRY_FIELDS values, order), in file order."""
         entries: dict[str, dict[str, tuple[tuple, int]]] = {}
         if not stored:
             return entries
         known = np.flatnonzero(self.frame["sighting_id"].isin(list(stored)).to_numpy())
         for sid, eid, *values, order in self.entry_rows(known):
-            entries.setdefault(sid, {})[eid] = (tuple(values), order)
+            entries.setdefault(sid, {})[_entry_key(eid, tuple(values))] = (tuple(values), order)
         return entries
+
+
+def _as_resolved(new: dict[tuple, tuple], old: dict[tuple, tuple]) -> dict[tuple, tuple]:
+    """A sighting's incoming entries, a kept name (``?NAME``) taking the id its stored entry was resolved to.
+
+    After ``orbat catalog reresolve`` the store knows what a written name is;
+    importing the list again with a catalog that does not (yet) know it must
+    update that entry, not add a second, unresolved one beside it.
+    """
+    if not old or not any(key[0].startswith(UNRESOLVED_PREFIX) for key in new):
+        return new
+    resolved = {(values[0], *key[1:]): key[0] for key, (values, _order) in old.items()
+                if not key[0].startswith(UNRESOLVED_PREFIX)}
+    out: dict[tuple, tuple] = {}
+    for key, value in new.items():
+        if key[0].startswith(UNRESOLVED_PREFIX):
+            eid = resolved.get((value[0][0], *key[1:]))
+            if eid is not None and (eid, *key[1:]) not in new:
+                key = (eid, *key[1:])
+        out[key] = value
+    return out
+
+
+def _added(first: tuple, other: tuple) -> tuple:
+    """Two entries of one key as one (``ENTRY_FIELDS`` values): counts summed, the first's texts kept."""
+    values = list(first)
+    count_at, max_at, notes_at = (ENTRY_FIELDS.index(c) for c in ("count", "count_max", "notes"))
+    values[count_at] = first[count_at] + other[count_at]
+    if first[max_at] is not None or other[max_at] is not None:
+        values[max_at] = ((first[max_at] if first[max_at] is not None else first[count_at])
+                          + (other[max_at] if other[max_at] is not None else other[count_at]))
+    notes = [n for n in dict.fromkeys((first[notes_at], other[notes_at])) if n]
+    values[notes_at] = "; ".join(notes) if notes else None
+    return tuple(values)
 
 
 def _iso_bound(value: str | None, name: str) -> str | None:
@@ -885,7 +1032,8 @@ def frame_to_nested(frame: pd.DataFrame) -> list[dict]:
         return shared(frame)
     result: list[dict] = []
     by_id: dict[str, dict] = {}
-    entry_keys = ("equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor", "markings")
+    entry_keys = ("actor", "equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor",
+                  "unit", "tags", "markings")
     for record in frame.to_dict("records"):
         sid = record["sighting_id"]
         item = by_id.get(sid)
@@ -906,13 +1054,20 @@ def describe_changes(old: dict, new: dict) -> list[str]:
         for field in SIGHTING_FIELDS
         if old.get(field) != new.get(field)
     ]
-    old_entries = {e["equipment_id"]: e for e in old.get("entries", [])}
+    def key(entry: dict, sighting: dict) -> tuple:
+        # a snapshot from before revision 0003 has the actor on the sighting, not its entries
+        actor = entry["actor"] if "actor" in entry else sighting.get("actor")
+        return (entry.get("equipment_id"), entry.get("mode"), entry.get("event"), actor or None)
+
+    old_entries = {key(e, old): e for e in old.get("entries", [])}
     for entry in new.get("entries", []):
-        before = old_entries.get(entry["equipment_id"])
+        before = old_entries.get(key(entry, new))
         if before is None:
             changes.append(f"added {entry['equipment_id']} ({entry['count']} {entry['equipment']})")
             continue
         for field in ENTRY_FIELDS:
+            if field not in before and field in ("actor", "unit", "tags"):
+                continue  # not recorded before revision 0003
             if before.get(field) != entry.get(field):
                 changes.append(f"{entry['equipment_id']} {field}: {before.get(field)!r} -> {entry.get(field)!r}")
     return changes
@@ -922,7 +1077,9 @@ def _nested_from_stored(sid: str, fields: tuple, entries: dict[str, tuple[tuple,
     item = {"sighting_id": sid, **dict(zip(SIGHTING_FIELDS, fields))}
     ordered = sorted(entries.items(), key=lambda kv: (kv[1][1], kv[0]))
     item["entries"] = [
-        {"equipment": values[0], "equipment_id": eid, **dict(zip(ENTRY_FIELDS[1:], values[1:]))}
-        for eid, (values, _order) in ordered
+        {"equipment": values[0], "equipment_id": key[0], **dict(zip(ENTRY_FIELDS[1:], values[1:]))}
+        for key, (values, _order) in ordered
     ]
+    for entry in item["entries"]:
+        entry["actor"] = entry.get("actor") or None
     return item

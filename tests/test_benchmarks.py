@@ -158,3 +158,19 @@ def test_show_prints_an_earlier_run_as_markdown(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "| validate | `validate.orbat` | 40 |" in text
     assert "CPUs" in text and "pandas" in text
+
+
+def test_oryx_step_imports_the_whole_training_list_beside_the_bare_path(tmp_path):
+    out = tmp_path / "r.json"
+    code = main(["--steps", "oryx", "--repeat", "1", "--info-repeat", "0", "--out", str(out),
+                 "--work", str(tmp_path / "w")])
+    assert code == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    (row,) = [r for r in result["rows"] if r["case"] == "oryx.orbat"]
+    assert row["status"] == "ok", row
+    assert row["baseline"] == "oryx.bare" and row["file_rows"] == 27_878
+    runs = {m["case"]: m for m in result["measurements"]}
+    # one row per vehicle: rows that resolve to the same type in one sighting add up into one entry
+    assert runs["oryx.bare"]["runs"][0]["rows"] == 27_878
+    assert runs["oryx.orbat"]["runs"][0]["vehicles"] == 27_878
+    assert runs["oryx.orbat"]["runs"][0]["rows"] <= 27_878

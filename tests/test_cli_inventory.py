@@ -42,7 +42,7 @@ def test_json_from_a_file(cli, small_csv):
     assert by_actor[("Wagner Group", "t-72")] == {
         "actor": "Wagner Group", "equipment": "t-72", "label": "T-72", "arrived": 10, "seen_max": 0,
         "destroyed": 0, "damaged": 1, "abandoned": 0, "captured": 2, "holdings": 8, "holdings_max": 10,
-        "evidence": ["a1", "a2", "l1", "l2"],
+        "evidence": ["a1", "a2", "l1", "l2"], "placed": 0,
     }
     assert by_actor[("FLA", "t-72")]["holdings"] == 2  # CSP-DPA's, passed to the FLA on 30 Nov 2024
     assert by_actor[("Katiba Macina", "generic-technical")]["seen_max"] == 3
@@ -91,7 +91,8 @@ def test_the_mali_ledger_seed(cli):
     # the 17 January 2025 convoy, max-merged per type, totals 112 vehicles
     assert sum(h["arrived"] for h in africa_corps) == 112
     tb2 = next(h for h in got if h["actor"] == "FAMa" and h["equipment"] == "bayraktar-tb2")
-    assert (tb2["holdings"], tb2["holdings_max"]) == (10, 12)
+    # 10 delivered (up to 12); a "drone" lost in April 2025 may be one of them (or the Akinci, or an FPV).
+    assert (tb2["holdings"], tb2["holdings_max"]) == (9, 12) and tb2["placed"] == 1
     fla = {h["equipment"]: h for h in got if h["actor"] == "FLA"}
     assert fla["generic-tank"]["arrived"] == 2  # captured at Tinzaouaten by the CSP-DPA, now the FLA
     assert "Wagner Group" not in {h["actor"] for h in got}

@@ -51,3 +51,4 @@ def test_golden_case(name, catalog, doctrine):
     # A doctrinal case fits its template clearly.
     assert best["confidence"] >= expected.get("min_confidence", 0.7)
     _subset(expected.get("indicators", {}), data["indicators"], "indicators")
+    _subset(expected.get("by_category", {}), data["vehicles"]["by_category"], "by_category")

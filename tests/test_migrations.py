@@ -65,6 +65,18 @@ def test_revision_1_database_is_upgraded_by_migration_keeping_its_data(tmp_path)
         assert "captor" in [r[1] for r in conn.execute("PRAGMA table_info(entries)")]
 
 
+def test_history_of_an_upgraded_database_names_only_real_changes(tmp_path):
+    """A version written before 0003 has its actor on the sighting; that is no change of the entries."""
+    url = make_revision_1_database(tmp_path / "old.db")
+    with open_store(url) as store:
+        store.import_frame(mali_frame(), source="again.csv")  # writes no version: nothing changed
+        changed = mali_frame()
+        changed.loc[0, "count"] = 7
+        store.import_frame(changed, source="v2.csv")
+        (version,) = store.history(changed.loc[0, "sighting_id"])
+    assert version["changes"] == [f"{changed.loc[0, 'equipment_id']} count: 6 -> 7"]
+
+
 def test_open_store_without_upgrade_leaves_an_old_database_alone(tmp_path, cli):
     url = make_revision_1_database(tmp_path / "old.db")
     with open_store(url, upgrade=False) as store:
@@ -114,15 +126,15 @@ def test_migrations_go_down_and_up_again(store_url):
         assert len(store.sightings_frame()) == 18
 
 
-def test_revision_2_database_gains_markings_keeping_every_row(tmp_path):
-    """0004 adds entries.markings in place: a revision-0002 database keeps its rows, which read back unmarked."""
+def test_revision_3_database_gains_markings_keeping_every_row(tmp_path):
+    """0004 adds entries.markings in place: a revision-0003 database keeps its rows, which read back unmarked."""
     from alembic import command
 
     path = tmp_path / "rev2.db"
     url = make_revision_1_database(path)
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "0002")
+        command.upgrade(_alembic_config(conn), "0003")
     engine.dispose()
     with sqlite3.connect(path) as conn:
         before = conn.execute("SELECT rowid, * FROM entries ORDER BY rowid").fetchall()
@@ -143,3 +155,59 @@ def test_revision_2_database_gains_markings_keeping_every_row(tmp_path):
     # the same rows in place, each with the new column at the end (the marked one changed)
     assert [row[:-1] for row in after[1:]] == [row for row in before[1:]]
     assert [row[-1] for row in after] == ["231;245"] + [None] * (len(after) - 1)
+
+
+def test_revision_2_database_moves_actor_to_its_entries_and_takes_the_new_key(store_url):
+    """0003: each entry takes its sighting's actor ("" for none), unit and tags start empty, nothing is lost."""
+    from alembic import command
+
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0002")
+        now = "2025-01-18T09:00:00.000000Z"
+        for sid, actor in (("a", "Africa Corps"), ("b", None)):
+            conn.execute(sa.text(
+                "INSERT INTO sightings (sighting_id, observed_at, actor, created_at, updated_at) "
+                "VALUES (:s, '2025-01-17', :a, :t, :t)"), {"s": sid, "a": actor, "t": now})
+            conn.execute(sa.text(
+                "INSERT INTO entries (sighting_id, equipment_id, equipment, count, mode, event, entry_order, captor) "
+                "VALUES (:s, 't-72', 'T-72', 3, 'driven', 'sighting', 0, NULL)"), {"s": sid})
+    engine.dispose()
+    with open_store(store_url) as store:
+        assert store.revision() == latest_revision()
+        frame = store.sightings_frame()
+        assert frame["actor"].iloc[0] == "Africa Corps" and frame["actor"].isna().tolist() == [False, True]
+        assert frame["count"].tolist() == [3, 3] and frame[["unit", "tags"]].isna().all().all()
+        # the new key: the same type carried, and destroyed, are entries of their own
+        more = pd.concat([frame.iloc[[0]].assign(mode="carried", count=2),
+                          frame.iloc[[0]].assign(event="destroyed", count=1)], ignore_index=True)
+        store.import_frame(pd.concat([frame.iloc[[0]], more], ignore_index=True))
+        assert sorted(store.sightings_frame(sighting_ids=["a"])["count"].tolist()) == [1, 2, 3]
+    engine = sa.create_engine(store_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM sightings WHERE actor IS NOT NULL")).scalar() == 0
+        assert sorted(r[0] for r in conn.execute(sa.text("SELECT actor FROM entries WHERE sighting_id = 'b'"))) == [""]
+    engine.dispose()
+
+
+def test_0003_keeps_entry_columns_and_indexes_other_revisions_added(tmp_path):
+    """Revisions are re-chained when branches merge: 0003 must not drop what an earlier one added to entries."""
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0002")
+        conn.execute(sa.text("ALTER TABLE entries ADD COLUMN markings TEXT"))
+        conn.execute(sa.text("CREATE INDEX ix_entries_markings ON entries (markings)"))
+        conn.execute(sa.text("INSERT INTO sightings (sighting_id, observed_at, created_at, updated_at) "
+                             "VALUES ('a', '2025-01-17', 't', 't')"))
+        conn.execute(sa.text("INSERT INTO entries (sighting_id, equipment_id, equipment, count, mode, event, "
+                             "entry_order, markings) VALUES ('a', 't-72', 'T-72', 1, 'driven', 'sighting', 0, '211')"))
+        # up to 0003 only: 0004 (after it) adds entries.markings itself
+        command.upgrade(_alembic_config(conn), "0003")
+    engine.dispose()
+    with sqlite3.connect(tmp_path / "x.db") as conn:
+        assert conn.execute("SELECT markings, actor FROM entries").fetchall() == [("211", "")]
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'entries'")}
+        assert {"ix_entries_markings", "ix_entries_actor"} <= names

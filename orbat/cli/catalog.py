@@ -1,5 +1,6 @@
 """`orbat catalog`: browse the equipment catalog."""
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -76,3 +77,47 @@ def show(
             value = ", ".join(value)
         table.add_row(key, str(value))
     console().print(table)
+
+
+@catalog_app.command("resolve")
+def resolve(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Names as a loss list writes them.", show_default=False)] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="A text file with one name a line.")] = None,
+    json_: JsonOption = False,
+    catalog: CatalogOption = None,
+    db: DbOption = None,
+) -> None:
+    """Show how names resolve: the entry, its category and the pipeline steps taken.
+
+    Names that do not resolve get suggestions (never a resolution) and make the
+    exit code 1. See docs/catalog.md for every step.
+
+    \b
+    Example:
+      orbat catalog resolve "152mm 2A65 'Msta-B' howitzer" "BMP-1 or -2"
+      orbat catalog resolve --file names.txt --json
+    """
+    from orbat.errors import UsageError
+    from orbat.resolution import explain_names
+
+    if not names and file is None:
+        raise UsageError("give one or more names, or --file with one name a line")
+    results = explain_names(load_catalog_for(catalog, db), names or (), file)
+    if json_:
+        print_json([r.as_dict() for r in results])
+    else:
+        from rich.table import Table
+
+        resolved = sum(r.resolved for r in results)
+        table = Table(title=f"{resolved} of {len(results)} names resolve")
+        for column in ("name", "id", "category", "how"):
+            table.add_column(column, overflow="fold")
+        for r in results:
+            if r.entry is not None:
+                table.add_row(r.name, r.entry.id, r.entry.category, " > ".join(r.how))
+            else:
+                hint = ("did you mean " + ", ".join(r.suggestions) + "?") if r.suggestions else "not in the catalog"
+                table.add_row(r.name, "-", "-", hint)
+        console().print(table)
+    if not all(r.resolved for r in results):
+        raise typer.Exit(1)

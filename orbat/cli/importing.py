@@ -59,28 +59,51 @@ def import_(
     skip_invalid: Annotated[bool, typer.Option(
         "--skip-invalid",
         help="Import the valid sightings and write the refused rows, with reasons, to FILE.rejects.csv.")] = False,
+    from_: Annotated[Optional[str], typer.Option(
+        "--from", help="The file's format: interchange, oryx or warspotting (default: told from the header).",
+        show_default=False)] = None,
+    columns: Annotated[Optional[str], typer.Option(
+        "--columns", help="Your column names as interchange columns: 'system=equipment,date_recorded=observed_at' "
+                          "(FILE=ORBAT, '-' drops a column), or a YAML file of the same mapping.",
+        show_default=False)] = None,
+    grade: Annotated[Optional[str], typer.Option(
+        "--grade", help="Admiralty grade of a loss list's rows, like B2 (default: the source's own, B2).",
+        show_default=False)] = None,
+    keep_unresolved: Annotated[bool, typer.Option(
+        "--keep-unresolved",
+        help="Keep names the catalog does not know, as written (loss lists and --columns always do).")] = False,
     db: DbOption = None,
     catalog: CatalogOption = None,
 ) -> None:
-    """Validate a sightings file and import it into the database.
+    """Validate a sightings file or a published loss list and import it into the database.
 
     Every problem is reported at once (file, row as Excel numbers it, column,
     what was expected) and nothing is imported, unless --skip-invalid is
     given. Importing the same file again changes nothing; a changed row
-    updates its sighting and keeps the old version in its history.
-    The format is described in docs/format.md.
+    updates its sighting and keeps the old version in its history. Rows of
+    one sighting, type, mode, event and actor add up (one row per vehicle).
+
+    Oryx and WarSpotting lists import as published (--from, or told from the
+    header); an analyst's own spreadsheet imports with --columns. Names the
+    catalog does not know are then kept and listed (`orbat catalog
+    unresolved`). The formats are described in docs/format.md.
 
     \b
     Example:
       orbat import estimates/mali-2025-01-17/sightings.csv
+      orbat import event_destroyed.csv --from oryx --grade B2
+      orbat import mine.xlsx --columns "system=equipment,date_recorded=observed_at"
     """
     from orbat.errors import InvalidSightings
+    from orbat.formats.columns import parse_columns
     from orbat.sightings import read_sightings_lenient, rejects_path, write_rejects
     from orbat.store import open_store
 
+    mapping = parse_columns(columns) if columns is not None else None
     cat = load_catalog_for(catalog, db)
     with _Bar(file) as bar:
-        result = read_sightings_lenient(file, cat, progress=bar.stage)
+        result = read_sightings_lenient(file, cat, progress=bar.stage, fmt=from_, columns=mapping, grade=grade,
+                                        keep_unresolved=keep_unresolved)
         for note in result.notes:
             typer.echo(f"Note: {note}", err=True)
         if result.problems and not skip_invalid:
@@ -99,10 +122,47 @@ def import_(
             store.close()
     if written is not None:
         typer.echo(f"{len(result.invalid)} problems; refused rows written to {written}", err=True)
+    what = "" if result.fmt == "interchange" else f" ({result.fmt})"
     typer.echo(
-        f"imported {file}: {added} sightings added, {updated} updated, {unchanged} unchanged, "
+        f"imported {file}{what}: {added} sightings added, {updated} updated, {unchanged} unchanged, "
         f"{result.rejected_sightings} rejected ({result.rejected_rows} rows)"
     )
+    if result.added_up:
+        typer.echo(f"{result.added_up} rows added up into others of the same sighting, type, mode, event and actor "
+                   f"({len(result.frame)} entries from {result.rows - result.rejected_rows} rows)")
+    _echo_by_steps(result.by_steps)
+    _echo_unresolved(result.unresolved)
+
+
+#: How many names resolved by steps the import summary shows as examples.
+BY_STEPS_SHOWN = 3
+
+
+def _echo_by_steps(by_steps: list[dict]) -> None:
+    if not by_steps:
+        return
+    rows = sum(item["rows"] for item in by_steps)
+    examples = "; ".join(f"{item['name']!r} -> {item['id']} ({', '.join(item['how'])})"
+                         for item in by_steps[:BY_STEPS_SHOWN])
+    typer.echo(f"{len(by_steps)} names ({rows} rows) resolved by the catalog's steps, not as written, e.g. "
+               f"{examples}; `orbat catalog resolve NAME` shows how")
+
+
+#: How many unresolved names the import summary lists (`orbat catalog unresolved` lists them all).
+UNRESOLVED_SHOWN = 10  # == orbat.sightings.UNRESOLVED_SUGGESTED: the names that got suggestions
+
+
+def _echo_unresolved(unresolved: list[dict]) -> None:
+    if not unresolved:
+        return
+    vehicles = sum(u["vehicles"] for u in unresolved)
+    typer.echo(f"{len(unresolved)} names not in the catalog, kept as written ({vehicles} vehicles); "
+               "see them all with `orbat catalog unresolved`:")
+    for item in unresolved[:UNRESOLVED_SHOWN]:
+        near = ", ".join(item["suggestions"])
+        typer.echo(f"  {item['name']!r}: {item['vehicles']} vehicles" + (f" (did you mean {near}?)" if near else ""))
+    if len(unresolved) > UNRESOLVED_SHOWN:
+        typer.echo(f"  ... and {len(unresolved) - UNRESOLVED_SHOWN} more")
 
 
 def _parse_equipment(spec: str) -> dict[str, str]:
@@ -209,6 +269,8 @@ def add(
     event: Annotated[Optional[str], typer.Option(
         "--event", help="sighting (default), arrival, destroyed, damaged, abandoned or captured.")] = None,
     captor: Annotated[Optional[str], typer.Option("--captor", help="Who captured it (with --event captured).")] = None,
+    unit: Annotated[Optional[str], typer.Option("--unit", help="The unit or formation, as written.")] = None,
+    tags: Annotated[Optional[str], typer.Option("--tags", help="Comma-separated tags, like 'cope cage, Z'.")] = None,
     marking: Annotated[Optional[list[str]], typer.Option(
         "--marking", help="Identifiers seen on the vehicles, ID;ID, or NAME=ID;ID with several --equipment (repeatable).",
     )] = None,
@@ -266,7 +328,7 @@ def add(
         "sighting_id": id_ or _generated_id(date),
         "convoy": convoy, "observed_at": date, "place": place, "lat": lat, "lon": lon, "actor": actor,
         "source": source, "reliability": grade or reliability, "credibility": credibility,
-        "notes": notes, "event": event, "captor": captor,
+        "notes": notes, "event": event, "captor": captor, "unit": unit, "tags": tags,
     }
     entries = [_parse_equipment(s) for s in specs]
     cat = cat or load_catalog_for(catalog, db)

@@ -100,10 +100,13 @@ def show(sighting_id: IdArgument, json_: JsonOption = False, db: DbOption = None
         if key != "entries" and value is not None:
             fields.add_row(key, str(value))
     entries = Table(title=f"{len(item['entries'])} equipment types, {_vehicles(item)} vehicles")
-    columns = ["equipment", "equipment_id", "count", "count_max", "mode", "event", "captor", "markings", "notes"]
-    for optional in ("captor", "markings"):
+    columns = ["equipment", "equipment_id", "count", "count_max", "mode", "event", "captor", "markings", "notes",
+               "unit", "tags"]
+    for optional in ("captor", "markings", "unit", "tags"):
         if all(e.get(optional) is None for e in item["entries"]):
             columns.remove(optional)
+    if len({e.get("actor") for e in item["entries"]}) > 1:  # a mixed column: say whose each entry is
+        columns.insert(0, "actor")
     for column in columns:
         whole = column in ("equipment_id", "count", "count_max", "mode", "event")
         width = max([len(column), *(len(_text(e[column])) for e in item["entries"])]) if whole else None

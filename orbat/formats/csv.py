@@ -1,0 +1,164 @@
+"""The interchange format as CSV text: encoding and separator detection, Excel's quirks, bounded reading.
+
+Every cell is read as text (the validation in :mod:`orbat.sightings` parses it).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from orbat.errors import InputFileError
+from orbat.formats.table import Progress
+
+#: Largest CSV accepted. It is read whole into memory (about 10x its size).
+MAX_CSV_BYTES = 2 * 1024**3
+
+
+def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
+    """The encoding to read a CSV with, and a note for the user when it is not UTF-8.
+
+    Streams the file once (bounded memory). Also refuses binary files.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            # Excel's "Unicode text" export: UTF-16 with a BOM, tab-separated.
+            encoding = "utf-16"
+        else:
+            encoding = "utf-8-sig"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder(encoding)()
+        offset = 0
+        newlines = 0
+        while True:
+            chunk = handle.read(1 << 20)
+            if not chunk:
+                try:
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError as exc:
+                    bad_at = offset - len(exc.object) + exc.start if exc.object else offset
+                    return _cp1252_or_error(path, max(bad_at, 0), newlines)
+                break
+            if encoding != "utf-16" and b"\x00" in chunk:
+                at = offset + chunk.index(b"\x00")
+                raise InputFileError(f"{path}: a binary file, not CSV text (NUL byte at offset {at:,})")
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                # exc.start is relative to the decoder's pending bytes plus this chunk.
+                pending = len(exc.object) - len(chunk)
+                bad_at = offset - pending + exc.start
+                line = newlines + chunk[: max(exc.start - pending, 0)].count(b"\n") + 1
+                return _cp1252_or_error(path, bad_at, line - 1)
+            newlines += chunk.count(b"\n")
+            offset += len(chunk)
+    return encoding, None
+
+
+def _cp1252_or_error(path: Path, bad_at: int, newlines_before: int) -> tuple[str, str | None]:
+    with path.open("rb") as handle:
+        handle.seek(bad_at)
+        bad_byte = handle.read(1)
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("cp1252")()
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            byte = f"0x{bad_byte[0]:02x}" if bad_byte else "?"
+            raise InputFileError(
+                f"{path}: not UTF-8 text: byte {byte} at offset {bad_at:,} (line {newlines_before + 1}) "
+                "cannot be decoded, and the file is not Windows-1252 either; in Excel use "
+                "Save As > 'CSV UTF-8', or convert it with `iconv -f <its encoding> -t UTF-8 "
+                f"{path.name} > {path.stem}-utf8{path.suffix}`"
+            ) from None
+    return "cp1252", (
+        f"{path}: not UTF-8 (byte 0x{bad_byte[0]:02x} at offset {bad_at:,}, line {newlines_before + 1}); "
+        "read it as Windows-1252. If accents look wrong, save it from Excel as 'CSV UTF-8'."
+    )
+
+
+def _sniff_delimiter(path: Path, encoding: str, suffix: str) -> str:
+    with path.open("r", encoding=encoding, newline="") as handle:
+        first = handle.readline(1 << 16)
+    counts = {d: _count_outside_quotes(first, d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ("\t" if suffix == ".tsv" else ",")))
+    if counts[best] == 0:
+        return "\t" if suffix == ".tsv" else ","
+    return best
+
+
+def _count_outside_quotes(line: str, delimiter: str) -> int:
+    count, quoted = 0, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delimiter and not quoted:
+            count += 1
+    return count
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary file whose read position feeds the progress bar."""
+
+    def __init__(self, handle, progress: Progress, total: int):
+        super().__init__()
+        self._handle, self._progress, self._total = handle, progress, total
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self._handle.readinto(buffer)
+        self._progress("reading", self._handle.tell(), self._total)
+        return count
+
+
+def read_csv(path: Path, notes: list[str], progress: Progress | None) -> pd.DataFrame:
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise InputFileError(f"{path}: {size:,} bytes is larger than the {MAX_CSV_BYTES:,}-byte limit for CSV files")
+    encoding, note = _check_encoding(path, size)
+    if note:
+        notes.append(note)
+    with path.open("rb") as probe:
+        text = probe.read(4096).decode(encoding, errors="replace").lstrip("\ufeff")
+    if not text.strip():
+        raise InputFileError(f"{path}: the file is empty")
+    delimiter = _sniff_delimiter(path, encoding, path.suffix.lower())
+    import csv
+
+    try:
+        with path.open("rb") as raw_handle:
+            # Buffered like open(): pandas then decodes with the given encoding.
+            source = io.BufferedReader(_CountingReader(raw_handle, progress, size)) if progress else raw_handle
+            table = pd.read_csv(
+                source, sep=delimiter, header=None, dtype="category", keep_default_na=False, na_filter=False,
+                skip_blank_lines=False, encoding=encoding, quoting=csv.QUOTE_MINIMAL, engine="c",
+            )
+    except pd.errors.ParserError as exc:
+        message = str(exc).strip()
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+        if found:
+            expected, line, saw = found.groups()
+            raise InputFileError(
+                f"{path}: row {line} has {saw} fields but the header has {expected} "
+                f"(an unquoted {'comma' if delimiter == ',' else repr(delimiter)} or a missing quote?)"
+            ) from None
+        raise InputFileError(f"{path}: not a readable CSV file ({message})") from None
+    except pd.errors.EmptyDataError:
+        raise InputFileError(f"{path}: the file is empty") from None
+    except UnicodeDecodeError as exc:  # the scan above should have caught it
+        raise InputFileError(f"{path}: cannot decode as {encoding} ({exc.reason})") from None
+    if table.empty:
+        raise InputFileError(f"{path}: the file is empty")
+    header = ["" if pd.isna(h) else str(h) for h in table.iloc[0].tolist()]
+    data = table.iloc[1:].reset_index(drop=True)
+    data.columns = header
+    return data
