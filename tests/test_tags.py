@@ -60,7 +60,7 @@ def test_decoys_are_never_sure_vehicles_in_the_inventory(catalog):
 
 
 def test_frames_without_tags_run_as_before(catalog):
-    frame = frame_of([{"equipment": "T-72B3", "count": 3}], catalog)
+    frame = frame_of([{"equipment": "T-72B3", "count": 3}], catalog).drop(columns=["tags"])
     assert "tags" not in frame
     [e] = estimate_convoys(frame, catalog)
     assert e.to_dict()["indicators"]["tags"] == []
