@@ -122,7 +122,7 @@ def test_ledger_inventory_shows_the_fleet_beside_the_lower_bound(cli):
             "(serial, `orbat fleet`)") in result.stdout.splitlines()
     got = json.loads(ok(cli("inventory", LEDGER, "--actor", "FAMa", "--json")).stdout)
     tb2 = next(h for h in got if h["equipment"] == "bayraktar-tb2")
-    assert (tb2["holdings"], tb2["holdings_max"]) == (10, 12)
+    assert (tb2["holdings"], tb2["holdings_max"]) == (9, 12)
     assert tb2["fleet"] == {"method": "serial", "estimate": 24.5, "low": 17, "high": 74, "level": 0.9, "distinct": 2}
     assert all("fleet" not in h for h in got if h["equipment"] != "bayraktar-tb2")
 
