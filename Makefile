@@ -49,6 +49,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH)
 	$(BIN)/python -m benchmarks.maps
+	$(BIN)/python -m benchmarks.fleet_coverage --markdown
 
 clean:
 	rm -rf $(OUT) .pytest_cache .hypothesis

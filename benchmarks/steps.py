@@ -161,7 +161,7 @@ CREATE TABLE sightings (
     sighting_id TEXT NOT NULL, convoy TEXT, observed_at TEXT NOT NULL, place TEXT,
     lat REAL, lon REAL, actor TEXT, equipment TEXT NOT NULL, count INTEGER NOT NULL,
     count_max INTEGER, mode TEXT, source TEXT, reliability TEXT, credibility INTEGER,
-    notes TEXT, event TEXT, captor TEXT, unit TEXT, tags TEXT,
+    notes TEXT, event TEXT, captor TEXT, unit TEXT, tags TEXT, markings TEXT,
     PRIMARY KEY (sighting_id, equipment)
 )
 """
@@ -516,7 +516,7 @@ def _export_bare_run(state):
 
 
 case("export.bare", "export", "bare",
-     "openpyxl write-only: one sheet, header + ws.append of the same 17 columns (NaN as empty), save",
+     "openpyxl write-only: one sheet, header + ws.append of the same interchange columns (NaN as empty), save",
      _export_bare, _export_bare_run)
 
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orbat.datafiles import catalog_dirs, parse_entry_list, yaml_files
 from orbat.errors import InvalidCatalog, UnknownEquipment
@@ -67,6 +67,27 @@ ROLES: dict[str, str] = {
 Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
 Role = Literal[tuple(ROLES)]  # type: ignore[valid-type]
 
+class SerialFormat(BaseModel):
+    """How a type's serial numbers read: ``pattern`` (a regex) matches a whole identifier, its one group the number."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str = Field(min_length=1, max_length=200)
+
+    @field_validator("pattern")
+    @classmethod
+    def _one_number_group(cls, pattern: str) -> str:
+        import re
+
+        try:
+            groups = re.compile(pattern).groups
+        except re.error as exc:
+            raise ValueError(f"not a regular expression ({exc})") from None
+        if groups > 1:
+            raise ValueError("expected at most one group (the number), e.g. 'TZ-(\\d+)D'")
+        return pattern
+
+
 class EquipmentType(NamedEntry):
     """One equipment type of the catalog."""
 
@@ -80,6 +101,7 @@ class EquipmentType(NamedEntry):
     generic: bool = False
     sidc: str | None = Field(default=None, pattern=r"^\d{20}$")
     notes: str | None = None
+    serial: SerialFormat | None = None  #: how serials read, for `orbat fleet`
 
 
 class _CatalogFile(BaseModel):

@@ -31,7 +31,7 @@ from orbat.sightings import COLUMNS
 #: Table names, in sheet order; CSV files and JSON keys use these names.
 TABLES: tuple[str, ...] = (
     "summary", "sightings", "equipment_by_category", "equipment_by_type",
-    "estimates", "trace", "holdings", "timeline", "orbat",
+    "estimates", "trace", "holdings", "timeline", "orbat", "fleet",
 )
 
 #: Words of estimative probability (after the US ICD 203 scale): upper bound -> word.
@@ -426,6 +426,33 @@ def holdings_table(holdings: Iterable[Any]) -> pd.DataFrame:
     return out
 
 
+def holdings_with_fleet(held: pd.DataFrame, fleet: pd.DataFrame) -> pd.DataFrame:
+    """The holdings with the fleet estimate from markings beside the lower bound (after ``holdings_max``).
+
+    ``fleet_estimate``, ``fleet_low``, ``fleet_high`` and ``fleet_method``
+    are empty where no estimate exists for that actor and type.
+    """
+    if fleet.empty or held.empty:
+        return held
+    extra = fleet.loc[fleet["estimate"].notna(), ["actor", "equipment", "estimate", "low", "high", "method"]]
+    extra = extra.rename(columns={c: f"fleet_{c}" for c in ("estimate", "low", "high", "method")})
+    joined = held.merge(extra, on=["actor", "equipment"], how="left", sort=False)
+    columns = list(held.columns)
+    at = columns.index("holdings_max") + 1 if "holdings_max" in columns else len(columns)
+    order = columns[:at] + [c for c in extra.columns if c not in ("actor", "equipment")] + columns[at:]
+    return joined.loc[:, order]
+
+
+def _fleet_table(frame: pd.DataFrame, catalog, actors, as_of: str | None) -> pd.DataFrame:
+    from orbat.fleet import fleet_estimates, fleet_table
+
+    if actors is None:  # the names the holdings use, so the two join
+        from orbat.actors import load_actors
+
+        actors = load_actors()
+    return fleet_table(fleet_estimates(frame, catalog, actors, as_of=as_of).estimates)
+
+
 # --------------------------------------------------------------------------- building
 
 
@@ -501,6 +528,13 @@ def build_report(
             tables["holdings"], tables["timeline"], timeline_actor = found
     if orbat is not None and len(orbat.register):
         tables["orbat"] = orbat.table(estimates)
+    if not frame.empty:
+        until = (filters or {}).get("until")
+        fleet = _fleet_table(frame, catalog, actors, str(until)[:10] if until else None)
+        if not fleet.empty:
+            tables["fleet"] = fleet
+            if "holdings" in tables:
+                tables["holdings"] = holdings_with_fleet(tables["holdings"], fleet)
     generated = generated_at or datetime.now(UTC)
     if generated.tzinfo is not None:
         generated = generated.astimezone(UTC).replace(tzinfo=None)

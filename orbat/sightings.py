@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 COLUMNS: tuple[str, ...] = (
     "sighting_id", "convoy", "observed_at", "place", "lat", "lon", "actor",
     "equipment", "count", "count_max", "mode", "source", "reliability",
-    "credibility", "notes", "event", "captor", "unit", "tags",
+    "credibility", "notes", "event", "captor", "unit", "tags", "markings",
 )
 REQUIRED: tuple[str, ...] = ("sighting_id", "observed_at", "equipment", "count")
 
@@ -78,6 +78,11 @@ CREDIBILITY: dict[int, str] = {
     5: "improbable",
     6: "truth cannot be judged",
 }
+
+#: Separator of the identifiers in a ``markings`` cell (``TZ-03D;TZ-06D``).
+MARKING_SEPARATOR = ";"
+#: Longest single identifier: a serial, tactical number or code, not a sentence.
+MAX_MARKING_CHARS = 64
 
 #: Largest count on one row: a convoy of more is a typo, not a sighting.
 MAX_COUNT = 10_000
@@ -258,6 +263,38 @@ def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: 
     return SightingsRead(frame=frame, problems=problems, rejects=rejects, rows=rows, notes=table.notes,
                          fmt=table.fmt, added_up=max(added_up, 0), unresolved=unresolved_names(frame, catalog),
                          by_steps=names_by_steps(frame, catalog))
+
+
+def read_sightings_located(path: str | os.PathLike, catalog: Catalog, *, today: dt.date | None = None,
+                           ) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`read_sightings`, and where each row of the frame is in it (``sightings.csv, row 7``).
+
+    For analyses that report a cell of a valid file (``orbat fleet`` names
+    the row of a marking it cannot use). A frame row that several file rows
+    added up into (:func:`add_up`) names them all (``sightings.csv, row 7, row 9``).
+    """
+    from orbat.formats import read_table
+
+    path = Path(path)
+    today = today or dt.date.today()
+    table = read_table(path, today=today)
+    frame, problems = validate_frame(table.raw, catalog, source=str(path), first_row=table.first_row, today=today,
+                                     row_labels=table.labels, spreadsheet=table.spreadsheet,
+                                     keep_unresolved=table.keep_unresolved, extra_problems=table.problems,
+                                     add_up_rows=False)
+    if problems:
+        raise InvalidSightings([p for p in problems if p.kind != WITH_SIGHTING] or problems, source=str(path))
+    kept = np.flatnonzero(~_blank_rows(table.raw))  # before adding up, the frame holds every non-blank row, in order
+    rows = [table.labels[i] if table.labels is not None else f"row {table.first_row + i}" for i in kept]
+    if frame.empty:
+        return frame, []
+    # add_up keeps the first row of each key, in order: the groups in order of their first row
+    group = frame.groupby(list(ADD_UP_KEY), sort=False, dropna=False).ngroup().to_numpy()
+    joined: dict[int, list[str]] = {}
+    for number, row in zip(group, rows):
+        joined.setdefault(int(number), []).append(row)
+    where = [f"{path}, {', '.join(labels)}" for labels in joined.values()]
+    return add_up(frame), where
 
 
 def unresolved_names(frame: pd.DataFrame, catalog: Catalog, *, suggestions: int = 3,
@@ -515,7 +552,8 @@ class _Collector:
 def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_row: int = 2,
                    today: dt.date | None = None, row_labels: Sequence[str] | None = None,
                    spreadsheet: bool = True, keep_unresolved: bool = False,
-                   extra_problems: Sequence[tuple[int, str, str, Any]] = ()) -> tuple[pd.DataFrame, list[Problem]]:
+                   extra_problems: Sequence[tuple[int, str, str, Any]] = (),
+                   add_up_rows: bool = True) -> tuple[pd.DataFrame, list[Problem]]:
     """Validate raw text rows; return the valid rows as the canonical frame, and every problem.
 
     ``raw`` holds the file's cells as text (``""`` for empty) under the
@@ -529,7 +567,8 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     ``?NAME`` instead of refusing it; ``extra_problems`` are problems a
     reader found, ``(row position, column, message, value)``, refused like the others.
     Rows of one sighting with the same type, mode, event and actor add up
-    into one row (:func:`add_up`).
+    into one row (:func:`add_up`), unless ``add_up_rows`` is false (one frame
+    row per valid file row, to say where each came from).
     """
     today = today or dt.date.today()
     raw = raw.reset_index(drop=True)
@@ -595,6 +634,8 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     grades = _grade_pairs(cleaned["reliability"], cleaned["credibility"])
     out["reliability"], out["credibility"] = _check_grades(grades, cleaned["reliability"], cleaned["credibility"],
                                                            found)
+    out["markings"] = _check(cleaned, "markings", parse_markings, found)
+    _check_marking_count(out["markings"], count, count_max, cleaned["markings"], found)
     not_captured = out["event"].map(lambda v: v is not None and v != "captured", bool).array()
     found.flag(~empty["captor"] & not_captured, "captor", "only meaningful with event 'captured'", cleaned["captor"])
 
@@ -621,7 +662,7 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     found.ids = None
     del empty, keys
     frame = _canonical_coded(out, good)
-    if _repeats_a_key(out, good):
+    if add_up_rows and _repeats_a_key(out, good):
         frame = add_up(frame)
     problems = sorted(found.problems, key=lambda p: (p.row if p.row is not None else 0, p.kind != INVALID))
     return frame, problems
@@ -743,6 +784,50 @@ def parse_observed_at(text: str, today: dt.date) -> tuple[str | None, str | None
     if day > today:
         return None, f"expected a date not in the future (today is {today.isoformat()})"
     return canonical, None
+
+
+def split_markings(text: object) -> list[str]:
+    """The identifiers of a ``markings`` value, in order, each once (empty or missing: none).
+
+    Spacing and case set aside: ``z 12;Z  12`` is one identifier, kept as first written.
+    """
+    if not isinstance(text, str):
+        return []
+    first: dict[str, str] = {}
+    for part in text.split(MARKING_SEPARATOR):
+        part = " ".join(part.split())
+        if part:
+            first.setdefault(part.upper(), part)
+    return list(first.values())
+
+
+def parse_markings(text: str) -> tuple[str | None, str | None]:
+    """``(canonical markings, None)``: identifiers trimmed, inner spaces single, each once, ``;``-joined."""
+    if text == "":
+        return None, None
+    found = split_markings(text)
+    if not found:
+        return None, None
+    longest = max(found, key=len)
+    if len(longest) > MAX_MARKING_CHARS:
+        return None, (f"expected identifiers of at most {MAX_MARKING_CHARS} characters separated by "
+                      f"'{MARKING_SEPARATOR}' (one is {len(longest):,} long)")
+    return MARKING_SEPARATOR.join(found), None
+
+
+def _check_marking_count(markings: _Coded, count: np.ndarray, count_max: np.ndarray, text: _Coded,
+                         found: _Collector) -> None:
+    """A row cannot show more distinct identifiers than it has vehicles (``count_max``, else ``count``)."""
+    per_value = np.array([len(split_markings(v)) for v in markings.uniques], dtype="float64")
+    if not len(per_value) or not per_value.any():
+        return
+    identifiers = per_value[markings.codes]
+    most = np.where(np.isnan(count_max), count, count_max)
+    over = ~np.isnan(most) & (identifiers > most)
+    for at in np.flatnonzero(over):
+        found.add(found.rows.index[at], "markings",
+                  f"expected at most {int(most[at])} identifiers (the row's vehicles), found {int(identifiers[at])}",
+                  text.at(at))
 
 
 def _parse_count(text: str) -> tuple[int | None, str | None]:
@@ -887,9 +972,10 @@ def add_up(frame: pd.DataFrame) -> pd.DataFrame:
 
     One row per vehicle is how many people tally a video, and how Oryx lists
     a photo of three burnt T-72s. ``count_max`` sums too (a row without one
-    adds its ``count``); notes and units keep each distinct text, tags are
-    the union; the first row's name and captor are kept, another captor goes
-    to the notes. The row stays where the first of them was.
+    adds its ``count``); notes and units keep each distinct text, tags and
+    markings are the union (each identifier once); the first row's name
+    and captor are kept, another captor goes to the notes. The row stays
+    where the first of them was.
     """
     key = list(ADD_UP_KEY)
     repeated = frame.duplicated(key, keep=False).to_numpy()
@@ -916,6 +1002,9 @@ def add_up(frame: pd.DataFrame) -> pd.DataFrame:
         out.loc[keep_at, column] = joined.reindex(order).to_numpy(dtype=object)
     tags = part["tags"].groupby(by, sort=False).agg(lambda v: normalize_tags(", ".join(v.dropna())) or None)
     out.loc[keep_at, "tags"] = tags.reindex(order).to_numpy(dtype=object)
+    markings = part["markings"].groupby(by, sort=False).agg(
+        lambda v: MARKING_SEPARATOR.join(split_markings(MARKING_SEPARATOR.join(v.dropna()))) or None)
+    out.loc[keep_at, "markings"] = markings.reindex(order).to_numpy(dtype=object)
     captors = part["captor"].groupby(by, sort=False).agg(lambda v: list(dict.fromkeys(v.dropna())))
     others = [c[1:] for c in captors.reindex(order)]
     for at, rest in zip(keep_at, others):
@@ -923,7 +1012,7 @@ def add_up(frame: pd.DataFrame) -> pd.DataFrame:
             note = "also captured by: " + ", ".join(rest)
             before = out.at[at, "notes"]
             out.at[at, "notes"] = note if pd.isna(before) else f"{before}; {note}"
-    for column in ("notes", "unit", "tags", "captor", "equipment"):
+    for column in ("notes", "unit", "tags", "markings", "captor", "equipment"):
         out[column] = out[column].astype("str")
     return out.reset_index(drop=True)
 
@@ -1038,7 +1127,7 @@ def frame_to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 _NESTED_SIGHTING = ("sighting_id", "convoy", "observed_at", "place", "lat", "lon",
                     "source", "reliability", "credibility")
 _NESTED_ENTRY = ("actor", "equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor",
-                 "unit", "tags")
+                 "unit", "tags", "markings")
 
 
 def frame_to_nested(frame: pd.DataFrame) -> list[dict[str, Any]]:

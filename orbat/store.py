@@ -57,7 +57,7 @@ SIGHTING_FIELDS: tuple[str, ...] = (
 )
 #: Entry-level columns as stored in ``entries`` (besides ``sighting_id`` and ``equipment_id``).
 ENTRY_FIELDS: tuple[str, ...] = (
-    "equipment", "count", "count_max", "mode", "notes", "event", "captor", "actor", "unit", "tags",
+    "equipment", "count", "count_max", "mode", "notes", "event", "captor", "actor", "unit", "tags", "markings",
 )
 #: The key of an entry: rows of a sighting differing in any of these are distinct entries.
 ENTRY_KEY: tuple[str, ...] = ("sighting_id", "equipment_id", "mode", "event", "actor")
@@ -1148,7 +1148,7 @@ def frame_to_nested(frame: pd.DataFrame) -> list[dict]:
     result: list[dict] = []
     by_id: dict[str, dict] = {}
     entry_keys = ("actor", "equipment", "equipment_id", "count", "count_max", "mode", "notes", "event", "captor",
-                  "unit", "tags")
+                  "unit", "tags", "markings")
     for record in frame.to_dict("records"):
         sid = record["sighting_id"]
         item = by_id.get(sid)

@@ -39,6 +39,7 @@ def test_list_json_is_the_nested_form(cli, mali_db):
         "equipment": "T-72", "equipment_id": "t-72", "count": 7, "count_max": 7, "mode": "driven",
         "notes": "cope cage against drones fitted", "event": "sighting", "captor": None,
         "actor": "Africa Corps", "unit": None, "tags": None,
+        "markings": None,
     }
     assert sum(len(i["entries"]) for i in items) == 18
 

@@ -26,6 +26,12 @@ text = st.text(alphabet="abcXYZ019 =+-@'\",;éБ", min_size=1, max_size=12).map(
 maybe = st.none() | text
 
 
+def markings(most: int):
+    """A canonical markings value: up to ``most`` distinct identifiers (spacing and case aside), or None."""
+    one = st.text(alphabet="abcXYZ019 -=+@'\"é", min_size=1, max_size=8).map(lambda t: " ".join(t.split())).filter(bool)
+    return st.lists(one, max_size=most, unique_by=str.upper).map(lambda ids: ";".join(ids) or None)
+
+
 @st.composite
 def sightings(draw):
     """Records (interchange columns) of 1-4 valid sightings."""
@@ -48,7 +54,8 @@ def sightings(draw):
             records.append({**shared, "equipment": name, "count": count,
                             "count_max": draw(st.none() | st.integers(count, 10_000)),
                             "mode": draw(st.sampled_from(["driven", "carried"])), "notes": draw(maybe),
-                            "event": event, "captor": draw(maybe) if event == "captured" else None})
+                            "event": event, "captor": draw(maybe) if event == "captured" else None,
+                            "markings": draw(markings(min(count, 3)))})
     return records
 
 

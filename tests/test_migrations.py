@@ -126,6 +126,37 @@ def test_migrations_go_down_and_up_again(store_url):
         assert len(store.sightings_frame()) == 18
 
 
+def test_revision_3_database_gains_markings_keeping_every_row(tmp_path):
+    """0004 adds entries.markings in place: a revision-0003 database keeps its rows, which read back unmarked."""
+    from alembic import command
+
+    path = tmp_path / "rev2.db"
+    url = make_revision_1_database(path)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0003")
+    engine.dispose()
+    with sqlite3.connect(path) as conn:
+        before = conn.execute("SELECT rowid, * FROM entries ORDER BY rowid").fetchall()
+        assert "markings" not in [r[1] for r in conn.execute("PRAGMA table_info(entries)")]
+    with open_store(url) as store:
+        assert store.revision() == latest_revision()
+        frame = store.sightings_frame()
+        pd.testing.assert_frame_equal(frame, mali_frame())
+        assert frame["markings"].isna().all()
+        marked = mali_frame()
+        marked.loc[0, "markings"] = "231;245"
+        assert store.import_frame(marked, source="marked.csv").updated == 1
+        assert store.sightings_frame().loc[0, "markings"] == "231;245"
+        (old,) = store.history(marked.loc[0, "sighting_id"])
+        assert any("markings: None -> '231;245'" in change for change in old["changes"])
+    with sqlite3.connect(path) as conn:
+        after = conn.execute("SELECT rowid, * FROM entries ORDER BY rowid").fetchall()
+    # the same rows in place, each with the new column at the end (the marked one changed)
+    assert [row[:-1] for row in after[1:]] == [row for row in before[1:]]
+    assert [row[-1] for row in after] == ["231;245"] + [None] * (len(after) - 1)
+
+
 def test_revision_2_database_moves_actor_to_its_entries_and_takes_the_new_key(store_url):
     """0003: each entry takes its sighting's actor ("" for none), unit and tags start empty, nothing is lost."""
     from alembic import command
@@ -173,8 +204,9 @@ def test_0003_keeps_entry_columns_and_indexes_other_revisions_added(tmp_path):
                              "VALUES ('a', '2025-01-17', 't', 't')"))
         conn.execute(sa.text("INSERT INTO entries (sighting_id, equipment_id, equipment, count, mode, event, "
                              "entry_order, markings) VALUES ('a', 't-72', 'T-72', 1, 'driven', 'sighting', 0, '211')"))
+        # up to 0003 only: 0004 (after it) adds entries.markings itself
+        command.upgrade(_alembic_config(conn), "0003")
     engine.dispose()
-    open_store(url).close()
     with sqlite3.connect(tmp_path / "x.db") as conn:
         assert conn.execute("SELECT markings, actor FROM entries").fetchall() == [("211", "")]
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'entries'")}

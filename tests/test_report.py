@@ -328,3 +328,16 @@ def test_a_convoy_of_loss_reports_only_says_so(mali, catalog):
     assert summary.loc["losses", "vehicles_range"] == "loss reports only"
     assert pd.isna(summary.loc["losses", "vehicles"])
     assert summary.loc[CONVOY, "vehicles"] == 112
+
+
+def test_a_report_of_sightings_without_any_source_builds(catalog):
+    # the Summary joins each convoy's sources: none at all once made an empty mask select columns
+    from orbat.sightings import raw_from_records, validate_frame
+
+    frame, problems = validate_frame(raw_from_records([
+        {"sighting_id": "a", "observed_at": "2024-01-01", "equipment": "T-72B3", "count": 2}]),
+        catalog, source="records", first_row=1)
+    assert not problems
+    report = build_report(frame, catalog, inventory=False)
+    (summary,) = report.tables["summary"].to_dict("records")
+    assert (summary["convoy"], summary["sources"], summary["place"], summary["vehicles"]) == ("a", "", "", 2)

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from orbat.errors import InputFileError, InvalidSightings, OrbatError
 from orbat.sightings import (
     CANONICAL_COLUMNS, COLUMNS, MAX_CELL_CHARS, WITH_SIGHTING, build_sighting, escape_formula_text,
-    frame_to_nested, frame_to_records, read_sightings, read_sightings_lenient, rejects_path,
-    unescape_formula_text, validate_frame, write_rejects,
+    frame_to_nested, frame_to_records, read_sightings, read_sightings_lenient, read_sightings_located,
+    rejects_path, unescape_formula_text, validate_frame, write_rejects,
 )
 
 TODAY = dt.date(2025, 6, 1)
@@ -170,6 +170,17 @@ def test_same_equipment_twice_after_resolution_adds_up(tmp_path, cat):
     assert result.frame["count"].tolist() == [5] and result.frame["equipment"].tolist() == ["T-72B3"]
 
 
+def test_rows_that_add_up_keep_every_marking_once_and_say_which_rows_they_were(tmp_path, cat):
+    """Markings of rows that add up are their union; the located read names every row behind a frame row."""
+    path = write_csv(tmp_path, row(count="2", markings="231;245"), row(count="2", markings="245; 260"),
+                     row(sighting_id="s2", count="1"))
+    frame = read_sightings(path, cat, today=TODAY)
+    assert frame["count"].tolist() == [4, 1] and frame["markings"].tolist()[0] == "231;245;260"
+    located, where = read_sightings_located(path, cat, today=TODAY)
+    pd.testing.assert_frame_equal(located, frame)
+    assert where == [f"{path}, row 2, row 3", f"{path}, row 4"]
+
+
 def test_a_sighting_is_refused_whole(tmp_path, cat):
     path = write_csv(tmp_path, row(), row(equipment="BMP-3", count="x"), row(sighting_id="s2"))
     result = read_sightings_lenient(path, cat, today=TODAY)
@@ -314,7 +325,7 @@ def test_nested_shows_entries(cat, tmp_path):
     assert sighting["sighting_id"] == "s1" and [e["equipment_id"] for e in sighting["entries"]] == [
         "test-t-72b3", "test-bmp-3"]
     assert set(sighting["entries"][0]) == {"equipment", "equipment_id", "count", "count_max", "mode", "notes",
-                                           "event", "captor", "actor", "unit", "tags"}
+                                           "event", "captor", "actor", "unit", "tags", "markings"}
 
 
 # ---------------------------------------------------------------- rejects, formula escaping, orbat add

@@ -169,13 +169,13 @@ def test_nested_form(store):
         "entries": [
             {"equipment": "T-72", "equipment_id": "t-72", "count": 6, "count_max": None, "mode": "driven",
              "notes": "same column, tanks only partly visible", "event": "sighting", "captor": None,
-             "actor": "Africa Corps", "unit": None, "tags": None},
+             "actor": "Africa Corps", "unit": None, "tags": None, "markings": None},
             {"equipment": "BMP-3", "equipment_id": "bmp-3", "count": 4, "count_max": None, "mode": "driven",
              "notes": None, "event": "sighting", "captor": None,
-             "actor": "Africa Corps", "unit": None, "tags": None},
+             "actor": "Africa Corps", "unit": None, "tags": None, "markings": None},
             {"equipment": "ambulance", "equipment_id": "ambulance", "count": 1, "count_max": None,
              "mode": "driven", "notes": None, "event": "sighting", "captor": None,
-             "actor": "Africa Corps", "unit": None, "tags": None},
+             "actor": "Africa Corps", "unit": None, "tags": None, "markings": None},
         ],
     }
 

@@ -6,7 +6,7 @@ commands that need them.
 """
 
 # Import order is help order: entering sightings, then analysis, then reference and admin.
-from orbat.cli import importing, sightings, estimate, inventory, units, export, catalog, unresolved, doctrine, db  # noqa: F401,I001  (registration)
+from orbat.cli import importing, sightings, estimate, inventory, fleet, units, export, catalog, unresolved, doctrine, db  # noqa: F401,I001  (registration)
 from orbat.cli.app import app
 
 __all__ = ["app", "main"]

@@ -29,6 +29,14 @@ CatalogOption = Annotated[
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
+SightingsFileArgument = Annotated[
+    Optional[Path],
+    typer.Argument(help="A sightings file (CSV, XLSX or JSON) to read instead of the database; nothing is stored.",
+                   show_default=False),
+]
+
+ActorFilterOption = Annotated[Optional[str], typer.Option("--actor", "-a", help="Only this actor (any name or alias).")]
+
 
 def db_url(db: str | None) -> str:
     """A SQLAlchemy URL from --db / ORBAT_DB: a plain path means a SQLite file."""

@@ -182,6 +182,31 @@ def _parse_equipment(spec: str) -> dict[str, str]:
     return entry
 
 
+def _assign_markings(markings: list[str], entries: list[dict[str, str]], catalog) -> None:
+    """Put each ``--marking`` on its entry: ``ID;ID`` with one --equipment, else ``NAME=ID;ID``."""
+    from orbat.errors import UsageError
+
+    def type_of(name: str):
+        entry = catalog.lookup(name)
+        return entry.id if entry is not None else None
+
+    types = [type_of(e["equipment"]) for e in entries]
+    for spec in markings:
+        name, sep, ids = spec.partition("=")
+        if sep:
+            wanted = type_of(name.strip())
+            targets = [i for i, t in enumerate(types) if t is not None and t == wanted]
+            if not targets:
+                raise UsageError(f"--marking {spec!r}: {name.strip()!r} is not one of the --equipment types given")
+        elif len(entries) == 1:
+            targets, ids = [0], spec
+        else:
+            raise UsageError(f"--marking {spec!r}: with several --equipment, say whose markings they are: "
+                             "NAME=ID;ID (e.g. --marking 'T-72B3=231;245')")
+        entry = entries[targets[0]]
+        entry["markings"] = ";".join(part for part in (entry.get("markings", ""), ids) if part.strip())
+
+
 def _checked_date(text: str) -> str:
     """A prompted date, or :class:`typer.BadParameter` (the prompt asks again)."""
     import datetime as dt
@@ -246,6 +271,9 @@ def add(
     captor: Annotated[Optional[str], typer.Option("--captor", help="Who captured it (with --event captured).")] = None,
     unit: Annotated[Optional[str], typer.Option("--unit", help="The unit or formation, as written.")] = None,
     tags: Annotated[Optional[str], typer.Option("--tags", help="Comma-separated tags, like 'cope cage, Z'.")] = None,
+    marking: Annotated[Optional[list[str]], typer.Option(
+        "--marking", help="Identifiers seen on the vehicles, ID;ID, or NAME=ID;ID with several --equipment (repeatable).",
+    )] = None,
     db: DbOption = None,
     catalog: CatalogOption = None,
 ) -> None:
@@ -257,6 +285,7 @@ def add(
     \b
     Example:
       orbat add --date 2025-01-17 --place Bamako --actor "Africa Corps" -e T-72B3=6-7 -e BMP-3=6 --grade B2
+      orbat add --date 2024-01-04 --actor FAMa -e TB2=5-6 --marking TZ-17D
     """
     import datetime as dt
 
@@ -302,7 +331,9 @@ def add(
         "notes": notes, "event": event, "captor": captor, "unit": unit, "tags": tags,
     }
     entries = [_parse_equipment(s) for s in specs]
-    frame = build_sighting(fields, entries, cat or load_catalog_for(catalog, db), labels=[f"--equipment {s!r}" for s in specs])
+    cat = cat or load_catalog_for(catalog, db)
+    _assign_markings(list(marking or []), entries, cat)
+    frame = build_sighting(fields, entries, cat, labels=[f"--equipment {s!r}" for s in specs])
     store = open_store(db_url(db))
     try:
         summary = store.import_frame(frame, source="orbat add")

@@ -6,7 +6,9 @@ from typing import Annotated, Optional
 import typer
 
 from orbat.cli.app import app
-from orbat.cli.common import CatalogOption, DbOption, JsonOption, console, db_url, print_json
+from orbat.cli.common import (
+    ActorFilterOption, CatalogOption, DbOption, JsonOption, SightingsFileArgument, console, db_url, print_json,
+)
 
 ActorsOption = Annotated[
     Optional[list[Path]],
@@ -32,12 +34,8 @@ def _frame(file: Path | None, catalog, db: str | None):
 
 @app.command("inventory")
 def inventory(
-    file: Annotated[
-        Optional[Path],
-        typer.Argument(help="A sightings file (CSV, XLSX or JSON) to read instead of the database; nothing is stored.",
-                       show_default=False),
-    ] = None,
-    actor: Annotated[Optional[str], typer.Option("--actor", "-a", help="Only this actor (any name or alias).")] = None,
+    file: SightingsFileArgument = None,
+    actor: ActorFilterOption = None,
     as_of: Annotated[
         Optional[str], typer.Option("--as-of", help="Holdings as of this date, YYYY-MM-DD (default: every row).")
     ] = None,
@@ -97,13 +95,14 @@ def inventory(
         return
 
     found = holdings(frame, equipment, actor_list, as_of=as_of, by=by, actor=actor)
+    fleets = _fleets(frame, equipment, actor_list, actor, as_of) if by == "type" else {}
     if json_:
-        print_json([h.to_dict() for h in found])
+        print_json([_with_fleet(h.to_dict(), fleets.get((h.actor, h.equipment))) for h in found])
         return
     unlisted = unlisted_actors(frame, actor_list)
     if unlisted:
         typer.echo("Note: actors not in the actor list, kept as written: " + ", ".join(unlisted), err=True)
-    _print_holdings(found, actor_list, actor, as_of, by)
+    _print_holdings(found, actor_list, actor, as_of, by, fleets)
 
 
 def _unit_holdings(file, catalog, actor_list, url: str, actor: str | None, as_of: str | None, json_: bool) -> None:
@@ -147,7 +146,21 @@ def _unit_holdings(file, catalog, actor_list, url: str, actor: str | None, as_of
         out.print(table)
 
 
-def _print_holdings(found, actor_list, actor: str | None, as_of: str | None, by: str) -> None:
+def _fleets(frame, equipment, actor_list, actor: str | None, as_of: str | None) -> dict:
+    """Fleet estimates from markings (`orbat fleet`) by (actor, type), to show beside the lower bound."""
+    from orbat.fleet import fleet_estimates
+
+    found = fleet_estimates(frame, equipment, actor_list, actor=actor, as_of=as_of)
+    return {(e.actor, e.equipment): e for e in found.estimates if e.estimate is not None}
+
+
+def _with_fleet(data: dict, estimate) -> dict:
+    if estimate is not None:
+        data["fleet"] = {k: estimate.to_dict()[k] for k in ("method", "estimate", "low", "high", "level", "distinct")}
+    return data
+
+
+def _print_holdings(found, actor_list, actor: str | None, as_of: str | None, by: str, fleets=None) -> None:
     from rich.table import Table
 
     out = console()
@@ -180,6 +193,12 @@ def _print_holdings(found, actor_list, actor: str | None, as_of: str | None, by:
             table.add_row(h.label, str(h.arrived), str(h.seen_max), str(h.destroyed), str(h.damaged),
                           str(h.abandoned), str(h.captured), figure, str(len(h.evidence)))
         out.print(table)
+        for h in sorted(items, key=lambda h: h.label.casefold()):
+            estimate = (fleets or {}).get((h.actor, h.equipment))
+            if estimate is not None:
+                figure = str(h.holdings) if h.holdings == h.holdings_max else f"{h.holdings}-{h.holdings_max}"
+                typer.echo(f"  {h.label}: holdings {figure} are a lower bound; fleet estimate "
+                           f"{estimate.summary} ({estimate.method}, `orbat fleet`)")
 
 
 def _print_timeline(table, name: str, by: str) -> None:

@@ -100,8 +100,9 @@ def show(sighting_id: IdArgument, json_: JsonOption = False, db: DbOption = None
         if key != "entries" and value is not None:
             fields.add_row(key, str(value))
     entries = Table(title=f"{len(item['entries'])} equipment types, {_vehicles(item)} vehicles")
-    columns = ["equipment", "equipment_id", "count", "count_max", "mode", "event", "captor", "notes", "unit", "tags"]
-    for optional in ("captor", "unit", "tags"):
+    columns = ["equipment", "equipment_id", "count", "count_max", "mode", "event", "captor", "markings", "notes",
+               "unit", "tags"]
+    for optional in ("captor", "markings", "unit", "tags"):
         if all(e.get(optional) is None for e in item["entries"]):
             columns.remove(optional)
     if len({e.get("actor") for e in item["entries"]}) > 1:  # a mixed column: say whose each entry is
@@ -111,7 +112,7 @@ def show(sighting_id: IdArgument, json_: JsonOption = False, db: DbOption = None
         width = max([len(column), *(len(_text(e[column])) for e in item["entries"])]) if whole else None
         entries.add_column(column, overflow="fold", no_wrap=whole, min_width=width)
     for e in item["entries"]:
-        entries.add_row(*(_text(e[c]) for c in columns))
+        entries.add_row(*(_text(e.get(c)) for c in columns))
     out = console()
     out.print(fields)
     out.print(entries)

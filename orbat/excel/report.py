@@ -636,7 +636,7 @@ def write_workbook(report, path: str | os.PathLike, *, max_rows: int = EXCEL_MAX
     Sheets: Summary (title, generation time, filters, one row per convoy,
     bar charts of the composition by category and role), Sightings (the
     interchange columns, so the sheet re-imports), Equipment, Estimates,
-    Trace and, when the report has them, Inventory, Timeline and ORBAT (the unit tree). A table longer than
+    Trace and, when the report has them, Inventory, Timeline, ORBAT (the unit tree) and Fleet. A table longer than
     ``max_rows`` (header included) continues on a sheet named "<name> (2)".
     The file appears only once it is complete.
     """
@@ -659,6 +659,8 @@ def write_workbook(report, path: str | os.PathLike, *, max_rows: int = EXCEL_MAX
     _inventory(wb, styles, report, max_rows)
     if tables.get("orbat") is not None and not tables["orbat"].empty:
         _write_blocks(wb, styles, "ORBAT", [_Block(tables["orbat"], table_name="Orbat")], max_rows)
+    if "fleet" in tables:
+        _write_blocks(wb, styles, "Fleet", [_Block(tables["fleet"], table_name="Fleet")], max_rows)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         wb.save(tmp)

@@ -44,16 +44,19 @@ COLUMN_HELP: dict[str, str] = {
     "source": "Optional. Where it comes from, usually a URL.",
     "reliability": "Optional. Admiralty grade of the source, A-F (or a combined grade like B2).",
     "credibility": "Optional. Admiralty grade of the information, 1-6.",
-    "notes": "Optional. Anything else (markings, modifications).",
+    "notes": "Optional. Anything else (modifications, what the source says).",
     "event": "Optional. sighting (default), arrival, destroyed, damaged, abandoned or captured.",
     "captor": "Optional. Who captured it (only with event captured).",
     "unit": "Optional. The unit or formation, as written (e.g. 71st Guards Motor Rifle Division).",
     "tags": "Optional. Comma-separated tags: cope cage, turretless, Z.",
+    "markings": "Optional. Identifiers read on these vehicles (serials, tactical numbers), separated by ; "
+                "e.g. TZ-03D;TZ-06D. At most one per vehicle.",
 }
 
 _WIDTHS = {"sighting_id": 22, "convoy": 20, "observed_at": 14, "place": 28, "lat": 11, "lon": 11,
            "actor": 20, "equipment": 26, "count": 8, "count_max": 10, "mode": 10, "source": 40,
-           "reliability": 11, "credibility": 11, "notes": 40, "event": 12, "captor": 18, "unit": 30, "tags": 24}
+           "reliability": 11, "credibility": 11, "notes": 40, "event": 12, "captor": 18, "unit": 30, "tags": 24,
+           "markings": 24}
 
 
 def _col(name: str) -> str:
