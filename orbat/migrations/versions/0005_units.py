@@ -1,7 +1,7 @@
 """Named units: the units register, convoys attached to units, and the row-level unit column.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01
 
 ``units`` holds the units an analyst has set or confirmed (`orbat units set`):
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
