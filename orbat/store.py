@@ -5,11 +5,13 @@ One :class:`Store` wraps one SQLAlchemy engine on SQLite (the default, a file
 created and upgraded only by the Alembic migrations in ``orbat/migrations``;
 a database is never recreated.
 
-Imports add and update, they never delete: the key of an entry is
+Imports add and update: the key of an entry is
 ``sighting_id``, ``equipment_id``, ``mode``, ``event`` and ``actor`` (an
 entry without an actor stores ``""``, as a key cannot hold NULL); a changed sighting keeps its previous
-version in ``sighting_history``; equipment that a re-imported file no longer
-lists stays in the database (delete the sighting, or edit it, to change that).
+version in ``sighting_history``; for each type a re-imported sighting lists, the
+file's rows are that type's current version (a stored entry of the type in another
+mode, event or actor leaves, and stays in that history); a type the file does not
+list stays (delete the sighting, or edit it, to change that).
 ``delete_sighting`` archives (hides) a sighting; ``restore_sighting`` brings
 it back.
 
@@ -482,8 +484,10 @@ class Store:
         Idempotent: the key is :data:`ENTRY_KEY`, and
         importing the same frame twice leaves the same database. A sighting
         whose fields or entries changed keeps its old version in the history
-        (with when, and from which file). Entries missing from the frame are
-        kept: imports never delete. ``source`` names the file for history and
+        (with when, and from which file). For each type the frame lists for a
+        sighting, its rows replace the stored entries of that type (another
+        mode, event or actor leaves, kept in that history); types the frame
+        does not list are kept: a file may add to a sighting. ``source`` names the file for history and
         the import log; ``progress(done, total)`` is called as rows are written.
         """
         self._require_current()
@@ -509,6 +513,7 @@ class Store:
             write_s: list[tuple] = []
             history: list[dict] = []
             write_e: list[tuple] = []
+            gone: list[tuple] = []
             for sid, fields in new.sightings.items():
                 before = old_s.get(sid)
                 if before is None:
@@ -527,9 +532,16 @@ class Store:
                         next_order += 1
                     elif previous[0] != values:
                         changed_e.append((sid, key[0], *values, previous[1]))
-                if before["fields"] == fields and not changed_e:
+                # for each type the file lists, its rows are the sighting's current version of that
+                # type: a stored entry of the type in another mode, event or actor (a status Oryx
+                # corrected, a sighting re-filed as an arrival) leaves, and stays in the history below.
+                # Types the file does not list are kept: a file may add to a sighting.
+                listed = {key[0] for key in entries}
+                dropped = [(sid, *key) for key in old_entries if key[0] in listed and key not in entries]
+                if before["fields"] == fields and not changed_e and not dropped:
                     summary.unchanged += 1
                     continue
+                gone.extend(dropped)
                 summary.updated += 1
                 history.append({
                     "sighting_id": sid,
@@ -554,6 +566,12 @@ class Store:
                     history,
                 )
             _test_pause("history-written")
+            if gone:
+                conn.execute(
+                    sa.text("DELETE FROM entries WHERE sighting_id = :s AND equipment_id = :e AND mode = :m "
+                            "AND event = :v AND COALESCE(actor, '') = COALESCE(:a, '')"),
+                    [dict(zip("semva", key)) for key in gone],
+                )
             self._upsert(conn, "sightings", _S_COLUMNS, ("sighting_id",), _S_UPDATE, write_s)
             _test_pause("sightings-written")
             added = new.rows_not_in(old_s)

@@ -328,3 +328,19 @@ def test_what_the_reader_gives_comes_back_unchanged(store, mali_csv, catalog):
     frame = read_sightings(mali_csv, catalog)
     store.import_frame(frame, source=str(mali_csv))
     pd.testing.assert_frame_equal(store.sightings_frame(), frame.reset_index(drop=True))
+
+
+def test_a_corrected_status_replaces_the_entry_of_its_type_and_keeps_the_old_in_history(store):
+    """Oryx turns 'damaged' into 'destroyed' for the same photo: one vehicle, not two."""
+    row = {"sighting_id": "oryx-photo", "observed_at": "2024-03-01", "actor": "Russia",
+           "equipment": "T-72B3", "count": 1, "event": "damaged"}
+    other = {**row, "equipment": "BMP-2", "event": "destroyed"}
+    store.import_frame(make_frame([row, other]))
+    summary = store.import_frame(make_frame([{**row, "event": "destroyed"}]))
+    assert summary.updated == 1
+    stored = store.sightings_frame()
+    t72 = stored[stored["equipment_id"] == "t-72b3"]
+    assert list(t72["event"]) == ["destroyed"] and int(t72["count"].sum()) == 1
+    assert (stored["equipment_id"] == "bmp-2").sum() == 1  # a type the file does not list stays
+    [old] = store.history("oryx-photo")
+    assert {e["event"] for e in old["sighting"]["entries"] if e["equipment_id"] == "t-72b3"} == {"damaged"}
