@@ -285,11 +285,22 @@ def build_map_layers(
     totals_max = np.bincount(codes, weights=rows["high"].to_numpy(), minlength=n).astype("int64").tolist()
 
     by_cat = rows.groupby(["code", "category"], sort=False)["low"].sum().reset_index().sort_values("code", kind="stable")
+    cat_codes = by_cat["code"].to_numpy()
     cat_pairs = list(zip(by_cat["category"].tolist(), by_cat["low"].tolist()))
-    categories = [dict(pairs) for pairs in _per_sighting(by_cat["code"].to_numpy(), cat_pairs, n)]
+    categories = [dict(pairs) for pairs in _per_sighting(cat_codes, cat_pairs, n)]
+    main = _main_categories(by_cat, n)
     by_event = rows.groupby(["code", "event"], sort=False)["low"].sum().reset_index().sort_values("code", kind="stable")
-    event_pairs = list(zip(by_event["event"].tolist(), by_event["low"].tolist()))
-    events = _per_sighting(by_event["code"].to_numpy(), event_pairs, n)
+    event_codes = by_event["code"].to_numpy()
+    event_names = by_event["event"].to_numpy(dtype=object)
+    seen_text = [", ".join(seen) for seen in _per_sighting(event_codes, event_names.tolist(), n)]
+    # The event a point is drawn as: the first of EVENT_PRIORITY it holds.
+    drawn = np.full(n, "sighting", dtype=object)
+    for event in reversed(EVENT_PRIORITY):
+        drawn[event_codes[event_names == event]] = event
+    lost = np.isin(event_names, list(LOSS_EVENTS))
+    loss_codes = event_codes[lost]
+    loss_pairs = list(zip(event_names[lost].tolist(), by_event["low"].to_numpy()[lost].tolist()))
+    losses_of = _per_sighting(loss_codes, loss_pairs, n)
     sidcs = rows.dropna(subset=["sidc"]).drop_duplicates(["code", "category"])
     sidc_of = dict(zip(zip(sidcs["code"].tolist(), sidcs["category"].tolist()), sidcs["sidc"].tolist()))
     notes = _distinct_texts(codes, frame["notes"])
@@ -298,52 +309,82 @@ def build_map_layers(
     keys = convoy_keys(head).map(str).tolist()
     level = {c: _texts(head[c]) for c in ("observed_at", "place", "actor", "source")}
     grades = _grades(head["reliability"], head["credibility"])
-    by_convoy: dict[str, list[MapPoint]] = {}
     names = [str(sid) for sid in ids]
-    loss_events = frozenset(LOSS_EVENTS)
-    urls: dict[str | None, str | None] = {}  # the sightings of one convoy or list share a source
-    for i in np.flatnonzero(located).tolist():
-        sid = names[i]
-        seen = [e for e, _ in events[i]]
-        event = next((e for e in EVENT_PRIORITY if e in seen), "sighting") if len(seen) > 1 else seen[0]
-        losses = {e: c for e, c in events[i] if e in loss_events}
-        by_category = categories[i]
-        category = main_category(by_category)
-        source = level["source"][i]
-        place = level["place"][i]
-        properties: dict[str, Any] = {
-            "layer": "sighting",
-            "id": sid,
-            "convoy": keys[i],
-            "observed_at": level["observed_at"][i],
-            "place": place,
-            "actor": level["actor"][i],
-            "grade": grades[i],
-            "source": source,
-            "url": urls[source] if source in urls else urls.setdefault(source, safe_url(source)),
-            "event": event,
-            "events": ", ".join(seen),
-            "status": ", ".join(f"{k} {v}" for k, v in losses.items()) or None,
-            "equipment": equipment[i],
-            "vehicles": totals[i],
-            "vehicles_max": totals_max[i],
-            "by_category": by_category,
-            "losses": losses,
-            "category": category,
-            "sidc": sidc_of.get((i, category)),  # the symbol of the first type of the point's category
-            "captor": captors.get(i),
-            "notes": notes.get(i),
-            # simplestyle-spec 1.1.0: what geojson.io, uMap and felt.com draw.
-            "title": place or sid,
-            "marker-color": EVENT_COLORS.get(event, EVENT_COLORS["sighting"]),
-            "marker-symbol": icon_for(category)[1],
-            "marker-size": "medium" if event in ("sighting", "arrival") else "large",
-        }
-        point = MapPoint(sid, float(lon[i]), float(lat[i]), properties, event, category)
+    urls = {source: safe_url(source) for source in set(level["source"])}
+
+    # The properties column by column, then one dict per located point from the columns.
+    at = np.flatnonzero(located).tolist()
+    events_at = drawn[at].tolist()
+    main_at = main[at].tolist()
+    loss_at = [losses_of[i] for i in at]
+    sid_at = [names[i] for i in at]
+    place_at = [level["place"][i] for i in at]
+    source_at = [level["source"][i] for i in at]
+    sizes = {e: "medium" if e in ("sighting", "arrival") else "large" for e in EVENT_PRIORITY}
+    columns = {
+        "layer": ["sighting"] * len(at),
+        "id": sid_at,
+        "convoy": [keys[i] for i in at],
+        "observed_at": [level["observed_at"][i] for i in at],
+        "place": place_at,
+        "actor": [level["actor"][i] for i in at],
+        "grade": [grades[i] for i in at],
+        "source": source_at,
+        "url": [urls[s] for s in source_at],
+        "event": events_at,
+        "events": [seen_text[i] for i in at],
+        "status": [", ".join(f"{k} {v}" for k, v in pairs) or None for pairs in loss_at],
+        "equipment": [equipment[i] for i in at],
+        "vehicles": [totals[i] for i in at],
+        "vehicles_max": [totals_max[i] for i in at],
+        "by_category": [categories[i] for i in at],
+        "losses": [dict(pairs) for pairs in loss_at],
+        "category": main_at,
+        "sidc": [sidc_of.get(key) for key in zip(at, main_at)],  # the symbol of the first type of the category
+        "captor": [captors.get(i) for i in at],
+        "notes": [notes.get(i) for i in at],
+        # simplestyle-spec 1.1.0: what geojson.io, uMap and felt.com draw.
+        "title": [place or sid for place, sid in zip(place_at, sid_at)],
+        "marker-color": [EVENT_COLORS.get(e, EVENT_COLORS["sighting"]) for e in events_at],
+        "marker-symbol": [icon_for(c)[1] for c in main_at],
+        "marker-size": [sizes.get(e, "large") for e in events_at],
+    }
+    fields = list(columns)
+    by_convoy: dict[str, list[MapPoint]] = {}
+    lons, lats = lon[at].tolist(), lat[at].tolist()
+    for i, sid, x, y, event, category, values in zip(at, sid_at, lons, lats, events_at, main_at,
+                                                    zip(*columns.values())):
+        point = MapPoint(sid, x, y, dict(zip(fields, values)), event, category)
         layers.points.append(point)
         by_convoy.setdefault(keys[i], []).append(point)
     layers.tracks = _tracks(by_convoy, estimates)
     return layers
+
+
+def _main_categories(by_cat: pd.DataFrame, n: int) -> np.ndarray:
+    """Per sighting code, what :func:`main_category` gives for its counts by category, column-wise.
+
+    ``by_cat`` holds (code, category, low) in each sighting's category order. The candidates are the
+    categories seen (counted above zero; all of them when none is); the first of
+    :data:`CATEGORY_ICONS` among them wins, else the most numerous, the first of equals.
+    """
+    rank_of = {c: r for r, c in enumerate(CATEGORY_ICONS)}
+    codes = by_cat["code"].to_numpy()
+    low = by_cat["low"].to_numpy()
+    positive = low > 0
+    has_positive = np.zeros(n, dtype=bool)
+    has_positive[codes[positive]] = True
+    candidates = pd.DataFrame({
+        "code": codes,
+        "rank": by_cat["category"].map(rank_of).fillna(len(rank_of)).to_numpy(),
+        "minus": -low,
+        "order": np.arange(len(codes)),
+        "category": by_cat["category"].to_numpy(dtype=object),
+    })[positive == has_positive[codes]]
+    best = candidates.sort_values(["code", "rank", "minus", "order"]).drop_duplicates("code")
+    main = np.full(n, "unknown", dtype=object)
+    main[best["code"].to_numpy()] = best["category"].to_numpy()
+    return main
 
 
 def _distinct_texts(codes: np.ndarray, column: pd.Series) -> dict[int, str]:

@@ -17,6 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from orbat.errors import OrbatError
 
 #: Decimal places of a coordinate: 1e-7 degrees is about a centimetre (RFC 7946 section 11.2 advises
@@ -86,19 +88,43 @@ def feature_collection(layers) -> dict[str, Any]:
     return collection
 
 
-def geojson_text(layers) -> str:
-    """The layers as GeoJSON text (UTF-8 kept readable, one feature a line for diffs and grep).
+def _point_encoder():
+    """A fast encoder of point properties: orjson, falling back to Python's for what orjson refuses.
 
-    The same document as :func:`feature_collection`, written feature by
-    feature with one encoder (40,000 sightings in a fraction of a second).
+    orjson writes the same compact JSON as Python's encoder for what the layer
+    builder puts in a point (strings unescaped beyond JSON's rules, ints,
+    null, objects of ints) and NaN as null, as :func:`_clean` does; it raises
+    on numpy scalars and lone surrogates, which then take the careful way.
+    Floats are left to Python (orjson writes 1e-05 as 0.00001), so a point
+    property that is a float takes the careful way too.
     """
     encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+    dumps = orjson.dumps
 
-    def properties(props: dict[str, Any]) -> str:
+    def careful(props: dict[str, Any]) -> str:
         try:
             return encode(props)
         except (ValueError, TypeError):  # NaN or a numpy scalar slipped in: the slow, careful way
             return encode(_clean(props))
+
+    def fast(props: dict[str, Any]) -> str:
+        try:
+            return dumps(props).decode()
+        except TypeError:
+            return careful(props)
+
+    return encode, careful, fast
+
+
+def geojson_text(layers) -> str:
+    """The layers as GeoJSON text (UTF-8 kept readable, one feature a line for diffs and grep).
+
+    The same document as :func:`feature_collection`, written feature by
+    feature: tracks (few, with float properties) with Python's encoder,
+    points with orjson (40,000 sightings in a fraction of a second).
+    """
+    encode, careful, fast = _point_encoder()
+    has_float = float
 
     lines, lons, lats = [], [], []
     for track in layers.tracks:
@@ -107,14 +133,16 @@ def geojson_text(layers) -> str:
         lats += [c[1] for c in coords]
         lines.append(f'{{"type":"Feature","id":{encode(track.properties["id"])},'
                      f'"geometry":{{"type":"LineString","coordinates":{encode(coords)}}},'
-                     f'"properties":{properties(track.properties)}}}')
+                     f'"properties":{careful(track.properties)}}}')
     for point in layers.points:
         lon, lat = round(point.lon, COORDINATE_DECIMALS), round(point.lat, COORDINATE_DECIMALS)
         lons.append(lon)
         lats.append(lat)
+        props = point.properties
+        text = careful(props) if any(v.__class__ is has_float for v in props.values()) else fast(props)
         lines.append(f'{{"type":"Feature","id":{encode(point.sighting_id)},'
                      f'"geometry":{{"type":"Point","coordinates":[{lon!r},{lat!r}]}},'
-                     f'"properties":{properties(point.properties)}}}')
+                     f'"properties":{text}}}')
     head: dict[str, Any] = {"type": "FeatureCollection"}
     if lons:
         head["bbox"] = [min(lons), min(lats), max(lons), max(lats)]
