@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from orbat.datafiles import bundled_catalog_dir, parse_entry_list, sqlite_path_of
+from orbat.datafiles import beside_database, bundled_catalog_dir, named_files, parse_entry_list
 from orbat.errors import DataFileError, UnknownActor
 from orbat.names import NameIndex, NamedEntry
 
@@ -170,18 +170,10 @@ def actor_files(extra: Iterable[str | os.PathLike] = (), db_url: str | None = No
     bundled = bundled_catalog_dir() / ACTORS_FILE
     if bundled.is_file():
         found.append(bundled)
-    db_file = sqlite_path_of(db_url)
-    if db_file is not None:
-        beside = db_file.resolve().parent / "catalogs" / ACTORS_FILE
-        if beside.is_file():
-            found.append(beside)
-    for item in extra:
-        path = Path(item)
-        if path.is_dir():
-            path = path / ACTORS_FILE
-        if not path.is_file():
-            raise DataFileError(f"{path}: actor file not found")
-        found.append(path)
+    beside = beside_database(db_url, ACTORS_FILE)
+    if beside is not None:
+        found.append(beside)
+    found.extend(named_files(extra, ACTORS_FILE, "actor"))
     unique: list[Path] = []
     for path in found:
         if all(path.resolve() != p.resolve() for p in unique):

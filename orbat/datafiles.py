@@ -45,6 +45,28 @@ def sqlite_path_of(db_url: str | None) -> Path | None:
     return None
 
 
+def beside_database(db_url: str | None, name: str) -> Path | None:
+    """``catalogs/NAME`` beside a SQLite database, if that file exists (None for a server or no file)."""
+    db_file = sqlite_path_of(db_url)
+    if db_file is None:
+        return None
+    path = db_file.resolve().parent / "catalogs" / name
+    return path if path.is_file() else None
+
+
+def named_files(extra: Iterable[str | os.PathLike], name: str, what: str) -> list[Path]:
+    """The files a user passed (a folder means its ``name``); a missing one is a :class:`DataFileError`."""
+    found: list[Path] = []
+    for item in extra:
+        path = Path(item)
+        if path.is_dir():
+            path = path / name
+        if not path.is_file():
+            raise DataFileError(f"{path}: {what} file not found")
+        found.append(path)
+    return found
+
+
 def catalog_dirs(db_url: str | None = None, extra: Iterable[str | os.PathLike] = ()) -> list[Path]:
     """The search path of catalog folders or files, bundled first, duplicates removed."""
     found: list[Path] = [bundled_catalog_dir()]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from anyascii import anyascii
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from orbat.datafiles import bundled_catalog_dir, pydantic_location, read_yaml, sqlite_path_of
+from orbat.datafiles import beside_database, bundled_catalog_dir, pydantic_location, read_yaml
 from orbat.errors import DataFileError
 from orbat.names import normalize_name
 
@@ -314,21 +314,13 @@ def _parse_rules_file(path: Path) -> _RulesFile:
                                      for e in exc.errors())) from None
 
 
-def _beside(db_url: str | None, name: str) -> Path | None:
-    db_file = sqlite_path_of(db_url)
-    if db_file is None:
-        return None
-    path = db_file.resolve().parent / "catalogs" / name
-    return path if path.is_file() else None
-
-
 def load_unit_rules(extra: Iterable[str | os.PathLike] = (), db_url: str | None = None) -> UnitRules:
     """The bundled ``unit-rules.yaml``, then one beside the database, then ``extra`` files.
 
     A rule or a branch with the id of an earlier one replaces it.
     """
     paths = [bundled_catalog_dir() / RULES_FILE]
-    beside = _beside(db_url, RULES_FILE)
+    beside = beside_database(db_url, RULES_FILE)
     if beside is not None and beside.resolve() != paths[0].resolve():
         paths.append(beside)
     paths.extend(Path(p) for p in extra)

@@ -38,8 +38,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from orbat.datafiles import parse_entry_list
-from orbat.errors import DataFileError, OrbatError, UsageError
+from orbat.datafiles import beside_database, named_files, parse_entry_list
+from orbat.errors import OrbatError, UsageError
 from orbat.names import NameIndex, NamedEntry, normalize_name
 from orbat.unit_rules import (  # noqa: F401  (re-exported: the rules are part of the units API)
     ECHELONS,
@@ -51,7 +51,6 @@ from orbat.unit_rules import (  # noqa: F401  (re-exported: the rules are part o
     InvalidUnits,
     NameReading,
     UnitRules,
-    _beside,
     load_unit_rules,
     name_rule,
     words_of,
@@ -247,15 +246,8 @@ def _tree_order(unit: Unit) -> tuple:
 
 def unit_files(extra: Iterable[str | os.PathLike] = (), db_url: str | None = None) -> list[Path]:
     """The units files to load: ``catalogs/units.yaml`` beside the database, then ``extra``."""
-    found = [p for p in [_beside(db_url, UNITS_FILE)] if p is not None]
-    for item in extra:
-        path = Path(item)
-        if path.is_dir():
-            path = path / UNITS_FILE
-        if not path.is_file():
-            raise DataFileError(f"{path}: units file not found")
-        found.append(path)
-    return found
+    found = [p for p in [beside_database(db_url, UNITS_FILE)] if p is not None]
+    return found + named_files(extra, UNITS_FILE, "units")
 
 
 def build_register(rules: UnitRules, *, files: Iterable[Path] = (), stored: Iterable[Mapping] = (),
