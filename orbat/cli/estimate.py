@@ -102,13 +102,10 @@ def estimate(
     url = db_url(db)
     cat = load_catalog(catalog or (), db_url=url)
     doc = load_doctrine(doctrine or (), db_url=url)
-    from orbat.units import load_orbat
-
     if file is not None:
         from orbat.sightings import read_sightings
 
         frame = read_sightings(file, cat)
-        orbat = load_orbat(None, frame=frame, db_url=url)
     else:
         from orbat.store import open_store
 
@@ -117,7 +114,6 @@ def estimate(
                 frame = store.sightings_frame(convoy=convoy[0])
             else:
                 frame = store.sightings_frame()
-            orbat = load_orbat(store, frame=frame, db_url=url)
     results = estimate_convoys(frame, cat, doc, samples=samples, seed=seed,
                                convoys=list(dict.fromkeys(convoy)) if convoy else None)
     if json_ or jsonl:
@@ -135,7 +131,7 @@ def estimate(
         out.print("No convoys to estimate.")
         return
     if convoy or len(results) <= FEW_CONVOYS:
-        units = orbat.convoy_unit_names()
+        units = _convoy_units(file, frame, url)
         for data in to_dicts(results):
             _render(out, data, units.get(str(data["convoy"])))
         return
@@ -149,6 +145,18 @@ def estimate(
     width = out.width if sys.stdout.isatty() else None
     lines = [*plain_table(COLUMNS, [r.cells() for r in rows], width=width), "", note]
     _page("\n".join(lines) + "\n", pager, len(lines))
+
+
+def _convoy_units(file, frame, url: str) -> dict:
+    """The named unit of each convoy, for the panels only (the register is not needed for JSON or the table)."""
+    from orbat.units import load_orbat
+
+    if file is not None:
+        return load_orbat(None, frame=frame, db_url=url).convoy_unit_names()
+    from orbat.store import open_store
+
+    with open_store(url, must_exist=True) as store:
+        return load_orbat(store, frame=frame, db_url=url).convoy_unit_names()
 
 
 def _print_json(results, trace: str, *, jsonl: bool, indent: bool) -> None:
