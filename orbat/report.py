@@ -796,6 +796,14 @@ def _article(word: str) -> str:
     return "an" if str(word)[:1].lower() in "aeiou" else "a"
 
 
+def _probability_text(value: Any) -> str:
+    """A probability for the assessment: two decimals, "<0.01" for a small non-zero one, "" when unknown."""
+    if _missing(value):
+        return ""
+    value = float(value)
+    return "<0.01" if 0 < value < 0.005 else f"{value:.2f}"
+
+
 def _percent(value: Any) -> str:
     return "" if _missing(value) else f"{float(value):.0%}"
 
@@ -883,6 +891,15 @@ def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame) -> str
         names = ", ".join(f"{md_escape(u.get('name'))} {u.get('count')}" if isinstance(u, Mapping) else md_escape(u)
                           for u in unknown)
         lines += ["", f"Not in the catalog, left out of the estimate's categories: {names}."]
+    merged = [m for m in vehicles.get("merged") or [] if isinstance(m, Mapping) and m.get("reason")]
+    if merged:
+        # Several sources described the same vehicles at different precision: say which one set each figure.
+        lines += ["", "Merged across sightings (the same vehicles, counted once):", ""]
+        lines += [f"- {md_escape(m['reason'])}" for m in merged]
+    tags = [t for t in (estimate.get("indicators") or {}).get("tags") or [] if isinstance(t, Mapping) and t.get("text")]
+    if tags:
+        lines += ["", "Indicators from the sightings' tags:", ""]
+        lines += [f"- {md_escape(t['text'])}" for t in tags]
     lines.append("")
 
     lines += ["## Estimate", ""]
@@ -896,6 +913,11 @@ def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame) -> str
             if not _missing(best.get("wins")):
                 fit += f", won {_percent(best.get('wins'))} of the count scenarios"
         lines.append(f"- Confidence: {conf_text}{fit}")
+        probability = best.get("probability")
+        if not _missing(probability) and not _missing(confidence) and abs(float(confidence) - float(probability)) >= 0.005:
+            # The confidence is in the answer (echelon and kind); other templates may give the same answer.
+            lines.append(f"- Probability that it is this template: {_probability_text(probability)} (the confidence "
+                         "adds the alternatives that give the same echelon and kind)")
         breakdown = breakdown_text(best.get("breakdown"))
         if breakdown:
             lines.append(f"- Breakdown: {md_escape(breakdown)}")
@@ -924,11 +946,14 @@ def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame) -> str
     if alternatives:
         lines += ["## Alternatives", ""]
         lines += _md_table(
-            ["template", "label", "fit", "scenarios won"],
-            ((f"`{md_escape(a.get('template'))}`", md_escape(a.get("label")), _fmt_num(a.get("score")),
-              _percent(a.get("wins"))) for a in alternatives),
-            align="__r_",
+            ["template", "label", "probability", "same answer", "fit", "scenarios won"],
+            ((f"`{md_escape(a.get('template'))}`", md_escape(a.get("label")), _probability_text(a.get("probability")),
+              "" if a.get("same_answer") is None else ("yes" if a.get("same_answer") else "no"),
+              _fmt_num(a.get("score")), _percent(a.get("wins"))) for a in alternatives),
+            align="__r_rr",
         )
+        lines += ["", "Probability: that the template is the unit (with the estimate's, at most 1 in all). "
+                  "Same answer: the template gives the estimate's echelon and kind, and is counted in its confidence."]
         runner_up = alternatives[0].get("template")
         failed = [t for t in trace if t.get("template") == runner_up and not t.get("passed")]
         if failed:

@@ -152,3 +152,15 @@ def test_calibrate_warns_of_a_template_the_ladder_overrules(cli, tmp_path):
     result = cli("doctrine", "calibrate", "--doctrine", own, "--template", "big-patrol", "--cases", "3")
     assert result.exit_code == 0, result.output
     assert "warning: big-patrol" in result.stdout and "company" in result.stdout
+
+
+@pytest.mark.parametrize("templates", [
+    ["recon-platoon", "recon-company", "recon-battalion"],
+    ["uav-platoon", "uav-company"],
+    ["few-combat-support-vehicles"],
+])
+def test_the_reconnaissance_drone_and_lone_support_templates_can_be_told_apart(catalog, doctrine, templates):
+    """Their own perturbed cases come out as their echelon and kind, with a confidence that means it."""
+    result = calibrate(doctrine, catalog, cases=40, seed=11, samples=50, templates=templates)
+    assert result.accuracy >= 0.85, result.templates
+    assert result.ece <= 0.15, result.reliability

@@ -55,7 +55,8 @@ def estimate_dict(**best) -> dict:
                           {"unit": "remainder", "category": "apc", "vehicles": 2}],
             "personnel": {"min": 261, "max": 832}, **best,
         },
-        "alternatives": [{"template": "tank-company", "label": "tank company", "score": 0.43, "wins": 0.2}],
+        "alternatives": [{"template": "tank-company", "label": "tank company", "score": 0.43, "wins": 0.2,
+                          "probability": 0.15, "same_answer": False}],
         "trace": [
             {"template": "btg", "rule": "count-in-range", "passed": True, "weight": 2, "score": 1,
              "reason": "tank count 6 within 2-10", "values": {"value": 6, "min": 2, "max": 10}},
@@ -257,7 +258,7 @@ def test_markdown_has_composition_estimate_rules_alternatives_and_sources(mali):
     assert "- Personnel: 261-832" in text
     assert "| `count-in-range` | passed | 2 | tank count 6 within 2-10 |" in text
     assert "| `total-in-range` | **failed** | 1 | total 112 vehicles outside 150-300 |" in text
-    assert "| `tank-company` | tank company | 0.43 | 20% |" in text
+    assert "| `tank-company` | tank company | 0.15 | no | 0.43 | 20% |" in text
     assert "Why not tank company: total 112 vehicles above 14." in text
     assert "| capmali-video-01 | 2025-01-17 | Bamako south-western outskirts |" in text and "| B2 |" in text
     assert "| C3 |" in text

@@ -1,5 +1,6 @@
 """`orbat estimate`: what unit each convoy most likely is, and why."""
 
+import re
 import sys
 from enum import Enum
 from pathlib import Path
@@ -21,6 +22,8 @@ DoctrineOption = Annotated[
 
 #: Rules shown per template in the human output (all of them are in --json).
 TOP_REASONS = 6
+#: Alternatives shown per convoy in the human output (all of them are in --json).
+TOP_ALTERNATIVES = 5
 #: Up to this many convoys the human view shows each one's panels; beyond, one table of them all.
 FEW_CONVOYS = 5
 
@@ -253,14 +256,23 @@ def _render(out, data: dict, unit: str | None = None) -> None:
         head.add_row("origin signal", signal)
     if ind["loss_rows_ignored"]:
         head.add_row("losses", f"{ind['loss_rows_ignored']} loss rows left to the inventory")
+    # Which sighting set each figure several sightings saw ("tank 7: bmpd, T-72B3 7; video's T-72 6-7 are
+    # the same vehicles"), and what the rows' tags show ("cope cage on 6 of 7 tank", decoys as 0-n).
+    for note in v.get("merged") or []:
+        head.add_row("merged", _plain(note["reason"]))
+    for tag in ind.get("tags") or []:
+        head.add_row("tagged", _plain(tag["text"]))
     out.print(head)
 
-    alts = Table(title="alternatives", title_justify="left")
-    for column in ("template", "score", "wins"):
+    # "same answer": a template giving the estimate's echelon and kind (counted in its confidence).
+    alts = Table(title="alternatives (probability that each is the unit)", title_justify="left")
+    for column in ("template", "probability", "same answer", "score", "wins"):
         alts.add_column(column)
-    alts.add_row(Text(best["label"], style="bold"), str(best["score"]), f"{best['wins']:.0%}")
-    for alt in data["alternatives"]:
-        alts.add_row(alt["label"], str(alt["score"]), f"{alt['wins']:.0%}")
+    alts.add_row(Text(_plain(best["label"]), style="bold"), _probability(best.get("probability")), "(estimate)",
+                 str(best["score"]), f"{best['wins']:.0%}")
+    for alt in data["alternatives"][:TOP_ALTERNATIVES]:
+        alts.add_row(_plain(alt["label"]), _probability(alt.get("probability")),
+                     "yes" if alt.get("same_answer") else "no", str(alt["score"]), f"{alt['wins']:.0%}")
     out.print(alts)
 
     why = Table(title="why (rules of the estimate and the runner-up)", title_justify="left")
@@ -277,3 +289,20 @@ def _render(out, data: dict, unit: str | None = None) -> None:
                         item["reason"], str(item["weight"]))
     out.print(why)
     out.print()
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _plain(text) -> str:
+    """Text from the input (names, sighting ids, tags) as one plain line: control characters (terminal
+    escapes) shown as ``?``; the console prints it without markup (``markup=False``)."""
+    return _CONTROL.sub("?", str(text))
+
+
+def _probability(value) -> str:
+    """A probability for the panels: two decimals, and "<0.01" rather than a misleading 0.00."""
+    if value is None:
+        return "-"
+    value = float(value)
+    return "<0.01" if 0 < value < 0.005 else f"{value:.2f}"
