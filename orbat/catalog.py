@@ -1,11 +1,15 @@
 """The equipment catalog: types, aliases, categories, roles, crews.
 
-Entries are YAML data (``catalogs/equipment/*.yaml``) validated with pydantic.
-A name resolves exactly, after normalization (case, spacing, hyphens and
-script do not matter), or through the named steps of the resolution pipeline
-(:mod:`orbat.resolution`: calibre, nickname, descriptor, variant, ``Unknown``,
-alternatives, ...), each recorded in the resolution's ``how``. An unknown name
-is an error that suggests the nearest names, never a silent guess.
+Entries are YAML data (``catalogs/equipment/*.yaml``) validated with pydantic
+(:mod:`orbat.catalog_schema`) when a file is first read or has changed; the
+validated entries are cached as plain JSON (:func:`orbat.datafiles.cached_records`,
+keyed by each file's path, size and mtime), so a command that only looks names
+up loads the catalog without PyYAML or pydantic. A name resolves exactly,
+after normalization (case, spacing, hyphens and script do not matter), or
+through the named steps of the resolution pipeline (:mod:`orbat.resolution`:
+calibre, nickname, descriptor, variant, ``Unknown``, alternatives, ...), each
+recorded in the resolution's ``how``. An unknown name is an error that
+suggests the nearest names, never a silent guess.
 """
 
 from __future__ import annotations
@@ -13,17 +17,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from orbat.datafiles import catalog_dirs, parse_entry_list, yaml_files
+from orbat.datafiles import cached_data, catalog_dirs, parse_entry_list, yaml_files
 from orbat.errors import InvalidCatalog, UnknownEquipment
-from orbat.names import NameIndex, NamedEntry, normalize_name
-from orbat.resolution import Resolution, bundled_rules, resolve_name
+from orbat.names import NameIndex, normalize_name
+from orbat.resolution import Resolution, bundled_rules, exact_resolution, resolve_name
 
 CATEGORIES: dict[str, str] = {
     "tank": "main battle tank",
@@ -64,49 +66,109 @@ ROLES: dict[str, str] = {
     "civilian": "civilian vehicles",
 }
 
-Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
-Role = Literal[tuple(ROLES)]  # type: ignore[valid-type]
 
-class SerialFormat(BaseModel):
+@dataclass(frozen=True)
+class SerialFormat:
     """How a type's serial numbers read: ``pattern`` (a regex) matches a whole identifier, its one group the number."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    pattern: str = Field(min_length=1, max_length=200)
-
-    @field_validator("pattern")
-    @classmethod
-    def _one_number_group(cls, pattern: str) -> str:
-        import re
-
-        try:
-            groups = re.compile(pattern).groups
-        except re.error as exc:
-            raise ValueError(f"not a regular expression ({exc})") from None
-        if groups > 1:
-            raise ValueError("expected at most one group (the number), e.g. 'TZ-(\\d+)D'")
-        return pattern
+    pattern: str
 
 
-class EquipmentType(NamedEntry):
-    """One equipment type of the catalog."""
+@dataclass(frozen=True, kw_only=True)
+class EquipmentType:
+    """One equipment type of the catalog (validated by :class:`orbat.catalog_schema.EquipmentSchema`).
 
-    family: str = Field(min_length=1)
-    category: Category
-    role: Role
+    A plain immutable record: entries come from validated YAML (or from the
+    cache of it). :meth:`model_validate` validates a mapping; the constructor
+    itself trusts its arguments.
+    """
+
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    family: str
+    category: str
+    role: str
     armoured: bool
     origin: str | None = None
-    crew: int = Field(ge=0, le=1000)
-    passengers: int = Field(default=0, ge=0, le=1000)
+    crew: int
+    passengers: int = 0
     generic: bool = False
-    sidc: str | None = Field(default=None, pattern=r"^\d{20}$")
+    sidc: str | None = None
     notes: str | None = None
     serial: SerialFormat | None = None  #: how serials read, for `orbat fleet`
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The display name followed by every alias."""
+        return (self.name, *self.aliases)
 
-class _CatalogFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    entries: list[EquipmentType]
+    def as_record(self) -> dict[str, Any]:
+        """The entry as plain JSON data, fields in catalog order (``aliases`` a list, ``serial`` a dict or None)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["aliases"] = list(self.aliases)
+        out["serial"] = None if self.serial is None else {"pattern": self.serial.pattern}
+        return out
+
+    def model_dump(self, mode: str = "python") -> dict[str, Any]:
+        """The entry as a dict, as the pydantic model gave it: ``mode="json"`` is :meth:`as_record`."""
+        if mode == "json":
+            return self.as_record()
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["serial"] = None if self.serial is None else {"pattern": self.serial.pattern}
+        return out
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> EquipmentType:
+        """An entry from :meth:`as_record` data (already validated: the catalog's cache)."""
+        serial = record.get("serial")
+        return cls(**{**record, "aliases": tuple(record.get("aliases") or ()),
+                      "serial": SerialFormat(serial["pattern"]) if serial else None})
+
+    @classmethod
+    def model_validate(cls, data: dict[str, Any]) -> EquipmentType:
+        """Validate one entry as a catalog file writes it (pydantic ``ValidationError`` if it does not)."""
+        from orbat.catalog_schema import EquipmentSchema
+
+        return cls.from_record(EquipmentSchema.model_validate(data).model_dump(mode="json"))
+
+
+#: The type of each field of a cached record (a corrupt or foreign cache is not used).
+_RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str,), "name": (str,), "aliases": (list,), "family": (str,), "category": (str,), "role": (str,),
+    "armoured": (bool,), "origin": (str, type(None)), "crew": (int,), "passengers": (int,), "generic": (bool,),
+    "sidc": (str, type(None)), "notes": (str, type(None)), "serial": (dict, type(None)),
+}
+
+
+def _valid_record(record: Any) -> bool:
+    """Whether cached data reads as an entry: exactly the fields, each of its type, known category and role."""
+    if not isinstance(record, dict) or record.keys() != _RECORD_TYPES.keys():
+        return False
+    for key, types in _RECORD_TYPES.items():
+        if not isinstance(record[key], types):
+            return False
+    if record["category"] not in CATEGORIES or record["role"] not in ROLES:
+        return False
+    if not all(isinstance(a, str) for a in record["aliases"]):
+        return False
+    serial = record["serial"]
+    return serial is None or (serial.keys() == {"pattern"} and isinstance(serial["pattern"], str))
+
+
+def _valid_snapshot(data: Any) -> bool:
+    """Whether a cached catalog reads as one (see :meth:`Catalog.snapshot`); a corrupt cache is not used."""
+    if not isinstance(data, dict) or data.keys() != {"entries", "index"}:
+        return False
+    entries, index = data["entries"], data["index"]
+    if not isinstance(entries, list) or not isinstance(index, dict):
+        return False
+    ids = set()
+    for item in entries:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], int) and _valid_record(item[1])):
+            return False
+        ids.add(item[1]["id"])
+    return len(ids) == len(entries) and all(isinstance(k, str) and v in ids for k, v in index.items())
 
 
 class Catalog(NameIndex[EquipmentType]):
@@ -160,6 +222,10 @@ class Catalog(NameIndex[EquipmentType]):
         key = normalize_name(name) + "\x00" + " ".join(name.split()).casefold()
         found = self._explained.get(key)
         if found is None:
+            found = exact_resolution(name, self)  # no pipeline (nor its rules) for a name as written
+            if found is not None:
+                self._explained[key] = found
+        if found is None:
             if key in self._pending:
                 return Resolution(name, None)  # a step asked about the name being resolved: no loop
             self._pending.add(key)
@@ -191,18 +257,46 @@ class Catalog(NameIndex[EquipmentType]):
             raise UnknownEquipment(name, list(resolution.suggestions))
         return resolution.entry
 
+    def snapshot(self, files: list[Path]) -> dict[str, Any]:
+        """The catalog as plain data for the cache: each entry with the number of its file in ``files``, and the name index."""
+        number = {str(f): i for i, f in enumerate(files)}
+        return {"entries": [[number[self.origins[e.id]], e.as_record()] for e in self.items.values()],
+                "index": dict(self._index)}
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any], files: list[Path]) -> Catalog:
+        """A catalog from :meth:`snapshot` data (already validated when it was made), origins from ``files``."""
+        catalog = cls()
+        for number, record in data["entries"]:
+            entry = EquipmentType.from_record(record)
+            catalog.items[entry.id] = entry
+            catalog.origins[entry.id] = str(files[number])
+        catalog._index = dict(data["index"])
+        return catalog
+
     def by_category(self, category: str) -> list[EquipmentType]:
         """Entries of one category, in catalog order."""
         return [e for e in self.items.values() if e.category == category]
 
     def records(self) -> list[dict]:
         """Every entry as a plain dict (for tables and JSON)."""
-        return [e.model_dump(mode="json") for e in self.items.values()]
+        return [e.as_record() for e in self.items.values()]
 
 
 def parse_catalog_file(path: Path) -> list[EquipmentType]:
     """Validate one equipment YAML file; errors name the file, the entry and the field."""
-    return parse_entry_list(path, _CatalogFile, "entries", InvalidCatalog)
+    return [EquipmentType.from_record(r) for r in _validated_records(path)]
+
+
+def _validated_records(path: Path) -> list[dict]:
+    from orbat.catalog_schema import CatalogFileSchema
+
+    entries = parse_entry_list(path, CatalogFileSchema, "entries", InvalidCatalog)
+    return [e.model_dump(mode="json") for e in entries]
+
+
+#: The modules that define a cached catalog's layout: a change to one of them invalidates the cache.
+_SCHEMA_CODE = (Path(__file__), Path(__file__).with_name("catalog_schema.py"), Path(__file__).with_name("names.py"))
 
 
 @lru_cache(maxsize=32)
@@ -227,12 +321,20 @@ def _equipment_files(source: Path) -> list[Path]:
 def load_catalog(extra: Iterable[str | os.PathLike] = (), db_url: str | None = None) -> Catalog:
     """Load the bundled catalog, a ``catalogs/`` folder beside a SQLite database, then ``extra`` files.
 
-    An entry in a later file with the same id replaces the earlier one.
+    An entry in a later file with the same id replaces the earlier one. The
+    combined catalog is cached (:func:`orbat.datafiles.cached_data`): while
+    no file changes, it loads as plain JSON, without YAML or pydantic.
     """
+    files = [path for source in catalog_dirs(db_url, extra) for path in _equipment_files(source)]
+    data = cached_data("catalog", files, lambda: _build(files).snapshot(files), _valid_snapshot, _SCHEMA_CODE)
+    return Catalog.from_snapshot(data, files)
+
+
+def _build(files: list[Path]) -> Catalog:
+    """Parse and validate every file, in order (a later entry with the same id replaces an earlier one)."""
     catalog = Catalog()
-    for source in catalog_dirs(db_url, extra):
-        for path in _equipment_files(source):
-            stat = path.stat()
-            for entry in _parse_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size):
-                catalog.add(entry, str(path))
+    for path in files:
+        stat = path.stat()
+        for entry in _parse_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size):
+            catalog.add(entry, str(path))
     return catalog

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 from anyascii import anyascii
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orbat.errors import DataFileError
 
@@ -28,29 +27,6 @@ def normalize_name(name: str) -> str:
     """
     text = anyascii(unicodedata.normalize("NFKC", name))
     return _STRIP.sub("", text.lower())
-
-
-class NamedEntry(BaseModel):
-    """An entry of a YAML list that names resolve to: a stable id, a display name, aliases."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable identifier")
-    name: str = Field(min_length=1, description="display name")
-    aliases: tuple[str, ...] = ()
-
-    @field_validator("aliases")
-    @classmethod
-    def _aliases_have_letters(cls, aliases: tuple[str, ...]) -> tuple[str, ...]:
-        for alias in aliases:
-            if not isinstance(alias, str) or not normalize_name(alias):
-                raise ValueError(f"alias {alias!r} is empty once spaces and hyphens are removed")
-        return aliases
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The display name followed by every alias."""
-        return (self.name, *self.aliases)
 
 
 class Named(Protocol):
@@ -137,3 +113,13 @@ class NameIndex(Generic[T]):
         self.items[item.id] = item
         self.origins[item.id] = origin
         self._index.update(claimed)
+
+
+def __getattr__(name: str):
+    # NamedEntry is a pydantic model (orbat.entries): imported only by whoever validates
+    # YAML entries with it, so that resolving names never imports pydantic.
+    if name == "NamedEntry":
+        from orbat.entries import NamedEntry
+
+        return NamedEntry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

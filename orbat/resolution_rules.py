@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from orbat.datafiles import bundled_catalog_dir, pydantic_location, read_yaml
 from orbat.errors import InvalidCatalog
+from orbat.resolution import _descriptor_key
 
 RESOLUTION_FILE = "resolution.yaml"
 
@@ -217,11 +218,6 @@ class _DescriptorMatcher:
         return None
 
 
-_KEY_SPLIT = re.compile(r"[\s-]+")
-
-
-def _descriptor_key(words: str) -> str:
-    return " ".join(_KEY_SPLIT.split(words.strip().lower()))
 
 
 def load_resolution_rules(path: Path | None = None) -> ResolutionRules:
