@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from orbat.datafiles import cached_data, catalog_dirs, parse_entry_list, yaml_files
+from orbat.datafiles import RACY_SECONDS, cached_data, catalog_dirs, parse_entry_list, yaml_files
 from orbat.errors import InvalidCatalog, UnknownEquipment
-from orbat.names import NameIndex, normalize_name
-from orbat.resolution import Resolution, bundled_rules, exact_resolution, resolve_name
+from orbat.names import MAX_NAME_LENGTH, NameIndex, normalize_name
+
+if TYPE_CHECKING:
+    from orbat.resolution import Resolution
 
 CATEGORIES: dict[str, str] = {
     "tank": "main battle tank",
@@ -126,12 +129,31 @@ class EquipmentType:
                       "serial": SerialFormat(serial["pattern"]) if serial else None})
 
     @classmethod
+    def _from_row(cls, row: list) -> EquipmentType:
+        """An entry from the values of :data:`_FIELDS`, in order (the cache: validated when it was made).
+
+        Fills the instance's fields directly: a frozen dataclass's ``__init__``
+        sets each field through ``object.__setattr__``, 3x slower for the
+        catalog's 800 entries, on every command that loads it.
+        """
+        entry = object.__new__(cls)
+        values = dict(zip(_FIELDS, row))
+        values["aliases"] = tuple(values["aliases"])
+        serial = values["serial"]
+        values["serial"] = SerialFormat(serial["pattern"]) if serial else None
+        entry.__dict__.update(values)
+        return entry
+
+    @classmethod
     def model_validate(cls, data: dict[str, Any]) -> EquipmentType:
         """Validate one entry as a catalog file writes it (pydantic ``ValidationError`` if it does not)."""
         from orbat.catalog_schema import EquipmentSchema
 
         return cls.from_record(EquipmentSchema.model_validate(data).model_dump(mode="json"))
 
+
+#: An entry's fields, in order: the columns of the cache's rows.
+_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(EquipmentType))
 
 #: The type of each field of a cached record (a corrupt or foreign cache is not used).
 _RECORD_TYPES: dict[str, tuple[type, ...]] = {
@@ -141,13 +163,14 @@ _RECORD_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _valid_record(record: Any) -> bool:
-    """Whether cached data reads as an entry: exactly the fields, each of its type, known category and role."""
-    if not isinstance(record, dict) or record.keys() != _RECORD_TYPES.keys():
+def _valid_row(row: Any) -> bool:
+    """Whether cached data reads as an entry: a file number and every field, each of its type."""
+    if not isinstance(row, list) or len(row) != len(_FIELDS) + 1 or type(row[0]) is not int:
         return False
-    for key, types in _RECORD_TYPES.items():
-        if not isinstance(record[key], types):
+    for value, types in zip(row[1:], _ROW_TYPES):
+        if not isinstance(value, types):
             return False
+    record = dict(zip(_FIELDS, row[1:]))
     if record["category"] not in CATEGORIES or record["role"] not in ROLES:
         return False
     if not all(isinstance(a, str) for a in record["aliases"]):
@@ -156,19 +179,18 @@ def _valid_record(record: Any) -> bool:
     return serial is None or (serial.keys() == {"pattern"} and isinstance(serial["pattern"], str))
 
 
+_ROW_TYPES = tuple(_RECORD_TYPES[f] for f in _FIELDS)
+
+
 def _valid_snapshot(data: Any) -> bool:
     """Whether a cached catalog reads as one (see :meth:`Catalog.snapshot`); a corrupt cache is not used."""
-    if not isinstance(data, dict) or data.keys() != {"entries", "index"}:
+    if not isinstance(data, dict) or data.keys() != {"fields", "entries", "index"} or data["fields"] != list(_FIELDS):
         return False
     entries, index = data["entries"], data["index"]
-    if not isinstance(entries, list) or not isinstance(index, dict):
+    if not isinstance(entries, list) or not isinstance(index, dict) or not all(map(_valid_row, entries)):
         return False
-    ids = set()
-    for item in entries:
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], int) and _valid_record(item[1])):
-            return False
-        ids.add(item[1]["id"])
-    return len(ids) == len(entries) and all(isinstance(k, str) and v in ids for k, v in index.items())
+    ids = {row[1] for row in entries}
+    return len(ids) == len(entries) and all(type(k) is str and v in ids for k, v in index.items())
 
 
 class Catalog(NameIndex[EquipmentType]):
@@ -207,9 +229,16 @@ class Catalog(NameIndex[EquipmentType]):
         """The entry whose name or alias this is (after normalization only), or None."""
         return super().lookup(name)
 
+    def _as_written(self, name: str) -> EquipmentType | None:
+        """The entry a name is (after normalization only): the first thing :meth:`explain` tries."""
+        if isinstance(name, str) and len(name) <= MAX_NAME_LENGTH and name.strip():
+            return self.lookup_exact(name)
+        return None
+
     def lookup(self, name: str) -> EquipmentType | None:
         """The entry a name resolves to, exactly or through the pipeline's steps, or None."""
-        return self.explain(name, suggest=False).entry
+        # a name as written needs neither the pipeline nor orbat.resolution's import
+        return self._as_written(name) or self.explain(name, suggest=False).entry
 
     def explain(self, name: str, suggest: bool = True) -> Resolution:
         """How a name resolves: the entry (or None), the steps taken, and suggestions when unresolved.
@@ -217,6 +246,8 @@ class Catalog(NameIndex[EquipmentType]):
         Resolutions are cached per catalog (by the name's normalized form), so
         resolving the 1,200 distinct names of a 37,000-row list costs 1,200 searches.
         """
+        from orbat.resolution import Resolution, exact_resolution, resolve_name
+
         if not isinstance(name, str):
             return Resolution(str(name), None)
         key = normalize_name(name) + "\x00" + " ".join(name.split()).casefold()
@@ -245,6 +276,8 @@ class Catalog(NameIndex[EquipmentType]):
     def rules(self):
         """The compiled words and patterns of the resolution pipeline."""
         if self._rules is None:
+            from orbat.resolution import bundled_rules
+
             self._rules = bundled_rules()
         return self._rules
 
@@ -252,25 +285,30 @@ class Catalog(NameIndex[EquipmentType]):
 
     def resolve(self, name: str) -> EquipmentType:
         """The entry a name resolves to; :class:`UnknownEquipment` with suggestions if none."""
+        entry = self._as_written(name)
+        if entry is not None:
+            return entry
         resolution = self.explain(name)
         if resolution.entry is None:
             raise UnknownEquipment(name, list(resolution.suggestions))
         return resolution.entry
 
     def snapshot(self, files: list[Path]) -> dict[str, Any]:
-        """The catalog as plain data for the cache: each entry with the number of its file in ``files``, and the name index."""
+        """The catalog as plain data for the cache: the field names, one row per entry (the number
+        of its file in ``files``, then its fields) and the name index."""
         number = {str(f): i for i, f in enumerate(files)}
-        return {"entries": [[number[self.origins[e.id]], e.as_record()] for e in self.items.values()],
+        return {"fields": list(_FIELDS),
+                "entries": [[number[self.origins[e.id]], *e.as_record().values()] for e in self.items.values()],
                 "index": dict(self._index)}
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any], files: list[Path]) -> Catalog:
         """A catalog from :meth:`snapshot` data (already validated when it was made), origins from ``files``."""
         catalog = cls()
-        for number, record in data["entries"]:
-            entry = EquipmentType.from_record(record)
+        for row in data["entries"]:
+            entry = EquipmentType._from_row(row[1:])
             catalog.items[entry.id] = entry
-            catalog.origins[entry.id] = str(files[number])
+            catalog.origins[entry.id] = str(files[row[0]])
         catalog._index = dict(data["index"])
         return catalog
 
@@ -333,8 +371,13 @@ def load_catalog(extra: Iterable[str | os.PathLike] = (), db_url: str | None = N
 def _build(files: list[Path]) -> Catalog:
     """Parse and validate every file, in order (a later entry with the same id replaces an earlier one)."""
     catalog = Catalog()
+    now = time.time()
     for path in files:
         stat = path.stat()
-        for entry in _parse_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size):
+        if now - stat.st_mtime < RACY_SECONDS:  # too fresh to key by mtime: a second edit may share it
+            entries = parse_catalog_file(path)
+        else:
+            entries = _parse_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        for entry in entries:
             catalog.add(entry, str(path))
     return catalog

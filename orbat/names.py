@@ -12,11 +12,11 @@ import unicodedata
 from collections.abc import Iterator
 from typing import ClassVar, Generic, Protocol, TypeVar
 
-from anyascii import anyascii
-
 from orbat.errors import DataFileError
 
 _STRIP = re.compile(r"[\s\-_./]+")
+#: Names longer than this are not resolved (text from the internet is hostile; parsing is bounded).
+MAX_NAME_LENGTH = 200
 
 
 def normalize_name(name: str) -> str:
@@ -25,8 +25,11 @@ def normalize_name(name: str) -> str:
     Cyrillic (and any other script) is transliterated with ``anyascii``, so
     ``"Т-72Б3"``, ``"t72b3"`` and ``"T 72 B3"`` share the key ``"t72b3"``.
     """
-    text = anyascii(unicodedata.normalize("NFKC", name))
-    return _STRIP.sub("", text.lower())
+    if not name.isascii():  # ASCII is its own NFKC form and transliteration: no anyascii to import
+        from anyascii import anyascii
+
+        name = anyascii(unicodedata.normalize("NFKC", name))
+    return _STRIP.sub("", name.lower())
 
 
 class Named(Protocol):

@@ -31,14 +31,12 @@ from typing import TYPE_CHECKING
 
 from anyascii import anyascii
 
-from orbat.names import normalize_name
+from orbat.names import MAX_NAME_LENGTH, normalize_name  # noqa: F401 (MAX_NAME_LENGTH: public here too)
 
 if TYPE_CHECKING:
     from orbat.catalog import Catalog, EquipmentType
     from orbat.resolution_rules import Descriptor, _Compiled
 
-#: Names longer than this are not searched (text from the internet is hostile; parsing is bounded).
-MAX_NAME_LENGTH = 200
 #: Rewrites explored per name before the search gives up (bounds the work on odd input).
 MAX_EXPANSIONS = 200
 
