@@ -7,7 +7,7 @@ variant suffix or ``Obr. YEAR`` to the base type, ``Unknown X`` to X,
 ``A or B`` to their common family, ``X (for SYSTEM)`` to the system,
 ``X with WEAPON`` to the weapon or the carrier. The words and patterns the
 steps use are data (``catalogs/resolution.yaml``, read by
-:mod:`orbat.resolution_rules`), validated with pydantic.
+:mod:`orbat.resolution_rules`), validated with pydantic when the file changes.
 
 The search is a cheapest-first walk over rewrites: every step has a cost (a
 step that loses information, such as dropping a variant letter, costs more
@@ -54,10 +54,14 @@ def bundled_rules() -> _Compiled:
 
 def __getattr__(name: str):
     # load_resolution_rules and parse_model_file are public here too, from the pydantic-backed module
-    if name in ("load_resolution_rules", "parse_model_file", "Descriptor"):
-        import orbat.resolution_rules as rules
+    if name in ("load_resolution_rules", "parse_model_file"):
+        import orbat.resolution_schema as schema
 
-        return getattr(rules, name)
+        return getattr(schema, name)
+    if name == "Descriptor":
+        from orbat.resolution_rules import Descriptor
+
+        return Descriptor
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -2,8 +2,9 @@
 
 One :class:`Store` wraps one SQLAlchemy engine on SQLite (the default, a file
 ``orbat.db``) or PostgreSQL (``postgresql+psycopg://...``). The schema is
-created and upgraded only by the Alembic migrations in ``orbat/migrations``;
-a database is never recreated.
+upgraded only by the Alembic migrations in ``orbat/migrations``; a fresh
+database is created at the newest one from :mod:`orbat.schema` (the same
+tables, checked by the tests) and stamped; a database is never recreated.
 
 Imports add and update: the key of an entry is
 ``sighting_id``, ``equipment_id``, ``mode``, ``event`` and ``actor`` (an
@@ -286,6 +287,13 @@ def latest_revision() -> str:
     return scanned[1] if scanned else _script().get_current_head()
 
 
+def _head_schema_is_current() -> bool:
+    """Whether :mod:`orbat.schema` describes the newest migration (else fresh databases are migrated)."""
+    from orbat.schema import HEAD_REVISION
+
+    return HEAD_REVISION == latest_revision()
+
+
 def _current_revision(conn: Connection) -> str | None:
     """The database's schema revision (None: no orbat schema), read as alembic stores it."""
     if not sa.inspect(conn).has_table("alembic_version"):
@@ -422,9 +430,15 @@ class Store:
                         return None
                 _check_known(current, self.where)
                 if upgrade and current != latest_revision():
-                    from alembic import command
+                    if current is None and _head_schema_is_current():
+                        # a fresh database: the tables at head, stamped, without alembic (orbat/schema.py)
+                        from orbat.schema import create_head_schema
 
-                    command.upgrade(_alembic_config(conn), "head")
+                        create_head_schema(conn)
+                    else:
+                        from alembic import command
+
+                        command.upgrade(_alembic_config(conn), "head")
                     current = _current_revision(conn)
                     _test_pause("migrated")
                 return current
