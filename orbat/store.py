@@ -1078,7 +1078,11 @@ class _Prepared:
 
     def entry_rows(self, positions: np.ndarray) -> list[tuple]:
         """The ``entries`` rows (``_E_COLUMNS``) of these rows of the frame."""
-        part = self.frame.iloc[positions]
+        if len(positions) and positions[-1] - positions[0] + 1 == len(positions) and (np.diff(positions) == 1).all():
+            # a run of rows (every row of a first import): a slice, not a copy of 21 columns
+            part = self.frame.iloc[int(positions[0]):int(positions[-1]) + 1]
+        else:
+            part = self.frame.iloc[positions]
         columns = [_plain_column(part[c], c) for c in ("sighting_id", "equipment_id", *ENTRY_FIELDS)]
         return list(zip(*columns, self.order[positions].tolist()))
 
