@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 from orbat.errors import DataFileError
@@ -19,11 +20,14 @@ _STRIP = re.compile(r"[\s\-_./]+")
 MAX_NAME_LENGTH = 200
 
 
+@lru_cache(maxsize=16384)
 def normalize_name(name: str) -> str:
     """The key a name resolves by: script-, case-, space- and hyphen-insensitive.
 
     Cyrillic (and any other script) is transliterated with ``anyascii``, so
     ``"Т-72Б3"``, ``"t72b3"`` and ``"T 72 B3"`` share the key ``"t72b3"``.
+    Cached: a file's distinct names are normalized several times each (the
+    exact look-up, the resolution cache's key, the pipeline's first step).
     """
     if not name.isascii():  # ASCII is its own NFKC form and transliteration: no anyascii to import
         from anyascii import anyascii

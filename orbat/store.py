@@ -595,11 +595,14 @@ class Store:
             step = 20_000
             chunks = (write_e[start:start + step] for start in range(0, len(write_e), step))
             slices = (new.entry_rows(added[start:start + step]) for start in range(0, len(added), step))
+            rebuild = self._set_indexes_aside(conn) if len(added) >= BULK_INDEX_ROWS and not old_s else []
             for chunk in itertools.chain(chunks, slices):
                 self._upsert(conn, "entries", _E_COLUMNS, ENTRY_KEY, _E_UPDATE, chunk)
                 done += len(chunk)
                 if progress:
                     progress(done, total)
+            for sql in rebuild:
+                conn.exec_driver_sql(sql)
             _test_pause("entries-written")
             conn.execute(
                 sa.text(
@@ -611,6 +614,23 @@ class Store:
             )
             _test_pause("before-commit")
         return summary
+
+    def _set_indexes_aside(self, conn: Connection) -> list[str]:
+        """On SQLite, drop the secondary indexes of an empty ``entries`` table; returns the SQL that makes them again.
+
+        A first import of many rows then builds each index once, from sorted
+        keys, instead of row by row (~10 % of the insert's CPU at 200k rows).
+        It happens inside the import's transaction, so the indexes come back
+        with the rows or not at all. The primary key stays (it checks the rows).
+        """
+        if self.dialect != "sqlite" or conn.exec_driver_sql("SELECT 1 FROM entries LIMIT 1").first() is not None:
+            return []
+        indexes = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' AND sql IS NOT NULL"
+        ).fetchall()
+        for name, _sql in indexes:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        return [sql for _name, sql in indexes]
 
     def _load(self, conn: Connection, ids: list[str]) -> tuple[dict, dict]:
         """The stored versions of these sightings and their entries, in bulk (no per-row SELECT)."""
@@ -1019,6 +1039,9 @@ class Store:
 
         return self._retrying(work)
 
+
+#: From this many new rows into an empty table, SQLite's secondary indexes are built after the rows.
+BULK_INDEX_ROWS = 20_000
 
 _S_COLUMNS = ("sighting_id", *SIGHTING_FIELDS, "imported_from", "created_at", "updated_at")
 _S_UPDATE = (*SIGHTING_FIELDS, "imported_from", "updated_at")

@@ -102,3 +102,22 @@ def test_a_fresh_database_opens_without_alembic(tmp_path):
             "print(sorted(m for m in ('alembic', 'mako') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == [HEAD_REVISION, "[]"]
+
+
+def test_a_bulk_first_import_keeps_the_schema(store_url, mali_csv, cli, monkeypatch):
+    """SQLite's secondary indexes are set aside during a big first import: they come back, whole."""
+    import orbat.store
+
+    monkeypatch.setattr(orbat.store, "BULK_INDEX_ROWS", 1)
+    with open_store(store_url):
+        pass
+    before = schema_of(store_url)
+    assert cli("import", mali_csv, "--db", store_url).exit_code == 0
+    assert schema_of(store_url) == before
+    if store_url.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(store_url.split(":///", 1)[1]) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            plan = conn.execute("EXPLAIN QUERY PLAN SELECT * FROM entries WHERE actor = 'x'").fetchall()
+            assert "ix_entries_actor" in str(plan)
