@@ -182,12 +182,14 @@ def _valid_row(row: Any) -> bool:
 _ROW_TYPES = tuple(_RECORD_TYPES[f] for f in _FIELDS)
 
 
-def _valid_snapshot(data: Any) -> bool:
-    """Whether a cached catalog reads as one (see :meth:`Catalog.snapshot`); a corrupt cache is not used."""
+def _valid_snapshot(data: Any, n_files: int) -> bool:
+    """Whether a cached catalog of ``n_files`` files reads as one (see :meth:`Catalog.snapshot`); a corrupt cache is not used."""
     if not isinstance(data, dict) or data.keys() != {"fields", "entries", "index"} or data["fields"] != list(_FIELDS):
         return False
     entries, index = data["entries"], data["index"]
     if not isinstance(entries, list) or not isinstance(index, dict) or not all(map(_valid_row, entries)):
+        return False
+    if not all(0 <= row[0] < n_files for row in entries):
         return False
     ids = {row[1] for row in entries}
     return len(ids) == len(entries) and all(type(k) is str and v in ids for k, v in index.items())
@@ -364,7 +366,8 @@ def load_catalog(extra: Iterable[str | os.PathLike] = (), db_url: str | None = N
     no file changes, it loads as plain JSON, without YAML or pydantic.
     """
     files = [path for source in catalog_dirs(db_url, extra) for path in _equipment_files(source)]
-    data = cached_data("catalog", files, lambda: _build(files).snapshot(files), _valid_snapshot, _SCHEMA_CODE)
+    data = cached_data("catalog", files, lambda: _build(files).snapshot(files),
+                       lambda cached: _valid_snapshot(cached, len(files)), _SCHEMA_CODE)
     return Catalog.from_snapshot(data, files)
 
 

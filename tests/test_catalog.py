@@ -377,6 +377,7 @@ def test_a_corrupt_cache_is_ignored(cache, tmp_path):
         [*row[:9], "three", *row[10:]],  # crew as text
         [*row[:5], "spaceship", *row[6:]],  # an unknown category
         row[:-1],  # a field missing
+        [99, *row[1:]],  # a file that is not there
     ]
     for text in ["", "{", "[1, 2]", '{"key": 1}', *(json.dumps({**stored, "data": {**stored["data"], "entries": [r]}})
                                                     for r in bad_rows)]:
