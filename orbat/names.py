@@ -10,47 +10,30 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import ClassVar, Generic, Protocol, TypeVar
-
-from anyascii import anyascii
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orbat.errors import DataFileError
 
 _STRIP = re.compile(r"[\s\-_./]+")
+#: Names longer than this are not resolved (text from the internet is hostile; parsing is bounded).
+MAX_NAME_LENGTH = 200
 
 
+@lru_cache(maxsize=16384)
 def normalize_name(name: str) -> str:
     """The key a name resolves by: script-, case-, space- and hyphen-insensitive.
 
     Cyrillic (and any other script) is transliterated with ``anyascii``, so
     ``"Т-72Б3"``, ``"t72b3"`` and ``"T 72 B3"`` share the key ``"t72b3"``.
+    Cached: a file's distinct names are normalized several times each (the
+    exact look-up, the resolution cache's key, the pipeline's first step).
     """
-    text = anyascii(unicodedata.normalize("NFKC", name))
-    return _STRIP.sub("", text.lower())
+    if not name.isascii():  # ASCII is its own NFKC form and transliteration: no anyascii to import
+        from anyascii import anyascii
 
-
-class NamedEntry(BaseModel):
-    """An entry of a YAML list that names resolve to: a stable id, a display name, aliases."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable identifier")
-    name: str = Field(min_length=1, description="display name")
-    aliases: tuple[str, ...] = ()
-
-    @field_validator("aliases")
-    @classmethod
-    def _aliases_have_letters(cls, aliases: tuple[str, ...]) -> tuple[str, ...]:
-        for alias in aliases:
-            if not isinstance(alias, str) or not normalize_name(alias):
-                raise ValueError(f"alias {alias!r} is empty once spaces and hyphens are removed")
-        return aliases
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The display name followed by every alias."""
-        return (self.name, *self.aliases)
+        name = anyascii(unicodedata.normalize("NFKC", name))
+    return _STRIP.sub("", name.lower())
 
 
 class Named(Protocol):
@@ -137,3 +120,13 @@ class NameIndex(Generic[T]):
         self.items[item.id] = item
         self.origins[item.id] = origin
         self._index.update(claimed)
+
+
+def __getattr__(name: str):
+    # NamedEntry is a pydantic model (orbat.entries): imported only by whoever validates
+    # YAML entries with it, so that resolving names never imports pydantic.
+    if name == "NamedEntry":
+        from orbat.entries import NamedEntry
+
+        return NamedEntry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ variant suffix or ``Obr. YEAR`` to the base type, ``Unknown X`` to X,
 ``A or B`` to their common family, ``X (for SYSTEM)`` to the system,
 ``X with WEAPON`` to the weapon or the carrier. The words and patterns the
 steps use are data (``catalogs/resolution.yaml``, read by
-:mod:`orbat.resolution_rules`), validated with pydantic.
+:mod:`orbat.resolution_rules`), validated with pydantic when the file changes.
 
 The search is a cheapest-first walk over rewrites: every step has a cost (a
 step that loses information, such as dropping a variant letter, costs more
@@ -31,23 +31,46 @@ from typing import TYPE_CHECKING
 
 from anyascii import anyascii
 
-from orbat.names import normalize_name
-from orbat.resolution_rules import (  # noqa: F401 (load_resolution_rules, parse_model_file: public here too)
-    Descriptor,
-    _Compiled,
-    _descriptor_key,
-    bundled_rules,
-    load_resolution_rules,
-    parse_model_file,
-)
+from orbat.names import MAX_NAME_LENGTH, normalize_name  # noqa: F401 (MAX_NAME_LENGTH: public here too)
 
 if TYPE_CHECKING:
     from orbat.catalog import Catalog, EquipmentType
+    from orbat.resolution_rules import Descriptor, _Compiled
 
-#: Names longer than this are not searched (text from the internet is hostile; parsing is bounded).
-MAX_NAME_LENGTH = 200
 #: Rewrites explored per name before the search gives up (bounds the work on odd input).
 MAX_EXPANSIONS = 200
+
+
+def bundled_rules() -> _Compiled:
+    """The bundled rules (``catalogs/resolution.yaml``), validated and compiled once per version of the file.
+
+    :mod:`orbat.resolution_rules` (pydantic) is imported here, on first use:
+    a name that resolves as written needs no rules.
+    """
+    from orbat.resolution_rules import bundled_rules as compiled
+
+    return compiled()
+
+
+def __getattr__(name: str):
+    # load_resolution_rules and parse_model_file are public here too, from the pydantic-backed module
+    if name in ("load_resolution_rules", "parse_model_file"):
+        import orbat.resolution_schema as schema
+
+        return getattr(schema, name)
+    if name == "Descriptor":
+        from orbat.resolution_rules import Descriptor
+
+        return Descriptor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_KEY_SPLIT = re.compile(r"[\s-]+")
+
+
+def _descriptor_key(words: str) -> str:
+    """A descriptor's words as one lookup key: lower case, one space between words."""
+    return " ".join(_KEY_SPLIT.split(words.strip().lower()))
 
 
 # --- the steps ---------------------------------------------------------------------------
@@ -500,6 +523,17 @@ def _fits(entry: EquipmentType, categories: frozenset[str] | None) -> bool:
     return categories is None or entry.category in categories
 
 
+def exact_resolution(name: str, catalog: Catalog) -> Resolution | None:
+    """The resolution of a name that is an entry's name or alias as written (after normalization), else None."""
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+        return None
+    entry = catalog.lookup_exact(name)
+    if entry is None:
+        return None
+    how = "exact" if normalize_name(entry.name) == normalize_name(name) else "alias"
+    return Resolution(name, entry, (how,))
+
+
 def _search(name: str, catalog: Catalog, compiled: _Compiled) -> Resolution:
     """The cheapest chain of steps from ``name`` to an entry (exact lookups first).
 
@@ -509,10 +543,9 @@ def _search(name: str, catalog: Catalog, compiled: _Compiled) -> Resolution:
     """
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
         return Resolution(name if isinstance(name, str) else str(name), None)
-    entry = catalog.lookup_exact(name)
-    if entry is not None:
-        how = "exact" if normalize_name(entry.name) == normalize_name(name) else "alias"
-        return Resolution(name, entry, (how,))
+    exact = exact_resolution(name, catalog)
+    if exact is not None:
+        return exact
     ctx = StepContext(catalog, compiled)
     seq = 0
     # Steps read Latin letters: Cyrillic (or any script) is transliterated first, as

@@ -2,61 +2,62 @@
 
 The steps themselves are code (:mod:`orbat.resolution`); this module holds
 what they are configured with (costs, descriptors, makers, kit patterns, ...),
-reads the YAML safely, validates it with pydantic (every problem names the file
-and the field) and compiles it once per version of the file.
+reads the YAML safely, validates it with pydantic (:mod:`orbat.resolution_schema`:
+every problem names the file and the field), caches the validated words as
+plain JSON (so a later command loads them without PyYAML or pydantic) and
+compiles them once per version of the file.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from orbat.datafiles import bundled_catalog_dir, pydantic_location, read_yaml
-from orbat.errors import InvalidCatalog
+from orbat.datafiles import bundled_catalog_dir, cached_data
+from orbat.resolution import _descriptor_key
 
 RESOLUTION_FILE = "resolution.yaml"
 
 # --- the data the steps use --------------------------------------------------------------
 
 
-class Descriptor(BaseModel):
+@dataclass(frozen=True)
+class Descriptor:
     """Words that say what a thing is (``howitzer``, ``fuel tanker``) and the categories that fit them."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    words: tuple[str, ...] = Field(min_length=1)
-    categories: tuple[str, ...] = Field(min_length=1)
-    entry: str | None = Field(default=None, description="the entry a name falls back to (else the category's)")
-    fallback: bool = Field(default=True, description="false for words too wide to stand for a category")
-    carriers: tuple[str, ...] = Field(default=(), description="categories of vehicles these words turn into one of theirs")
+    words: tuple[str, ...]
+    categories: tuple[str, ...]
+    entry: str | None = None  #: the entry a name falls back to (else the category's)
+    fallback: bool = True  #: false for words too wide to stand for a category
+    carriers: tuple[str, ...] = ()  #: categories of vehicles these words turn into one of theirs
 
 
-class StepSpec(BaseModel):
+@dataclass(frozen=True)
+class StepSpec:
     """One step of the pipeline: the id of its code, its cost, and what it does (for the docs)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    cost: float
+    description: str
+    example: str
+    eager: bool = False  #: runs first, always, before any search
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    cost: float = Field(gt=0, le=100)
-    description: str = Field(min_length=1)
-    example: str = Field(min_length=1)
-    eager: bool = Field(default=False, description="runs first, always, before any search")
+    def model_dump(self) -> dict:
+        """The step's configuration as a dict (as the pydantic model gave it)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-class ResolutionRules(BaseModel):
-    """The words and patterns of the resolution steps (``catalogs/resolution.yaml``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True)
+class ResolutionWords:
+    """The validated words and patterns of the resolution steps, as plain data (see :mod:`orbat.resolution_schema`)."""
 
     steps: tuple[StepSpec, ...]
     counter: str
     calibre: str
-    quotes: str = Field(min_length=1)
+    quotes: str
     year_markers: tuple[str, ...]
     unknown_markers: tuple[str, ...]
     unknown_suffixes: tuple[str, ...]
@@ -71,50 +72,53 @@ class ResolutionRules(BaseModel):
     descriptors: tuple[Descriptor, ...]
     category_entries: dict[str, str]
 
-    @field_validator("counter", "calibre", "kits")
-    @classmethod
-    def _compiles(cls, patterns: str | tuple[str, ...]) -> str | tuple[str, ...]:
-        for pattern in (patterns,) if isinstance(patterns, str) else patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
-        return patterns
-
-    @model_validator(mode="after")
-    def _steps_are_known(self) -> ResolutionRules:
-        from orbat.resolution import STEPS  # the registry of step code (imports this module first)
-
-        ids = [s.id for s in self.steps]
-        unknown = [i for i in ids if i not in STEPS]
-        if unknown:
-            raise ValueError(f"steps {unknown} have no code; known steps: {', '.join(STEPS)}")
-        if len(set(ids)) != len(ids):
-            raise ValueError("a step is listed twice")
-        missing = [i for i in STEPS if i not in ids]
-        if missing:
-            raise ValueError(f"steps {missing} are registered but not configured")
-        from orbat.catalog import CATEGORIES
-
-        for descriptor in self.descriptors:
-            bad = [c for c in descriptor.categories if c not in CATEGORIES]
-            if bad:
-                raise ValueError(f"descriptor {descriptor.words[0]!r}: unknown categories {bad}")
-        bad = [c for c in (*self.category_entries, *self.weapon_categories, *self.maker_categories) if c not in CATEGORIES]
-        if bad:
-            raise ValueError(f"unknown categories {bad}")
-        return self
-
     def spec(self, step_id: str) -> StepSpec:
         """The configuration of one step."""
         return next(s for s in self.steps if s.id == step_id)
+
+    @classmethod
+    def from_data(cls, data: dict) -> ResolutionWords:
+        """From the validated rules' JSON data (``ResolutionRules.model_dump(mode="json")``).
+
+        Raises ``TypeError``/``KeyError``/``ValueError`` when the data does not
+        have that shape (a corrupt cache, which is then not used).
+        """
+        if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
+            raise ValueError("not the resolution rules")
+        values = {}
+        for f in fields(cls):
+            value = data[f.name]
+            if f.name == "steps":
+                value = tuple(StepSpec(**_checked(s, StepSpec)) for s in value)
+            elif f.name == "descriptors":
+                value = tuple(Descriptor(**{k: tuple(v) if isinstance(v, list) else v
+                                            for k, v in _checked(d, Descriptor).items()}) for d in value)
+            elif f.name == "category_entries":
+                if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                          for k, v in value.items()):
+                    raise TypeError(f.name)
+            elif isinstance(value, list):
+                if not all(isinstance(v, str) for v in value):
+                    raise TypeError(f.name)
+                value = tuple(value)
+            elif not isinstance(value, str):
+                raise TypeError(f.name)
+            values[f.name] = value
+        return cls(**values)
+
+
+def _checked(item: object, kind: type) -> dict:
+    """A dict with exactly the fields of ``kind`` (else ``ValueError``)."""
+    if not isinstance(item, dict) or set(item) != {f.name for f in fields(kind)}:
+        raise ValueError(f"not a {kind.__name__}")
+    return item
 
 
 @dataclass(frozen=True)
 class _Compiled:
     """The rules turned into regular expressions once."""
 
-    rules: ResolutionRules
+    rules: ResolutionWords
     counter: re.Pattern
     calibre: re.Pattern
     quoted: re.Pattern
@@ -142,7 +146,7 @@ def _words(options: Iterable[str]) -> str:
     return "|".join(r"[\s-]+".join(re.escape(w) for w in re.split(r"[\s-]+", o.strip())) for o in ordered)
 
 
-def _compile(rules: ResolutionRules) -> _Compiled:
+def _compile(rules: ResolutionWords) -> _Compiled:
     q = re.escape(rules.quotes)
     desc_cats: dict[str, frozenset[str]] = {}
     desc_of: dict[str, Descriptor] = {}
@@ -217,39 +221,47 @@ class _DescriptorMatcher:
         return None
 
 
-_KEY_SPLIT = re.compile(r"[\s-]+")
 
 
-def _descriptor_key(words: str) -> str:
-    return " ".join(_KEY_SPLIT.split(words.strip().lower()))
+#: The modules that decide what validated rules are (the schema, the step registry, the
+#: categories): a change to one of them invalidates the cache.
+_SCHEMA_CODE = tuple(Path(__file__).with_name(n) for n in
+                     ("resolution_rules.py", "resolution_schema.py", "resolution.py", "catalog.py"))
 
 
-def load_resolution_rules(path: Path | None = None) -> ResolutionRules:
-    """Read and validate the pipeline's words and patterns (the bundled file unless ``path``)."""
-    path = path or bundled_catalog_dir() / RESOLUTION_FILE
-    return parse_model_file(path, ResolutionRules)
+def cached_words(path: Path) -> ResolutionWords:
+    """A rules file, validated (:func:`load_resolution_rules`) or from the cache of its validated form."""
 
+    def validated() -> dict:
+        from orbat.resolution_schema import load_resolution_rules
 
-def parse_model_file(path: Path, model: type[BaseModel]) -> BaseModel:
-    """Validate a YAML mapping with a pydantic model; every problem names the file and the field."""
-    from pydantic import ValidationError
+        return load_resolution_rules(path).model_dump(mode="json")
 
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise InvalidCatalog(f"{path}: expected a mapping, found {type(data).__name__}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"{path}: {pydantic_location(e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors()]
-        raise InvalidCatalog("\n".join(lines)) from None
+    def readable(data: object) -> bool:
+        try:
+            ResolutionWords.from_data(data)
+        except (TypeError, KeyError, ValueError):
+            return False
+        return True
+
+    return ResolutionWords.from_data(cached_data("resolution", [path], validated, readable, _SCHEMA_CODE))
 
 
 @lru_cache(maxsize=4)
 def _bundled_compiled(mtime_ns: int) -> _Compiled:
-    return _compile(load_resolution_rules())
+    return _compile(cached_words(bundled_catalog_dir() / RESOLUTION_FILE))
 
 
 def bundled_rules() -> _Compiled:
     """The bundled rules, compiled once per version of the file."""
     path = bundled_catalog_dir() / RESOLUTION_FILE
     return _bundled_compiled(path.stat().st_mtime_ns)
+
+
+def __getattr__(name: str):
+    # the pydantic schema and its loaders, public here as they always were
+    if name in ("load_resolution_rules", "parse_model_file", "ResolutionRules"):
+        import orbat.resolution_schema as schema
+
+        return getattr(schema, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
+# The tests (and the orbat processes they start) keep orbat's cache of parsed catalogs in a folder
+# of their own, not in the user's ~/.cache/orbat.
+os.environ.setdefault("ORBAT_CACHE_DIR", tempfile.mkdtemp(prefix="orbat-test-cache-"))
 MALI_DIR = ROOT / "estimates" / "mali-2025-01-17"
 MALI_CSV = MALI_DIR / "sightings.csv"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -283,3 +284,166 @@ def test_invalid_yaml_value_is_a_clear_error(tmp_path):
     with pytest.raises(DataFileError) as info:
         load_catalog([bad])
     assert "date.yaml" in str(info.value)
+
+
+# --- the cache of the parsed catalog ------------------------------------------------
+
+OZELOT = """
+entries:
+  - id: wiesel-2-ozelot
+    name: Wiesel 2 Ozelot
+    aliases: [Ozelot]
+    family: Wiesel
+    category: sam
+    role: combat-support
+    armoured: true
+    crew: 3
+"""
+
+HOUR_AGO = 3600
+
+
+def _age(path, seconds=HOUR_AGO):
+    """Give a file an mtime in the past (a file just written is too fresh to cache, by design)."""
+    import os
+    import time
+
+    when = time.time() - seconds
+    os.utime(path, (when, when))
+    return path
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("ORBAT_CACHE_DIR", str(folder))
+    return folder
+
+
+def _cache_files(folder):
+    return sorted((folder / "catalog").glob("*.json")) if (folder / "catalog").is_dir() else []
+
+
+def _same(a, b):
+    return list(a) == list(b) and a.origins == b.origins and a._index == b._index
+
+
+def test_the_cached_catalog_is_the_parsed_one(cache, tmp_path, monkeypatch):
+    import orbat.catalog as module
+
+    extra = _age(write(tmp_path / "mine.yaml", OZELOT))
+    first = load_catalog([extra])
+    assert len(_cache_files(cache)) == 1
+
+    def no_parsing(files):
+        raise AssertionError("the catalog was parsed although its cache is fresh")
+
+    monkeypatch.setattr(module, "_build", no_parsing)
+    again = load_catalog([extra])
+    assert _same(again, first)
+    assert again.resolve("ozelot").id == "wiesel-2-ozelot" and again.resolve("Т-72Б3").id == "t-72b3"
+
+
+def test_an_edited_catalog_file_is_seen(cache, tmp_path):
+    extra = _age(write(tmp_path / "mine.yaml", OZELOT))
+    assert load_catalog([extra]).resolve("ozelot").crew == 3
+    write(tmp_path / "mine.yaml", OZELOT.replace("crew: 3", "crew: 4"))  # same size, new mtime
+    assert load_catalog([extra]).resolve("ozelot").crew == 4
+    write(tmp_path / "mine.yaml", OZELOT.replace("crew: 3", "crew: 5"))
+    _age(extra, 2 * HOUR_AGO)  # an mtime in the past again, but not the cached one
+    assert load_catalog([extra]).resolve("ozelot").crew == 5
+
+
+def test_a_file_edited_within_its_mtime_is_seen(cache, tmp_path):
+    """A file written moments ago is not cached: a second edit of the same size and mtime stays visible."""
+    import os
+
+    extra = write(tmp_path / "mine.yaml", OZELOT)
+    stat = extra.stat()
+    assert load_catalog([extra]).resolve("ozelot").crew == 3
+    write(tmp_path / "mine.yaml", OZELOT.replace("crew: 3", "crew: 7"))
+    os.utime(extra, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert extra.stat().st_size == stat.st_size
+    assert load_catalog([extra]).resolve("ozelot").crew == 7
+
+
+def test_a_corrupt_cache_is_ignored(cache, tmp_path):
+    extra = _age(write(tmp_path / "mine.yaml", OZELOT))
+    fresh = load_catalog([extra])
+    (target,) = _cache_files(cache)
+    stored = json.loads(target.read_text(encoding="utf-8"))
+    row = next(r for r in stored["data"]["entries"] if "wiesel-2-ozelot" in r)
+    bad_rows = [
+        [*row[:9], "three", *row[10:]],  # crew as text
+        [*row[:5], "spaceship", *row[6:]],  # an unknown category
+        row[:-1],  # a field missing
+        [99, *row[1:]],  # a file that is not there
+    ]
+    for text in ["", "{", "[1, 2]", '{"key": 1}', *(json.dumps({**stored, "data": {**stored["data"], "entries": [r]}})
+                                                    for r in bad_rows)]:
+        target.write_text(text, encoding="utf-8")
+        assert _same(load_catalog([extra]), fresh), text[:60]
+    assert json.loads(target.read_text(encoding="utf-8"))["key"] == stored["key"]  # and written again
+
+
+def test_no_cache_when_its_folder_cannot_be_written(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("ORBAT_CACHE_DIR", str(blocker / "cache"))
+    extra = _age(write(tmp_path / "mine.yaml", OZELOT))
+    assert load_catalog([extra]).resolve("ozelot").id == "wiesel-2-ozelot"
+    assert load_catalog([extra]).resolve("ozelot").id == "wiesel-2-ozelot"
+
+
+def test_a_read_only_catalog_folder_loads(cache, tmp_path):
+    """The cache lives in the user's cache folder, never beside the YAML (an install may be read-only)."""
+    import os
+    import stat
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    _age(write(folder / "mine.yaml", OZELOT))
+    os.chmod(folder, stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        assert load_catalog([folder]).resolve("ozelot").id == "wiesel-2-ozelot"
+        assert sorted(p.name for p in folder.iterdir()) == ["mine.yaml"]
+    finally:
+        os.chmod(folder, stat.S_IRWXU)
+
+
+@pytest.mark.parametrize("value", ["", "off", "0"])
+def test_the_cache_can_be_turned_off(tmp_path, monkeypatch, value):
+    from orbat.datafiles import cache_dir
+
+    monkeypatch.setenv("ORBAT_CACHE_DIR", value)
+    assert cache_dir() is None
+    monkeypatch.delenv("ORBAT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / "orbat"
+
+
+def test_an_invalid_file_is_never_cached(cache, tmp_path):
+    bad = _age(write(tmp_path / "bad.yaml", OZELOT.replace("crew: 3", "crew: -1")))
+    for _ in range(2):
+        with pytest.raises(InvalidCatalog):
+            load_catalog([bad])
+    assert _cache_files(cache) == []
+
+
+def test_a_cached_catalog_loads_without_yaml_or_pydantic(cache, tmp_path):
+    import subprocess
+    import sys
+
+    load_catalog()  # writes the cache of the bundled catalog
+    code = ("import sys\nsys.argv = ['orbat', 'catalog', 'show', 'T-72']\nfrom orbat.__main__ import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(','.join(m for m in ('pydantic', 'yaml', 'rapidfuzz', 'rich') if m in sys.modules), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "t-72" in done.stdout
+    assert done.stderr.strip().splitlines()[-1:] in ([], [""])
+
+
+def test_entries_round_trip_as_records(catalog):
+    for entry in catalog:
+        assert EquipmentType.from_record(entry.as_record()) == entry
+        assert EquipmentType._from_row(list(entry.as_record().values())) == entry

@@ -27,8 +27,9 @@ class _Bar:
             big = path.stat().st_size > PROGRESS_FROM_BYTES
         except OSError:
             big = False
-        console = err_console()
-        if big and console.is_terminal:
+        # rich (~20 ms to import) only when a bar will be drawn: a big file, stderr a terminal
+        console = err_console() if big and sys.stderr.isatty() else None
+        if console is not None and console.is_terminal:
             from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
             self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),

@@ -44,3 +44,9 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, width:
     out = [line(list(headers)), "  ".join("-" * w for w in widths[:-1]) + "  " + "-" * max(widths[-1], len(headers[-1]))]
     out += [line(row) for row in cells]
     return out
+
+
+def plain_fields(title: str, fields: Sequence[tuple[str, str]]) -> list[str]:
+    """Lines of one record: its title, then each field name aligned with its value."""
+    width = max((len(name) for name, _ in fields), default=0)
+    return [_safe(title)] + [f"  {_safe(name).ljust(width)}  {_safe(value)}" for name, value in fields]

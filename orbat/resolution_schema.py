@@ -1,0 +1,124 @@
+"""The pydantic schema of ``catalogs/resolution.yaml``: how the pipeline's words and patterns are validated.
+
+Imported only when the file is read (the first time, or after it changed);
+the validated rules are cached as plain data and load without pydantic
+(:mod:`orbat.resolution_rules`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from orbat.datafiles import bundled_catalog_dir, pydantic_location, read_yaml
+from orbat.errors import InvalidCatalog
+
+RESOLUTION_FILE = "resolution.yaml"
+
+
+class DescriptorSchema(BaseModel):
+    """Words that say what a thing is (``howitzer``, ``fuel tanker``) and the categories that fit them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    words: tuple[str, ...] = Field(min_length=1)
+    categories: tuple[str, ...] = Field(min_length=1)
+    entry: str | None = Field(default=None, description="the entry a name falls back to (else the category's)")
+    fallback: bool = Field(default=True, description="false for words too wide to stand for a category")
+    carriers: tuple[str, ...] = Field(default=(), description="categories of vehicles these words turn into one of theirs")
+
+
+class StepSpecSchema(BaseModel):
+    """One step of the pipeline: the id of its code, its cost, and what it does (for the docs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    cost: float = Field(gt=0, le=100)
+    description: str = Field(min_length=1)
+    example: str = Field(min_length=1)
+    eager: bool = Field(default=False, description="runs first, always, before any search")
+
+
+class ResolutionRules(BaseModel):
+    """The words and patterns of the resolution steps (``catalogs/resolution.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    steps: tuple[StepSpecSchema, ...]
+    counter: str
+    calibre: str
+    quotes: str = Field(min_length=1)
+    year_markers: tuple[str, ...]
+    unknown_markers: tuple[str, ...]
+    unknown_suffixes: tuple[str, ...]
+    alternative_separators: tuple[str, ...]
+    with_words: tuple[str, ...]
+    based_on_words: tuple[str, ...]
+    for_words: tuple[str, ...]
+    makers: tuple[str, ...]
+    maker_categories: tuple[str, ...]
+    kits: tuple[str, ...]
+    weapon_categories: tuple[str, ...]
+    descriptors: tuple[DescriptorSchema, ...]
+    category_entries: dict[str, str]
+
+    @field_validator("counter", "calibre", "kits")
+    @classmethod
+    def _compiles(cls, patterns: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        for pattern in (patterns,) if isinstance(patterns, str) else patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return patterns
+
+    @model_validator(mode="after")
+    def _steps_are_known(self) -> ResolutionRules:
+        from orbat.resolution import STEPS  # the registry of step code (imports this module first)
+
+        ids = [s.id for s in self.steps]
+        unknown = [i for i in ids if i not in STEPS]
+        if unknown:
+            raise ValueError(f"steps {unknown} have no code; known steps: {', '.join(STEPS)}")
+        if len(set(ids)) != len(ids):
+            raise ValueError("a step is listed twice")
+        missing = [i for i in STEPS if i not in ids]
+        if missing:
+            raise ValueError(f"steps {missing} are registered but not configured")
+        from orbat.catalog import CATEGORIES
+
+        for descriptor in self.descriptors:
+            bad = [c for c in descriptor.categories if c not in CATEGORIES]
+            if bad:
+                raise ValueError(f"descriptor {descriptor.words[0]!r}: unknown categories {bad}")
+        bad = [c for c in (*self.category_entries, *self.weapon_categories, *self.maker_categories) if c not in CATEGORIES]
+        if bad:
+            raise ValueError(f"unknown categories {bad}")
+        return self
+
+    def spec(self, step_id: str) -> StepSpecSchema:
+        """The configuration of one step."""
+        return next(s for s in self.steps if s.id == step_id)
+
+
+def load_resolution_rules(path: Path | None = None) -> ResolutionRules:
+    """Read and validate the pipeline's words and patterns (the bundled file unless ``path``)."""
+    path = path or bundled_catalog_dir() / RESOLUTION_FILE
+    return parse_model_file(path, ResolutionRules)
+
+
+def parse_model_file(path: Path, model: type[BaseModel]) -> BaseModel:
+    """Validate a YAML mapping with a pydantic model; every problem names the file and the field."""
+    from pydantic import ValidationError
+
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise InvalidCatalog(f"{path}: expected a mapping, found {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{path}: {pydantic_location(e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors()]
+        raise InvalidCatalog("\n".join(lines)) from None

@@ -1,0 +1,128 @@
+"""The root app: which modules a command needs, and typer's parameters coerced without pydantic."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.main import get_command
+
+from orbat.__main__ import COMMAND_MODULES
+from orbat.cli import app
+from orbat.cli.app import plain_runtime_param
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def walk(command, path=()):
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from walk(sub, path + (name,))
+
+
+def shape(command) -> dict:
+    """Every command path below ``command`` with its parameter names."""
+    return {" ".join(p): sorted(x.name for x in c.params) for p, c in walk(command)}
+
+
+TREE = get_command(app)
+
+_SHAPE_OF = (
+    "import json, sys\n"
+    "import orbat\n"
+    "orbat._cli_modules = tuple(sys.argv[2:])\n"
+    "from orbat.cli import app\n"
+    "from typer.main import get_command\n"
+    "def walk(c, p=()):\n"
+    "    yield p, c\n"
+    "    for n, s in getattr(c, 'commands', {}).items():\n"
+    "        yield from walk(s, p + (n,))\n"
+    "root = get_command(app)\n"
+    "print(json.dumps({' '.join(p): sorted(x.name for x in c.params) for p, c in walk(root.commands[sys.argv[1]])}))\n"
+)
+
+
+def test_every_top_level_command_has_its_modules():
+    assert set(TREE.commands) == set(COMMAND_MODULES)
+
+
+@pytest.mark.parametrize("name", sorted(COMMAND_MODULES))
+def test_a_command_alone_is_the_same_command(name):
+    """The console script loads only COMMAND_MODULES[name]: the command must be whole without the rest."""
+    done = subprocess.run([sys.executable, "-c", _SHAPE_OF, name, *COMMAND_MODULES[name]],
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    assert json.loads(done.stdout) == shape(TREE.commands[name])
+
+
+def test_console_script_runs_one_command_without_the_others():
+    code = ("import sys\nsys.argv = ['orbat', 'catalog', 'show', 'T-72']\nfrom orbat.__main__ import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('orbat.cli.')), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert "T-72" in done.stdout
+    loaded = eval(done.stderr.strip().splitlines()[-1])  # a list of module names printed above
+    assert "orbat.cli.estimate" not in loaded and "orbat.cli.catalog" in loaded
+
+
+def test_an_unknown_first_word_loads_every_command():
+    code = "import sys\nsys.argv = ['orbat', 'catalg']\nfrom orbat.__main__ import main\nmain()"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2
+    assert "Did you mean 'catalog'" in done.stderr
+
+
+# --------------------------------------------------------------------------- plain coercion
+
+PARAMS = [(" ".join(p), param) for p, c in walk(TREE) for param in c.params
+          if plain_runtime_param(param.type_descriptor) is not None]
+
+
+def test_text_path_and_flag_parameters_get_plain_coercion():
+    kinds = {repr(param.type_descriptor.annotation) for _, param in PARAMS}
+    assert {"<class 'str'>", "<class 'pathlib.Path'>", "<class 'bool'>", "list[pathlib.Path]"} <= kinds
+
+
+def test_other_parameters_keep_typers_coercion():
+    others = [param for _, c in walk(TREE) for param in c.params
+              if plain_runtime_param(param.type_descriptor) is None]
+    assert others and all(p.type_descriptor.annotation not in (str, Path) for p in others)
+
+
+def _typer_coerce(param, value):
+    from typer._coercion import build_runtime_param
+
+    return build_runtime_param(param.type_descriptor).coerce(value, param=param, ctx=None)
+
+
+def _plain_coerce(param, value):
+    return plain_runtime_param(param.type_descriptor).coerce(value, param=param, ctx=None)
+
+
+texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_plain_coercion_gives_what_typer_gives(data):
+    """For the values a command line gives (text, lists of text, flags), the result is typer's own."""
+    _, param = data.draw(st.sampled_from(PARAMS))
+    annotation = param.type_descriptor.annotation
+    if annotation is bool:
+        value = data.draw(st.booleans())
+    elif param.multiple or param.nargs == -1:
+        value = tuple(data.draw(st.lists(texts, max_size=3)))
+    else:
+        value = data.draw(texts | st.none())
+    expected = _typer_coerce(param, value)
+    assert _plain_coerce(param, value) == expected
+    assert type(_plain_coerce(param, value)) is type(expected)
+
+
+def test_plain_coercion_leaves_other_values_to_typer():
+    _, param = next((n, p) for n, p in PARAMS if p.type_descriptor.annotation is bool)
+    assert _plain_coerce(param, "yes") is True and _plain_coerce(param, "off") is False
