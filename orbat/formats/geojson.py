@@ -87,27 +87,26 @@ def _features(layers) -> tuple[list[dict[str, Any]], list[float], list[float]]:
     """The features (tracks first) as the dicts orjson encodes, and every position's lon and lat.
 
     Built straight from the layers' columns: one dict a feature (the least
-    orjson needs), no object per point in between.
+    orjson needs), no object per point in between; every position of every
+    track and point is rounded in one go.
     """
+    tracks, points = layers.tracks, layers.columns
+    flat = [position for track in tracks for position in track.coordinates]
+    lons = _rounded([lon for lon, _ in flat] + points.lon)
+    lats = _rounded([lat for _, lat in flat] + points.lat)
+    positions = _positions(lons, lats)
     features: list[dict[str, Any]] = []
-    lons: list[float] = []
-    lats: list[float] = []
-    for track in layers.tracks:
-        xs = _rounded([lon for lon, _ in track.coordinates])
-        ys = _rounded([lat for _, lat in track.coordinates])
-        lons += xs
-        lats += ys
+    start = 0
+    for track in tracks:
+        end = start + len(track.coordinates)
         features.append({"type": "Feature", "id": track.properties["id"],
-                         "geometry": {"type": "LineString", "coordinates": _positions(xs, ys)},
+                         "geometry": {"type": "LineString", "coordinates": positions[start:end]},
                          "properties": track.properties})
-    points = layers.columns
-    xs, ys = _rounded(points.lon), _rounded(points.lat)
-    lons += xs
-    lats += ys
+        start = end
     fields = list(points.properties)
     features += [{"type": "Feature", "id": sid, "geometry": {"type": "Point", "coordinates": position},
                   "properties": dict(zip(fields, values))}
-                 for sid, position, values in zip(points.ids, _positions(xs, ys), zip(*points.properties.values()))]
+                 for sid, position, values in zip(points.ids, positions[start:], zip(*points.properties.values()))]
     return features, lons, lats
 
 
@@ -164,8 +163,8 @@ def _loads_position(position) -> tuple[float, float]:
 _BETWEEN = b'},{"type":"Feature",'
 
 
-def geojson_bytes(layers) -> bytes:
-    """The layers as UTF-8 GeoJSON (text kept readable, one feature a line for diffs and grep).
+def _parts(layers) -> list:
+    """The GeoJSON document in pieces (bytes-like), to be joined or written one after another.
 
     One orjson call over every feature (40,000 sightings in about a tenth of a
     second), then a newline after each feature. Should orjson refuse a value
@@ -176,11 +175,16 @@ def geojson_bytes(layers) -> bytes:
     head = _head(layers, lons, lats)[:-1].encode() + b', "features": [\n'
     try:
         body = orjson.dumps(features, option=orjson.OPT_SERIALIZE_NUMPY).replace(_BETWEEN, b'},\n{"type":"Feature",')
-        body = body[1:-1]  # the array's brackets: the collection writes its own
+        body = memoryview(body)[1:-1]  # without the array's brackets (the collection writes its own), no copy
     except TypeError:
         encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
         body = ",\n".join(encode(_plain(f)) for f in features).encode("utf-8")
-    return head + body + b"\n]}\n"
+    return [head, body, b"\n]}\n"]
+
+
+def geojson_bytes(layers) -> bytes:
+    """The layers as UTF-8 GeoJSON (text kept readable, one feature a line for diffs and grep)."""
+    return b"".join(_parts(layers))
 
 
 def _plain(feature: dict[str, Any]) -> dict[str, Any]:
@@ -203,7 +207,8 @@ def write_geojson(layers, path: str | os.PathLike) -> Path:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_bytes(geojson_bytes(layers))
+        with open(tmp, "wb") as out:
+            out.writelines(_parts(layers))
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
