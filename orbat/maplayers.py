@@ -15,9 +15,11 @@ formats escape every text they write.
 
 from __future__ import annotations
 
+import gc
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -248,13 +250,37 @@ def filter_events(frame: pd.DataFrame, events: Iterable[str] | None) -> pd.DataF
 # --------------------------------------------------------------------------- building
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the layers' many small lists and dicts are made.
+
+    They hold no reference cycles, but every few hundred new objects the
+    collector runs, and its full passes walk every object alive (the frame's
+    text columns too): about a quarter of the CPU time of a 40,000-sighting
+    GeoJSON went there. (The same as :func:`orbat.estimate.gc_paused`, which
+    this module does not import for it.)
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def _objects(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A column as an object array, None where a value is missing."""
-    return frame[column].to_numpy(dtype=object, na_value=None)
+def _objects(frame: pd.DataFrame, column: str, rows: np.ndarray | None = None) -> np.ndarray:
+    """A column (only ``rows`` of it, if given) as an object array, None where a value is missing."""
+    values = frame[column].to_numpy(dtype=object)  # for text columns a view of the frame's own array
+    values = values.copy() if rows is None else values[rows]  # never write into the frame
+    missing = pd.isna(values)
+    if missing.any():
+        values[missing] = None
+    return values
 
 
 def _as_text(value: Any) -> str | None:
@@ -331,6 +357,11 @@ def build_map_layers(
     column-wise (integer codes, bincounts and sorts over the whole frame);
     the points stay columns (:class:`PointColumns`), with no object per point.
     """
+    with gc_paused():
+        return _build(frame, catalog, estimates, filters)
+
+
+def _build(frame: pd.DataFrame, catalog, estimates: Sequence[Mapping], filters: Mapping[str, Any] | None) -> MapLayers:
     layers = MapLayers(filters={k: str(v) for k, v in (filters or {}).items() if v not in (None, "")})
     if frame.empty:
         return layers
@@ -422,14 +453,14 @@ def build_map_layers(
     sidc = np.full(n, None, dtype=object)
     hit_codes, hit_first = np.unique(codes[with_sidc], return_index=True)
     sidc[hit_codes] = row_sidc[with_sidc[hit_first]]
-    notes = _distinct_texts(codes, _objects(frame, "notes"), n)
-    captors = _distinct_texts(codes, _objects(frame, "captor"), n)
+    notes = _distinct_texts(codes, frame["notes"], n)
+    captors = _distinct_texts(codes, frame["captor"], n)
 
     # Sighting-level fields, from each sighting's first row.
     keys = _object_array([k if k.__class__ is str else str(k) for k in
                           convoy_keys(frame[["sighting_id", "convoy"]].iloc[first]).to_numpy(dtype=object)])
-    level = {c: _texts(_objects(frame, c)[first]) for c in ("observed_at", "place", "actor", "source")}
-    grades = _grades(_objects(frame, "reliability")[first], _objects(frame, "credibility")[first])
+    level = {c: _texts(_objects(frame, c, first)) for c in ("observed_at", "place", "actor", "source")}
+    grades = _grades(_objects(frame, "reliability", first), _objects(frame, "credibility", first))
     urls = {source: safe_url(source) for source in set(level["source"][at].tolist())}
 
     # The properties column by column, for the located sightings only.
@@ -510,12 +541,12 @@ def _main_categories(codes: np.ndarray, cats: np.ndarray, lows: np.ndarray, name
     return main
 
 
-def _distinct_texts(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Per sighting code, its distinct non-blank texts of ``values`` in file order, joined with ``"; "`` (else None)."""
-    present = np.flatnonzero(values != None)  # noqa: E711
+def _distinct_texts(codes: np.ndarray, column: pd.Series, n: int) -> np.ndarray:
+    """Per sighting code, its distinct non-blank texts of ``column`` in file order, joined with ``"; "`` (else None)."""
+    present = np.flatnonzero(column.notna().to_numpy())
     if not len(present):
         return np.full(n, None, dtype=object)
-    text_codes, texts = pd.factorize(values[present])
+    text_codes, texts = pd.factorize(column.to_numpy(dtype=object)[present])
     texts = [t if t.__class__ is str else str(t) for t in texts]
     blank = np.array([not t.strip() for t in texts] + [True], dtype=bool)
     keep = ~blank[text_codes]
@@ -603,10 +634,10 @@ def _tracks(points: PointColumns, estimates: Sequence[Mapping]) -> list[MapTrack
 
 
 def _position_codes(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """A code per (lon, lat) pair: equal positions, equal codes."""
+    """A code per (lon, lat) pair, below the number of positions: equal positions, equal codes."""
     lon_codes, lon_values = pd.factorize(lon)
     lat_codes = pd.factorize(lat)[0]
-    return lat_codes.astype(np.int64) * len(lon_values) + lon_codes
+    return pd.factorize(lat_codes.astype(np.int64) * len(lon_values) + lon_codes)[0]
 
 
 def _distinct_in_runs(run_codes: np.ndarray, values: np.ndarray, n: int, sep: str) -> np.ndarray:
@@ -650,7 +681,7 @@ def _estimates_for_tracks(frame: pd.DataFrame, catalog, doctrine) -> list[dict]:
     moving = set(places[places >= 2].index)
     if not moving:
         return []
-    from orbat.estimate import estimate_convoys, gc_paused
+    from orbat.estimate import estimate_convoys
 
     rows = frame[convoy_keys(frame).isin(moving).values]
     estimates = estimate_convoys(rows, catalog, doctrine=doctrine)

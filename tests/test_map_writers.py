@@ -45,7 +45,8 @@ def hostile_frames(draw):
                 "lon": draw(st.sampled_from([1e-05, -3e-07, 0.0, 12.5])) if located and draw(st.booleans())
                 else (draw(st.floats(-180, 180, allow_nan=False)) if located else None),
                 "place": draw(_TEXT), "actor": draw(_TEXT), "source": draw(_TEXT), "notes": draw(_TEXT),
-                "reliability": draw(st.sampled_from([None, "A", "F"])), "credibility": draw(st.sampled_from([None, 2, 6]))}
+                "reliability": draw(st.sampled_from([None, "A", "F"])),
+                "credibility": draw(st.sampled_from([None, 2, 6]))}
         for i in range(draw(st.integers(1, 3))):
             records.append({**base, "equipment": draw(st.sampled_from(["T-72", "BMP-3", "Zorg <x>", "Ural-4320"])),
                             "count": draw(st.integers(0, 9)), "count_max": draw(st.sampled_from([None, 9, 12])),

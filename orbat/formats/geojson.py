@@ -171,7 +171,10 @@ def _parts(layers) -> list:
     (a numpy scalar, a lone surrogate), the features are written one by one
     with Python's encoder, which gives the same text for everything else.
     """
-    features, lons, lats = _features(layers)
+    from orbat.maplayers import gc_paused
+
+    with gc_paused():
+        features, lons, lats = _features(layers)
     head = _head(layers, lons, lats)[:-1].encode() + b', "features": [\n'
     try:
         body = orjson.dumps(features, option=orjson.OPT_SERIALIZE_NUMPY).replace(_BETWEEN, b'},\n{"type":"Feature",')

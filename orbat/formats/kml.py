@@ -6,9 +6,12 @@ Earth's time slider replays them. Each Placemark carries its properties as an
 ``ExtendedData`` table of a typed ``Schema`` (which GDAL's LIBKML driver,
 and so QGIS, read as fields: numbers as numbers) and a balloon ``description``.
 
-Safety: the document is built with lxml, so every text from the input is an
-XML text node, never an element (``</name><script>`` stays text, and no
-CDATA section is written, so ``]]>`` cannot end one). The description is
+Safety: every text from the input is an XML text node, never an element
+(``</name><script>`` stays text, and no CDATA section is written, so ``]]>``
+cannot end one). :func:`kml_tree` builds the document with lxml, which
+escapes each text; :func:`kml_bytes` (what :func:`write_kml` writes) fills
+a text template per placemark with the same escaping (``&``, ``<``, ``>``
+and carriage returns), and the tests check its bytes are lxml's. The description is
 HTML that Google Earth renders: its values are HTML-escaped first, so they
 show as text there too. Style ids, colours and icon URLs come from
 :mod:`orbat.maplayers`' fixed tables; a source becomes a link only when it is
@@ -203,6 +206,14 @@ def kml_bytes(layers) -> bytes:
 
 
 def _document(layers) -> list[str]:
+    """The KML document as a list of texts to join or write in turn."""
+    from orbat.maplayers import gc_paused
+
+    with gc_paused():
+        return _pieces(layers)
+
+
+def _pieces(layers) -> list[str]:
     from orbat.maplayers import EVENT_COLORS, TRACK_COLOR, icon_for
 
     out = ["<?xml version='1.0' encoding='UTF-8'?>\n", f'<kml xmlns="{KML_NS}">\n', "  <Document>\n",
@@ -234,7 +245,8 @@ def _document(layers) -> list[str]:
 
 def _folder(name: str, schema_id: str, fields: tuple[str, ...]) -> list[str]:
     """A layer's Document up to its first Placemark: name and typed Schema."""
-    out = ["    <Document>\n", f"      <name>{_xml(name)}</name>\n", f'      <Schema name="{schema_id}" id="{schema_id}">\n']
+    out = ["    <Document>\n", f"      <name>{_xml(name)}</name>\n",
+           f'      <Schema name="{schema_id}" id="{schema_id}">\n']
     out += [f'        <SimpleField name="{key}" type="{FIELD_TYPES.get(key, "string")}"/>\n' for key in fields]
     out.append("      </Schema>\n")
     return out
@@ -255,7 +267,7 @@ def _xml(text: str) -> str:
 
 
 def _escaped(texts: list[str | None], escapes: tuple[tuple[str, str], ...]) -> list[str | None]:
-    """Every text escaped with ``escapes`` (None kept); a column holding none of their characters is returned as it is."""
+    """Every text escaped with ``escapes`` (None kept); a column without any of their characters comes back as it is."""
     joined = "\n".join([t for t in texts if t is not None])
     todo = [(c, e) for c, e in escapes if c in joined]
     if not todo:
@@ -271,7 +283,7 @@ def _escaped(texts: list[str | None], escapes: tuple[tuple[str, str], ...]) -> l
 
 
 def _dict_text(value: dict, keys: dict[str, str]) -> str:
-    """``json.dumps(value, ensure_ascii=False)`` for a dict of str keys and int values, without the encoder's overhead."""
+    """``json.dumps(value, ensure_ascii=False)`` for a dict of str keys and int values, without the encoder's cost."""
     parts = []
     for key, count in value.items():
         if key.__class__ is not str or count.__class__ is not int:
@@ -359,9 +371,10 @@ def _track_placemarks(tracks) -> list[str]:
         span = f"        <TimeSpan>\n{span}        </TimeSpan>\n" if span else "        <TimeSpan/>\n"
         heads.append(f"      <Placemark>\n        <name>{name}</name>\n{span}        <styleUrl>#track</styleUrl>\n"
                      "        <description>&lt;table&gt;")
-    tails = [f"          </SchemaData>\n        </ExtendedData>\n        <LineString>\n          <tessellate>1</tessellate>\n"
-             f"          <coordinates>{' '.join(f'{lon!r},{lat!r}' for lon, lat in t.coordinates)}</coordinates>\n"
-             "        </LineString>\n      </Placemark>\n" for t in tracks]
+    lines = [" ".join([f"{lon!r},{lat!r}" for lon, lat in t.coordinates]) for t in tracks]
+    tails = [f"          </SchemaData>\n        </ExtendedData>\n        <LineString>\n"
+             f"          <tessellate>1</tessellate>\n          <coordinates>{line}</coordinates>\n"
+             "        </LineString>\n      </Placemark>\n" for line in lines]
     return _placemarks(heads, props, TRACK_FIELDS, TRACK_SCHEMA, tails)
 
 
