@@ -668,22 +668,25 @@ def map_format(out: str | Path) -> str | None:
 
 
 def _estimates_for_tracks(frame: pd.DataFrame, catalog, doctrine) -> list[dict]:
-    """The estimator's dicts for the convoys a track is drawn for (as the report calls it)."""
+    """What a track shows of the estimates of the convoys a track is drawn for (see :func:`_track_estimate`)."""
     if frame.empty:
         return []
-    lat = pd.to_numeric(frame["lat"], errors="coerce")
-    lon = pd.to_numeric(frame["lon"], errors="coerce")
-    located = frame[(lat.between(-90, 90) & lon.between(-180, 180)).to_numpy(dtype=bool)]
-    if located.empty:
+    lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    at = np.flatnonzero((lat >= -90) & (lat <= 90) & (lon >= -180) & (lon <= 180))  # NaN is never between
+    if not len(at):
         return []
-    keys = convoy_keys(located)
-    places = located.assign(_key=keys.values).drop_duplicates(["_key", "lat", "lon"])["_key"].value_counts()
-    moving = set(places[places >= 2].index)
-    if not moving:
+    # The convoys whose located rows are at two or more distinct positions (codes, not copies of the frame).
+    key_codes, keys = pd.factorize(convoy_keys(frame).to_numpy(dtype=object))
+    position = _position_codes(lon[at], lat[at])
+    width = int(position.max()) + 1
+    pairs = np.unique(key_codes[at].astype(np.int64) * width + position)
+    moving = np.bincount(pairs // width, minlength=len(keys)) >= 2
+    if not moving.any():
         return []
     from orbat.estimate import estimate_convoys
 
-    rows = frame[convoy_keys(frame).isin(moving).values]
+    rows = frame[moving[key_codes]]
     estimates = estimate_convoys(rows, catalog, doctrine=doctrine)
     with gc_paused():
         return [_track_estimate(e) for e in estimates]
