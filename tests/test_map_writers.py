@@ -119,3 +119,12 @@ def test_track_estimates_are_the_estimators_numbers(catalog, mali):
         whole = full[estimate["convoy"]]
         assert estimate["best"] == {k: whole["best"][k] for k in ("label", "template", "echelon", "kind", "confidence")}
         assert estimate["vehicles"] == {k: whole["vehicles"][k] for k in ("total", "total_max")}
+
+
+def test_maps_without_points_match_their_references(catalog, mali):
+    empty, unlocated = mali.iloc[0:0], mali.assign(lat=None, lon=None)
+    for layers in (build_map_layers(empty, catalog), build_map_layers(unlocated, catalog)):
+        assert len(layers.columns) == 0 and layers.points == []
+        assert kml_bytes(layers) == lxml_bytes(layers)
+        text = geojson_text(layers)
+        assert json.loads(text) == feature_collection(layers) and text.endswith('"features": [\n\n]}\n')
