@@ -57,18 +57,19 @@ def map_figure(layers, *, width_cm: float = 12.0, height_cm: float = 9.0):
 
     fig = Figure(figsize=(width_cm / 2.54, height_cm / 2.54), layout="constrained")
     ax = fig.add_subplot()
-    points = layers.points
+    points = layers.columns  # the columns, not a MapPoint per sighting
     located = f"{len(points)} of {layers.sightings} sightings on the map"
     if layers.unlocated:
         located += f", {len(layers.unlocated)} without coordinates"
     ax.set_title(located, fontsize=8, loc="left")
-    if not points:
+    if not len(points):
         ax.text(0.5, 0.5, "no sighting has coordinates", ha="center", va="center", transform=ax.transAxes,
                 fontsize=9, color="#555555", parse_math=False)
         ax.set_axis_off()
         return fig
-    lons = [p.lon for p in points]
-    lats = [p.lat for p in points]
+    lons, lats = points.lon, points.lat
+    vehicles = [v or 0 for v in points.properties.get("vehicles", [0] * len(points))]
+    place_of = points.properties.get("place", [None] * len(points))
     west, east, south, north = extent(lons, lats)
     ax.set_xlim(west, east)
     ax.set_ylim(south, north)
@@ -90,27 +91,27 @@ def map_figure(layers, *, width_cm: float = 12.0, height_cm: float = 9.0):
                     arrowprops={"arrowstyle": "-|>", "color": TRACK_COLOR, "lw": 1.2})
     shown = []
     for event in reversed(EVENT_PRIORITY):  # losses drawn last, on top
-        group = [p for p in points if p.event == event]
+        group = [i for i, e in enumerate(points.event) if e == event]
         if not group:
             continue
-        sizes = [12 + 4 * math.sqrt(max(0, p.properties.get("vehicles") or 0)) for p in group]
-        ax.scatter([p.lon for p in group], [p.lat for p in group], s=sizes, c=EVENT_COLORS[event],
+        sizes = [12 + 4 * math.sqrt(max(0, vehicles[i])) for i in group]
+        ax.scatter([lons[i] for i in group], [lats[i] for i in group], s=sizes, c=EVENT_COLORS[event],
                    edgecolors="white", linewidths=0.4, alpha=0.9, zorder=3)
         shown.append(event)
-    labelled = sorted(points, key=lambda p: -(p.properties.get("vehicles") or 0))
+    labelled = sorted(range(len(points)), key=lambda i: -vehicles[i])
     places: list[str] = []
     taken: list[tuple[float, float]] = []
     near_x, near_y = (east - west) * 0.12, (north - south) * 0.05
-    for point in labelled:
-        place = point.properties.get("place")
+    for i in labelled:
+        place, lon, lat = place_of[i], lons[i], lats[i]
         if not place or place in places:
             continue
         # One label per neighbourhood: the points around Bamako would write over each other.
-        if any(abs(point.lon - x) < near_x and abs(point.lat - y) < near_y for x, y in taken):
+        if any(abs(lon - x) < near_x and abs(lat - y) < near_y for x, y in taken):
             continue
         places.append(place)
-        taken.append((point.lon, point.lat))
-        ax.annotate(place[:40], (point.lon, point.lat), xytext=(4, 3), textcoords="offset points", fontsize=6,
+        taken.append((lon, lat))
+        ax.annotate(place[:40], (lon, lat), xytext=(4, 3), textcoords="offset points", fontsize=6,
                     color="#333333", zorder=4, annotation_clip=True, parse_math=False)
         if len(places) >= MAX_LABELS:
             break

@@ -9,6 +9,7 @@ def test_map_benchmark_smoke(capsys):
     assert main(["--sightings", "300", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("300 sightings") and "| geojson |" in out and "| bare |" in out
+    assert "| export |" in out and "| cli |" in out  # the whole command, as a user runs it
 
 
 def test_benchmark_frame_has_the_sightings_asked_for(tmp_path):

@@ -86,9 +86,9 @@ def test_nan_never_reaches_the_file(catalog):
     frame = make_frame([{"sighting_id": "n", "observed_at": "2025-01-01", "lat": 1.0, "lon": 2.0,
                          "equipment": "T-72", "count": 1, "credibility": None}])
     layers = build_map_layers(frame, catalog)
-    layers.points[0].properties["weird"] = float("nan")
+    layers.columns.properties["weird"] = [float("nan")]  # a float column, as a caller might add
     assert feature_collection(layers)["features"][0]["properties"]["weird"] is None
-    json.loads(geojson_text(layers))  # allow_nan=False would have raised
+    assert json.loads(geojson_text(layers))["features"][0]["properties"]["weird"] is None
 
 
 # Sighting ids as analysts write them, and worse: commas, quotes, Cyrillic, spaces.
