@@ -35,6 +35,7 @@ import bisect
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from orbat.actors import ActorList
@@ -556,34 +557,198 @@ def timeline(
                 end = listed.succession_date
     first = offset.rollback(pd.Timestamp(start))
     starts = pd.date_range(first, pd.Timestamp(end), freq=freq)
-    # A period with no new row and no succession has the previous period's figures:
-    # only periods where something changed run the ledger (decades of months stay cheap).
+    ends = [(period + offset - pd.Timedelta(days=1)).date() for period in starts]
+    # A period with no new row and no succession has the previous period's figures: only the
+    # periods where something changed are worked out, the others repeat them.
     changes = set(mine["day"])
     changes.update(
         a.succession_date.isoformat() for a in actors if a.id in related and a.succession_date is not None
     )
     changes = sorted(changes)
-    values = []
-    previous: pd.Series = pd.Series(dtype="int64")
+    computed: list[int] = []  # per period: the index of the period whose figures it shows
     previous_day = ""
-    for period in starts:
-        last_day = (period + offset - pd.Timedelta(days=1)).date()
+    for i, last_day in enumerate(ends):
         day = last_day.isoformat()
         after = bisect.bisect_right(changes, previous_day)
-        if values and not (after < len(changes) and changes[after] <= day):
-            values.append(previous)
-            previous_day = day
-            continue
-        ledger = _ledger(mine, names, last_day, last_day) if len(mine) else None
-        if ledger is None or ledger.empty:
-            previous = pd.Series(dtype="int64")
+        if computed and not (after < len(changes) and changes[after] <= day):
+            computed.append(computed[-1])
         else:
-            ledger = _place_losses(ledger, _nodes(catalog, by, pd.unique(ledger.index.get_level_values("group"))))
-            ledger = ledger[ledger.index.get_level_values("holder") == target]
-            previous = ledger["holdings"].droplevel("holder")
-        values.append(previous)
+            computed.append(i)
         previous_day = day
-    table = pd.DataFrame(values, index=pd.DatetimeIndex(starts, name=index_name))
-    table = table.reindex(columns=sorted(table.columns, key=str)).fillna(0).astype("int64")
+    worked = sorted(set(computed))
+    if not len(mine):
+        lines = {}
+    elif (mine["count"] < 0).any() or (mine["count_max"] < 0).any():
+        # The running sums below need counts that never shrink a total; a frame that did not pass
+        # validation may have negative ones: the ledger is re-run as of each period instead.
+        lines = {i: _holdings_by_ledger(mine, names, catalog, by, target, ends[i]) for i in worked}
+    else:
+        lines = _holdings_over_time(mine, names, catalog, by, target, [ends[i] for i in worked])
+        lines = dict(zip(worked, lines))
+    columns = sorted({g for i in worked for g in lines.get(i, {})}, key=str)
+    data = [[lines.get(computed[i], {}).get(g, 0) for g in columns] for i in range(len(starts))]
+    table = pd.DataFrame(data, index=pd.DatetimeIndex(starts, name=index_name), columns=columns, dtype="int64")
     table.columns.name = by
     return table
+
+
+def _holdings_by_ledger(rows: pd.DataFrame, names: _Names, catalog: Catalog, by: str, target: str,
+                        day: dt.date) -> dict[str, int]:
+    """The target's holdings per group as of ``day``: the whole ledger run once (what :func:`holdings` does)."""
+    ledger = _ledger(rows, names, day, day)
+    if ledger.empty:
+        return {}
+    ledger = _place_losses(ledger, _nodes(catalog, by, pd.unique(ledger.index.get_level_values("group"))))
+    ledger = ledger[ledger.index.get_level_values("holder") == target]
+    return {g: int(v) for g, v in ledger["holdings"].droplevel("holder").items()}
+
+
+#: The ledger's columns, as the running totals of :func:`_holdings_over_time` carry them.
+_SUMMED = ("arrived", "arrived_max", *LOSS_COLUMNS, "present")
+_MAXED = ("seen_max", "seen_max_max")
+
+
+def _holdings_over_time(rows: pd.DataFrame, names: _Names, catalog: Catalog, by: str, target: str,
+                        days: list[dt.date]) -> list[dict[str, int]]:
+    """The target's holdings per group as of each of ``days`` (sorted), in one pass over the rows.
+
+    The same figures as :func:`_ledger` run as of each day, without running
+    it per day: every row is a step in running totals over the rows sorted
+    by date. A convoy's count of a type is the running maximum of its
+    sightings' counts (a sighting's rows add up); arrivals add those steps
+    up, the largest sighting is a running maximum of a convoy's total; a
+    loss (sighting, type, event) counts the largest of its duplicates so
+    far, and a capture's captor gains it while it is the row kept. Counts
+    must not be negative. Successions are applied as of each day: days
+    under the same holders share one pass.
+    """
+    out: list[dict[str, int] | None] = [None] * len(days)
+    keys = pd.unique(pd.concat([rows["actor"], rows["captor"].dropna()]))
+    segments: dict[tuple, list[int]] = {}
+    for i, day in enumerate(days):
+        mapping = tuple(names.holder_on(pd.Series(keys, dtype="object"), day)) if len(keys) else ()
+        segments.setdefault(mapping, []).append(i)
+    for mapping, which in segments.items():
+        holder_of = dict(zip(keys, mapping))
+        holder = rows["actor"].map(holder_of)
+        captor_holder = rows["captor"].map(holder_of)
+        figures = _running_ledger(rows, holder, captor_holder, target, [days[i].isoformat() for i in which])
+        for i, found in zip(which, figures):
+            out[i] = found
+    groups = sorted({g for found in out for g in found["present"]}, key=str) if out else []
+    nodes = _nodes(catalog, by, groups)
+    return [_place_target(found, nodes, target) for found in out]
+
+
+def _running_ledger(rows: pd.DataFrame, holder: pd.Series, captor_holder: pd.Series, target: str,
+                    days: list[str]) -> list[dict[str, dict[str, int]]]:
+    """Per day of ``days`` (ISO, sorted): column -> group -> the target's ledger figure as of that day."""
+    parts: list[pd.DataFrame] = []  # day, group, and a step of any _SUMMED column
+    maxima: list[pd.DataFrame] = []  # day, group, and a value of any _MAXED column
+    event = rows["event"]
+
+    # Arrivals and sightings of the target's convoys: a sighting's rows add up per type (up to each
+    # day of that sighting), a convoy holds per type the most one sighting showed so far.
+    mask = event.isin(("arrival", "sighting")) & (holder == target)
+    if mask.any():
+        seen = rows.loc[mask, ["event", "convoy", "type", "group", "sid", "day", "count", "count_max"]]
+        key = ["event", "convoy", "type", "group"]
+        per_day = seen.groupby([*key, "sid", "day"], sort=True)[["count", "count_max"]].sum().reset_index()
+        per_day[["count", "count_max"]] = per_day.groupby([*key, "sid"], sort=False)[["count", "count_max"]].cumsum()
+        per_day = per_day.sort_values([*key, "day"], kind="stable")
+        most = per_day.groupby(key, sort=False)[["count", "count_max"]].cummax()
+        step = most - most.groupby([per_day[k] for k in key], sort=False).shift(fill_value=0)
+        steps = pd.DataFrame({"day": per_day["day"], "group": per_day["group"], "convoy": per_day["convoy"],
+                              "arrival": per_day["event"] == "arrival",
+                              "count": step["count"], "count_max": step["count_max"]})
+        arrived = steps[steps["arrival"]]
+        parts.append(pd.DataFrame({"day": arrived["day"], "group": arrived["group"],
+                                   "arrived": arrived["count"], "arrived_max": arrived["count_max"]}))
+        sighted = steps[~steps["arrival"]].sort_values("day", kind="stable")
+        totals = sighted.groupby(["convoy", "group"], sort=False)[["count", "count_max"]].cumsum()
+        maxima.append(pd.DataFrame({"day": sighted["day"], "group": sighted["group"],
+                                    "seen_max": totals["count"], "seen_max_max": totals["count_max"]}))
+        first = seen.groupby("group", sort=False)["day"].min()
+        parts.append(pd.DataFrame({"day": first.to_numpy(), "group": first.index, "present": 1}))
+
+    # Losses: per (sighting, type, event, holder) the row kept so far is the largest by
+    # (count, count_max, captor), as _ledger keeps it; its count leaves the holder and, for a
+    # capture with a captor, arrives at the captor's holder.
+    # Every loss row: a row of another holder may be the one kept over a capture by the target.
+    loss_mask = event.isin(LOSS_COLUMNS)
+    if loss_mask.any():
+        loss = rows.loc[loss_mask, ["sid", "type", "event", "group", "day", "count", "count_max", "captor"]].assign(
+            holder=holder[loss_mask], taker=captor_holder[loss_mask])
+        # The rank of each row's (count, count_max, captor), missing captor first, as the sort in _ledger.
+        ordered = loss.sort_values(["count", "count_max", "captor"], kind="stable", na_position="first")
+        tied = ordered[["count", "count_max", "captor"]].astype("object")
+        before = tied.shift()
+        changed = ((tied != before) & ~(tied.isna() & before.isna())).any(axis=1)
+        loss["rank"] = changed.cumsum().reindex(loss.index)
+        loss = loss.sort_values(["sid", "type", "event", "holder", "day"], kind="stable")
+        key = [loss["sid"], loss["type"], loss["event"], loss["holder"]]
+        kept = loss.groupby(key, sort=False)["rank"].cummax()
+        by_rank = ordered.assign(rank=changed.cumsum()).drop_duplicates("rank", keep="last").set_index("rank")
+        kept_count = by_rank["count"].reindex(kept).to_numpy()
+        kept_max = by_rank["count_max"].reindex(kept).to_numpy()
+        kept_taker = by_rank["taker"].reindex(kept).to_numpy()
+        own = (loss["holder"] == target).to_numpy()
+        lost = pd.Series(kept_count * own, index=loss.index)
+        lost_step = lost - lost.groupby(key, sort=False).shift(fill_value=0)
+        parts.append(pd.DataFrame({"day": loss["day"], "group": loss["group"]}
+                                  | {e: lost_step.where(loss["event"] == e, 0) for e in LOSS_COLUMNS}))
+        first = loss[own].groupby("group", sort=False)["day"].min()
+        parts.append(pd.DataFrame({"day": first.to_numpy(), "group": first.index, "present": 1}))
+        gains = (loss["event"] == "captured").to_numpy() & (kept_taker == target)
+        gained = pd.DataFrame({"arrived": kept_count * gains, "arrived_max": kept_max * gains,
+                               "present": gains.astype("int64")}, index=loss.index)
+        gained_step = gained - gained.groupby(key, sort=False).shift(fill_value=0)
+        parts.append(gained_step.assign(day=loss["day"], group=loss["group"]))
+
+    # Running sums and maxima per group over the days, read as of each requested day.
+    frames = [p for p in parts + maxima if len(p)]
+    if not frames:
+        return [{c: {} for c in (*_SUMMED, *_MAXED)} for _ in days]
+    all_days = sorted(set().union(*(set(p["day"]) for p in frames)))
+    groups = sorted(set().union(*(set(p["group"]) for p in frames)), key=str)
+    day_index = {d: i for i, d in enumerate(all_days)}
+    group_index = {g: i for i, g in enumerate(groups)}
+    at = [bisect.bisect_right(all_days, d) - 1 for d in days]  # the last day with a row, per requested day
+    out: list[dict[str, dict[str, int]]] = [{} for _ in days]
+    for columns, combine in ((_SUMMED, "sum"), (_MAXED, "max")):
+        found = [p for p in (parts if combine == "sum" else maxima) if len(p)]
+        for column in columns:
+            table = np.zeros((len(all_days), len(groups)), dtype="int64")
+            for part in found:
+                if column not in part.columns:
+                    continue
+                r = part["day"].map(day_index).to_numpy()
+                c = part["group"].map(group_index).to_numpy()
+                v = part[column].fillna(0).to_numpy(dtype="int64")
+                if combine == "sum":
+                    np.add.at(table, (r, c), v)
+                else:
+                    np.maximum.at(table, (r, c), v)
+            table = np.cumsum(table, axis=0) if combine == "sum" else np.maximum.accumulate(table, axis=0)
+            for k, row in enumerate(at):
+                values = table[row] if row >= 0 else np.zeros(len(groups), dtype="int64")
+                out[k][column] = dict(zip(groups, values.tolist()))
+    return out
+
+
+def _place_target(found: dict[str, dict[str, int]], nodes, target: str) -> dict[str, int]:
+    """Holdings per group of the target's present lines, family- and category-level losses placed."""
+    present = [g for g, n in found["present"].items() if n > 0]
+    if not present:
+        return {}
+    ledger = pd.DataFrame({c: [found[c].get(g, 0) for g in present] for c in (*_SUMMED, *_MAXED)},
+                          index=pd.MultiIndex.from_arrays([[target] * len(present), present], names=["holder", "group"]))
+    lost = ledger["destroyed"] + ledger["abandoned"] + ledger["captured"]
+    ledger["holdings"] = (ledger[["arrived", "seen_max"]].max(axis=1) - lost).clip(lower=0)
+    ledger["holdings_max"] = (ledger[["arrived_max", "seen_max_max"]].max(axis=1) - lost).clip(lower=0)
+    # Placing losses named at family or category level only matters where such a line lost more than it held.
+    excess = (lost - ledger[["arrived", "seen_max"]].max(axis=1)) > 0
+    level = pd.Series([nodes.get(g, (0, None, None))[0] for g in present], index=ledger.index)
+    if (excess & (level > 0)).any():
+        ledger = _place_losses(ledger, nodes)
+    return {g: int(v) for g, v in zip(present, ledger["holdings"])}
