@@ -181,9 +181,7 @@ class _Names:
 
     def keys(self, column: pd.Series) -> pd.Series:
         """Vectorised :meth:`key`: each distinct name is resolved once."""
-        written = column.astype("object").where(column.notna(), None)
-        mapping = {name: self.key(name) for name in pd.unique(written)}
-        return written.map(lambda name: mapping[name]).astype("object")
+        return _per_distinct(column.astype("object").where(column.notna(), None), self.key)
 
     def holder_on(self, keys: pd.Series, on: dt.date | None) -> pd.Series:
         """Who holds each key's equipment on ``on``: successions in force applied."""
@@ -194,6 +192,18 @@ class _Names:
                 self.display[holder] = self.actors.get(holder).name
             mapping[key] = holder
         return keys.map(mapping)
+
+
+def _per_distinct(column: pd.Series, convert) -> pd.Series:
+    """``column.map(convert)`` (missing values passed as None), calling ``convert`` once per distinct value."""
+    values = column.astype("object")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    converted = np.empty(len(uniques) + 1, dtype=object)
+    converted[:-1] = [convert(v) for v in uniques]
+    missing = codes == -1
+    if missing.any():  # the missing value as written (None, NaN, NA), as a per-row map would see it
+        converted[-1] = convert(values.to_numpy()[missing.argmax()])
+    return pd.Series(converted[codes], index=column.index, dtype="object")
 
 
 def _group_of(catalog: Catalog, by: str) -> tuple[callable, callable]:
@@ -275,33 +285,51 @@ def _place_losses(ledger: pd.DataFrame, nodes: dict[str, tuple[int, str | None, 
     ledger["placed_from"] = [() for _ in range(len(ledger))]
     if ledger.empty:
         return ledger
-    lost = ledger["destroyed"] + ledger["abandoned"] + ledger["captured"]
-    base = ledger[["arrived", "seen_max"]].max(axis=1)
-    excess = (lost - base).clip(lower=0)
+    lost = (ledger["destroyed"] + ledger["abandoned"] + ledger["captured"]).to_numpy()
+    base = ledger[["arrived", "seen_max"]].max(axis=1).to_numpy()
+    excess = (lost - base).clip(min=0)
     holders = ledger.index.get_level_values("holder")
     groups = ledger.index.get_level_values("group")
     info = [nodes.get(g, (0, None, None)) for g in groups]
-    for level, node_of in ((1, lambda i: info[i][1]), (2, lambda i: info[i][2])):
+    if not any(level > 0 and excess[i] > 0 for i, (level, _, _) in enumerate(info)):
+        return ledger  # no line named by family or category lost more than it held: nothing to place
+    held = ledger["holdings"].to_numpy(dtype="int64").copy()
+    held_max = ledger["holdings_max"].to_numpy(dtype="int64").copy()
+    placed = np.zeros(len(ledger), dtype="int64")
+    placed_from: list[tuple] = [() for _ in range(len(ledger))]
+    for level, node in ((1, 1), (2, 2)):
+        # The lines each node's loss may come off: same holder, a more specific name, the same node
+        # (in row order); whether one still holds anything is decided when the loss is placed.
+        below: dict[tuple, list[int]] = {}
+        for k, entry in enumerate(info):
+            if entry[0] < level and entry[node] is not None:
+                below.setdefault((holders[k], entry[node]), []).append(k)
         for i in range(len(ledger)):
-            if info[i][0] != level or excess.iat[i] <= 0 or node_of(i) is None:
+            if info[i][0] != level or excess[i] <= 0 or info[i][node] is None:
                 continue
-            members = [k for k in range(len(ledger)) if k != i and holders[k] == holders[i]
-                       and info[k][0] < level and node_of(k) == node_of(i) and ledger["holdings_max"].iat[k] > 0]
+            members = [k for k in below.get((holders[i], info[i][node]), ()) if k != i and held_max[k] > 0]
             if not members:
                 continue
-            n = int(excess.iat[i])
+            n = int(excess[i])
             label = str(groups[i])
             if len(members) == 1:
                 k = members[0]
-                ledger.iat[k, ledger.columns.get_loc("holdings")] = max(0, int(ledger["holdings"].iat[k]) - n)
-                ledger.iat[k, ledger.columns.get_loc("holdings_max")] = max(0, int(ledger["holdings_max"].iat[k]) - n)
+                held[k] = max(0, int(held[k]) - n)
+                held_max[k] = max(0, int(held_max[k]) - n)
             else:
                 for k in members:
-                    ledger.iat[k, ledger.columns.get_loc("holdings")] = max(0, int(ledger["holdings"].iat[k]) - n)
+                    held[k] = max(0, int(held[k]) - n)
             for k in members:
-                ledger.iat[k, ledger.columns.get_loc("placed")] = int(ledger["placed"].iat[k]) + n
-                ledger.iat[k, ledger.columns.get_loc("placed_from")] = (*ledger["placed_from"].iat[k], label)
-            excess.iat[i] = 0
+                placed[k] += n
+                placed_from[k] = (*placed_from[k], label)
+            excess[i] = 0
+    ledger["holdings"] = held
+    ledger["holdings_max"] = held_max
+    ledger["placed"] = placed
+    names = np.empty(len(ledger), dtype=object)
+    for k, labels in enumerate(placed_from):  # element by element: tuples of one length would become a 2-D array
+        names[k] = labels
+    ledger["placed_from"] = names
     return ledger
 
 
@@ -327,19 +355,18 @@ def _prepare(frame: pd.DataFrame, catalog: Catalog, names: _Names, by: str) -> p
     count, count_max = pd.Series(low, index=count.index), pd.Series(high, index=count.index)
     group_key, _ = _group_of(catalog, by)
     # A name that did not resolve has no id: it is kept under its written name, marked '?'.
-    written = "?" + frame["equipment"].astype("object").fillna("").map(lambda v: str(v).strip())
+    written = "?" + _per_distinct(frame["equipment"].astype("object").fillna(""), lambda v: str(v).strip())
     type_ = frame["equipment_id"].astype("object")
     type_ = type_.where(type_.notna() & (type_ != ""), written)
-    groups = {t: group_key(t) for t in pd.unique(type_)}
     return pd.DataFrame(
         {
-            "sid": frame["sighting_id"].astype("object").map(str),
-            "convoy": convoy_keys(frame).astype("object").map(str),
-            "day": frame["observed_at"].astype("object").map(lambda v: str(v)[:10]),
+            "sid": _per_distinct(frame["sighting_id"], str),
+            "convoy": _per_distinct(convoy_keys(frame), str),
+            "day": _per_distinct(frame["observed_at"], lambda v: str(v)[:10]),
             "actor": names.keys(frame["actor"]),
             "captor": names.keys(frame["captor"]).where(frame["captor"].notna() & (frame["captor"].astype("object") != ""), None),
             "type": type_,
-            "group": type_.map(groups),
+            "group": _per_distinct(type_, group_key),
             "event": event,
             "count": count,
             "count_max": count_max,
