@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -255,15 +256,18 @@ def _python_values(series: pd.Series) -> list:
         return [None if v != v or v in (math.inf, -math.inf) else v for v in series.tolist()]
     if kind == "M":
         return [None if pd.isna(v) else v.to_pydatetime().replace(tzinfo=None) for v in series]
-    values = series.astype(object).tolist()
-    out = []
-    for v in values:
+    array = series.to_numpy(dtype=object)
+    out = array.tolist()
+    # Missing values and numpy scalars are few: find them for the whole column, then look at those only.
+    for i in np.flatnonzero(pd.isna(array)).tolist():
+        v = out[i]
         if v is None or v is pd.NA or v is pd.NaT or (v.__class__ is float and v != v):
-            out.append(None)
-        elif hasattr(v, "item") and not isinstance(v, (str, date)):
-            out.append(v.item())  # numpy scalar
-        else:
-            out.append(v)
+            out[i] = None
+    kinds = set(map(type, out))
+    if any(issubclass(k, np.generic) for k in kinds):
+        for i, v in enumerate(out):
+            if isinstance(v, np.generic) and hasattr(v, "item") and not isinstance(v, (str, date)):
+                out[i] = v.item()  # numpy scalar
     return out
 
 

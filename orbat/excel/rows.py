@@ -23,6 +23,10 @@ the ordinary way.
 
 from __future__ import annotations
 
+import io
+import re
+import shutil
+import tempfile
 from datetime import date, datetime
 
 from lxml import etree
@@ -36,6 +40,11 @@ _ILLEGAL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x
 #: turned into LF by the parser).
 _ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _MAX_CELL_CHARS = 32_767
+#: What text must be escaped or cleaned for: the XML specials, CR, and what XML cannot hold.
+_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_PRESERVE = ' xml:space="preserve"'
+#: The comment openpyxl writes where the sheet's rows go (replaced by them once the sheet is closed).
+_MARK = "orbat-sheet-rows"
 #: Off: every row goes through openpyxl cell by cell (the tests compare the two).
 FAST_ROWS = True
 
@@ -44,43 +53,56 @@ class SheetRows:
     """The row stream of one openpyxl write-only worksheet, taken over before its first row.
 
     It stands where openpyxl keeps the sheet's row generator, so
-    ``ws.append`` still works (same cells, same checks) and the sheet's
-    ``close()`` ends it; the stream starts with the first row, so what is
-    set on the sheet before (column widths, frozen panes) is written as
-    before. ``write_xml(rows)`` writes rows whose cells are XML text already
-    (see :func:`row_xml`); ``row`` is the sheet row the next row gets. When
-    openpyxl's internals are not what this was written against, ``fast`` is
-    False and the sheet is left alone.
+    ``ws.append`` still works (openpyxl makes and writes those cells) and
+    the sheet's ``close()`` ends it; the stream starts with the first row,
+    so what is set on the sheet before (column widths, frozen panes) is
+    written as before. ``write_xml(rows)`` writes rows whose cells are XML
+    text already (see :func:`row_xml`); ``row`` is the sheet row the next
+    row gets.
+
+    The rows go to a file of their own, as the bytes openpyxl's writer
+    would give them (ASCII, character references for the rest); openpyxl
+    writes the sheet around a marker where its rows would be, and once it
+    has closed the sheet's file the rows replace the marker (a copy of the
+    file, no parsing). When openpyxl's internals are not what this was
+    written against, ``fast`` is False and the sheet is left alone.
     """
 
     def __init__(self, ws):
         self.ws = ws
         self.row = 1
         self._rows = None
-        self._xf = None
+        self._out = None
         self.fast = FAST_ROWS and (all(hasattr(ws, name) for name in ("_rows", "_writer", "_get_writer", "_values_to_row"))
-                     and ws._rows is None)
+                                   and ws._rows is None)
         if self.fast:
             ws._rows = self
 
     def _start(self) -> None:
-        if self._rows is None:
-            self.ws._get_writer()
-            self._rows = self._stream()
-            next(self._rows)
+        if self._rows is not None:
+            return
+        self.ws._get_writer()
+        writer = self.ws._writer
+        self._out = tempfile.TemporaryFile()
+        close = writer.close
+
+        def close_then_put_rows_in():
+            close()
+            self._splice(writer.out)
+
+        writer.close = close_then_put_rows_in
+        self._rows = self._stream()
+        next(self._rows)
 
     def _stream(self):
-        # openpyxl's WriteOnlyWorksheet._write_rows, plus XML rows.
+        # openpyxl's WriteOnlyWorksheet._write_rows, with a marker where the rows go.
         writer = self.ws._writer
         xf = writer.xf.send(True)
-        self._xf = xf
         with xf.element("sheetData"):
+            xf.write(etree.Comment(_MARK))
             try:
                 while True:
-                    row = yield
-                    cells = self.ws._values_to_row(row, self.row)
-                    writer.write_row(xf, cells, self.row)
-                    self.row += 1
+                    yield
             except GeneratorExit:
                 pass
         writer.xf.send(None)
@@ -88,7 +110,12 @@ class SheetRows:
     def send(self, row) -> None:
         """One row of values or openpyxl cells (what ``ws.append`` sends), written by openpyxl."""
         self._start()
-        self._rows.send(row)
+        cells = self.ws._values_to_row(row, self.row)
+        buffer = io.BytesIO()
+        with etree.xmlfile(buffer) as xf:
+            self.ws._writer.write_row(xf, cells, self.row)
+        self._out.write(buffer.getvalue())
+        self.row += 1
 
     def close(self) -> None:
         """End the sheet's rows (called by the sheet's ``close()``)."""
@@ -100,11 +127,23 @@ class SheetRows:
         if not rows:
             return
         self._start()
-        root = etree.fromstring("<d>" + "".join(rows) + "</d>")
-        xf = self._xf
-        for element in root:
-            xf.write(element)
+        self._out.write("".join(rows).encode("ascii", "xmlcharrefreplace"))
         self.row += len(rows)
+
+    def _splice(self, path) -> None:
+        """Put the rows where openpyxl's sheet file has the marker."""
+        with open(path, "rb") as f:
+            sheet = f.read()
+        mark = f"<!--{_MARK}-->".encode()
+        head, found, tail = sheet.partition(mark)
+        if not found:
+            raise RuntimeError(f"openpyxl wrote the sheet {self.ws.title!r} without its rows' marker")
+        with open(path, "wb") as f:
+            f.write(head)
+            self._out.seek(0)
+            shutil.copyfileobj(self._out, f, 1 << 20)
+            f.write(tail)
+        self._out.close()
 
 
 def row_xml(row: int, cells) -> str:
@@ -144,6 +183,18 @@ def column_cells(values: list, letter: str, first_row: int, style: int | None, e
     gives the style id).
     """
     s = f' s="{style}"' if style is not None else ""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if kinds == {str}:
+        texts = [v for v in values if v is not None]
+        if not _SPECIAL.search("".join(texts)) and max(map(len, texts)) <= _MAX_CELL_CHARS:
+            # A clean text column (the usual case): nothing to escape, clean or cut, value by value.
+            return ["" if v is None else f'<c r="{letter}{row}"{s} t="inlineStr"></c>' if not v
+                    else f'<c r="{letter}{row}"{s} t="inlineStr"><is><t{_PRESERVE if v != v.strip() else ""}>{v}</t></is></c>'
+                    for row, v in enumerate(values, first_row)]
+    elif kinds == {int}:
+        return ["" if v is None else f'<c r="{letter}{row}"{s} t="n"><v>{"%.16g" % v}</v></c>'
+                for row, v in enumerate(values, first_row)]
     out = []
     append = out.append
     for row, value in enumerate(values, first_row):
