@@ -441,8 +441,12 @@ def _ledger(prep: pd.DataFrame, names: _Names, on: dt.date | None, as_of: dt.dat
     behind = pd.concat(
         [rows[["holder", "group", "sid"]], taken[["holder", "group", "sid"]]], ignore_index=True
     ).drop_duplicates()
-    evidence = behind.sort_values("sid", kind="stable").groupby(keys, sort=False)["sid"].agg(tuple)
-    ledger["evidence"] = evidence.reindex(ledger.index).map(lambda v: v if isinstance(v, tuple) else ())
+    # A plain pass over the sorted ids: a pandas aggregation per (holder, group) costs far more.
+    behind = behind.sort_values("sid", kind="stable")
+    ids: dict[tuple, list] = {}
+    for key in zip(behind["holder"].tolist(), behind["group"].tolist(), behind["sid"].tolist()):
+        ids.setdefault(key[:2], []).append(key[2])
+    ledger["evidence"] = [tuple(ids.get(key, ())) for key in ledger.index.tolist()]
 
     lost = ledger["destroyed"] + ledger["abandoned"] + ledger["captured"]
     base = ledger[["arrived", "seen_max"]].max(axis=1)
@@ -497,25 +501,29 @@ def holdings(
     _, label = _group_of(catalog, by)
     stamp = as_of.isoformat() if as_of else None
     out = []
-    for (holder, group), row in ledger.iterrows():
+    # Column lists, not a pandas row per line (thousands of lines for a whole loss list).
+    numbers = {c: [int(v) for v in ledger[c].tolist()] for c in (
+        "arrived", "seen_max", "destroyed", "damaged", "abandoned", "captured", "holdings", "holdings_max", "placed")}
+    for i, ((holder, group), evidence, placed_from) in enumerate(
+            zip(ledger.index.tolist(), ledger["evidence"].tolist(), ledger["placed_from"].tolist())):
         out.append(
             Holding(
                 actor=names.display[holder],
                 equipment=group,
                 label=label(group),
-                arrived=int(row["arrived"]),
-                seen_max=int(row["seen_max"]),
-                destroyed=int(row["destroyed"]),
-                damaged=int(row["damaged"]),
-                abandoned=int(row["abandoned"]),
-                captured=int(row["captured"]),
-                holdings=int(row["holdings"]),
-                holdings_max=int(row["holdings_max"]),
-                evidence=row["evidence"],
+                arrived=numbers["arrived"][i],
+                seen_max=numbers["seen_max"][i],
+                destroyed=numbers["destroyed"][i],
+                damaged=numbers["damaged"][i],
+                abandoned=numbers["abandoned"][i],
+                captured=numbers["captured"][i],
+                holdings=numbers["holdings"][i],
+                holdings_max=numbers["holdings_max"][i],
+                evidence=evidence,
                 actor_id=None if holder.startswith(_UNLISTED) else holder,
                 as_of=stamp,
-                placed=int(row["placed"]),
-                placed_from=tuple(row["placed_from"]),
+                placed=numbers["placed"][i],
+                placed_from=tuple(placed_from),
             )
         )
     out.sort(key=lambda h: (h.actor.casefold(), h.equipment))
@@ -659,17 +667,15 @@ def _holdings_over_time(rows: pd.DataFrame, names: _Names, catalog: Catalog, by:
         holder_of = dict(zip(keys, mapping))
         holder = rows["actor"].map(holder_of)
         captor_holder = rows["captor"].map(holder_of)
-        figures = _running_ledger(rows, holder, captor_holder, target, [days[i].isoformat() for i in which])
-        for i, found in zip(which, figures):
+        groups, tables = _running_ledger(rows, holder, captor_holder, target, [days[i].isoformat() for i in which])
+        for i, found in zip(which, _place_target(groups, tables, _nodes(catalog, by, groups), target)):
             out[i] = found
-    groups = sorted({g for found in out for g in found["present"]}, key=str) if out else []
-    nodes = _nodes(catalog, by, groups)
-    return [_place_target(found, nodes, target) for found in out]
+    return out
 
 
 def _running_ledger(rows: pd.DataFrame, holder: pd.Series, captor_holder: pd.Series, target: str,
-                    days: list[str]) -> list[dict[str, dict[str, int]]]:
-    """Per day of ``days`` (ISO, sorted): column -> group -> the target's ledger figure as of that day."""
+                    days: list[str]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The target's groups, and per ledger column a days x groups table of its figures as of each of ``days``."""
     parts: list[pd.DataFrame] = []  # day, group, and a step of any _SUMMED column
     maxima: list[pd.DataFrame] = []  # day, group, and a value of any _MAXED column
     event = rows["event"]
@@ -695,7 +701,7 @@ def _running_ledger(rows: pd.DataFrame, holder: pd.Series, captor_holder: pd.Ser
         totals = sighted.groupby(["convoy", "group"], sort=False)[["count", "count_max"]].cumsum()
         maxima.append(pd.DataFrame({"day": sighted["day"], "group": sighted["group"],
                                     "seen_max": totals["count"], "seen_max_max": totals["count_max"]}))
-        first = seen.groupby("group", sort=False)["day"].min()
+        first = _first_day(seen)
         parts.append(pd.DataFrame({"day": first.to_numpy(), "group": first.index, "present": 1}))
 
     # Losses: per (sighting, type, event, holder) the row kept so far is the largest by
@@ -724,7 +730,7 @@ def _running_ledger(rows: pd.DataFrame, holder: pd.Series, captor_holder: pd.Ser
         lost_step = lost - lost.groupby(key, sort=False).shift(fill_value=0)
         parts.append(pd.DataFrame({"day": loss["day"], "group": loss["group"]}
                                   | {e: lost_step.where(loss["event"] == e, 0) for e in LOSS_COLUMNS}))
-        first = loss[own].groupby("group", sort=False)["day"].min()
+        first = _first_day(loss[own])
         parts.append(pd.DataFrame({"day": first.to_numpy(), "group": first.index, "present": 1}))
         gains = (loss["event"] == "captured").to_numpy() & (kept_taker == target)
         gained = pd.DataFrame({"arrived": kept_count * gains, "arrived_max": kept_max * gains,
@@ -735,17 +741,18 @@ def _running_ledger(rows: pd.DataFrame, holder: pd.Series, captor_holder: pd.Ser
     # Running sums and maxima per group over the days, read as of each requested day.
     frames = [p for p in parts + maxima if len(p)]
     if not frames:
-        return [{c: {} for c in (*_SUMMED, *_MAXED)} for _ in days]
+        return [], {c: np.zeros((len(days), 0), dtype="int64") for c in (*_SUMMED, *_MAXED)}
     all_days = sorted(set().union(*(set(p["day"]) for p in frames)))
     groups = sorted(set().union(*(set(p["group"]) for p in frames)), key=str)
     day_index = {d: i for i, d in enumerate(all_days)}
     group_index = {g: i for i, g in enumerate(groups)}
-    at = [bisect.bisect_right(all_days, d) - 1 for d in days]  # the last day with a row, per requested day
-    out: list[dict[str, dict[str, int]]] = [{} for _ in days]
+    # The last day with a row, per requested day (a day before every row reads the zero row at the end).
+    at = np.array([bisect.bisect_right(all_days, d) - 1 for d in days], dtype="int64")
+    out: dict[str, np.ndarray] = {}
     for columns, combine in ((_SUMMED, "sum"), (_MAXED, "max")):
         found = [p for p in (parts if combine == "sum" else maxima) if len(p)]
         for column in columns:
-            table = np.zeros((len(all_days), len(groups)), dtype="int64")
+            table = np.zeros((len(all_days) + 1, len(groups)), dtype="int64")
             for part in found:
                 if column not in part.columns:
                     continue
@@ -756,26 +763,45 @@ def _running_ledger(rows: pd.DataFrame, holder: pd.Series, captor_holder: pd.Ser
                     np.add.at(table, (r, c), v)
                 else:
                     np.maximum.at(table, (r, c), v)
-            table = np.cumsum(table, axis=0) if combine == "sum" else np.maximum.accumulate(table, axis=0)
-            for k, row in enumerate(at):
-                values = table[row] if row >= 0 else np.zeros(len(groups), dtype="int64")
-                out[k][column] = dict(zip(groups, values.tolist()))
-    return out
+            body = table[:-1]
+            table[:-1] = np.cumsum(body, axis=0) if combine == "sum" else np.maximum.accumulate(body, axis=0)
+            out[column] = table[at]
+    return groups, out
 
 
-def _place_target(found: dict[str, dict[str, int]], nodes, target: str) -> dict[str, int]:
-    """Holdings per group of the target's present lines, family- and category-level losses placed."""
-    present = [g for g, n in found["present"].items() if n > 0]
-    if not present:
-        return {}
-    ledger = pd.DataFrame({c: [found[c].get(g, 0) for g in present] for c in (*_SUMMED, *_MAXED)},
-                          index=pd.MultiIndex.from_arrays([[target] * len(present), present], names=["holder", "group"]))
-    lost = ledger["destroyed"] + ledger["abandoned"] + ledger["captured"]
-    ledger["holdings"] = (ledger[["arrived", "seen_max"]].max(axis=1) - lost).clip(lower=0)
-    ledger["holdings_max"] = (ledger[["arrived_max", "seen_max_max"]].max(axis=1) - lost).clip(lower=0)
-    # Placing losses named at family or category level only matters where such a line lost more than it held.
-    excess = (lost - ledger[["arrived", "seen_max"]].max(axis=1)) > 0
-    level = pd.Series([nodes.get(g, (0, None, None))[0] for g in present], index=ledger.index)
-    if (excess & (level > 0)).any():
+def _first_day(rows: pd.DataFrame) -> pd.Series:
+    """Per group, its earliest day (ISO text, so sorting is enough; no aggregation per group)."""
+    first = rows[["group", "day"]].sort_values("day", kind="stable").drop_duplicates("group")
+    return pd.Series(first["day"].to_numpy(), index=first["group"].to_numpy())
+
+
+def _place_target(groups: list[str], tables: dict[str, np.ndarray], nodes, target: str) -> list[dict[str, int]]:
+    """Per day (a row of ``tables``): holdings per group of the target's present lines, losses placed.
+
+    The figures of every day at once; only a day where a line named by
+    family or category lost more than it held goes through
+    :func:`_place_losses` (as a ledger of that day's lines).
+    """
+    if not groups:
+        return [{} for _ in range(len(tables["present"]))]
+    lost = tables["destroyed"] + tables["abandoned"] + tables["captured"]
+    base = np.maximum(tables["arrived"], tables["seen_max"])
+    held = (base - lost).clip(min=0)
+    held_max = (np.maximum(tables["arrived_max"], tables["seen_max_max"]) - lost).clip(min=0)
+    present = tables["present"] > 0
+    level = np.array([nodes.get(g, (0, None, None))[0] for g in groups])
+    placing = ((lost > base) & (level > 0) & present).any(axis=1)
+    names = np.array(groups, dtype=object)
+    out = []
+    for k in range(len(present)):
+        lines = np.flatnonzero(present[k])
+        if not placing[k]:
+            out.append(dict(zip(names[lines].tolist(), held[k, lines].tolist())))
+            continue
+        ledger = pd.DataFrame({c: tables[c][k, lines] for c in (*_SUMMED, *_MAXED)}
+                              | {"holdings": held[k, lines], "holdings_max": held_max[k, lines]},
+                              index=pd.MultiIndex.from_arrays([[target] * len(lines), names[lines]],
+                                                              names=["holder", "group"]))
         ledger = _place_losses(ledger, nodes)
-    return {g: int(v) for g, v in zip(present, ledger["holdings"])}
+        out.append({g: int(v) for g, v in zip(names[lines].tolist(), ledger["holdings"].tolist())})
+    return out
