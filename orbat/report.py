@@ -143,11 +143,15 @@ def equipment_by_category(merged: pd.DataFrame) -> pd.DataFrame:
     columns = ["convoy", "category", "role", "count", "count_max", "types"]
     if merged.empty:
         return pd.DataFrame(columns=columns)
-    # A category can span roles (an armoured truck is an MRAP in a support role): list them.
     out = merged.groupby(["convoy", "category"], sort=False).agg(
-        role=("role", lambda roles: "; ".join(dict.fromkeys(str(r) for r in roles))),
         count=("count", "sum"), count_max=("count_max", "sum"), types=("type", "nunique"),
     ).reset_index()
+    # A category can span roles (an armoured truck is an MRAP in a support role): list them, in order of
+    # appearance, from one plain pass (a Python function per group is far slower).
+    roles: dict[tuple, dict[str, None]] = {}
+    for key in zip(merged["convoy"].tolist(), merged["category"].tolist(), merged["role"].tolist()):
+        roles.setdefault(key[:2], {})[str(key[2])] = None
+    out["role"] = ["; ".join(roles.get(key, ())) for key in zip(out["convoy"].tolist(), out["category"].tolist())]
     return out[columns].sort_values(["convoy", "count"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
