@@ -6,10 +6,13 @@ incremental writer element by element: about 8 microseconds a cell, which
 is most of a large report. :class:`SheetRows` takes over a write-only
 sheet's row stream: small rows (titles, headers, chart data) still go
 through openpyxl's own path, and bulk rows arrive as columns of plain
-values that become the same ``<c>`` elements as text, one column at a time,
-parsed back by lxml a few thousand rows at a time and handed to openpyxl's
-own stream (so the file, the sheet's tail and everything openpyxl writes
-around the rows stay openpyxl's).
+values that become the same ``<c>`` elements as text, one column at a time.
+All rows go to a file of their own; openpyxl writes the sheet around a
+marker and, once it has closed the sheet's file, the rows replace the
+marker (so the sheet's head and tail, and everything openpyxl writes
+around the rows, stay openpyxl's). This leans on openpyxl's write-only
+internals (``_rows``, ``_writer``, ``_values_to_row``, 3.1); without them
+the sheet is left to openpyxl.
 
 The XML is the one openpyxl writes: ``r`` then ``s`` then ``t``
 attributes, strings inline (``t="inlineStr"``, ``xml:space="preserve"``
