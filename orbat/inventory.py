@@ -35,6 +35,7 @@ import bisect
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from orbat.actors import ActorList
@@ -180,9 +181,7 @@ class _Names:
 
     def keys(self, column: pd.Series) -> pd.Series:
         """Vectorised :meth:`key`: each distinct name is resolved once."""
-        written = column.astype("object").where(column.notna(), None)
-        mapping = {name: self.key(name) for name in pd.unique(written)}
-        return written.map(lambda name: mapping[name]).astype("object")
+        return _per_distinct(column.astype("object").where(column.notna(), None), self.key)
 
     def holder_on(self, keys: pd.Series, on: dt.date | None) -> pd.Series:
         """Who holds each key's equipment on ``on``: successions in force applied."""
@@ -193,6 +192,18 @@ class _Names:
                 self.display[holder] = self.actors.get(holder).name
             mapping[key] = holder
         return keys.map(mapping)
+
+
+def _per_distinct(column: pd.Series, convert) -> pd.Series:
+    """``column.map(convert)`` (missing values passed as None), calling ``convert`` once per distinct value."""
+    values = column.astype("object")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    converted = np.empty(len(uniques) + 1, dtype=object)
+    converted[:-1] = [convert(v) for v in uniques]
+    missing = codes == -1
+    if missing.any():  # the missing value as written (None, NaN, NA), as a per-row map would see it
+        converted[-1] = convert(values.to_numpy()[missing.argmax()])
+    return pd.Series(converted[codes], index=column.index, dtype="object")
 
 
 def _group_of(catalog: Catalog, by: str) -> tuple[callable, callable]:
@@ -274,33 +285,51 @@ def _place_losses(ledger: pd.DataFrame, nodes: dict[str, tuple[int, str | None, 
     ledger["placed_from"] = [() for _ in range(len(ledger))]
     if ledger.empty:
         return ledger
-    lost = ledger["destroyed"] + ledger["abandoned"] + ledger["captured"]
-    base = ledger[["arrived", "seen_max"]].max(axis=1)
-    excess = (lost - base).clip(lower=0)
+    lost = (ledger["destroyed"] + ledger["abandoned"] + ledger["captured"]).to_numpy()
+    base = ledger[["arrived", "seen_max"]].max(axis=1).to_numpy()
+    excess = (lost - base).clip(min=0)
     holders = ledger.index.get_level_values("holder")
     groups = ledger.index.get_level_values("group")
     info = [nodes.get(g, (0, None, None)) for g in groups]
-    for level, node_of in ((1, lambda i: info[i][1]), (2, lambda i: info[i][2])):
+    if not any(level > 0 and excess[i] > 0 for i, (level, _, _) in enumerate(info)):
+        return ledger  # no line named by family or category lost more than it held: nothing to place
+    held = ledger["holdings"].to_numpy(dtype="int64").copy()
+    held_max = ledger["holdings_max"].to_numpy(dtype="int64").copy()
+    placed = np.zeros(len(ledger), dtype="int64")
+    placed_from: list[tuple] = [() for _ in range(len(ledger))]
+    for level, node in ((1, 1), (2, 2)):
+        # The lines each node's loss may come off: same holder, a more specific name, the same node
+        # (in row order); whether one still holds anything is decided when the loss is placed.
+        below: dict[tuple, list[int]] = {}
+        for k, entry in enumerate(info):
+            if entry[0] < level and entry[node] is not None:
+                below.setdefault((holders[k], entry[node]), []).append(k)
         for i in range(len(ledger)):
-            if info[i][0] != level or excess.iat[i] <= 0 or node_of(i) is None:
+            if info[i][0] != level or excess[i] <= 0 or info[i][node] is None:
                 continue
-            members = [k for k in range(len(ledger)) if k != i and holders[k] == holders[i]
-                       and info[k][0] < level and node_of(k) == node_of(i) and ledger["holdings_max"].iat[k] > 0]
+            members = [k for k in below.get((holders[i], info[i][node]), ()) if k != i and held_max[k] > 0]
             if not members:
                 continue
-            n = int(excess.iat[i])
+            n = int(excess[i])
             label = str(groups[i])
             if len(members) == 1:
                 k = members[0]
-                ledger.iat[k, ledger.columns.get_loc("holdings")] = max(0, int(ledger["holdings"].iat[k]) - n)
-                ledger.iat[k, ledger.columns.get_loc("holdings_max")] = max(0, int(ledger["holdings_max"].iat[k]) - n)
+                held[k] = max(0, int(held[k]) - n)
+                held_max[k] = max(0, int(held_max[k]) - n)
             else:
                 for k in members:
-                    ledger.iat[k, ledger.columns.get_loc("holdings")] = max(0, int(ledger["holdings"].iat[k]) - n)
+                    held[k] = max(0, int(held[k]) - n)
             for k in members:
-                ledger.iat[k, ledger.columns.get_loc("placed")] = int(ledger["placed"].iat[k]) + n
-                ledger.iat[k, ledger.columns.get_loc("placed_from")] = (*ledger["placed_from"].iat[k], label)
-            excess.iat[i] = 0
+                placed[k] += n
+                placed_from[k] = (*placed_from[k], label)
+            excess[i] = 0
+    ledger["holdings"] = held
+    ledger["holdings_max"] = held_max
+    ledger["placed"] = placed
+    names = np.empty(len(ledger), dtype=object)
+    for k, labels in enumerate(placed_from):  # element by element: tuples of one length would become a 2-D array
+        names[k] = labels
+    ledger["placed_from"] = names
     return ledger
 
 
@@ -326,19 +355,18 @@ def _prepare(frame: pd.DataFrame, catalog: Catalog, names: _Names, by: str) -> p
     count, count_max = pd.Series(low, index=count.index), pd.Series(high, index=count.index)
     group_key, _ = _group_of(catalog, by)
     # A name that did not resolve has no id: it is kept under its written name, marked '?'.
-    written = "?" + frame["equipment"].astype("object").fillna("").map(lambda v: str(v).strip())
+    written = "?" + _per_distinct(frame["equipment"].astype("object").fillna(""), lambda v: str(v).strip())
     type_ = frame["equipment_id"].astype("object")
     type_ = type_.where(type_.notna() & (type_ != ""), written)
-    groups = {t: group_key(t) for t in pd.unique(type_)}
     return pd.DataFrame(
         {
-            "sid": frame["sighting_id"].astype("object").map(str),
-            "convoy": convoy_keys(frame).astype("object").map(str),
-            "day": frame["observed_at"].astype("object").map(lambda v: str(v)[:10]),
+            "sid": _per_distinct(frame["sighting_id"], str),
+            "convoy": _per_distinct(convoy_keys(frame), str),
+            "day": _per_distinct(frame["observed_at"], lambda v: str(v)[:10]),
             "actor": names.keys(frame["actor"]),
             "captor": names.keys(frame["captor"]).where(frame["captor"].notna() & (frame["captor"].astype("object") != ""), None),
             "type": type_,
-            "group": type_.map(groups),
+            "group": _per_distinct(type_, group_key),
             "event": event,
             "count": count,
             "count_max": count_max,
@@ -413,8 +441,12 @@ def _ledger(prep: pd.DataFrame, names: _Names, on: dt.date | None, as_of: dt.dat
     behind = pd.concat(
         [rows[["holder", "group", "sid"]], taken[["holder", "group", "sid"]]], ignore_index=True
     ).drop_duplicates()
-    evidence = behind.sort_values("sid", kind="stable").groupby(keys, sort=False)["sid"].agg(tuple)
-    ledger["evidence"] = evidence.reindex(ledger.index).map(lambda v: v if isinstance(v, tuple) else ())
+    # A plain pass over the sorted ids: a pandas aggregation per (holder, group) costs far more.
+    behind = behind.sort_values("sid", kind="stable")
+    ids: dict[tuple, list] = {}
+    for key in zip(behind["holder"].tolist(), behind["group"].tolist(), behind["sid"].tolist()):
+        ids.setdefault(key[:2], []).append(key[2])
+    ledger["evidence"] = [tuple(ids.get(key, ())) for key in ledger.index.tolist()]
 
     lost = ledger["destroyed"] + ledger["abandoned"] + ledger["captured"]
     base = ledger[["arrived", "seen_max"]].max(axis=1)
@@ -469,25 +501,29 @@ def holdings(
     _, label = _group_of(catalog, by)
     stamp = as_of.isoformat() if as_of else None
     out = []
-    for (holder, group), row in ledger.iterrows():
+    # Column lists, not a pandas row per line (thousands of lines for a whole loss list).
+    numbers = {c: [int(v) for v in ledger[c].tolist()] for c in (
+        "arrived", "seen_max", "destroyed", "damaged", "abandoned", "captured", "holdings", "holdings_max", "placed")}
+    for i, ((holder, group), evidence, placed_from) in enumerate(
+            zip(ledger.index.tolist(), ledger["evidence"].tolist(), ledger["placed_from"].tolist())):
         out.append(
             Holding(
                 actor=names.display[holder],
                 equipment=group,
                 label=label(group),
-                arrived=int(row["arrived"]),
-                seen_max=int(row["seen_max"]),
-                destroyed=int(row["destroyed"]),
-                damaged=int(row["damaged"]),
-                abandoned=int(row["abandoned"]),
-                captured=int(row["captured"]),
-                holdings=int(row["holdings"]),
-                holdings_max=int(row["holdings_max"]),
-                evidence=row["evidence"],
+                arrived=numbers["arrived"][i],
+                seen_max=numbers["seen_max"][i],
+                destroyed=numbers["destroyed"][i],
+                damaged=numbers["damaged"][i],
+                abandoned=numbers["abandoned"][i],
+                captured=numbers["captured"][i],
+                holdings=numbers["holdings"][i],
+                holdings_max=numbers["holdings_max"][i],
+                evidence=evidence,
                 actor_id=None if holder.startswith(_UNLISTED) else holder,
                 as_of=stamp,
-                placed=int(row["placed"]),
-                placed_from=tuple(row["placed_from"]),
+                placed=numbers["placed"][i],
+                placed_from=tuple(placed_from),
             )
         )
     out.sort(key=lambda h: (h.actor.casefold(), h.equipment))
@@ -556,34 +592,216 @@ def timeline(
                 end = listed.succession_date
     first = offset.rollback(pd.Timestamp(start))
     starts = pd.date_range(first, pd.Timestamp(end), freq=freq)
-    # A period with no new row and no succession has the previous period's figures:
-    # only periods where something changed run the ledger (decades of months stay cheap).
+    ends = [(period + offset - pd.Timedelta(days=1)).date() for period in starts]
+    # A period with no new row and no succession has the previous period's figures: only the
+    # periods where something changed are worked out, the others repeat them.
     changes = set(mine["day"])
     changes.update(
         a.succession_date.isoformat() for a in actors if a.id in related and a.succession_date is not None
     )
     changes = sorted(changes)
-    values = []
-    previous: pd.Series = pd.Series(dtype="int64")
+    computed: list[int] = []  # per period: the index of the period whose figures it shows
     previous_day = ""
-    for period in starts:
-        last_day = (period + offset - pd.Timedelta(days=1)).date()
+    for i, last_day in enumerate(ends):
         day = last_day.isoformat()
         after = bisect.bisect_right(changes, previous_day)
-        if values and not (after < len(changes) and changes[after] <= day):
-            values.append(previous)
-            previous_day = day
-            continue
-        ledger = _ledger(mine, names, last_day, last_day) if len(mine) else None
-        if ledger is None or ledger.empty:
-            previous = pd.Series(dtype="int64")
+        if computed and not (after < len(changes) and changes[after] <= day):
+            computed.append(computed[-1])
         else:
-            ledger = _place_losses(ledger, _nodes(catalog, by, pd.unique(ledger.index.get_level_values("group"))))
-            ledger = ledger[ledger.index.get_level_values("holder") == target]
-            previous = ledger["holdings"].droplevel("holder")
-        values.append(previous)
+            computed.append(i)
         previous_day = day
-    table = pd.DataFrame(values, index=pd.DatetimeIndex(starts, name=index_name))
-    table = table.reindex(columns=sorted(table.columns, key=str)).fillna(0).astype("int64")
+    worked = sorted(set(computed))
+    if not len(mine):
+        lines = {}
+    elif (mine["count"] < 0).any() or (mine["count_max"] < 0).any():
+        # The running sums below need counts that never shrink a total; a frame that did not pass
+        # validation may have negative ones: the ledger is re-run as of each period instead.
+        lines = {i: _holdings_by_ledger(mine, names, catalog, by, target, ends[i]) for i in worked}
+    else:
+        lines = _holdings_over_time(mine, names, catalog, by, target, [ends[i] for i in worked])
+        lines = dict(zip(worked, lines))
+    columns = sorted({g for i in worked for g in lines.get(i, {})}, key=str)
+    data = [[lines.get(computed[i], {}).get(g, 0) for g in columns] for i in range(len(starts))]
+    table = pd.DataFrame(data, index=pd.DatetimeIndex(starts, name=index_name), columns=columns, dtype="int64")
     table.columns.name = by
     return table
+
+
+def _holdings_by_ledger(rows: pd.DataFrame, names: _Names, catalog: Catalog, by: str, target: str,
+                        day: dt.date) -> dict[str, int]:
+    """The target's holdings per group as of ``day``: the whole ledger run once (what :func:`holdings` does)."""
+    ledger = _ledger(rows, names, day, day)
+    if ledger.empty:
+        return {}
+    ledger = _place_losses(ledger, _nodes(catalog, by, pd.unique(ledger.index.get_level_values("group"))))
+    ledger = ledger[ledger.index.get_level_values("holder") == target]
+    return {g: int(v) for g, v in ledger["holdings"].droplevel("holder").items()}
+
+
+#: The ledger's columns, as the running totals of :func:`_holdings_over_time` carry them.
+_SUMMED = ("arrived", "arrived_max", *LOSS_COLUMNS, "present")
+_MAXED = ("seen_max", "seen_max_max")
+
+
+def _holdings_over_time(rows: pd.DataFrame, names: _Names, catalog: Catalog, by: str, target: str,
+                        days: list[dt.date]) -> list[dict[str, int]]:
+    """The target's holdings per group as of each of ``days`` (sorted), in one pass over the rows.
+
+    The same figures as :func:`_ledger` run as of each day, without running
+    it per day: every row is a step in running totals over the rows sorted
+    by date. A convoy's count of a type is the running maximum of its
+    sightings' counts (a sighting's rows add up); arrivals add those steps
+    up, the largest sighting is a running maximum of a convoy's total; a
+    loss (sighting, type, event) counts the largest of its duplicates so
+    far, and a capture's captor gains it while it is the row kept. Counts
+    must not be negative. Successions are applied as of each day: days
+    under the same holders share one pass.
+    """
+    out: list[dict[str, int] | None] = [None] * len(days)
+    keys = pd.unique(pd.concat([rows["actor"], rows["captor"].dropna()]))
+    segments: dict[tuple, list[int]] = {}
+    for i, day in enumerate(days):
+        mapping = tuple(names.holder_on(pd.Series(keys, dtype="object"), day)) if len(keys) else ()
+        segments.setdefault(mapping, []).append(i)
+    for mapping, which in segments.items():
+        holder_of = dict(zip(keys, mapping))
+        holder = rows["actor"].map(holder_of)
+        captor_holder = rows["captor"].map(holder_of)
+        groups, tables = _running_ledger(rows, holder, captor_holder, target, [days[i].isoformat() for i in which])
+        for i, found in zip(which, _place_target(groups, tables, _nodes(catalog, by, groups), target)):
+            out[i] = found
+    return out
+
+
+def _running_ledger(rows: pd.DataFrame, holder: pd.Series, captor_holder: pd.Series, target: str,
+                    days: list[str]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The target's groups, and per ledger column a days x groups table of its figures as of each of ``days``."""
+    parts: list[pd.DataFrame] = []  # day, group, and a step of any _SUMMED column
+    maxima: list[pd.DataFrame] = []  # day, group, and a value of any _MAXED column
+    event = rows["event"]
+
+    # Arrivals and sightings of the target's convoys: a sighting's rows add up per type (up to each
+    # day of that sighting), a convoy holds per type the most one sighting showed so far.
+    mask = event.isin(("arrival", "sighting")) & (holder == target)
+    if mask.any():
+        seen = rows.loc[mask, ["event", "convoy", "type", "group", "sid", "day", "count", "count_max"]]
+        key = ["event", "convoy", "type", "group"]
+        per_day = seen.groupby([*key, "sid", "day"], sort=True)[["count", "count_max"]].sum().reset_index()
+        per_day[["count", "count_max"]] = per_day.groupby([*key, "sid"], sort=False)[["count", "count_max"]].cumsum()
+        per_day = per_day.sort_values([*key, "day"], kind="stable")
+        most = per_day.groupby(key, sort=False)[["count", "count_max"]].cummax()
+        step = most - most.groupby([per_day[k] for k in key], sort=False).shift(fill_value=0)
+        steps = pd.DataFrame({"day": per_day["day"], "group": per_day["group"], "convoy": per_day["convoy"],
+                              "arrival": per_day["event"] == "arrival",
+                              "count": step["count"], "count_max": step["count_max"]})
+        arrived = steps[steps["arrival"]]
+        parts.append(pd.DataFrame({"day": arrived["day"], "group": arrived["group"],
+                                   "arrived": arrived["count"], "arrived_max": arrived["count_max"]}))
+        sighted = steps[~steps["arrival"]].sort_values("day", kind="stable")
+        totals = sighted.groupby(["convoy", "group"], sort=False)[["count", "count_max"]].cumsum()
+        maxima.append(pd.DataFrame({"day": sighted["day"], "group": sighted["group"],
+                                    "seen_max": totals["count"], "seen_max_max": totals["count_max"]}))
+        first = _first_day(seen)
+        parts.append(pd.DataFrame({"day": first.to_numpy(), "group": first.index, "present": 1}))
+
+    # Losses: per (sighting, type, event, holder) the row kept so far is the largest by
+    # (count, count_max, captor), as _ledger keeps it; its count leaves the holder and, for a
+    # capture with a captor, arrives at the captor's holder.
+    # Every loss row: a row of another holder may be the one kept over a capture by the target.
+    loss_mask = event.isin(LOSS_COLUMNS)
+    if loss_mask.any():
+        loss = rows.loc[loss_mask, ["sid", "type", "event", "group", "day", "count", "count_max", "captor"]].assign(
+            holder=holder[loss_mask], taker=captor_holder[loss_mask])
+        # The rank of each row's (count, count_max, captor), missing captor first, as the sort in _ledger.
+        ordered = loss.sort_values(["count", "count_max", "captor"], kind="stable", na_position="first")
+        tied = ordered[["count", "count_max", "captor"]].astype("object")
+        before = tied.shift()
+        changed = ((tied != before) & ~(tied.isna() & before.isna())).any(axis=1)
+        loss["rank"] = changed.cumsum().reindex(loss.index)
+        loss = loss.sort_values(["sid", "type", "event", "holder", "day"], kind="stable")
+        key = [loss["sid"], loss["type"], loss["event"], loss["holder"]]
+        kept = loss.groupby(key, sort=False)["rank"].cummax()
+        by_rank = ordered.assign(rank=changed.cumsum()).drop_duplicates("rank", keep="last").set_index("rank")
+        kept_count = by_rank["count"].reindex(kept).to_numpy()
+        kept_max = by_rank["count_max"].reindex(kept).to_numpy()
+        kept_taker = by_rank["taker"].reindex(kept).to_numpy()
+        own = (loss["holder"] == target).to_numpy()
+        lost = pd.Series(kept_count * own, index=loss.index)
+        lost_step = lost - lost.groupby(key, sort=False).shift(fill_value=0)
+        parts.append(pd.DataFrame({"day": loss["day"], "group": loss["group"]}
+                                  | {e: lost_step.where(loss["event"] == e, 0) for e in LOSS_COLUMNS}))
+        first = _first_day(loss[own])
+        parts.append(pd.DataFrame({"day": first.to_numpy(), "group": first.index, "present": 1}))
+        gains = (loss["event"] == "captured").to_numpy() & (kept_taker == target)
+        gained = pd.DataFrame({"arrived": kept_count * gains, "arrived_max": kept_max * gains,
+                               "present": gains.astype("int64")}, index=loss.index)
+        gained_step = gained - gained.groupby(key, sort=False).shift(fill_value=0)
+        parts.append(gained_step.assign(day=loss["day"], group=loss["group"]))
+
+    # Running sums and maxima per group over the days, read as of each requested day.
+    frames = [p for p in parts + maxima if len(p)]
+    if not frames:
+        return [], {c: np.zeros((len(days), 0), dtype="int64") for c in (*_SUMMED, *_MAXED)}
+    all_days = sorted(set().union(*(set(p["day"]) for p in frames)))
+    groups = sorted(set().union(*(set(p["group"]) for p in frames)), key=str)
+    day_index = {d: i for i, d in enumerate(all_days)}
+    group_index = {g: i for i, g in enumerate(groups)}
+    # The last day with a row, per requested day (a day before every row reads the zero row at the end).
+    at = np.array([bisect.bisect_right(all_days, d) - 1 for d in days], dtype="int64")
+    out: dict[str, np.ndarray] = {}
+    for columns, combine in ((_SUMMED, "sum"), (_MAXED, "max")):
+        found = [p for p in (parts if combine == "sum" else maxima) if len(p)]
+        for column in columns:
+            table = np.zeros((len(all_days) + 1, len(groups)), dtype="int64")
+            for part in found:
+                if column not in part.columns:
+                    continue
+                r = part["day"].map(day_index).to_numpy()
+                c = part["group"].map(group_index).to_numpy()
+                v = part[column].fillna(0).to_numpy(dtype="int64")
+                if combine == "sum":
+                    np.add.at(table, (r, c), v)
+                else:
+                    np.maximum.at(table, (r, c), v)
+            body = table[:-1]
+            table[:-1] = np.cumsum(body, axis=0) if combine == "sum" else np.maximum.accumulate(body, axis=0)
+            out[column] = table[at]
+    return groups, out
+
+
+def _first_day(rows: pd.DataFrame) -> pd.Series:
+    """Per group, its earliest day (ISO text, so sorting is enough; no aggregation per group)."""
+    first = rows[["group", "day"]].sort_values("day", kind="stable").drop_duplicates("group")
+    return pd.Series(first["day"].to_numpy(), index=first["group"].to_numpy())
+
+
+def _place_target(groups: list[str], tables: dict[str, np.ndarray], nodes, target: str) -> list[dict[str, int]]:
+    """Per day (a row of ``tables``): holdings per group of the target's present lines, losses placed.
+
+    The figures of every day at once; only a day where a line named by
+    family or category lost more than it held goes through
+    :func:`_place_losses` (as a ledger of that day's lines).
+    """
+    if not groups:
+        return [{} for _ in range(len(tables["present"]))]
+    lost = tables["destroyed"] + tables["abandoned"] + tables["captured"]
+    base = np.maximum(tables["arrived"], tables["seen_max"])
+    held = (base - lost).clip(min=0)
+    held_max = (np.maximum(tables["arrived_max"], tables["seen_max_max"]) - lost).clip(min=0)
+    present = tables["present"] > 0
+    level = np.array([nodes.get(g, (0, None, None))[0] for g in groups])
+    placing = ((lost > base) & (level > 0) & present).any(axis=1)
+    names = np.array(groups, dtype=object)
+    out = []
+    for k in range(len(present)):
+        lines = np.flatnonzero(present[k])
+        if not placing[k]:
+            out.append(dict(zip(names[lines].tolist(), held[k, lines].tolist())))
+            continue
+        ledger = pd.DataFrame({c: tables[c][k, lines] for c in (*_SUMMED, *_MAXED)}
+                              | {"holdings": held[k, lines], "holdings_max": held_max[k, lines]},
+                              index=pd.MultiIndex.from_arrays([[target] * len(lines), names[lines]],
+                                                              names=["holder", "group"]))
+        ledger = _place_losses(ledger, nodes)
+        out.append({g: int(v) for g, v in zip(names[lines].tolist(), ledger["holdings"].tolist())})
+    return out

@@ -143,11 +143,15 @@ def equipment_by_category(merged: pd.DataFrame) -> pd.DataFrame:
     columns = ["convoy", "category", "role", "count", "count_max", "types"]
     if merged.empty:
         return pd.DataFrame(columns=columns)
-    # A category can span roles (an armoured truck is an MRAP in a support role): list them.
     out = merged.groupby(["convoy", "category"], sort=False).agg(
-        role=("role", lambda roles: "; ".join(dict.fromkeys(str(r) for r in roles))),
         count=("count", "sum"), count_max=("count_max", "sum"), types=("type", "nunique"),
     ).reset_index()
+    # A category can span roles (an armoured truck is an MRAP in a support role): list them, in order of
+    # appearance, from one plain pass (a Python function per group is far slower).
+    roles: dict[tuple, dict[str, None]] = {}
+    for key in zip(merged["convoy"].tolist(), merged["category"].tolist(), merged["role"].tolist()):
+        roles.setdefault(key[:2], {})[str(key[2])] = None
+    out["role"] = ["; ".join(roles.get(key, ())) for key in zip(out["convoy"].tolist(), out["category"].tolist())]
     return out[columns].sort_values(["convoy", "count"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
@@ -196,11 +200,15 @@ def _joined(work: pd.DataFrame, col: str, limit: int = SUMMARY_LIST_LIMIT) -> di
     values = work[["convoy", col]].dropna()
     if values.empty:  # no convoy has one (a file without places): indexing by an empty mask would lose the columns
         return {}
-    values = values[values[col].map(lambda v: bool(str(v).strip()))]
-    values = values.drop_duplicates()
+    blank = {v: not str(v).strip() for v in pd.unique(values[col])}
+    values = values[~values[col].map(blank).astype(bool)].drop_duplicates()
+    # One pass in plain Python over the distinct (convoy, value) pairs: a pandas group per convoy is far slower.
+    found: dict[str, list[str]] = {}
+    for convoy, value in zip(values["convoy"].tolist(), values[col].tolist()):
+        found.setdefault(convoy, []).append(value)
     out: dict[str, str] = {}
-    for convoy, items in values.groupby("convoy", sort=False)[col]:
-        shown = [str(v) for v in items.iloc[:limit]]
+    for convoy, items in found.items():
+        shown = [str(v) for v in items[:limit]]
         more = len(items) - len(shown)
         out[convoy] = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
     return out
@@ -245,9 +253,7 @@ def summary_table(frame: pd.DataFrame, merged: pd.DataFrame, estimates: Sequence
         "sighting_id": frame["sighting_id"].astype(object),
         "observed": _observed(frame["observed_at"]),
         **{col: frame[col].astype(object) for col in ("place", "actor", "source")},
-        "grade": [grade_text(r, c) for r, c in zip(frame["reliability"], frame["credibility"])],
-        "grade_key": [("Z" if _missing(r) else str(r)) + ("9" if _missing(c) else str(int(c)))
-                      for r, c in zip(frame["reliability"], frame["credibility"])],
+        **_grades(frame),
     })
     groups = work.groupby("convoy", sort=False)
     seen = groups["observed"].agg(["min", "max"])
@@ -256,19 +262,26 @@ def summary_table(frame: pd.DataFrame, merged: pd.DataFrame, estimates: Sequence
     graded = work[work["grade"] != ""].sort_values(["convoy", "grade_key"], kind="stable")
     grades = graded.drop_duplicates("convoy").set_index("convoy")["grade"]
     totals = merged.groupby("convoy").agg(vehicles=("count", "sum"), vehicles_max=("count_max", "sum"))
+    # Plain dicts for the loop below: a pandas lookup per convoy and column costs more than the rest of it.
+    first_seen = dict(zip(seen.index, seen["min"].tolist()))
+    last_seen = dict(zip(seen.index, seen["max"].tolist()))
+    n_sightings = dict(zip(n_sightings.index, n_sightings.tolist()))
+    total_of = dict(zip(totals.index, totals["vehicles"].tolist()))
+    total_max_of = dict(zip(totals.index, totals["vehicles_max"].tolist()))
+    grades = dict(zip(grades.index, grades.tolist()))
     rows = []
     for convoy in seen.index:
         est = by_convoy.get(convoy, {})
         best = est.get("best") or {}
         vehicles = est.get("vehicles") or {}
-        total = vehicles.get("total", totals["vehicles"].get(convoy))
-        total_max = vehicles.get("total_max", totals["vehicles_max"].get(convoy))
+        total = vehicles.get("total", total_of.get(convoy))
+        total_max = vehicles.get("total_max", total_max_of.get(convoy))
         pmin, pmax = _personnel(best)
         confidence = best.get("confidence")
         rows.append({
             "convoy": convoy,
-            "first_seen": _as_date(seen.at[convoy, "min"]),
-            "last_seen": _as_date(seen.at[convoy, "max"]),
+            "first_seen": _as_date(first_seen[convoy]),
+            "last_seen": _as_date(last_seen[convoy]),
             "place": texts["place"].get(convoy, ""),
             "actor": texts["actor"].get(convoy, ""),
             "sightings": int(n_sightings[convoy]),
@@ -292,6 +305,20 @@ def summary_table(frame: pd.DataFrame, merged: pd.DataFrame, estimates: Sequence
     out["confidence"] = out["confidence"].astype("Float64")
     # Chronological, as a reader follows events.
     return out.sort_values(["first_seen", "convoy"], kind="stable", na_position="last").reset_index(drop=True)
+
+
+def _grades(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Per row the Admiralty grade text and a sort key (best first, missing last), made once per distinct pair."""
+    memo: dict[tuple, tuple[str, str]] = {}
+    grade, key = [], []
+    for r, c in zip(frame["reliability"].astype(object).tolist(), frame["credibility"].astype(object).tolist()):
+        pair = (None if _missing(r) else r, None if _missing(c) else c)
+        found = memo.get(pair)
+        if found is None:
+            found = memo[pair] = (grade_text(r, c), ("Z" if _missing(r) else str(r)) + ("9" if _missing(c) else str(int(c))))
+        grade.append(found[0])
+        key.append(found[1])
+    return {"grade": grade, "grade_key": key}
 
 
 def breakdown_text(breakdown: Any) -> str:

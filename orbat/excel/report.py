@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -36,6 +37,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from orbat.errors import OrbatError
+from orbat.excel.rows import SheetRows, column_cells, row_xml
 from orbat.excel.pages import (
     GAP_WIDTH, columns_spanned, drawing_columns, extended, page_breaks, print_scale, print_setup,
 )
@@ -115,6 +117,25 @@ class _Styles:
         label.font = Font(name="Calibri", size=11, bold=True, color="44546A")
         wb.add_named_style(label)
         self._protos: dict[str, WriteOnlyCell] = {}
+        self._ids: dict[str, int] = {}
+        self._sheets: dict[int, SheetRows] = {}
+
+    def new_sheet(self, title: str):
+        """A write-only sheet whose bulk rows are written column-wise (:class:`orbat.excel.rows.SheetRows`)."""
+        ws = self.wb.create_sheet(title)
+        self._sheets[id(ws)] = SheetRows(ws)
+        return ws
+
+    def sheet(self, ws) -> SheetRows | None:
+        """The row stream of a sheet made by :meth:`new_sheet` (None for any other)."""
+        return self._sheets.get(id(ws))
+
+    def style_id(self, ws, key: str) -> int:
+        """The workbook's style index of a prototype style (what a cell copying it would get)."""
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = self.wb._cell_styles.add(self.proto(ws, key))
+        return found
 
     def proto(self, ws, key: str):
         """A style array for ``key``: a number format, ``"link"``, ``"header"``, ``"title"`` or ``"label"``."""
@@ -235,15 +256,18 @@ def _python_values(series: pd.Series) -> list:
         return [None if v != v or v in (math.inf, -math.inf) else v for v in series.tolist()]
     if kind == "M":
         return [None if pd.isna(v) else v.to_pydatetime().replace(tzinfo=None) for v in series]
-    values = series.astype(object).tolist()
-    out = []
-    for v in values:
+    array = series.to_numpy(dtype=object)
+    out = array.tolist()
+    # Missing values and numpy scalars are few: find them for the whole column, then look at those only.
+    for i in np.flatnonzero(pd.isna(array)).tolist():
+        v = out[i]
         if v is None or v is pd.NA or v is pd.NaT or (v.__class__ is float and v != v):
-            out.append(None)
-        elif hasattr(v, "item") and not isinstance(v, (str, date)):
-            out.append(v.item())  # numpy scalar
-        else:
-            out.append(v)
+            out[i] = None
+    kinds = set(map(type, out))
+    if any(issubclass(k, np.generic) for k in kinds):
+        for i, v in enumerate(out):
+            if isinstance(v, np.generic) and hasattr(v, "item") and not isinstance(v, (str, date)):
+                out[i] = v.item()  # numpy scalar
     return out
 
 
@@ -324,7 +348,7 @@ def _write_blocks(wb: Workbook, styles: _Styles, title: str, blocks: Sequence[_B
     sheets = []
     names = _sheet_names(title, pages + first_page - 1)[first_page - 1:]
     for page, name in enumerate(names):
-        ws = wb.create_sheet(name)
+        ws = styles.new_sheet(name)
         sheets.append(ws)
         start, stop = page * per_sheet, (page + 1) * per_sheet
         slices = [b.frame.iloc[start:stop] for b in blocks]
@@ -389,47 +413,75 @@ def _add_table(ws, table: Table) -> None:
 
 
 def _append_rows(ws, styles: _Styles, blocks: Sequence[_Block], slices: Sequence[pd.DataFrame], first_row: int = 2) -> None:
-    """Append the blocks' rows side by side, ``CHUNK_ROWS`` at a time; ``first_row`` is the sheet row of the first."""
+    """Append the blocks' rows side by side, ``CHUNK_ROWS`` at a time; ``first_row`` is the sheet row of the first.
+
+    Each column is converted once per chunk (its number format, its formula
+    guard and links decided for the whole column); the cells are then
+    written as XML text by :mod:`orbat.excel.rows` (no cell object per
+    value), or through openpyxl cell by cell when a chunk holds a value
+    that module leaves to openpyxl.
+    """
+    sheet = styles.sheet(ws)
     runs: list[_LinkRuns] = []
     longest = max(len(s) for s in slices)
+    epoch = ws.parent.epoch
     for start in range(0, longest, CHUNK_ROWS):
-        columns: list[list] = []
         n = min(CHUNK_ROWS, longest - start)
+        row0 = first_row + start
+        fast = sheet is not None and sheet.fast and sheet.row == row0
+        columns: list[tuple[list, str | None]] = []  # (values, number format) per sheet column; None: a gap
+        cells_xml: list[list[str]] = []
         offset = 1
         for bi, (block, part) in enumerate(zip(blocks, slices)):
             chunk = part.iloc[start:start + CHUNK_ROWS]
             for ci, (col, fmt) in enumerate(zip(block.frame.columns, block.formats)):
                 values = _python_values(chunk[col])
-                if fmt is not None:
-                    proto = styles.proto(ws, fmt)
-                    for i, v in enumerate(values):
-                        if v is not None:
-                            cell = _text_cell(ws, v) if isinstance(v, str) else WriteOnlyCell(ws, value=v)
-                            cell._style = copy(proto)
-                            values[i] = cell
-                else:
+                letter = get_column_letter(offset + ci)
+                if fmt is None:
                     links = None
                     if col in block.links:
                         if start == 0:
-                            runs.append(_LinkRuns(ws, get_column_letter(offset + ci)))
-                        links = next(r for r in runs if r.letter == get_column_letter(offset + ci))
-                    _guard_texts(values, ws, styles, links, first_row + start, block.raw_headers)
+                            runs.append(_LinkRuns(ws, letter))
+                        links = next(r for r in runs if r.letter == letter)
+                    _guard_texts(values, ws, styles, links, row0, block.raw_headers)
                 values += [None] * (n - len(values))
-                columns.append(values)
+                columns.append((values, fmt))
+                if fast:
+                    xml = column_cells(values, letter, row0, None if fmt is None else styles.style_id(ws, fmt),
+                                       epoch, _style_id_of)
+                    if xml is None:
+                        fast = False
+                    else:
+                        cells_xml.append(xml)
             offset += block.width + 1
             if bi < len(blocks) - 1:
-                columns.append([None] * n)
-        for row in zip(*columns):
+                columns.append(([None] * n, None))
+        if fast:
+            sheet.write_xml([row_xml(r, cells) for r, cells in zip(range(row0, row0 + n), zip(*cells_xml))])
+            continue
+        for values, fmt in columns:
+            if fmt is not None:
+                proto = styles.proto(ws, fmt)
+                for i, v in enumerate(values):
+                    if v is not None:
+                        cell = _text_cell(ws, v) if isinstance(v, str) else WriteOnlyCell(ws, value=v)
+                        cell._style = copy(proto)
+                        values[i] = cell
+        for row in zip(*(values for values, _ in columns)):
             ws.append(row)
     for run in runs:
         run.close()
+
+
+def _style_id_of(cell) -> int | None:
+    return cell.style_id if cell.has_style else None
 
 
 # --------------------------------------------------------------------------- the sheets
 
 
 def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
-    ws = wb.create_sheet("Summary")
+    ws = styles.new_sheet("Summary")
     full = report.tables["summary"]
     # Room for the title block, the charts and their numbers below the convoy table; convoys
     # beyond that continue on "Summary (2)", ... (only ever with a huge number of convoys).
