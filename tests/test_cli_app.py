@@ -126,3 +126,14 @@ def test_plain_coercion_gives_what_typer_gives(data):
 def test_plain_coercion_leaves_other_values_to_typer():
     _, param = next((n, p) for n, p in PARAMS if p.type_descriptor.annotation is bool)
     assert _plain_coerce(param, "yes") is True and _plain_coerce(param, "off") is False
+
+
+def test_a_nul_in_a_path_is_typers_own_error():
+    """A path with an embedded NUL (possible from CliRunner, not from a shell) gets typer's message."""
+    import typer as _typer
+
+    _, param = next((n, p) for n, p in PARAMS if p.type_descriptor.annotation is Path and not p.multiple)
+    with pytest.raises(_typer.BadParameter, match="null byte"):
+        _typer_coerce(param, "a\x00b")
+    with pytest.raises(_typer.BadParameter, match="null byte"):
+        _plain_coerce(param, "a\x00b")

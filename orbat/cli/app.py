@@ -46,7 +46,9 @@ if RuntimeParam is not None:
         def _one(self, value: Any, param, ctx) -> Any:
             if self.kind is bool and type(value) is bool:
                 return value
-            if type(value) is not str or self.kind is bool:
+            # A NUL in a path is an error in typer's adapter ("embedded null
+            # byte"); leave that rare value to it so the message is typer's.
+            if type(value) is not str or self.kind is bool or (self.kind is not str and "\x00" in value):
                 return build_runtime_param(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
             if self.kind is str:
                 return value

@@ -516,7 +516,7 @@ def _summary(wb: Workbook, styles: _Styles, report, max_rows: int) -> None:
     # Charts right under the convoy table, where a reader looks first; their numbers below them.
     # The map of the located sightings beside the charts.
     chart_row = head_row + n + 2
-    has_map = report.map_layers is not None and bool(report.map_layers.points)
+    has_map = report.map_layers is not None and len(report.map_layers.columns) > 0
     scale = print_scale(widths)
     columns = drawing_columns(widths, [CHART_WIDTH_CM, CHART_WIDTH_CM] + ([MAP_WIDTH_CM] if has_map else []), scale)
     anchors = {"category": f"{get_column_letter(columns[0])}{chart_row}",
@@ -553,7 +553,7 @@ def _summary_map(ws, layers, anchor: str) -> bool:
     Drawn by :func:`orbat.mapfigure.map_png` (matplotlib); a report of
     sightings without any coordinates gets no picture.
     """
-    if layers is None or not layers.points:
+    if layers is None or not len(layers.columns):
         return False
     from io import BytesIO
 
