@@ -428,6 +428,9 @@ class _Run:
     order: np.ndarray  # convoys x templates: template indices, best first (ties: doctrine order)
     confidence: np.ndarray
     answers: Answers  # the winners' echelons, each template's probability (orbat.confidence)
+    #: Per convoy, the count scenarios its estimate rests on: 1 (exact counts), all of them (enumerated),
+    #: or the draws scored (adaptive sampling: the first batch, or all ``samples``).
+    draws: np.ndarray | None = None
 
     def answer_table(self) -> pd.DataFrame:
         """Per convoy: ``convoy``, ``template_got``, ``echelon_got``, ``kind_got`` and ``confidence`` (whole columns)."""
@@ -556,15 +559,41 @@ class _Run:
 
 
 @dataclass
+class _Blocks:
+    """Scenario blocks to score: one per convoy, each its scenarios' convoy, number and weight.
+
+    ``conv`` (index among the convoys with an open count), ``length`` (its
+    scenarios), ``sampled`` (draws, not an enumeration) and, for draws,
+    ``draws`` (where its draws start in ``sample`` / ``weight``: each
+    distinct draw's sample number and its weight, how often it was drawn
+    over the draws the estimate divides by).
+    """
+
+    conv: np.ndarray
+    length: np.ndarray
+    sampled: np.ndarray
+    draws: np.ndarray
+    sample: np.ndarray
+    weight: np.ndarray
+
+    def take(self, which: np.ndarray) -> _Blocks:
+        """The blocks at positions ``which`` (their draws stay where they are)."""
+        return _Blocks(self.conv[which], self.length[which], self.sampled[which], self.draws[which],
+                       self.sample, self.weight)
+
+
+@dataclass
 class _Scenarios:
     """The count scenarios of the convoys with an open count (``count_max > count``), one block per convoy.
 
     Doctrine-free, so it is made beside the rule tables. Per open type row
     (grouped by convoy): its count, span, carried range, radix, place value
     and hash key; per convoy with open rows (``targets``): where its rows
-    start and how many; per block (one per such convoy): the convoy, its
-    number of scenarios, whether they are draws, and where its draws start
-    in ``samp_sample`` / ``samp_weight``.
+    start and how many. ``first`` holds every convoy's first batch (all its
+    scenarios, or its first ``first_draws`` draws); ``rest`` the remaining
+    ``samples - first_draws`` draws of each sampled convoy (empty when the
+    first batch is all of them), scored only where the first batch leaves
+    the scores unsettled (see :func:`_sample_wins`).
     """
 
     uncertain: np.ndarray
@@ -579,12 +608,23 @@ class _Scenarios:
     keys: np.ndarray
     starts: np.ndarray
     per_convoy: np.ndarray
-    block_conv: np.ndarray
-    block_len: np.ndarray
-    block_sampled: np.ndarray
-    block_draws: np.ndarray
-    samp_sample: np.ndarray
-    samp_weight: np.ndarray
+    first: _Blocks
+    rest: _Blocks
+    samples: int
+    first_draws: int
+
+
+#: Adaptive sampling: a sampled convoy's first batch is this share of its draws (at least FIRST_DRAWS) ...
+FIRST_SHARE = 0.25
+FIRST_DRAWS = 50
+#: ... and it stops there when every template's mean score is known within this standard error.
+SETTLED_ERROR = 0.005
+
+
+def first_batch(samples: int) -> int:
+    """How many of ``samples`` draws a convoy's first batch holds (all of them when that is fewer than FIRST_DRAWS x 2)."""
+    first = max(FIRST_DRAWS, int(samples * FIRST_SHARE))
+    return samples if first * 2 > samples else first
 
 
 def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios | None:
@@ -629,71 +669,105 @@ def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios |
     # Enumerated convoys: scenarios numbered 0 .. count-1, weight 1 / count.
     e_conv = np.flatnonzero(enumerate_all)
     e_count = np.exp2(log_total[e_conv]).round().astype(np.int64)
-    block_conv, block_len, block_sampled = [e_conv], [e_count], [np.zeros(len(e_conv), dtype=bool)]
-    # Sampled convoys: their distinct draws, each weighted by how often it was drawn.
-    samp_sample = np.zeros(0, dtype=np.int64)
-    samp_weight = np.zeros(0, dtype=np.float64)
     s_conv = np.flatnonzero(~enumerate_all)
+    n_first = first_batch(samples)
+    none = np.zeros(0, dtype=np.int64)
     if len(s_conv):
         keys = pd.util.hash_pandas_object(sub[["convoy", "equipment_key"]], index=False).to_numpy(dtype=np.uint64)
-        exact = log_total[s_conv] < 45  # numbers stay exact integers in float64
-        per = per_convoy[s_conv]
-        rows_before = np.r_[0, np.cumsum(per)]
-        # Blocks of convoys with about half a million draws (rows x samples) each: the temporaries
-        # stay small and warm in memory whatever the input; only each convoy's distinct draws are kept.
-        budget = max(1, 500_000 // samples)
-        kept_sample, kept_count, kept_len = [], [], []
-        first = 0
-        while first < len(s_conv):
-            last = max(first + 1, int(np.searchsorted(rows_before, rows_before[first] + budget, side="right")) - 1)
-            r = _ranges(starts[s_conv[first:last]], per[first:last])
-            u = _uniforms(keys[r][:, None], seed, np.arange(samples, dtype=np.uint64)[None, :])
-            offsets = np.floor(u * radix[r][:, None])
-            offsets *= place[r][:, None]
-            numbers = np.add.reduceat(offsets, rows_before[first:last] - rows_before[first], axis=0)
-            # Convoys with astronomically many scenarios: every draw is its own scenario.
-            numbers[~exact[first:last]] = -1.0 - np.arange(samples)[None, :]
-            # Per convoy, its draws sorted by number (stable: the first draw of a number represents it).
-            order = np.argsort(numbers, axis=1, kind="stable")
-            sorted_numbers = np.take_along_axis(numbers, order, axis=1)
-            new = np.ones_like(sorted_numbers, dtype=bool)
-            new[:, 1:] = sorted_numbers[:, 1:] != sorted_numbers[:, :-1]
-            group_start = np.flatnonzero(new.ravel())
-            kept_sample.append(order.ravel()[group_start].astype(np.int32))
-            kept_count.append(np.diff(np.r_[group_start, new.size]).astype(np.int32))
-            kept_len.append(new.sum(axis=1).astype(np.int64))
-            first = last
-        samp_sample = np.concatenate(kept_sample)
-        samp_weight = np.concatenate(kept_count) / samples  # how often each was drawn
-        block_conv.append(s_conv)
-        block_len.append(np.concatenate(kept_len))
-        block_sampled.append(np.ones(len(s_conv), dtype=bool))
+        # Sampled convoys: their distinct draws, each weighted by how often it was drawn; the first batch
+        # (draws 0 .. n_first-1) and the rest (n_first .. samples-1) each on their own.
+        draws_first = _distinct_draws(keys, radix, place, starts, per_convoy, log_total, s_conv, seed, 0, n_first)
+        draws_rest = _distinct_draws(keys, radix, place, starts, per_convoy, log_total, s_conv, seed, n_first,
+                                     samples)
     else:
         keys = np.zeros(len(rows), dtype=np.uint64)
-    block_conv_a = np.concatenate(block_conv)
-    block_len_a = np.concatenate(block_len)
-    block_sampled_a = np.concatenate(block_sampled)
-    # Where each sampled block's draws start in samp_sample / samp_weight (0 for enumerated blocks).
-    block_draws = np.zeros(len(block_conv_a), dtype=np.int64)
-    block_draws[block_sampled_a] = np.r_[0, np.cumsum(block_len_a[block_sampled_a])[:-1]]
+        draws_first = draws_rest = (none, np.zeros(0, dtype=np.float64), none)
+    first_sample, first_weight, first_len = draws_first
+    first = _Blocks(np.r_[e_conv, s_conv], np.r_[e_count, first_len],
+                    np.r_[np.zeros(len(e_conv), dtype=bool), np.ones(len(s_conv), dtype=bool)],
+                    np.r_[np.zeros(len(e_conv), dtype=np.int64), _offsets(first_len)],
+                    first_sample, first_weight / n_first)
+    rest_sample, rest_weight, rest_len = draws_rest
+    rest = _Blocks(s_conv if len(rest_len) else none, rest_len, np.ones(len(rest_len), dtype=bool),
+                   _offsets(rest_len), rest_sample, rest_weight / samples)
     return _Scenarios(uncertain, targets, rows, low, span, c_low, c_span, radix, place, keys, starts, per_convoy,
-                      block_conv_a, block_len_a, block_sampled_a, block_draws, samp_sample, samp_weight)
+                      first, rest, samples, n_first)
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    """Where each of consecutive runs of these lengths starts."""
+    return np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64) if len(lengths) else np.zeros(0, dtype=np.int64)
+
+
+def _distinct_draws(keys: np.ndarray, radix: np.ndarray, place: np.ndarray, starts: np.ndarray,
+                    per_convoy: np.ndarray, log_total: np.ndarray, s_conv: np.ndarray, seed: int,
+                    lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draws ``lo .. hi-1`` of each convoy ``s_conv``: the distinct ones' sample numbers, how often each was drawn, how many per convoy.
+
+    A draw is a uniform offset per open row from a seeded hash of (row key,
+    sample number): the same draw whatever else is drawn.
+    """
+    none = np.zeros(0, dtype=np.int64)
+    if hi <= lo:
+        return none, np.zeros(0, dtype=np.float64), none
+    samples = hi - lo
+    exact = log_total[s_conv] < 45  # numbers stay exact integers in float64
+    per = per_convoy[s_conv]
+    rows_before = np.r_[0, np.cumsum(per)]
+    # Blocks of convoys with about half a million draws (rows x samples) each: the temporaries
+    # stay small and warm in memory whatever the input; only each convoy's distinct draws are kept.
+    budget = max(1, 500_000 // samples)
+    kept_sample, kept_count, kept_len = [], [], []
+    first = 0
+    while first < len(s_conv):
+        last = max(first + 1, int(np.searchsorted(rows_before, rows_before[first] + budget, side="right")) - 1)
+        r = _ranges(starts[s_conv[first:last]], per[first:last])
+        u = _uniforms(keys[r][:, None], seed, np.arange(lo, hi, dtype=np.uint64)[None, :])
+        offsets = np.floor(u * radix[r][:, None])
+        offsets *= place[r][:, None]
+        numbers = np.add.reduceat(offsets, rows_before[first:last] - rows_before[first], axis=0)
+        # Convoys with astronomically many scenarios: every draw is its own scenario.
+        numbers[~exact[first:last]] = -1.0 - np.arange(samples)[None, :]
+        # Per convoy, its draws sorted by number (stable: the first draw of a number represents it).
+        order = np.argsort(numbers, axis=1, kind="stable")
+        sorted_numbers = np.take_along_axis(numbers, order, axis=1)
+        new = np.ones_like(sorted_numbers, dtype=bool)
+        new[:, 1:] = sorted_numbers[:, 1:] != sorted_numbers[:, :-1]
+        group_start = np.flatnonzero(new.ravel())
+        kept_sample.append((order.ravel()[group_start] + lo).astype(np.int32))
+        kept_count.append(np.diff(np.r_[group_start, new.size]).astype(np.int32))
+        kept_len.append(new.sum(axis=1).astype(np.int64))
+        first = last
+    return np.concatenate(kept_sample), np.concatenate(kept_count).astype(np.float64), np.concatenate(kept_len)
 
 
 def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, ids: list[str],
                  space: FeatureSpace, codes, point: np.ndarray, seed: int,
-                 point_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 point_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per convoy x template, the share of count scenarios the template wins, and its mean score over them.
+
+    Also, per convoy, how many scenarios (enumerated or drawn) it was
+    estimated from (1 for exact counts).
 
     A scenario fixes every open count at one value of ``count..count_max``.
     When a convoy has no more scenarios than ``samples``, all of them are
-    scored, equally weighted (exact, no randomness needed). Otherwise
+    scored, equally weighted (exact, no randomness needed). Otherwise up to
     ``samples`` scenarios are drawn, each open count uniformly and
     independently, with a seeded hash of (convoy, type, sample) so that a
     convoy's draws do not depend on other convoys or on row order; repeated
     draws are scored once, weighted by how often they were drawn (``plan``,
     from :func:`_plan_scenarios`; None: no open count). All scenarios of all
     convoys are scored together, in chunks of whole convoys, on two threads.
+
+    Drawing is sequential (adaptive): every sampled convoy's first batch
+    (:func:`first_batch`: 50 of 200 draws) is scored, and the rest of its
+    draws only where some template's mean score is not yet settled: where
+    the first batch's standard error of that mean (its draws' standard
+    deviation over the square root of their number) exceeds
+    :data:`SETTLED_ERROR`. A convoy stopped early thus has every template's
+    mean within about 0.005 (one standard error) of what its full
+    distribution gives; one drawn in full is the plain ``samples``-draw
+    estimate. The decision uses the convoy's own draws only.
 
     Only open rows (``count_max > count``) vary between scenarios: a scenario's
     feature matrix is its convoy's matrix at ``count`` (``point_matrix``) plus
@@ -703,19 +777,17 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     n, n_t = len(table), len(ids)
     wins = np.zeros((n, n_t), dtype=np.float64)
     mean = point.copy()
+    used = np.ones(n, dtype=np.int64)
     best = _leader(point, axis=1) if n_t else np.zeros(n, dtype=np.int64)
     uncertain = plan.uncertain if plan is not None else np.zeros(n, dtype=bool)
     # Exact counts leave nothing to sample: the point estimate wins every scenario.
     wins[~uncertain, best[~uncertain]] = 1.0
     if plan is None or n_t == 0:
         wins[uncertain, best[uncertain]] = 1.0
-        return wins, mean
+        return wins, mean, used
     targets, rows, starts, per_convoy = plan.targets, plan.rows, plan.starts, plan.per_convoy
     span, c_low, c_span, radix, place, keys = plan.span, plan.c_low, plan.c_span, plan.radix, plan.place, plan.keys
-    samp_sample, samp_weight = plan.samp_sample, plan.samp_weight
     n_u = len(targets)
-    block_conv_a, block_len_a, block_sampled_a, block_draws = \
-        plan.block_conv, plan.block_len, plan.block_sampled, plan.block_draws
     # Convoys whose point scores leave the same templates at 0 are scored side by side: a chunk of them
     # then skips those templates on all its rows (see _Tables.score). Only whole convoys move: each
     # convoy's scenarios keep their order, so its sums are the same numbers.
@@ -724,9 +796,6 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
         pattern = alive.astype(np.int64) @ (np.int64(1) << np.arange(n_t, dtype=np.int64))
     else:
         pattern = np.unique(np.packbits(alive, axis=1), axis=0, return_inverse=True)[1].ravel()
-    by_pattern = np.argsort(pattern[block_conv_a], kind="stable")
-    block_conv_a, block_len_a = block_conv_a[by_pattern], block_len_a[by_pattern]
-    block_sampled_a, block_draws_a = block_sampled_a[by_pattern], block_draws[by_pattern]
     won = np.zeros((n_u, n_t), dtype=np.float64)
     mean_u = np.zeros((n_u, n_t), dtype=np.float64)
     point_u = point_matrix[targets]
@@ -774,19 +843,32 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
         unit_pairs = bool((per_vehicle[pair_kind, pair_q] == 1).all())  # (padding's weight is thrown away too)
         carried_q = np.flatnonzero(incidence[space.index("carried")])
         carried_mult = incidence[space.index("carried"), carried_q].astype(np.float64)
-    # Chunks of whole convoys (~CHUNK scenarios each): each convoy's sums are made in one chunk, so chunks
-    # can be scored in any order, on two threads (numpy releases the GIL in the large array operations).
-    block_first = np.r_[0, np.cumsum(block_len_a)[:-1]]
-    at = np.minimum(np.searchsorted(block_first, np.arange(0, int(block_len_a.sum()), CHUNK)), len(block_first) - 1)
-    bounds = np.unique(np.r_[at, len(block_first)])
 
-    def score_chunk(b_first: int, b_last: int) -> None:
+    def score_blocks(blocks: _Blocks, squares: np.ndarray | None) -> None:
+        # Blocks side by side by pattern, then chunks of whole convoys (~CHUNK scenarios each): each
+        # convoy's sums are made in one chunk, so chunks can be scored in any order, on two threads
+        # (numpy releases the GIL in the large array operations).
+        if not len(blocks.conv):
+            return
+        blocks = blocks.take(np.argsort(pattern[blocks.conv], kind="stable"))
+        block_first = np.r_[0, np.cumsum(blocks.length)[:-1]]
+        at = np.minimum(np.searchsorted(block_first, np.arange(0, int(blocks.length.sum()), CHUNK)),
+                        len(block_first) - 1)
+        bounds = np.unique(np.r_[at, len(block_first)])
+
+        def score_chunk(b_first: int, b_last: int) -> None:
+            _score_chunk(blocks, b_first, b_last, squares)
+
+        _run_chunks(score_chunk, list(zip(bounds[:-1].tolist(), bounds[1:].tolist())))
+
+    def _score_chunk(blocks: _Blocks, b_first: int, b_last: int, squares: np.ndarray | None) -> None:
         # The chunk's scenarios, from its convoys' blocks: convoy, number (enumerated), draw (sampled), weight.
-        lens = block_len_a[b_first:b_last]
-        conv_c = np.repeat(block_conv_a[b_first:b_last], lens)
+        samp_sample, samp_weight = blocks.sample, blocks.weight
+        lens = blocks.length[b_first:b_last]
+        conv_c = np.repeat(blocks.conv[b_first:b_last], lens)
         in_block = np.arange(len(conv_c)) - np.repeat(np.r_[0, np.cumsum(lens)[:-1]], lens)
-        scen_sampled = np.repeat(block_sampled_a[b_first:b_last], lens)
-        draw_at = np.repeat(block_draws_a[b_first:b_last], lens) + in_block
+        scen_sampled = np.repeat(blocks.sampled[b_first:b_last], lens)
+        draw_at = np.repeat(blocks.draws[b_first:b_last], lens) + in_block
         scen_sample = np.where(scen_sampled, samp_sample.take(draw_at, mode="clip") if len(samp_sample) else 0, -1)
         scen_weight = np.where(scen_sampled, samp_weight.take(draw_at, mode="clip") if len(samp_weight) else 0.0,
                                np.repeat(1.0 / lens, lens))
@@ -830,7 +912,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
                 moved_scen, moved_delta = row_scen[moved], carried_delta[moved]
                 for q, mult in zip(carried_q, carried_mult):
                     added[q] += np.bincount(moved_scen, weights=mult * moved_delta, minlength=n_c)
-            added += np.repeat(point_q[:, block_conv_a[b_first:b_last]], lens, axis=1)  # (each convoy's once)
+            added += np.repeat(point_q[:, blocks.conv[b_first:b_last]], lens, axis=1)  # (each convoy's once)
             live, score = tables.score_live(added)
         else:
             scen_codes = type(codes)(
@@ -841,12 +923,37 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
             matrix = point_u[conv_c]
             matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried - c_low[row_idx])
             live, score = tables.score_live(tables.of(matrix), matrix)
-        _accumulate(won, mean_u, conv_c, score, scen_weight, live)
+        _accumulate(won, mean_u, conv_c, score, scen_weight, live, squares)
 
-    _run_chunks(score_chunk, list(zip(bounds[:-1].tolist(), bounds[1:].tolist())))
+    sampled_conv = plan.first.conv[plan.first.sampled]
+    if not len(plan.rest.conv):  # one batch: every convoy's scenarios at once
+        score_blocks(plan.first, None)
+    else:
+        squares = np.zeros((n_u, n_t), dtype=np.float64)
+        score_blocks(plan.first, squares)
+        # Settled: the first batch gives every template's mean score within SETTLED_ERROR (one standard
+        # error, from the spread of its draws' scores); the others get the rest of their draws.
+        k = plan.first_draws
+        spread = squares[sampled_conv] - mean_u[sampled_conv] ** 2
+        settled = (np.maximum(spread, 0.0).max(axis=1) / max(k - 1, 1)) <= SETTLED_ERROR ** 2
+        more = plan.rest.conv[~settled]  # (the rest's blocks are the sampled convoys, in the same order)
+        # The first batch's sums, weighted over its k draws, become their share of all the draws.
+        share = k / plan.samples
+        won[more] *= share
+        mean_u[more] *= share
+        go_on = np.isin(plan.rest.conv, more)
+        score_blocks(plan.rest.take(np.flatnonzero(go_on)), None)
+        used_u = np.ones(n_u, dtype=np.int64)
+        used_u[sampled_conv] = k
+        used_u[more] = plan.samples
+        used[targets] = used_u
+    enumerated = plan.first.conv[~plan.first.sampled]
+    used[targets[enumerated]] = plan.first.length[~plan.first.sampled]
+    if not len(plan.rest.conv):
+        used[targets[sampled_conv]] = plan.samples
     wins[targets] = won
     mean[targets] = mean_u
-    return wins, mean
+    return wins, mean, used
 
 
 def _run_chunks(work, chunks: list[tuple[int, int]]) -> None:
@@ -862,14 +969,15 @@ def _run_chunks(work, chunks: list[tuple[int, int]]) -> None:
 
 
 def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.ndarray,
-                weight: np.ndarray, live: np.ndarray | None = None) -> None:
+                weight: np.ndarray, live: np.ndarray | None = None, squares: np.ndarray | None = None) -> None:
     """Add one chunk's scenarios to ``won`` (the winner's weight) and ``mean`` (weighted scores), per convoy.
 
     ``score`` is templates x scenarios, for the templates ``live`` (sorted,
     the first template among them; default all): the others score 0 on every
     scenario, so they add nothing and win none. A convoy's scenarios are
     contiguous, so its sums are contiguous runs (``reduceat``); a convoy
-    split between two chunks gets one partial sum from each.
+    split between two chunks gets one partial sum from each. ``squares``,
+    when given, gets the weighted squared scores the same way.
     """
     n_t = won.shape[1]
     arg = _leader(score, axis=0)
@@ -881,11 +989,15 @@ def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.n
     g = len(starts)
     who = conv[starts]  # distinct within a chunk
     won[who] += np.bincount(group * n_t + arg, weights=weight, minlength=g * n_t).reshape(g, n_t)
-    score *= weight[None, :]
-    if live is None or len(live) == n_t:
-        mean[who] += np.add.reduceat(score, starts, axis=1).T
-    else:
-        mean[np.ix_(who, live)] += np.add.reduceat(score, starts, axis=1).T
+    targets = [(mean, score)]
+    if squares is not None:  # weighted squared scores too (the spread of a batch's draws)
+        targets.append((squares, score * score))
+    for into, values in targets:
+        values *= weight[None, :]
+        if live is None or len(live) == n_t:
+            into[who] += np.add.reduceat(values, starts, axis=1).T
+        else:
+            into[np.ix_(who, live)] += np.add.reduceat(values, starts, axis=1).T
 
 
 #: Scores (0..1) within this share of the best are a tie, won by the template first in doctrine order:
@@ -970,7 +1082,7 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
         ladder = np.maximum(doctrine.ladder_echelon(features),
                             _support_echelon(table, doctrine, ids, space, codes, t, tables))
         plan = planned.result()
-    wins, mean = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix)
+    wins, mean, draws = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix)
     # The answer each template would give, a posterior over templates, and the grades' trust: the
     # winner and its answer's probability (orbat.confidence).
     ranks = np.array([echelon_rank(doctrine.get(i).echelon) if doctrine.get(i).echelon else -1 for i in ids],
@@ -986,7 +1098,7 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
     totals = {k: v.to_numpy() for k, v in table.totals().items()}
     personnel = {k: v.to_numpy() for k, v in table.personnel().items()}
     return _Run(table, catalog, doctrine, ids, space, features, scores, wins, mean, samples, ladder,
-                personnel, totals, order, confidence.round(3), answers)
+                personnel, totals, order, confidence.round(3), answers, draws)
 
 
 def estimate_convoys(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | None = None, *,
