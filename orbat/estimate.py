@@ -273,7 +273,8 @@ class _Tables:
         out[live] = compact
         return out
 
-    def score_live(self, quantities: np.ndarray, matrix: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def score_live(self, quantities: np.ndarray, matrix: np.ndarray | None = None,
+                   bounded: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The templates that score above 0 on some row (always the first), and their rows of :meth:`score`.
 
         Every template left out scores exactly 0 on every row. The first
@@ -291,10 +292,11 @@ class _Tables:
         is 0 the score is the 0.0 a full evaluation gives: every tabulated
         term is finite (checked when tabulated), and a finite sum times 0 is
         0. A template with a rule that is not tabulated is always evaluated
-        in full.
+        in full. ``bounded``: the caller knows every quantity is within the
+        tables (counts at most ``count_max``), so it is not checked.
         """
         n = quantities.shape[1]
-        fits = bool(n == 0 or (quantities.max(axis=1) < self.radix).all())
+        fits = bool(bounded or n == 0 or (quantities.max(axis=1) < self.radix).all())
         floats: dict[int, np.ndarray] = {}
         features = Features(matrix, self.columns) if matrix is not None else None
         out = np.empty((len(self.rules), n), dtype=np.float64)
@@ -592,10 +594,9 @@ class _Scenarios:
     (grouped by convoy): its count, span, carried range, radix, place value
     and hash key; per convoy with open rows (``targets``): where its rows
     start and how many. ``first`` holds every convoy's first batch (all its
-    scenarios, or its first ``first_draws`` draws); ``rest`` the remaining
-    ``samples - first_draws`` draws of each sampled convoy (empty when the
-    first batch is all of them), scored only where the first batch leaves
-    the scores unsettled (see :func:`_sample_wins`).
+    scenarios, or its first ``first_draws`` draws); :meth:`rest` draws the
+    remaining ``samples - first_draws`` of the convoys whose first batch
+    leaves the scores unsettled (see :func:`_sample_wins`).
     """
 
     uncertain: np.ndarray
@@ -610,10 +611,26 @@ class _Scenarios:
     keys: np.ndarray
     starts: np.ndarray
     per_convoy: np.ndarray
+    log_total: np.ndarray
+    seed: int
     first: _Blocks
-    rest: _Blocks
     samples: int
     first_draws: int
+
+    @property
+    def sampled(self) -> np.ndarray:
+        """The convoys (among those with an open count) whose scenarios are drawn, not enumerated, ascending."""
+        return self.first.conv[self.first.sampled]
+
+    def rest(self, conv: np.ndarray) -> _Blocks:
+        """Draws ``first_draws .. samples-1`` of the sampled convoys ``conv`` (ascending), weighted over ``samples``.
+
+        A convoy's draws are the same whichever other convoys are asked for.
+        """
+        sample, count, length = _distinct_draws(self.keys, self.radix, self.place, self.starts, self.per_convoy,
+                                                self.log_total, conv, self.seed, self.first_draws, self.samples)
+        return _Blocks(conv if len(length) else conv[:0], length, np.ones(len(length), dtype=bool),
+                       _offsets(length), sample, count / self.samples)
 
 
 #: Adaptive sampling: a sampled convoy's first batch is this share of its draws (at least FIRST_DRAWS) ...
@@ -624,7 +641,7 @@ SETTLED_ERROR = 0.005
 
 
 def first_batch(samples: int) -> int:
-    """How many of ``samples`` draws a convoy's first batch holds (all of them when that is fewer than FIRST_DRAWS x 2)."""
+    """How many of ``samples`` draws a convoy's first batch holds: a quarter, at least FIRST_DRAWS (all below twice that)."""
     first = max(FIRST_DRAWS, int(samples * FIRST_SHARE))
     return samples if first * 2 > samples else first
 
@@ -676,24 +693,19 @@ def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios |
     none = np.zeros(0, dtype=np.int64)
     if len(s_conv):
         keys = pd.util.hash_pandas_object(sub[["convoy", "equipment_key"]], index=False).to_numpy(dtype=np.uint64)
-        # Sampled convoys: their distinct draws, each weighted by how often it was drawn; the first batch
-        # (draws 0 .. n_first-1) and the rest (n_first .. samples-1) each on their own.
+        # Sampled convoys: their first batch's distinct draws (draws 0 .. n_first-1), each weighted by how
+        # often it was drawn; the rest are drawn later, for the convoys that need them (_Scenarios.rest).
         draws_first = _distinct_draws(keys, radix, place, starts, per_convoy, log_total, s_conv, seed, 0, n_first)
-        draws_rest = _distinct_draws(keys, radix, place, starts, per_convoy, log_total, s_conv, seed, n_first,
-                                     samples)
     else:
         keys = np.zeros(len(rows), dtype=np.uint64)
-        draws_first = draws_rest = (none, np.zeros(0, dtype=np.float64), none)
+        draws_first = (none, np.zeros(0, dtype=np.float64), none)
     first_sample, first_weight, first_len = draws_first
     first = _Blocks(np.r_[e_conv, s_conv], np.r_[e_count, first_len],
                     np.r_[np.zeros(len(e_conv), dtype=bool), np.ones(len(s_conv), dtype=bool)],
                     np.r_[np.zeros(len(e_conv), dtype=np.int64), _offsets(first_len)],
                     first_sample, first_weight / n_first)
-    rest_sample, rest_weight, rest_len = draws_rest
-    rest = _Blocks(s_conv if len(rest_len) else none, rest_len, np.ones(len(rest_len), dtype=bool),
-                   _offsets(rest_len), rest_sample, rest_weight / samples)
     return _Scenarios(uncertain, targets, rows, low, span, c_low, c_span, radix, place, keys, starts, per_convoy,
-                      first, rest, samples, n_first)
+                      log_total, seed, first, samples, n_first)
 
 
 def _offsets(lengths: np.ndarray) -> np.ndarray:
@@ -710,7 +722,7 @@ def _distinct_draws(keys: np.ndarray, radix: np.ndarray, place: np.ndarray, star
     sample number): the same draw whatever else is drawn.
     """
     none = np.zeros(0, dtype=np.int64)
-    if hi <= lo:
+    if hi <= lo or not len(s_conv):
         return none, np.zeros(0, dtype=np.float64), none
     samples = hi - lo
     exact = log_total[s_conv] < 45  # numbers stay exact integers in float64
@@ -892,8 +904,10 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
             s_idx = row_idx[s_rows_c]
             u = _uniforms(keys[s_idx], seed, sample_of_row[s_rows_c].astype(np.uint64))
             drawn_offset[s_rows_c] = np.floor(u * radix[s_idx])
-        frac = drawn_offset / span[row_idx]  # open rows: span > 0
-        carried = np.round(c_low[row_idx] + c_span[row_idx] * frac)
+        # Carried vehicles move with the drawn share of the row's range, on the (few) rows with a carried range.
+        moved = np.flatnonzero(c_span.take(row_idx) > 0)
+        m_idx = row_idx[moved]
+        moved_delta = np.round(c_low[m_idx] + c_span[m_idx] * (drawn_offset[moved] / span[m_idx])) - c_low[m_idx]
         if tables.matrix_free:
             n_c = len(conv_c)
             kinds = row_kind.take(row_idx)
@@ -908,14 +922,12 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
             # Whole numbers throughout: the sums are exact in any order.
             added = np.bincount(index.ravel(), weights=weight.ravel(),
                                 minlength=(n_q + 1) * n_c).reshape(n_q + 1, n_c)[:n_q]
-            carried_delta = carried - c_low[row_idx]
-            moved = np.flatnonzero(carried_delta)
             if len(moved):
-                moved_scen, moved_delta = row_scen[moved], carried_delta[moved]
+                moved_scen = row_scen[moved]
                 for q, mult in zip(carried_q, carried_mult):
                     added[q] += np.bincount(moved_scen, weights=mult * moved_delta, minlength=n_c)
             added += np.repeat(point_q[:, blocks.conv[b_first:b_last]], lens, axis=1)  # (each convoy's once)
-            live, score = tables.score_live(added)
+            live, score = tables.score_live(added, bounded=True)  # (counts within count..count_max)
         else:
             scen_codes = type(codes)(
                 convoy=row_scen, category=open_codes.category[row_idx], role=open_codes.role[row_idx],
@@ -923,36 +935,34 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
                 armoured=open_codes.armoured[row_idx], unknown=open_codes.unknown[row_idx],
             )
             matrix = point_u[conv_c]
-            matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried - c_low[row_idx])
+            carried_delta = np.zeros(len(row_idx), dtype=np.float64)
+            carried_delta[moved] = moved_delta
+            matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried_delta)
             live, score = tables.score_live(tables.of(matrix), matrix)
         _accumulate(won, mean_u, conv_c, score, scen_weight, live, squares)
 
-    sampled_conv = plan.first.conv[plan.first.sampled]
-    if not len(plan.rest.conv):  # one batch: every convoy's scenarios at once
+    sampled_conv = plan.sampled
+    k = plan.first_draws
+    if k >= plan.samples or not len(sampled_conv):  # one batch: every convoy's scenarios at once
         score_blocks(plan.first, None)
+        used[targets[sampled_conv]] = plan.samples
     else:
         squares = np.zeros((n_u, n_t), dtype=np.float64)
         score_blocks(plan.first, squares)
         # Settled: the first batch gives every template's mean score within SETTLED_ERROR (one standard
         # error, from the spread of its draws' scores); the others get the rest of their draws.
-        k = plan.first_draws
         spread = squares[sampled_conv] - mean_u[sampled_conv] ** 2
-        settled = (np.maximum(spread, 0.0).max(axis=1) / max(k - 1, 1)) <= SETTLED_ERROR ** 2
-        more = plan.rest.conv[~settled]  # (the rest's blocks are the sampled convoys, in the same order)
+        settled = (np.maximum(spread, 0.0).max(axis=1) / (k - 1)) <= SETTLED_ERROR ** 2
+        more = sampled_conv[~settled]
         # The first batch's sums, weighted over its k draws, become their share of all the draws.
         share = k / plan.samples
         won[more] *= share
         mean_u[more] *= share
-        go_on = np.isin(plan.rest.conv, more)
-        score_blocks(plan.rest.take(np.flatnonzero(go_on)), None)
-        used_u = np.ones(n_u, dtype=np.int64)
-        used_u[sampled_conv] = k
-        used_u[more] = plan.samples
-        used[targets] = used_u
-    enumerated = plan.first.conv[~plan.first.sampled]
-    used[targets[enumerated]] = plan.first.length[~plan.first.sampled]
-    if not len(plan.rest.conv):
-        used[targets[sampled_conv]] = plan.samples
+        score_blocks(plan.rest(more), None)
+        used[targets[sampled_conv]] = k
+        used[targets[more]] = plan.samples
+    enumerated = ~plan.first.sampled
+    used[targets[plan.first.conv[enumerated]]] = plan.first.length[enumerated]
     wins[targets] = won
     mean[targets] = mean_u
     return wins, mean, used
