@@ -952,7 +952,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
         # Settled: the first batch gives every template's mean score within SETTLED_ERROR (one standard
         # error, from the spread of its draws' scores); the others get the rest of their draws.
         spread = squares[sampled_conv] - mean_u[sampled_conv] ** 2
-        settled = (np.maximum(spread, 0.0).max(axis=1) / (k - 1)) <= SETTLED_ERROR ** 2
+        settled = np.sqrt(np.maximum(spread, 0.0).max(axis=1) / (k - 1)) <= SETTLED_ERROR
         more = sampled_conv[~settled]
         # The first batch's sums, weighted over its k draws, become their share of all the draws.
         share = k / plan.samples
