@@ -273,8 +273,60 @@ class _Tables:
         out[live] = compact
         return out
 
+    def possible(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """Rows x templates: whether the template may score above 0 for some quantities between ``low`` and ``high``.
+
+        ``low`` and ``high`` are quantities x rows (a convoy's quantities at
+        ``count`` and at ``count_max``: every count scenario lies in that
+        box, as quantities only grow with counts). False means the template
+        scores exactly 0 on every scenario: one of its required rules has a
+        factor of 0 on the whole box (looked up in a summed-area table of
+        where its tabulated factor is not 0). A template with an untabulated
+        rule, or a row beyond the tables, is always possible.
+        """
+        n = low.shape[1]
+        out = np.ones((n, len(self.rules)), dtype=bool)
+        if n == 0:
+            return out
+        within = (high < self.radix[:, None]).all(axis=0)
+        anywhere: dict[tuple, np.ndarray] = {}  # per rule identity: some non-zero factor in the row's box
+        for j, tid in enumerate(self.rules):
+            if not self.tabulated[tid]:
+                continue
+            for k, rule, table, group, same, weighted, ident in self.plans[tid].required:
+                if ident not in anywhere:
+                    anywhere[ident] = self._nonzero_in_box(table, low, high, within)
+                out[:, j] &= anywhere[ident]
+        return out
+
+    def _nonzero_in_box(self, table, low: np.ndarray, high: np.ndarray, within: np.ndarray) -> np.ndarray:
+        where = table[0]
+        shape = [int(self.radix[i]) for i in where]
+        # Summed-area table of the non-zero factors, with a leading 0 on every axis.
+        counts = np.zeros([r + 1 for r in shape], dtype=np.int64)
+        counts[tuple(slice(1, None) for _ in shape)] = (table[3] != 0).reshape(shape)
+        for axis in range(len(shape)):
+            np.cumsum(counts, axis=axis, out=counts)
+        strides = np.array(counts.strides, dtype=np.int64) // counts.itemsize
+        flat = counts.ravel()
+        lo = np.where(within, low[where], 0).astype(np.int64)
+        hi = np.where(within, high[where], 0).astype(np.int64) + 1
+        total = np.zeros(low.shape[1], dtype=np.int64)
+        # Inclusion-exclusion over the box's corners: + for an even number of low ends, - for an odd one.
+        for corner in range(1 << len(shape)):
+            index = np.zeros(low.shape[1], dtype=np.int64)
+            sign = 1
+            for axis in range(len(shape)):
+                if corner >> axis & 1:
+                    index += lo[axis] * strides[axis]
+                    sign = -sign
+                else:
+                    index += hi[axis] * strides[axis]
+            total += sign * flat[index]
+        return (total > 0) | ~within
+
     def score_live(self, quantities: np.ndarray, matrix: np.ndarray | None = None,
-                   bounded: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                   bounded: bool = False, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The templates that score above 0 on some row (always the first), and their rows of :meth:`score`.
 
         Every template left out scores exactly 0 on every row. The first
@@ -294,6 +346,8 @@ class _Tables:
         0. A template with a rule that is not tabulated is always evaluated
         in full. ``bounded``: the caller knows every quantity is within the
         tables (counts at most ``count_max``), so it is not checked.
+        ``only`` (per template, optional): the templates that may score above
+        0 on these rows (:meth:`possible`); the others are left at 0 unseen.
         """
         n = quantities.shape[1]
         fits = bool(bounded or n == 0 or (quantities.max(axis=1) < self.radix).all())
@@ -328,7 +382,7 @@ class _Tables:
 
         factor_of: dict[int, np.ndarray] = {}  # required factors by rule identity (shared across templates)
         for j, (tid, rules) in enumerate(self.rules.items()):
-            if not rules:
+            if not rules or (only is not None and fits and not only[j]):
                 if j == 0:
                     out[0] = 0.0
                     live_templates.append(0)
@@ -757,7 +811,7 @@ def _distinct_draws(keys: np.ndarray, radix: np.ndarray, place: np.ndarray, star
 
 def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, ids: list[str],
                  space: FeatureSpace, codes, point: np.ndarray, seed: int,
-                 point_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 point_matrix: np.ndarray, upper_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per convoy x template, the share of count scenarios the template wins, and its mean score over them.
 
     Also, per convoy, how many scenarios (enumerated or drawn) it was
@@ -786,7 +840,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     Only open rows (``count_max > count``) vary between scenarios: a scenario's
     feature matrix is its convoy's matrix at ``count`` (``point_matrix``) plus
     what its open rows add. Counts are whole numbers, so the sum is exact and
-    equals the matrix built from every row.
+    equals the matrix built from every row (``upper_matrix``: at ``count_max``).
     """
     n, n_t = len(table), len(ids)
     wins = np.zeros((n, n_t), dtype=np.float64)
@@ -802,10 +856,11 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     targets, rows, starts, per_convoy = plan.targets, plan.rows, plan.starts, plan.per_convoy
     span, c_low, c_span, radix, place, keys = plan.span, plan.c_low, plan.c_span, plan.radix, plan.place, plan.keys
     n_u = len(targets)
-    # Convoys whose point scores leave the same templates at 0 are scored side by side: a chunk of them
-    # then skips those templates on all its rows (see _Tables.score). Only whole convoys move: each
-    # convoy's scenarios keep their order, so its sums are the same numbers.
-    alive = point[targets] > 0
+    # The templates that may score above 0 on some scenario of a convoy (the others are 0 on every one of
+    # its scenarios: _Tables.possible). Convoys with the same such templates are scored side by side: a
+    # chunk of them skips every other template on all its rows. Only whole convoys move: each convoy's
+    # scenarios keep their order, so its sums are the same numbers.
+    alive = tables.possible(tables.of(point_matrix[targets]), tables.of(upper_matrix[targets]))
     if n_t <= _PATTERN_BITS:  # the pattern as one whole number (bit j: template j scores above 0)
         pattern = alive.astype(np.int64) @ (np.int64(1) << np.arange(n_t, dtype=np.int64))
     else:
@@ -886,6 +941,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
         scen_sample = np.where(scen_sampled, samp_sample.take(draw_at, mode="clip") if len(samp_sample) else 0, -1)
         scen_weight = np.where(scen_sampled, samp_weight.take(draw_at, mode="clip") if len(samp_weight) else 0.0,
                                np.repeat(1.0 / lens, lens))
+        only = alive[blocks.conv[b_first:b_last]].any(axis=0)  # the templates some convoy of the chunk may need
         rows_per = per_convoy[conv_c]
         row_scen = np.repeat(np.arange(len(conv_c)), rows_per)
         row_idx = _ranges(starts[conv_c], rows_per)
@@ -927,7 +983,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
                 for q, mult in zip(carried_q, carried_mult):
                     added[q] += np.bincount(moved_scen, weights=mult * moved_delta, minlength=n_c)
             added += np.repeat(point_q[:, blocks.conv[b_first:b_last]], lens, axis=1)  # (each convoy's once)
-            live, score = tables.score_live(added, bounded=True)  # (counts within count..count_max)
+            live, score = tables.score_live(added, bounded=True, only=only)  # (counts within count..count_max)
         else:
             scen_codes = type(codes)(
                 convoy=row_scen, category=open_codes.category[row_idx], role=open_codes.role[row_idx],
@@ -938,7 +994,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
             carried_delta = np.zeros(len(row_idx), dtype=np.float64)
             carried_delta[moved] = moved_delta
             matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried_delta)
-            live, score = tables.score_live(tables.of(matrix), matrix)
+            live, score = tables.score_live(tables.of(matrix), matrix, only=only)
         _accumulate(won, mean_u, conv_c, score, scen_weight, live, squares)
 
     sampled_conv = plan.sampled
@@ -1094,7 +1150,7 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
         ladder = np.maximum(doctrine.ladder_echelon(features),
                             _support_echelon(table, doctrine, ids, space, codes, t, tables))
         plan = planned.result()
-    wins, mean, draws = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix)
+    wins, mean, draws = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix, upper)
     # The answer each template would give, a posterior over templates, and the grades' trust: the
     # winner and its answer's probability (orbat.confidence).
     ranks = np.array([echelon_rank(doctrine.get(i).echelon) if doctrine.get(i).echelon else -1 for i in ids],
