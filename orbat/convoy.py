@@ -330,11 +330,13 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
             np.zeros(len(take))
         grades[name] = np.bincount(c_rows, weights=values, minlength=n_conv) / np.maximum(rows_per, 1.0) \
             if len(take) else np.zeros(n_conv)
-    tags_all = row_tags(frame)
+    # The tags are parsed only when a convoy's tags are asked for (the column alone is kept, not the frame).
+    tags_column = frame[["tags"]] if "tags" in frame else None
 
     def tag_counts() -> dict[str, list[dict]]:
         # Per convoy x tag x category: the most tagged vehicles one sighting showed (the same vehicles
         # seen again), against the convoy's merged count of that category.
+        tags_all = row_tags(tags_column) if tags_column is not None else None
         if tags_all is None:
             return {}
         tagged = [i for i, j in enumerate(take.tolist()) if tags_all[j]]
