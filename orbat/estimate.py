@@ -300,6 +300,7 @@ class _Tables:
         return out
 
     def _nonzero_in_box(self, table, low: np.ndarray, high: np.ndarray, within: np.ndarray) -> np.ndarray:
+        """Per row, whether a tabulated rule's factor is not 0 somewhere in the row's box (True beyond the tables)."""
         where = table[0]
         shape = [int(self.radix[i]) for i in where]
         # Summed-area table of the non-zero factors, with a leading 0 on every axis.
@@ -677,7 +678,7 @@ class _Scenarios:
         return self.first.conv[self.first.sampled]
 
     def rest(self, conv: np.ndarray) -> _Blocks:
-        """Draws ``first_draws .. samples-1`` of the sampled convoys ``conv`` (ascending), weighted over ``samples``.
+        """Draws ``first_draws .. samples-1`` of the sampled convoys ``conv`` (ascending), over ``samples``.
 
         A convoy's draws are the same whichever other convoys are asked for.
         """
@@ -695,7 +696,7 @@ SETTLED_ERROR = 0.005
 
 
 def first_batch(samples: int) -> int:
-    """How many of ``samples`` draws a convoy's first batch holds: a quarter, at least FIRST_DRAWS (all below twice that)."""
+    """How many of ``samples`` draws a first batch holds: a quarter, at least FIRST_DRAWS (all, below twice that)."""
     first = max(FIRST_DRAWS, int(samples * FIRST_SHARE))
     return samples if first * 2 > samples else first
 
@@ -770,9 +771,10 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
 def _distinct_draws(keys: np.ndarray, radix: np.ndarray, place: np.ndarray, starts: np.ndarray,
                     per_convoy: np.ndarray, log_total: np.ndarray, s_conv: np.ndarray, seed: int,
                     lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draws ``lo .. hi-1`` of each convoy ``s_conv``: the distinct ones' sample numbers, how often each was drawn, how many per convoy.
+    """Draws ``lo .. hi-1`` of each convoy ``s_conv``, as its distinct draws.
 
-    A draw is a uniform offset per open row from a seeded hash of (row key,
+    Returns each distinct draw's sample number, how often it was drawn, and
+    how many distinct draws each convoy has (convoy by convoy). A draw is a uniform offset per open row from a seeded hash of (row key,
     sample number): the same draw whatever else is drawn.
     """
     none = np.zeros(0, dtype=np.int64)
@@ -840,7 +842,8 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     Only open rows (``count_max > count``) vary between scenarios: a scenario's
     feature matrix is its convoy's matrix at ``count`` (``point_matrix``) plus
     what its open rows add. Counts are whole numbers, so the sum is exact and
-    equals the matrix built from every row (``upper_matrix``: at ``count_max``).
+    equals the matrix built from every row. ``upper_matrix`` is the matrix at
+    ``count_max``: with ``point_matrix`` it bounds every scenario's counts.
     """
     n, n_t = len(table), len(ids)
     wins = np.zeros((n, n_t), dtype=np.float64)
@@ -861,7 +864,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     # chunk of them skips every other template on all its rows. Only whole convoys move: each convoy's
     # scenarios keep their order, so its sums are the same numbers.
     alive = tables.possible(tables.of(point_matrix[targets]), tables.of(upper_matrix[targets]))
-    if n_t <= _PATTERN_BITS:  # the pattern as one whole number (bit j: template j scores above 0)
+    if n_t <= _PATTERN_BITS:  # the pattern as one whole number (bit j: template j may score above 0)
         pattern = alive.astype(np.int64) @ (np.int64(1) << np.arange(n_t, dtype=np.int64))
     else:
         pattern = np.unique(np.packbits(alive, axis=1), axis=0, return_inverse=True)[1].ravel()
