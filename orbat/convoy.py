@@ -330,11 +330,13 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
             np.zeros(len(take))
         grades[name] = np.bincount(c_rows, weights=values, minlength=n_conv) / np.maximum(rows_per, 1.0) \
             if len(take) else np.zeros(n_conv)
-    tags_all = row_tags(frame)
+    # The tags are parsed only when a convoy's tags are asked for (the column alone is kept, not the frame).
+    tags_column = frame[["tags"]] if "tags" in frame else None
 
     def tag_counts() -> dict[str, list[dict]]:
         # Per convoy x tag x category: the most tagged vehicles one sighting showed (the same vehicles
         # seen again), against the convoy's merged count of that category.
+        tags_all = row_tags(tags_column) if tags_column is not None else None
         if tags_all is None:
             return {}
         tagged = [i for i, j in enumerate(take.tolist()) if tags_all[j]]
@@ -425,7 +427,10 @@ def _greedy(group: np.ndarray, value: np.ndarray, target: np.ndarray, tie: np.nd
     """
     if not len(group):
         return np.zeros(0, dtype=np.int64)
-    order = np.lexsort((tie, -value, group))
+    # By group, then largest value first, then tie (one argsort of a combined key where it fits: ~3x
+    # faster than np.lexsort; the order is the same).
+    order = _lexsort([np.asarray(group, dtype=np.int64), int(value.max()) - np.asarray(value, dtype=np.int64),
+                      np.asarray(tie, dtype=np.int64)])
     g, v = group[order], value[order]
     start = np.r_[True, g[1:] != g[:-1]]
     cum = np.cumsum(v)
@@ -468,7 +473,8 @@ def merge_levels(pair: np.ndarray, sight: np.ndarray, lo: np.ndarray, hi: np.nda
         idx = node.astype(np.int64) * n_s + sight
         if mask is not None:
             idx, values = idx[mask], values[mask]
-        codes, inverse = np.unique(idx, return_inverse=True)
+        # (hashed, not sorted: the maximum per node does not depend on the order of the pairs)
+        inverse, codes = pd.factorize(idx)
         sums = np.bincount(inverse, weights=values, minlength=len(codes)).astype(np.int64)
         return _group_max(codes // n_s, sums, n_nodes)
 

@@ -49,8 +49,10 @@ from orbat.rules import ORGANIC_SUPPORT, Features, GivenFeatures, Outcome, ReadR
 MAX_ALTERNATIVES = 5
 #: Below this score no template really fits: its echelon is not used, only the ladder's.
 MIN_FIT = 0.5
-#: Count scenarios scored together (in whole convoys): small enough for the temporaries to stay in cache.
-CHUNK = 10_000
+#: Count scenarios scored together (in whole convoys): small enough for the temporaries to stay in cache
+#: and in the scoring threads' malloc heaps (at 10,000 a fresh process page-faulted ~140k times, 0.28 s of
+#: system time on the benchmark; at 5,000 ~50k times, 0.09 s).
+CHUNK = 5_000
 #: Templates up to this many: a convoy's pattern of templates scoring above 0 fits one int64.
 _PATTERN_BITS = 62
 
@@ -271,7 +273,61 @@ class _Tables:
         out[live] = compact
         return out
 
-    def score_live(self, quantities: np.ndarray, matrix: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def possible(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """Rows x templates: whether the template may score above 0 for some quantities between ``low`` and ``high``.
+
+        ``low`` and ``high`` are quantities x rows (a convoy's quantities at
+        ``count`` and at ``count_max``: every count scenario lies in that
+        box, as quantities only grow with counts). False means the template
+        scores exactly 0 on every scenario: one of its required rules has a
+        factor of 0 on the whole box (looked up in a summed-area table of
+        where its tabulated factor is not 0). A template with an untabulated
+        rule, or a row beyond the tables, is always possible.
+        """
+        n = low.shape[1]
+        out = np.ones((n, len(self.rules)), dtype=bool)
+        if n == 0:
+            return out
+        within = (high < self.radix[:, None]).all(axis=0)
+        anywhere: dict[tuple, np.ndarray] = {}  # per rule identity: some non-zero factor in the row's box
+        for j, tid in enumerate(self.rules):
+            if not self.tabulated[tid]:
+                continue
+            for k, rule, table, group, same, weighted, ident in self.plans[tid].required:
+                if ident not in anywhere:
+                    anywhere[ident] = self._nonzero_in_box(table, low, high, within)
+                out[:, j] &= anywhere[ident]
+        return out
+
+    def _nonzero_in_box(self, table, low: np.ndarray, high: np.ndarray, within: np.ndarray) -> np.ndarray:
+        """Per row, whether a tabulated rule's factor is not 0 somewhere in the row's box (True beyond the tables)."""
+        where = table[0]
+        shape = [int(self.radix[i]) for i in where]
+        # Summed-area table of the non-zero factors, with a leading 0 on every axis.
+        counts = np.zeros([r + 1 for r in shape], dtype=np.int64)
+        counts[tuple(slice(1, None) for _ in shape)] = (table[3] != 0).reshape(shape)
+        for axis in range(len(shape)):
+            np.cumsum(counts, axis=axis, out=counts)
+        strides = np.array(counts.strides, dtype=np.int64) // counts.itemsize
+        flat = counts.ravel()
+        lo = np.where(within, low[where], 0).astype(np.int64)
+        hi = np.where(within, high[where], 0).astype(np.int64) + 1
+        total = np.zeros(low.shape[1], dtype=np.int64)
+        # Inclusion-exclusion over the box's corners: + for an even number of low ends, - for an odd one.
+        for corner in range(1 << len(shape)):
+            index = np.zeros(low.shape[1], dtype=np.int64)
+            sign = 1
+            for axis in range(len(shape)):
+                if corner >> axis & 1:
+                    index += lo[axis] * strides[axis]
+                    sign = -sign
+                else:
+                    index += hi[axis] * strides[axis]
+            total += sign * flat[index]
+        return (total > 0) | ~within
+
+    def score_live(self, quantities: np.ndarray, matrix: np.ndarray | None = None,
+                   bounded: bool = False, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The templates that score above 0 on some row (always the first), and their rows of :meth:`score`.
 
         Every template left out scores exactly 0 on every row. The first
@@ -289,10 +345,13 @@ class _Tables:
         is 0 the score is the 0.0 a full evaluation gives: every tabulated
         term is finite (checked when tabulated), and a finite sum times 0 is
         0. A template with a rule that is not tabulated is always evaluated
-        in full.
+        in full. ``bounded``: the caller knows every quantity is within the
+        tables (counts at most ``count_max``), so it is not checked.
+        ``only`` (per template, optional): the templates that may score above
+        0 on these rows (:meth:`possible`); the others are left at 0 unseen.
         """
         n = quantities.shape[1]
-        fits = bool(n == 0 or (quantities.max(axis=1) < self.radix).all())
+        fits = bool(bounded or n == 0 or (quantities.max(axis=1) < self.radix).all())
         floats: dict[int, np.ndarray] = {}
         features = Features(matrix, self.columns) if matrix is not None else None
         out = np.empty((len(self.rules), n), dtype=np.float64)
@@ -324,7 +383,7 @@ class _Tables:
 
         factor_of: dict[int, np.ndarray] = {}  # required factors by rule identity (shared across templates)
         for j, (tid, rules) in enumerate(self.rules.items()):
-            if not rules:
+            if not rules or (only is not None and fits and not only[j]):
                 if j == 0:
                     out[0] = 0.0
                     live_templates.append(0)
@@ -428,6 +487,9 @@ class _Run:
     order: np.ndarray  # convoys x templates: template indices, best first (ties: doctrine order)
     confidence: np.ndarray
     answers: Answers  # the winners' echelons, each template's probability (orbat.confidence)
+    #: Per convoy, the count scenarios its estimate rests on: 1 (exact counts), all of them (enumerated),
+    #: or the draws scored (adaptive sampling: the first batch, or all ``samples``).
+    draws: np.ndarray | None = None
 
     def answer_table(self) -> pd.DataFrame:
         """Per convoy: ``convoy``, ``template_got``, ``echelon_got``, ``kind_got`` and ``confidence`` (whole columns)."""
@@ -556,15 +618,40 @@ class _Run:
 
 
 @dataclass
+class _Blocks:
+    """Scenario blocks to score: one per convoy, each its scenarios' convoy, number and weight.
+
+    ``conv`` (index among the convoys with an open count), ``length`` (its
+    scenarios), ``sampled`` (draws, not an enumeration) and, for draws,
+    ``draws`` (where its draws start in ``sample`` / ``weight``: each
+    distinct draw's sample number and its weight, how often it was drawn
+    over the draws the estimate divides by).
+    """
+
+    conv: np.ndarray
+    length: np.ndarray
+    sampled: np.ndarray
+    draws: np.ndarray
+    sample: np.ndarray
+    weight: np.ndarray
+
+    def take(self, which: np.ndarray) -> _Blocks:
+        """The blocks at positions ``which`` (their draws stay where they are)."""
+        return _Blocks(self.conv[which], self.length[which], self.sampled[which], self.draws[which],
+                       self.sample, self.weight)
+
+
+@dataclass
 class _Scenarios:
     """The count scenarios of the convoys with an open count (``count_max > count``), one block per convoy.
 
     Doctrine-free, so it is made beside the rule tables. Per open type row
     (grouped by convoy): its count, span, carried range, radix, place value
     and hash key; per convoy with open rows (``targets``): where its rows
-    start and how many; per block (one per such convoy): the convoy, its
-    number of scenarios, whether they are draws, and where its draws start
-    in ``samp_sample`` / ``samp_weight``.
+    start and how many. ``first`` holds every convoy's first batch (all its
+    scenarios, or its first ``first_draws`` draws); :meth:`rest` draws the
+    remaining ``samples - first_draws`` of the convoys whose first batch
+    leaves the scores unsettled (see :func:`_sample_wins`).
     """
 
     uncertain: np.ndarray
@@ -579,12 +666,39 @@ class _Scenarios:
     keys: np.ndarray
     starts: np.ndarray
     per_convoy: np.ndarray
-    block_conv: np.ndarray
-    block_len: np.ndarray
-    block_sampled: np.ndarray
-    block_draws: np.ndarray
-    samp_sample: np.ndarray
-    samp_weight: np.ndarray
+    log_total: np.ndarray
+    seed: int
+    first: _Blocks
+    samples: int
+    first_draws: int
+
+    @property
+    def sampled(self) -> np.ndarray:
+        """The convoys (among those with an open count) whose scenarios are drawn, not enumerated, ascending."""
+        return self.first.conv[self.first.sampled]
+
+    def rest(self, conv: np.ndarray) -> _Blocks:
+        """Draws ``first_draws .. samples-1`` of the sampled convoys ``conv`` (ascending), over ``samples``.
+
+        A convoy's draws are the same whichever other convoys are asked for.
+        """
+        sample, count, length = _distinct_draws(self.keys, self.radix, self.place, self.starts, self.per_convoy,
+                                                self.log_total, conv, self.seed, self.first_draws, self.samples)
+        return _Blocks(conv if len(length) else conv[:0], length, np.ones(len(length), dtype=bool),
+                       _offsets(length), sample, count / self.samples)
+
+
+#: Adaptive sampling: a sampled convoy's first batch is this share of its draws (at least FIRST_DRAWS) ...
+FIRST_SHARE = 0.25
+FIRST_DRAWS = 50
+#: ... and it stops there when every template's mean score is known within this standard error.
+SETTLED_ERROR = 0.005
+
+
+def first_batch(samples: int) -> int:
+    """How many of ``samples`` draws a first batch holds: a quarter, at least FIRST_DRAWS (all, below twice that)."""
+    first = max(FIRST_DRAWS, int(samples * FIRST_SHARE))
+    return samples if first * 2 > samples else first
 
 
 def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios | None:
@@ -629,65 +743,85 @@ def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios |
     # Enumerated convoys: scenarios numbered 0 .. count-1, weight 1 / count.
     e_conv = np.flatnonzero(enumerate_all)
     e_count = np.exp2(log_total[e_conv]).round().astype(np.int64)
-    block_conv, block_len, block_sampled = [e_conv], [e_count], [np.zeros(len(e_conv), dtype=bool)]
-    # Sampled convoys: their distinct draws, each weighted by how often it was drawn.
-    samp_sample = np.zeros(0, dtype=np.int64)
-    samp_weight = np.zeros(0, dtype=np.float64)
     s_conv = np.flatnonzero(~enumerate_all)
+    n_first = first_batch(samples)
+    none = np.zeros(0, dtype=np.int64)
     if len(s_conv):
         keys = pd.util.hash_pandas_object(sub[["convoy", "equipment_key"]], index=False).to_numpy(dtype=np.uint64)
-        exact = log_total[s_conv] < 45  # numbers stay exact integers in float64
-        per = per_convoy[s_conv]
-        rows_before = np.r_[0, np.cumsum(per)]
-        # Blocks of convoys with about half a million draws (rows x samples) each: the temporaries
-        # stay small and warm in memory whatever the input; only each convoy's distinct draws are kept.
-        budget = max(1, 500_000 // samples)
-        kept_sample, kept_count, kept_len = [], [], []
-        first = 0
-        while first < len(s_conv):
-            last = max(first + 1, int(np.searchsorted(rows_before, rows_before[first] + budget, side="right")) - 1)
-            r = _ranges(starts[s_conv[first:last]], per[first:last])
-            u = _uniforms(keys[r][:, None], seed, np.arange(samples, dtype=np.uint64)[None, :])
-            offsets = np.floor(u * radix[r][:, None])
-            offsets *= place[r][:, None]
-            numbers = np.add.reduceat(offsets, rows_before[first:last] - rows_before[first], axis=0)
-            # Convoys with astronomically many scenarios: every draw is its own scenario.
-            numbers[~exact[first:last]] = -1.0 - np.arange(samples)[None, :]
-            # Per convoy, its draws sorted by number (stable: the first draw of a number represents it).
-            order = np.argsort(numbers, axis=1, kind="stable")
-            sorted_numbers = np.take_along_axis(numbers, order, axis=1)
-            new = np.ones_like(sorted_numbers, dtype=bool)
-            new[:, 1:] = sorted_numbers[:, 1:] != sorted_numbers[:, :-1]
-            group_start = np.flatnonzero(new.ravel())
-            kept_sample.append(order.ravel()[group_start].astype(np.int32))
-            kept_count.append(np.diff(np.r_[group_start, new.size]).astype(np.int32))
-            kept_len.append(new.sum(axis=1).astype(np.int64))
-            first = last
-        samp_sample = np.concatenate(kept_sample)
-        samp_weight = np.concatenate(kept_count) / samples  # how often each was drawn
-        block_conv.append(s_conv)
-        block_len.append(np.concatenate(kept_len))
-        block_sampled.append(np.ones(len(s_conv), dtype=bool))
+        # Sampled convoys: their first batch's distinct draws (draws 0 .. n_first-1), each weighted by how
+        # often it was drawn; the rest are drawn later, for the convoys that need them (_Scenarios.rest).
+        draws_first = _distinct_draws(keys, radix, place, starts, per_convoy, log_total, s_conv, seed, 0, n_first)
     else:
         keys = np.zeros(len(rows), dtype=np.uint64)
-    block_conv_a = np.concatenate(block_conv)
-    block_len_a = np.concatenate(block_len)
-    block_sampled_a = np.concatenate(block_sampled)
-    # Where each sampled block's draws start in samp_sample / samp_weight (0 for enumerated blocks).
-    block_draws = np.zeros(len(block_conv_a), dtype=np.int64)
-    block_draws[block_sampled_a] = np.r_[0, np.cumsum(block_len_a[block_sampled_a])[:-1]]
+        draws_first = (none, np.zeros(0, dtype=np.float64), none)
+    first_sample, first_weight, first_len = draws_first
+    first = _Blocks(np.r_[e_conv, s_conv], np.r_[e_count, first_len],
+                    np.r_[np.zeros(len(e_conv), dtype=bool), np.ones(len(s_conv), dtype=bool)],
+                    np.r_[np.zeros(len(e_conv), dtype=np.int64), _offsets(first_len)],
+                    first_sample, first_weight / n_first)
     return _Scenarios(uncertain, targets, rows, low, span, c_low, c_span, radix, place, keys, starts, per_convoy,
-                      block_conv_a, block_len_a, block_sampled_a, block_draws, samp_sample, samp_weight)
+                      log_total, seed, first, samples, n_first)
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    """Where each of consecutive runs of these lengths starts."""
+    return np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64) if len(lengths) else np.zeros(0, dtype=np.int64)
+
+
+def _distinct_draws(keys: np.ndarray, radix: np.ndarray, place: np.ndarray, starts: np.ndarray,
+                    per_convoy: np.ndarray, log_total: np.ndarray, s_conv: np.ndarray, seed: int,
+                    lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draws ``lo .. hi-1`` of each convoy ``s_conv``, as its distinct draws.
+
+    Returns each distinct draw's sample number, how often it was drawn, and
+    how many distinct draws each convoy has (convoy by convoy). A draw is a uniform offset per open row from a seeded hash of (row key,
+    sample number): the same draw whatever else is drawn.
+    """
+    none = np.zeros(0, dtype=np.int64)
+    if hi <= lo or not len(s_conv):
+        return none, np.zeros(0, dtype=np.float64), none
+    samples = hi - lo
+    exact = log_total[s_conv] < 45  # numbers stay exact integers in float64
+    per = per_convoy[s_conv]
+    rows_before = np.r_[0, np.cumsum(per)]
+    # Blocks of convoys with about half a million draws (rows x samples) each: the temporaries
+    # stay small and warm in memory whatever the input; only each convoy's distinct draws are kept.
+    budget = max(1, 500_000 // samples)
+    kept_sample, kept_count, kept_len = [], [], []
+    first = 0
+    while first < len(s_conv):
+        last = max(first + 1, int(np.searchsorted(rows_before, rows_before[first] + budget, side="right")) - 1)
+        r = _ranges(starts[s_conv[first:last]], per[first:last])
+        u = _uniforms(keys[r][:, None], seed, np.arange(lo, hi, dtype=np.uint64)[None, :])
+        offsets = np.floor(u * radix[r][:, None])
+        offsets *= place[r][:, None]
+        numbers = np.add.reduceat(offsets, rows_before[first:last] - rows_before[first], axis=0)
+        # Convoys with astronomically many scenarios: every draw is its own scenario.
+        numbers[~exact[first:last]] = -1.0 - np.arange(samples)[None, :]
+        # Per convoy, its draws sorted by number (stable: the first draw of a number represents it).
+        order = np.argsort(numbers, axis=1, kind="stable")
+        sorted_numbers = np.take_along_axis(numbers, order, axis=1)
+        new = np.ones_like(sorted_numbers, dtype=bool)
+        new[:, 1:] = sorted_numbers[:, 1:] != sorted_numbers[:, :-1]
+        group_start = np.flatnonzero(new.ravel())
+        kept_sample.append((order.ravel()[group_start] + lo).astype(np.int32))
+        kept_count.append(np.diff(np.r_[group_start, new.size]).astype(np.int32))
+        kept_len.append(new.sum(axis=1).astype(np.int64))
+        first = last
+    return np.concatenate(kept_sample), np.concatenate(kept_count).astype(np.float64), np.concatenate(kept_len)
 
 
 def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, ids: list[str],
                  space: FeatureSpace, codes, point: np.ndarray, seed: int,
-                 point_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 point_matrix: np.ndarray, upper_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per convoy x template, the share of count scenarios the template wins, and its mean score over them.
+
+    Also, per convoy, how many scenarios (enumerated or drawn) it was
+    estimated from (1 for exact counts).
 
     A scenario fixes every open count at one value of ``count..count_max``.
     When a convoy has no more scenarios than ``samples``, all of them are
-    scored, equally weighted (exact, no randomness needed). Otherwise
+    scored, equally weighted (exact, no randomness needed). Otherwise up to
     ``samples`` scenarios are drawn, each open count uniformly and
     independently, with a seeded hash of (convoy, type, sample) so that a
     convoy's draws do not depend on other convoys or on row order; repeated
@@ -695,38 +829,45 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     from :func:`_plan_scenarios`; None: no open count). All scenarios of all
     convoys are scored together, in chunks of whole convoys, on two threads.
 
+    Drawing is sequential (adaptive): every sampled convoy's first batch
+    (:func:`first_batch`: 50 of 200 draws) is scored, and the rest of its
+    draws only where some template's mean score is not yet settled: where
+    the first batch's standard error of that mean (its draws' standard
+    deviation over the square root of their number) exceeds
+    :data:`SETTLED_ERROR`. A convoy stopped early thus has every template's
+    mean within about 0.005 (one standard error) of what its full
+    distribution gives; one drawn in full is the plain ``samples``-draw
+    estimate. The decision uses the convoy's own draws only.
+
     Only open rows (``count_max > count``) vary between scenarios: a scenario's
     feature matrix is its convoy's matrix at ``count`` (``point_matrix``) plus
     what its open rows add. Counts are whole numbers, so the sum is exact and
-    equals the matrix built from every row.
+    equals the matrix built from every row. ``upper_matrix`` is the matrix at
+    ``count_max``: with ``point_matrix`` it bounds every scenario's counts.
     """
     n, n_t = len(table), len(ids)
     wins = np.zeros((n, n_t), dtype=np.float64)
     mean = point.copy()
+    used = np.ones(n, dtype=np.int64)
     best = _leader(point, axis=1) if n_t else np.zeros(n, dtype=np.int64)
     uncertain = plan.uncertain if plan is not None else np.zeros(n, dtype=bool)
     # Exact counts leave nothing to sample: the point estimate wins every scenario.
     wins[~uncertain, best[~uncertain]] = 1.0
     if plan is None or n_t == 0:
         wins[uncertain, best[uncertain]] = 1.0
-        return wins, mean
+        return wins, mean, used
     targets, rows, starts, per_convoy = plan.targets, plan.rows, plan.starts, plan.per_convoy
     span, c_low, c_span, radix, place, keys = plan.span, plan.c_low, plan.c_span, plan.radix, plan.place, plan.keys
-    samp_sample, samp_weight = plan.samp_sample, plan.samp_weight
     n_u = len(targets)
-    block_conv_a, block_len_a, block_sampled_a, block_draws = \
-        plan.block_conv, plan.block_len, plan.block_sampled, plan.block_draws
-    # Convoys whose point scores leave the same templates at 0 are scored side by side: a chunk of them
-    # then skips those templates on all its rows (see _Tables.score). Only whole convoys move: each
-    # convoy's scenarios keep their order, so its sums are the same numbers.
-    alive = point[targets] > 0
-    if n_t <= _PATTERN_BITS:  # the pattern as one whole number (bit j: template j scores above 0)
+    # The templates that may score above 0 on some scenario of a convoy (the others are 0 on every one of
+    # its scenarios: _Tables.possible). Convoys with the same such templates are scored side by side: a
+    # chunk of them skips every other template on all its rows. Only whole convoys move: each convoy's
+    # scenarios keep their order, so its sums are the same numbers.
+    alive = tables.possible(tables.of(point_matrix[targets]), tables.of(upper_matrix[targets]))
+    if n_t <= _PATTERN_BITS:  # the pattern as one whole number (bit j: template j may score above 0)
         pattern = alive.astype(np.int64) @ (np.int64(1) << np.arange(n_t, dtype=np.int64))
     else:
         pattern = np.unique(np.packbits(alive, axis=1), axis=0, return_inverse=True)[1].ravel()
-    by_pattern = np.argsort(pattern[block_conv_a], kind="stable")
-    block_conv_a, block_len_a = block_conv_a[by_pattern], block_len_a[by_pattern]
-    block_sampled_a, block_draws_a = block_sampled_a[by_pattern], block_draws[by_pattern]
     won = np.zeros((n_u, n_t), dtype=np.float64)
     mean_u = np.zeros((n_u, n_t), dtype=np.float64)
     point_u = point_matrix[targets]
@@ -774,22 +915,36 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
         unit_pairs = bool((per_vehicle[pair_kind, pair_q] == 1).all())  # (padding's weight is thrown away too)
         carried_q = np.flatnonzero(incidence[space.index("carried")])
         carried_mult = incidence[space.index("carried"), carried_q].astype(np.float64)
-    # Chunks of whole convoys (~CHUNK scenarios each): each convoy's sums are made in one chunk, so chunks
-    # can be scored in any order, on two threads (numpy releases the GIL in the large array operations).
-    block_first = np.r_[0, np.cumsum(block_len_a)[:-1]]
-    at = np.minimum(np.searchsorted(block_first, np.arange(0, int(block_len_a.sum()), CHUNK)), len(block_first) - 1)
-    bounds = np.unique(np.r_[at, len(block_first)])
 
-    def score_chunk(b_first: int, b_last: int) -> None:
+    def score_blocks(blocks: _Blocks, squares: np.ndarray | None) -> None:
+        # Blocks side by side by pattern, then chunks of whole convoys (~CHUNK scenarios each): each
+        # convoy's sums are made in one chunk, so chunks can be scored in any order, on two threads
+        # (numpy releases the GIL in the large array operations).
+        if not len(blocks.conv):
+            return
+        blocks = blocks.take(np.argsort(pattern[blocks.conv], kind="stable"))
+        block_first = np.r_[0, np.cumsum(blocks.length)[:-1]]
+        at = np.minimum(np.searchsorted(block_first, np.arange(0, int(blocks.length.sum()), CHUNK)),
+                        len(block_first) - 1)
+        bounds = np.unique(np.r_[at, len(block_first)])
+
+        def score_chunk(b_first: int, b_last: int) -> None:
+            _score_chunk(blocks, b_first, b_last, squares)
+
+        _run_chunks(score_chunk, list(zip(bounds[:-1].tolist(), bounds[1:].tolist())))
+
+    def _score_chunk(blocks: _Blocks, b_first: int, b_last: int, squares: np.ndarray | None) -> None:
         # The chunk's scenarios, from its convoys' blocks: convoy, number (enumerated), draw (sampled), weight.
-        lens = block_len_a[b_first:b_last]
-        conv_c = np.repeat(block_conv_a[b_first:b_last], lens)
+        samp_sample, samp_weight = blocks.sample, blocks.weight
+        lens = blocks.length[b_first:b_last]
+        conv_c = np.repeat(blocks.conv[b_first:b_last], lens)
         in_block = np.arange(len(conv_c)) - np.repeat(np.r_[0, np.cumsum(lens)[:-1]], lens)
-        scen_sampled = np.repeat(block_sampled_a[b_first:b_last], lens)
-        draw_at = np.repeat(block_draws_a[b_first:b_last], lens) + in_block
+        scen_sampled = np.repeat(blocks.sampled[b_first:b_last], lens)
+        draw_at = np.repeat(blocks.draws[b_first:b_last], lens) + in_block
         scen_sample = np.where(scen_sampled, samp_sample.take(draw_at, mode="clip") if len(samp_sample) else 0, -1)
         scen_weight = np.where(scen_sampled, samp_weight.take(draw_at, mode="clip") if len(samp_weight) else 0.0,
                                np.repeat(1.0 / lens, lens))
+        only = alive[blocks.conv[b_first:b_last]].any(axis=0)  # the templates some convoy of the chunk may need
         rows_per = per_convoy[conv_c]
         row_scen = np.repeat(np.arange(len(conv_c)), rows_per)
         row_idx = _ranges(starts[conv_c], rows_per)
@@ -808,8 +963,10 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
             s_idx = row_idx[s_rows_c]
             u = _uniforms(keys[s_idx], seed, sample_of_row[s_rows_c].astype(np.uint64))
             drawn_offset[s_rows_c] = np.floor(u * radix[s_idx])
-        frac = drawn_offset / span[row_idx]  # open rows: span > 0
-        carried = np.round(c_low[row_idx] + c_span[row_idx] * frac)
+        # Carried vehicles move with the drawn share of the row's range, on the (few) rows with a carried range.
+        moved = np.flatnonzero(c_span.take(row_idx) > 0)
+        m_idx = row_idx[moved]
+        moved_delta = np.round(c_low[m_idx] + c_span[m_idx] * (drawn_offset[moved] / span[m_idx])) - c_low[m_idx]
         if tables.matrix_free:
             n_c = len(conv_c)
             kinds = row_kind.take(row_idx)
@@ -824,14 +981,12 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
             # Whole numbers throughout: the sums are exact in any order.
             added = np.bincount(index.ravel(), weights=weight.ravel(),
                                 minlength=(n_q + 1) * n_c).reshape(n_q + 1, n_c)[:n_q]
-            carried_delta = carried - c_low[row_idx]
-            moved = np.flatnonzero(carried_delta)
             if len(moved):
-                moved_scen, moved_delta = row_scen[moved], carried_delta[moved]
+                moved_scen = row_scen[moved]
                 for q, mult in zip(carried_q, carried_mult):
                     added[q] += np.bincount(moved_scen, weights=mult * moved_delta, minlength=n_c)
-            added += np.repeat(point_q[:, block_conv_a[b_first:b_last]], lens, axis=1)  # (each convoy's once)
-            live, score = tables.score_live(added)
+            added += np.repeat(point_q[:, blocks.conv[b_first:b_last]], lens, axis=1)  # (each convoy's once)
+            live, score = tables.score_live(added, bounded=True, only=only)  # (counts within count..count_max)
         else:
             scen_codes = type(codes)(
                 convoy=row_scen, category=open_codes.category[row_idx], role=open_codes.role[row_idx],
@@ -839,14 +994,37 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
                 armoured=open_codes.armoured[row_idx], unknown=open_codes.unknown[row_idx],
             )
             matrix = point_u[conv_c]
-            matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried - c_low[row_idx])
-            live, score = tables.score_live(tables.of(matrix), matrix)
-        _accumulate(won, mean_u, conv_c, score, scen_weight, live)
+            carried_delta = np.zeros(len(row_idx), dtype=np.float64)
+            carried_delta[moved] = moved_delta
+            matrix += feature_matrix(scen_codes, space, len(conv_c), drawn_offset, carried_delta)
+            live, score = tables.score_live(tables.of(matrix), matrix, only=only)
+        _accumulate(won, mean_u, conv_c, score, scen_weight, live, squares)
 
-    _run_chunks(score_chunk, list(zip(bounds[:-1].tolist(), bounds[1:].tolist())))
+    sampled_conv = plan.sampled
+    k = plan.first_draws
+    if k >= plan.samples or not len(sampled_conv):  # one batch: every convoy's scenarios at once
+        score_blocks(plan.first, None)
+        used[targets[sampled_conv]] = plan.samples
+    else:
+        squares = np.zeros((n_u, n_t), dtype=np.float64)
+        score_blocks(plan.first, squares)
+        # Settled: the first batch gives every template's mean score within SETTLED_ERROR (one standard
+        # error, from the spread of its draws' scores); the others get the rest of their draws.
+        spread = squares[sampled_conv] - mean_u[sampled_conv] ** 2
+        settled = np.sqrt(np.maximum(spread, 0.0).max(axis=1) / (k - 1)) <= SETTLED_ERROR
+        more = sampled_conv[~settled]
+        # The first batch's sums, weighted over its k draws, become their share of all the draws.
+        share = k / plan.samples
+        won[more] *= share
+        mean_u[more] *= share
+        score_blocks(plan.rest(more), None)
+        used[targets[sampled_conv]] = k
+        used[targets[more]] = plan.samples
+    enumerated = ~plan.first.sampled
+    used[targets[plan.first.conv[enumerated]]] = plan.first.length[enumerated]
     wins[targets] = won
     mean[targets] = mean_u
-    return wins, mean
+    return wins, mean, used
 
 
 def _run_chunks(work, chunks: list[tuple[int, int]]) -> None:
@@ -862,14 +1040,15 @@ def _run_chunks(work, chunks: list[tuple[int, int]]) -> None:
 
 
 def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.ndarray,
-                weight: np.ndarray, live: np.ndarray | None = None) -> None:
+                weight: np.ndarray, live: np.ndarray | None = None, squares: np.ndarray | None = None) -> None:
     """Add one chunk's scenarios to ``won`` (the winner's weight) and ``mean`` (weighted scores), per convoy.
 
     ``score`` is templates x scenarios, for the templates ``live`` (sorted,
     the first template among them; default all): the others score 0 on every
     scenario, so they add nothing and win none. A convoy's scenarios are
     contiguous, so its sums are contiguous runs (``reduceat``); a convoy
-    split between two chunks gets one partial sum from each.
+    split between two chunks gets one partial sum from each. ``squares``,
+    when given, gets the weighted squared scores the same way.
     """
     n_t = won.shape[1]
     arg = _leader(score, axis=0)
@@ -881,11 +1060,15 @@ def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.n
     g = len(starts)
     who = conv[starts]  # distinct within a chunk
     won[who] += np.bincount(group * n_t + arg, weights=weight, minlength=g * n_t).reshape(g, n_t)
-    score *= weight[None, :]
-    if live is None or len(live) == n_t:
-        mean[who] += np.add.reduceat(score, starts, axis=1).T
-    else:
-        mean[np.ix_(who, live)] += np.add.reduceat(score, starts, axis=1).T
+    targets = [(mean, score)]
+    if squares is not None:  # weighted squared scores too (the spread of a batch's draws)
+        targets.append((squares, score * score))
+    for into, values in targets:
+        values *= weight[None, :]
+        if live is None or len(live) == n_t:
+            into[who] += np.add.reduceat(values, starts, axis=1).T
+        else:
+            into[np.ix_(who, live)] += np.add.reduceat(values, starts, axis=1).T
 
 
 #: Scores (0..1) within this share of the best are a tie, won by the template first in doctrine order:
@@ -970,7 +1153,7 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
         ladder = np.maximum(doctrine.ladder_echelon(features),
                             _support_echelon(table, doctrine, ids, space, codes, t, tables))
         plan = planned.result()
-    wins, mean = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix)
+    wins, mean, draws = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix, upper)
     # The answer each template would give, a posterior over templates, and the grades' trust: the
     # winner and its answer's probability (orbat.confidence).
     ranks = np.array([echelon_rank(doctrine.get(i).echelon) if doctrine.get(i).echelon else -1 for i in ids],
@@ -986,7 +1169,7 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
     totals = {k: v.to_numpy() for k, v in table.totals().items()}
     personnel = {k: v.to_numpy() for k, v in table.personnel().items()}
     return _Run(table, catalog, doctrine, ids, space, features, scores, wins, mean, samples, ladder,
-                personnel, totals, order, confidence.round(3), answers)
+                personnel, totals, order, confidence.round(3), answers, draws)
 
 
 def estimate_convoys(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | None = None, *,

@@ -96,3 +96,29 @@ def test_scenario_chunks_and_their_order_do_not_change_any_number(varied, catalo
     assert _numbers(estimate.run_estimator(varied, catalog, DOCTRINE, samples=40)) == _numbers(default)
     monkeypatch.setattr(estimate, "_PATTERN_BITS", 3)  # the grouping of doctrines with many templates
     assert _numbers(estimate.run_estimator(varied, catalog, DOCTRINE, samples=40)) == _numbers(default)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_template_ruled_out_for_a_box_of_counts_scores_0_everywhere_in_it(seed):
+    """_Tables.possible: False only where every count between low and high scores the template exactly 0."""
+    rng = np.random.default_rng(seed)
+    low = np.floor(_matrix(seed, rows=400, top=30) * rng.random((400, len(SPACE))))
+    high = _matrix(seed, rows=400, top=30)
+    high = np.maximum(high, low)
+    tables = _Tables(DOCTRINE, IDS, SPACE, high.max(axis=0, keepdims=True), limit=1 << 20)
+    q_low, q_high = tables.of(low), tables.of(high)
+    possible = tables.possible(q_low, q_high)
+    assert (~possible).mean() > 0.3  # most templates are ruled out for most boxes
+    assert possible.any(axis=0).sum() > len(IDS) // 2
+    for _ in range(25):  # points of each box, corners included
+        pick = rng.random(q_low.shape)
+        point = np.where(pick < 0.2, q_low, np.where(pick > 0.8, q_high, q_low + np.floor(
+            rng.random(q_low.shape) * (q_high - q_low + 1))))
+        point = np.minimum(point, q_high)
+        scores = tables.score(point).T
+        assert (scores[~possible] == 0).all()
+    # With the ruled-out templates left out the scores are the same numbers.
+    live, compact = tables.score_live(q_high, only=possible.any(axis=0))
+    full = tables.score(q_high)
+    assert np.array_equal(full[live], compact)
+    assert (np.delete(full, live, axis=0) == 0).all()
