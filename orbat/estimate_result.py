@@ -15,6 +15,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,7 +23,7 @@ import pandas as pd
 
 from orbat.convoy import UNKNOWN
 from orbat.doctrine import ECHELONS
-from orbat.rules import ORGANIC_SUPPORT
+from orbat.rules import ORGANIC_SUPPORT, Features
 
 if TYPE_CHECKING:
     from orbat.estimate import _Run
@@ -88,47 +89,64 @@ class RunOutput:
             out[values[code]].append(dict(zip(names, values)))
         return out
 
-    @cached_property
-    def vehicle_parts(self) -> dict[str, list]:
-        """Per convoy, the pieces of its ``vehicles`` JSON, made for every convoy in one pass over the types.
+    # -- the convoys' JSON, a block of convoys at a time ----------------------------------------
 
-        ``by_type`` and ``unknown`` (lists of dicts, in the types' order),
-        ``by_category`` (every category with vehicles, unknown included, by
-        name), ``by_role`` (known roles with vehicles, by name) and ``ranged``
-        (whether a count of the convoy is a range).
-        """
-        n = len(self.table)
-        by_type: list[list[dict]] = [[] for _ in range(n)]
-        unknown: list[list[dict]] = [[] for _ in range(n)]
-        categories: list[dict[str, int]] = [{} for _ in range(n)]
-        roles: list[dict[str, int]] = [{} for _ in range(n)]
-        ranged = [False] * n
+    @cached_property
+    def _type_arrays(self) -> dict[str, np.ndarray]:
+        """The per-type columns the JSON reads, as numpy arrays, and where each convoy's rows start."""
         t = self.table.types
-        columns = [t[c].tolist() for c in ("code", "equipment_id", "name", "category", "role", "count",
-                                           "count_max", "carried")]
-        for code, eid, name, category, role, count, count_max, carried in zip(*columns):
-            count, count_max = int(count), int(count_max)
-            if category == UNKNOWN:
-                unknown[code].append({"name": name, "count": count, "count_max": count_max})
-            else:
-                by_type[code].append({"id": eid, "name": name, "category": category, "role": role,
-                                      "count": count, "count_max": count_max, "carried": int(carried)})
-            cats = categories[code]
-            cats[category] = cats.get(category, 0) + count
-            if role != UNKNOWN and count:
-                roles[code][role] = roles[code].get(role, 0) + count
-            if count_max > count:
-                ranged[code] = True
-        return {
-            "by_type": by_type, "unknown": unknown, "ranged": ranged,
-            "by_category": [{k: v for k, v in sorted(c.items()) if v} for c in categories],
-            "by_role": [dict(sorted(r.items())) for r in roles],
-        }
+        code = t["code"].to_numpy(dtype=np.int64)
+        order = None
+        if len(code) and not bool((code[1:] >= code[:-1]).all()):
+            order = np.argsort(code, kind="stable")  # the rows of a convoy together, in the types' order
+        take = (lambda a: a) if order is None else (lambda a: a[order])  # noqa: E731
+        out = {"code": take(code)}
+        for name in ("equipment_id", "name", "category", "role"):
+            out[name] = take(t[name].to_numpy(dtype=object))
+        for name in ("count", "count_max", "carried"):
+            out[name] = take(t[name].to_numpy(dtype=np.int64))
+        out["starts"] = np.searchsorted(out["code"], np.arange(len(self.table) + 1))
+        return out
+
+    def output_block(self, i: int) -> _Block:
+        """The block of convoys holding convoy ``i``, made on first use; the previous block is let go.
+
+        Streaming every convoy in order then holds one block's pieces at a
+        time. Should a block be asked for again once let go (estimates read
+        out of order), every convoy is made in one block and kept: at most
+        twice the work, never once per convoy.
+        """
+        block = self.__dict__.get("_block")
+        if block is not None and block.start <= i < block.stop:
+            return block
+        made = self.__dict__.setdefault("_blocks_made", set())
+        start = (i // OUTPUT_BLOCK) * OUTPUT_BLOCK
+        if start in made:
+            start, stop = 0, len(self.table)
+        else:
+            made.add(start)
+            stop = min(len(self.table), start + OUTPUT_BLOCK)
+        self.__dict__["_block"] = None  # let the previous block go before the next is made
+        block = self.__dict__["_block"] = _Block(self, start, stop)
+        return block
 
     @cached_property
     def total_lists(self) -> dict[str, list[int]]:
         """:attr:`totals` as Python ints per convoy."""
         return {k: v.astype(np.int64).tolist() for k, v in self.totals.items()}
+
+    @cached_property
+    def head_numbers(self) -> dict[str, list]:
+        """Per convoy, the best template's JSON probability, score and wins (whole columns at once)."""
+        n = len(self.table)
+        if not self.ids:
+            return {"probability": [0] * n, "score": [0] * n, "wins": [0] * n}
+        rows, best = np.arange(n), self.order[:, 0]
+        return {
+            "probability": _nums(np.asarray(self.answers.probability, dtype=np.float64)[rows, best]),
+            "score": _nums(np.asarray(self.mean, dtype=np.float64)[rows, best]),
+            "wins": _nums(np.asarray(self.wins, dtype=np.float64)[rows, best]),
+        }
 
     @cached_property
     def alternative_columns(self) -> tuple[list[list[int]], list[list], list[list], list[list], list[list[bool]]]:
@@ -143,6 +161,79 @@ class RunOutput:
         return which.tolist(), mean, wins, probability, same
 
     @cached_property
+    def best_traces(self) -> list[list[dict]]:
+        """Per convoy, the trace of its best template: one list per distinct outcome, shared (read only)."""
+        return self._shared_traces(0)
+
+    @cached_property
+    def runner_up_traces(self) -> list[list[dict] | None]:
+        """Per convoy, the trace of its runner-up (None without one), shared like :attr:`best_traces`."""
+        return self._shared_traces(1) if len(self.ids) > 1 else [None] * len(self.table)
+
+    def _shared_traces(self, place: int) -> list[list[dict]]:
+        """The trace of each convoy's template at ``place`` (0 the best, 1 the runner-up), made per distinct outcome.
+
+        For each template, only the convoys it is that place of are evaluated
+        (a rule's outcome depends only on the convoy's own row); convoys with
+        the same passed flags, scores and numbers for every rule share one
+        list of the same dicts, and a rule's reason is written once per
+        distinct outcome. Nothing per convoy is kept but a reference.
+        """
+        n = len(self.table)
+        out: list = [None] * n
+        which = self.order[:, place]
+        entries: dict[tuple, dict] = {}
+        for j in np.unique(which).tolist():
+            idx = np.flatnonzero(which == j)
+            template_id = self.ids[j]
+            rules = self.doctrine.compiled[template_id]
+            sub = Features(self.features.matrix[idx], self.features.columns)
+            columns, spans = [], []
+            for rule in rules:
+                outcome = rule.evaluate(sub)
+                names = list(outcome.values)
+                spans.append((len(columns), names))
+                columns.append(np.broadcast_to(np.asarray(outcome.passed, dtype=np.float64), (len(idx),)))
+                columns.append(np.broadcast_to(np.asarray(outcome.score, dtype=np.float64), (len(idx),)))
+                columns += [np.broadcast_to(np.asarray(v, dtype=np.float64), (len(idx),)) for v in outcome.values.values()]
+            if not columns:
+                for i in idx.tolist():
+                    out[i] = []
+                continue
+            numbers = np.ascontiguousarray(np.column_stack(columns))
+            # Distinct outcomes by their bits (exact; NaN equal to itself).
+            _, first, inverse = np.unique(numbers.view(np.int64), axis=0, return_index=True, return_inverse=True)
+            lists = []
+            for row in numbers[first].tolist():
+                trace = []
+                for k, (rule, (at, names)) in enumerate(zip(rules, spans)):
+                    cut = tuple(row[at:at + 2 + len(names)])
+                    key = (template_id, k, cut)
+                    entry = entries.get(key)
+                    if entry is None:
+                        entry = entries[key] = self._trace_entry(template_id, rule, cut, names)
+                    trace.append(entry)
+                lists.append(trace)
+            for i, c in zip(idx.tolist(), inverse.reshape(-1).tolist()):
+                out[i] = lists[c]
+        return out
+
+    @staticmethod
+    def _trace_entry(template_id: str, rule, cut: tuple, names: list[str]) -> dict:
+        """One rule's trace entry from its passed flag, score and numbers (as the convoy's JSON holds it)."""
+        passed, value, numbers = cut[0] == 1.0, cut[1], cut[2:]
+        values = dict(zip(names, numbers))
+        reason = rule.explain(values, passed)
+        if rule.why:
+            reason += f" ({rule.why})"
+        params = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
+        return {
+            "template": template_id, "rule": rule.rule, "passed": passed, "weight": _num(rule.weight),
+            "required": rule.required, "score": _num(value), "reason": reason,
+            "values": {**{name: _num(v) for name, v in values.items()}, **{k: _num(v) for k, v in params.items()}},
+        }
+
+    @cached_property
     def _trace(self) -> dict[str, list[tuple]]:
         return {}
 
@@ -154,7 +245,8 @@ class RunOutput:
     def trace_columns(self, template_id: str) -> list[tuple]:
         """Per rule of a template: score, passed and values per convoy, and its JSON parameters.
 
-        Built once per template (for every convoy at once), for the per-convoy traces. The
+        Built once per template (for every convoy at once), for the trace of a
+        template that is neither a convoy's best nor its runner-up. The
         columns are ``array('d')`` and ``bytes``: indexed like lists (a Python float, an int
         0/1), at 8 bytes (1 for passed) a value instead of a list's 32, which at 200,000
         convoys and a hundred rules is the difference between 0.8 and 3 GB.
@@ -172,6 +264,244 @@ class RunOutput:
                 ))
             self._trace[template_id] = columns
         return self._trace[template_id]
+
+    @cached_property
+    def personnel_lists(self) -> dict[str, list[int]]:
+        """:attr:`personnel` as Python ints per convoy."""
+        return {k: np.asarray(v).astype(np.int64).tolist() for k, v in self.personnel.items()}
+
+    @cached_property
+    def echelon_names(self) -> list[str]:
+        """Per convoy, its answer's echelon name."""
+        return np.array(ECHELONS, dtype=object)[np.asarray(self.answers.echelon, dtype=np.int64)].tolist()
+
+    @cached_property
+    def template_heads(self) -> list[tuple[str, str, str]]:
+        """Per template (in ``ids`` order): id, label and kind."""
+        return [(t.id, t.label, t.kind) for t in (self.doctrine.get(i) for i in self.ids)]
+
+    @cached_property
+    def template_index(self) -> dict[str, int]:
+        """A template's position in ``ids``."""
+        return {template_id: j for j, template_id in enumerate(self.ids)}
+
+    @cached_property
+    def _breakdowns(self) -> dict[tuple, list[dict]]:
+        return {}
+
+    @cached_property
+    def _breakdown_categories(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    def breakdown(self, template_id: str, by_category: dict[str, int]) -> list[dict]:
+        """Sub-units of a template by doctrinal size for vehicles ``by_category``: greedy, the remainder named.
+
+        Made once per template and counts of the categories its sub-units
+        read (shared by the convoys with the same: read only).
+        """
+        covered = self._breakdown_categories.get(template_id)
+        if covered is None:
+            covered = []
+            for name in self.doctrine.get(template_id).breakdown:
+                for c in self.doctrine.units[name].of.category:
+                    if c not in covered:
+                        covered.append(c)
+            covered = self._breakdown_categories[template_id] = tuple(covered)
+        key = (template_id, *(by_category.get(c, 0) for c in covered))
+        out = self._breakdowns.get(key)
+        if out is None:
+            out = self._breakdowns[key] = self._make_breakdown(template_id, by_category)
+        return out
+
+    def _make_breakdown(self, template_id: str, by_category: dict[str, int]) -> list[dict]:
+        remaining = dict(by_category)
+        out: list[dict] = []
+        covered: list[str] = []
+        for name in self.doctrine.get(template_id).breakdown:
+            unit = self.doctrine.units[name]
+            cats = list(unit.of.category)
+            for c in cats:
+                if c not in covered:
+                    covered.append(c)
+            available = sum(remaining.get(c, 0) for c in cats)
+            n = available // unit.size
+            if n <= 0:
+                continue
+            out.append({"unit": name, "count": int(n), "size": unit.size})
+            need = n * unit.size
+            for c in cats:
+                take = min(need, remaining.get(c, 0))
+                remaining[c] = remaining.get(c, 0) - take
+                need -= take
+        for c in covered:
+            if remaining.get(c, 0) > 0:
+                out.append({"unit": "remainder", "category": c, "vehicles": int(remaining[c])})
+        return out
+
+    @cached_property
+    def _signals(self) -> dict[str, list[str]]:
+        return {}
+
+    def origin_signals(self, notes: list[str]) -> list[str]:
+        """What a convoy's notes say of its origin (Cyrillic text, a named origin); each note read once per run."""
+        out: list[str] = []
+        known = self._signals
+        for note in notes:
+            signals = known.get(note)
+            if signals is None:
+                signals = []
+                if _CYRILLIC.search(note):
+                    signals.append(f"Cyrillic text in notes: {note!r}")
+                for match in _ORIGIN_WORDS.finditer(note):
+                    signals.append(f"origin named in notes: {match.group(0)!r} ({note!r})")
+                known[note] = signals
+            out += signals
+        return out
+
+    @cached_property
+    def _seen_arrays(self) -> dict[str, Any] | None:
+        """The merge trace's columns (:attr:`orbat.convoy.ConvoyTable.seen`), keyed for block-wise merge notes."""
+        if self.table.seen is None:
+            return None
+        pair, sight, sight_names, lo, hi = self.table.seen
+        t = self.table.types
+        pair = np.asarray(pair, dtype=np.int64)
+        type_convoy = t["code"].to_numpy(dtype=np.int64)
+        # Category codes in name order: a (convoy, category) group's number sorts as the notes do.
+        cat_codes, categories = pd.factorize(t["category"].to_numpy(dtype=object), sort=True)
+        width = max(len(categories), 1)
+        type_group = type_convoy * np.int64(width) + cat_codes.astype(np.int64)
+        known = t["category"].to_numpy(dtype=object) != UNKNOWN
+        seen_convoy = type_convoy[pair]
+        seen_order = np.argsort(seen_convoy, kind="stable")
+        type_order = np.argsort(type_convoy, kind="stable")
+        sight = np.asarray(sight, dtype=np.int64)
+        return {
+            "pair": pair, "sight": sight, "sight_names": [str(x) for x in np.asarray(sight_names, dtype=object).tolist()],
+            "lo": np.asarray(lo, dtype=np.int64), "hi": np.asarray(hi, dtype=np.int64),
+            "sightings": int(sight.max()) + 1 if len(sight) else 1,
+            "seen_order": seen_order, "seen_convoy": seen_convoy[seen_order],
+            "seen_group": type_group[pair], "seen_known": known[pair],
+            "type_order": type_order, "type_convoy": type_convoy[type_order], "type_group": type_group,
+            "count": t["count"].to_numpy(dtype=np.float64), "count_max": t["count_max"].to_numpy(dtype=np.float64),
+            "names": np.array([str(x) for x in t["name"].to_numpy(dtype=object).tolist()], dtype=object), "width": width, "categories": list(categories),
+        }
+
+
+#: Convoys whose JSON pieces (vehicles, merge notes) are made together and let go together.
+OUTPUT_BLOCK = 2048
+
+
+class _Block:
+    """The ``vehicles`` pieces of a block of consecutive convoys ``start..stop``, made in one pass over their types.
+
+    ``by_type`` and ``unknown`` (lists of dicts, in the types' order),
+    ``by_category`` (every category with vehicles, unknown included, by
+    name), ``by_role`` (known roles with vehicles, by name), ``ranged``
+    (whether a count of the convoy is a range) and ``merged`` (the merge
+    notes: categories several sightings saw), each indexed from ``start``.
+    """
+
+    __slots__ = ("start", "stop", "by_type", "unknown", "by_category", "by_role", "ranged", "merged")
+
+    def __init__(self, run: RunOutput, start: int, stop: int):
+        self.start, self.stop = start, stop
+        n = stop - start
+        a = run._type_arrays
+        lo, hi = int(a["starts"][start]), int(a["starts"][stop])
+        by_type: list[list[dict]] = [[] for _ in range(n)]
+        unknown: list[list[dict]] = [[] for _ in range(n)]
+        categories: list[dict[str, int]] = [{} for _ in range(n)]
+        roles: list[dict[str, int]] = [{} for _ in range(n)]
+        ranged = [False] * n
+        columns = [a[c][lo:hi].tolist() for c in ("code", "equipment_id", "name", "category", "role", "count",
+                                                   "count_max", "carried")]
+        for code, eid, name, category, role, count, count_max, carried in zip(*columns):
+            code -= start
+            if category == UNKNOWN:
+                unknown[code].append({"name": name, "count": count, "count_max": count_max})
+            else:
+                by_type[code].append({"id": eid, "name": name, "category": category, "role": role,
+                                      "count": count, "count_max": count_max, "carried": carried})
+            cats = categories[code]
+            cats[category] = cats.get(category, 0) + count
+            if role != UNKNOWN and count:
+                r = roles[code]
+                r[role] = r.get(role, 0) + count
+            if count_max > count:
+                ranged[code] = True
+        self.by_type, self.unknown, self.ranged = by_type, unknown, ranged
+        self.by_category = [{k: v for k, v in sorted(c.items()) if v} if c else {} for c in categories]
+        self.by_role = [dict(sorted(r.items())) if len(r) > 1 else r for r in roles]
+        self.merged = _merge_notes(run, start, stop)
+
+
+def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
+    """Per convoy ``start..stop``, each category several sightings saw: its merged figure and which sighting set it.
+
+    The same notes as :meth:`orbat.convoy.ConvoyTable.merge_notes`, made a
+    block of convoys at a time: the (convoy, category) pairs only one
+    sighting saw, most of them, are found on whole columns and skipped
+    before any per-row Python.
+    """
+    out: list[list[dict]] = [[] for _ in range(stop - start)]
+    a = run._seen_arrays
+    if a is None:
+        return out
+    first, last = np.searchsorted(a["seen_convoy"], [start, stop])
+    rows = a["seen_order"][first:last]
+    rows = rows[a["seen_known"][rows]]
+    if not len(rows):
+        return out
+    group, sighting = a["seen_group"][rows], a["sight"][rows]
+    # Distinct sightings per (convoy, category): only a pair two or more saw was merged.
+    pairs = np.unique(group * np.int64(a["sightings"] + 1) + sighting)
+    groups, counts = np.unique(pairs // np.int64(a["sightings"] + 1), return_counts=True)
+    merged = groups[counts >= 2]
+    if not len(merged):
+        return out
+    keep = np.isin(group, merged)
+    rows, group, sighting = rows[keep], group[keep], sighting[keep]
+    # Each merged pair's figure: the sum over the convoy's types in that category.
+    t_first, t_last = np.searchsorted(a["type_convoy"], [start, stop])
+    t_rows = a["type_order"][t_first:t_last]
+    t_group = a["type_group"][t_rows]
+    at = np.minimum(np.searchsorted(merged, t_group), len(merged) - 1)
+    hit = merged[at] == t_group
+    sums = [np.bincount(at[hit], weights=a[c][t_rows][hit], minlength=len(merged)).astype(np.int64).tolist()
+            for c in ("count", "count_max")]
+    names, sight_names, width, categories = a["names"], a["sight_names"], a["width"], a["categories"]
+    by_group: dict[int, dict[int, list[tuple[str, int, int]]]] = {}
+    for g, name, s, x, y in zip(group.tolist(), names[a["pair"][rows]].tolist(), sighting.tolist(),
+                                a["lo"][rows].tolist(), a["hi"][rows].tolist()):
+        by_group.setdefault(g, {}).setdefault(s, []).append((name, x, y))
+    # ``merged`` is sorted by convoy, then category name (the codes are in name order).
+    first_name = itemgetter(0)
+    for k, g in enumerate(merged.tolist()):
+        count, count_max = sums[0][k], sums[1][k]
+        # Per sighting (by id): its vehicles seen, at least and at most, and what it said.
+        said = []
+        for s, seen in by_group[g].items():
+            low = high = 0
+            parts = []
+            for name, x, y in seen:
+                low += x
+                high += y
+                parts.append(f"{name} {x}-{y}" if y > x else f"{name} {x}")
+            said.append((sight_names[s], low, high, ", ".join(parts)))
+        said.sort(key=first_name)
+        top = max(x[1] for x in said)
+        figure = f"{count}-{count_max}" if count_max > count else f"{count}"
+        reason = f"{categories[g % width]} {figure}: " + "; ".join(f"{sid}, {text}" for sid, low, _, text in said
+                                                                   if low == top)
+        others = [f"{sid}'s {text}" for sid, low, _, text in said if low != top]
+        if others:
+            reason += "; " + ", ".join(others) + " are the same vehicles"
+        if count_max > max(x[2] for x in said):
+            reason += f" (up to {count_max} if the names are all right and the sightings saw different vehicles)"
+        out[g // width - start].append({"category": categories[g % width], "count": count, "count_max": count_max,
+                                        "set_by": [x[0] for x in said if x[1] == top], "reason": reason})
+    return out
 
 
 #: How much of the rule trace a convoy's JSON holds: winner and runner-up, the winner's rules, none.
@@ -235,7 +565,13 @@ def _num(x: Any) -> Any:
 
 
 class ConvoyEstimate:
-    """The estimate of one convoy; :meth:`to_dict` gives the JSON object ``orbat estimate --json`` prints."""
+    """The estimate of one convoy; :meth:`to_dict` gives the JSON object ``orbat estimate --json`` prints.
+
+    Its pieces are read from the run's columns, which are made for every
+    convoy (or a block of convoys) at once. What it returns may share parts
+    with other convoys' (a trace entry, a breakdown): read them, do not
+    change them.
+    """
 
     def __init__(self, run: _Run, index: int):
         # Only the run and the position: everything else is read from the run's columns when asked
@@ -252,7 +588,7 @@ class ConvoyEstimate:
         """The best template's id."""
         return self._run.heads["template"][self.index]
 
-    @cached_property
+    @property
     def template(self):
         return self._run.doctrine.get(self.template_id)
 
@@ -288,88 +624,92 @@ class ConvoyEstimate:
     def kind(self) -> str:
         return self.template.kind
 
-    @cached_property
+    @property
     def echelon(self) -> str:
         """The template's echelon, raised to what the manoeuvre vehicles fill (never lowered).
 
         When no template really fits (score below :data:`orbat.estimate.MIN_FIT`) the
         template's echelon is not evidence, and the ladder alone decides.
         """
-        return ECHELONS[int(self._run.answers.echelon[self.index])]
+        return self._run.echelon_names[self.index]
+
+    @property
+    def total(self) -> int:
+        """Vehicles seen (the lower end of the counts)."""
+        return self._run.total_lists["total"][self.index]
+
+    @property
+    def total_max(self) -> int:
+        """Vehicles at the upper end of the counts."""
+        return self._run.total_lists["total_max"][self.index]
 
     @property
     def type_rows(self) -> list[dict]:
         """The convoy's max-merged per-type rows (see :data:`orbat.convoy.TYPE_COLUMNS`)."""
         return self._run.records[self.index]
 
-    @cached_property
-    def by_category(self) -> dict[str, int]:
-        return dict(self._run.vehicle_parts["by_category"][self.index])
+    def _block(self) -> tuple[_Block, int]:
+        block = self._run.output_block(self.index)
+        return block, self.index - block.start
 
-    @cached_property
+    @property
+    def by_category(self) -> dict[str, int]:
+        """Vehicles per category (unknown included), by name."""
+        block, k = self._block()
+        return dict(block.by_category[k])
+
+    @property
     def breakdown(self) -> list[dict]:
         """Sub-units by doctrinal size, greedy in the template's order, with the remainder named."""
-        remaining = dict(self.by_category)
-        out: list[dict] = []
-        covered: list[str] = []
-        for name in self.template.breakdown:
-            unit = self._run.doctrine.units[name]
-            cats = list(unit.of.category)
-            for c in cats:
-                if c not in covered:
-                    covered.append(c)
-            available = sum(remaining.get(c, 0) for c in cats)
-            n = available // unit.size
-            if n <= 0:
-                continue
-            out.append({"unit": name, "count": int(n), "size": unit.size})
-            need = n * unit.size
-            for c in cats:
-                take = min(need, remaining.get(c, 0))
-                remaining[c] = remaining.get(c, 0) - take
-                need -= take
-        for c in covered:
-            if remaining.get(c, 0) > 0:
-                out.append({"unit": "remainder", "category": c, "vehicles": int(remaining[c])})
-        return out
+        block, k = self._block()
+        return list(self._run.breakdown(self.template_id, block.by_category[k]))
 
-    @cached_property
+    @property
     def personnel(self) -> dict[str, int]:
-        p = self._run.personnel
-        return {"min": int(p["min"][self.index]), "max": int(p["max"][self.index])}
+        p = self._run.personnel_lists
+        return {"min": p["min"][self.index], "max": p["max"][self.index]}
 
-    @cached_property
+    @property
     def vehicles(self) -> dict:
-        parts, i = self._run.vehicle_parts, self.index
-        totals = self._run.total_lists
+        block, k = self._block()
+        return self._vehicles(block, k)
+
+    def _vehicles(self, block: _Block, k: int) -> dict:
+        totals, i = self._run.total_lists, self.index
         return {
             "total": totals["total"][i],
             "total_max": totals["total_max"][i],
-            "by_type": parts["by_type"][i],
-            "by_category": {k: v for k, v in self.by_category.items() if k != UNKNOWN},
-            "by_role": dict(parts["by_role"][i]),
-            "unknown": parts["unknown"][i],
+            "by_type": block.by_type[k],
+            "by_category": {c: v for c, v in block.by_category[k].items() if c != UNKNOWN},
+            "by_role": dict(block.by_role[k]),
+            "unknown": block.unknown[k],
             # Categories several sightings saw: the merged figure and which sighting set it.
-            "merged": self._run.table.merge_notes().get(self.convoy, []),
+            "merged": block.merged[k],
         }
 
-    @cached_property
+    @property
     def alternatives(self) -> list[dict]:
         """Other templates, best score first, with how often each won the sampled counts."""
         run = self._run
         which, means, wins, chances, sames = run.alternative_columns
         i = self.index
-        out = []
-        for j, score, won, chance, same in zip(which[i], means[i], wins[i], chances[i], sames[i]):
-            template = run.doctrine.get(run.ids[j])
-            # "probability": the chance this template is the unit (all templates' add up to at most 1);
-            # one giving the best's echelon and kind ("same_answer") is already counted in the best's confidence.
-            out.append({"template": template.id, "label": template.label, "score": score, "wins": won,
-                        "probability": chance, "same_answer": same})
-        return out
+        templates = run.template_heads
+        # "probability": the chance this template is the unit (all templates' add up to at most 1);
+        # one giving the best's echelon and kind ("same_answer") is already counted in the best's confidence.
+        return [{"template": templates[j][0], "label": templates[j][1], "score": score, "wins": won,
+                 "probability": chance, "same_answer": same}
+                for j, score, won, chance, same in zip(which[i], means[i], wins[i], chances[i], sames[i])]
 
     def trace_for(self, template_id: str) -> list[dict]:
         """Every rule of one template, evaluated on this convoy, with its reason and numbers."""
+        if template_id == self.template_id:
+            return list(self._run.best_traces[self.index])
+        if template_id == self.runner_up:
+            return list(self._run.runner_up_traces[self.index])
+        return self._trace_of(template_id)
+
+    def _trace_of(self, template_id: str) -> list[dict]:
+        """The trace of any template, from its columns for every convoy (see :meth:`RunOutput.trace_columns`)."""
         i = self.index
         out = []
         explained = self._run.explained
@@ -396,60 +736,69 @@ class ConvoyEstimate:
             })
         return out
 
-    @cached_property
+    @property
     def trace(self) -> list[dict]:
         """The rules of the winning template, then those of the runner-up."""
-        out = self.trace_for(self.template_id)
-        if self.runner_up:
-            out += self.trace_for(self.runner_up)
-        return out
+        best = self._run.best_traces[self.index]
+        runner = self._run.runner_up_traces[self.index]
+        return best + runner if runner is not None else list(best)
 
-    @cached_property
+    @property
     def indicators(self) -> dict:
         """What an analyst should look at besides the template: support, carried and armoured shares, origin."""
-        run = self._run
-        totals = {k: v[self.index] for k, v in run.total_lists.items()}
-        total = totals["total"]
-        support = {c: self.by_category.get(c, 0) for c in ORGANIC_SUPPORT}
-        share = (lambda x: round(x / total, 3) if total else 0.0)
-        logistics = sum(v for k, v in self.vehicles["by_role"].items() if k == "logistics")
-        signals: list[str] = []
-        for note in run.table.notes.get(self.convoy, []):
-            if _CYRILLIC.search(note):
-                signals.append(f"Cyrillic text in notes: {note!r}")
-            for match in _ORIGIN_WORDS.finditer(note):
-                signals.append(f"origin named in notes: {match.group(0)!r} ({note!r})")
+        block, k = self._block()
+        return self._indicators(block, k)
+
+    def _indicators(self, block: _Block, k: int) -> dict:
+        run, i = self._run, self.index
+        totals = run.total_lists
+        total = totals["total"][i]
+        categories = block.by_category[k]
+        support = {c: categories.get(c, 0) for c in ORGANIC_SUPPORT}
+        convoy = run.table.convoys[i]
+        notes = run.table.notes.get(convoy)
+        armoured, carried = totals["armoured"][i], totals["carried"][i]
+        logistics = block.by_role[k].get("logistics", 0)
         return {
             "organic_support": {
                 "present": sum(1 for v in support.values() if v) >= 2,
                 "vehicles": support,
             },
-            "carried_share": share(int(totals["carried"])),
-            "armoured_share": share(int(totals["armoured"])),
-            "armoured": {"min": int(totals["armoured"]), "max": int(totals["armoured_max"])},
-            "logistics_share": share(logistics),
-            "origin_signals": signals,
-            "unknown_vehicles": int(totals["unknown"]),
-            "loss_rows_ignored": int(run.table.loss_rows.get(self.convoy, 0)),
-            "sampled": run.samples if run.vehicle_parts["ranged"][self.index] else 0,
+            "carried_share": round(carried / total, 3) if total else 0.0,
+            "armoured_share": round(armoured / total, 3) if total else 0.0,
+            "armoured": {"min": armoured, "max": totals["armoured_max"][i]},
+            "logistics_share": round(logistics / total, 3) if total else 0.0,
+            "origin_signals": run.origin_signals(notes) if notes else [],
+            "unknown_vehicles": totals["unknown"][i],
+            "loss_rows_ignored": int(run.table.loss_rows.get(convoy, 0)),
+            "sampled": run.samples if block.ranged[k] else 0,
             # Tags the sightings carry (`tags` column): "cope cage on 6 of 7 tank"; decoys count 0..n.
-            "tags": run.table.tags.get(self.convoy, []),
+            "tags": run.table.tags.get(convoy, []),
         }
 
     @property
     def best(self) -> dict:
+        block, k = self._block()
+        return self._best(block, k)
+
+    def _best(self, block: _Block, k: int) -> dict:
+        run, i = self._run, self.index
+        heads, numbers = run.heads, run.head_numbers
+        template_id = heads["template"][i]
+        template = run.template_heads[run.template_index[template_id]]
+        personnel = run.personnel_lists
         return {
-            "template": self.template_id,
-            "label": self.label,
-            "kind": self.kind,
-            "echelon": self.echelon,
-            "confidence": self.confidence,
+            "template": template_id,
+            "label": template[1],
+            "kind": template[2],
+            "echelon": run.echelon_names[i],
+            "confidence": heads["confidence"][i],
             # The chance the best template itself is the unit (confidence adds the templates giving the same answer).
-            "probability": _num(float(self._run.answers.probability[self.index, self._order[0]])) if self._run.ids else 0,
-            "score": _num(self.score),
-            "wins": _num(self.wins),
-            "breakdown": self.breakdown,
-            "personnel": self.personnel,
+            "probability": numbers["probability"][i],
+            "score": numbers["score"][i],
+            "wins": numbers["wins"][i],
+            "breakdown": list(run.breakdown(template_id, block.by_category[k])),
+            "personnel": {"min": personnel["min"][i], "max": personnel["max"][i]},
         }
 
     def traced(self, trace: str = "full") -> list[dict] | None:
@@ -458,18 +807,21 @@ class ConvoyEstimate:
             raise ValueError(f"trace must be one of {', '.join(TRACE_LEVELS)}, not {trace!r}")
         if trace == "full":
             return self.trace
-        return self.trace_for(self.template_id) if trace == "best" else None
+        return list(self._run.best_traces[self.index]) if trace == "best" else None
 
     def to_dict(self, trace: str = "full") -> dict:
         """The JSON object of ``orbat estimate --json`` for this convoy (``trace="none"``: without "trace")."""
+        traced = self.traced(trace)
+        block, k = self._block()
+        convoy = self._run.table.convoys[self.index]
         out = {
-            "convoy": self.convoy,
-            "sightings": list(self._run.table.sightings.get(self.convoy, [])),
-            "vehicles": self.vehicles,
-            "best": self.best,
+            "convoy": convoy,
+            "sightings": list(self._run.table.sightings.get(convoy, [])),
+            "vehicles": self._vehicles(block, k),
+            "best": self._best(block, k),
             "alternatives": self.alternatives,
-            "trace": self.traced(trace),
-            "indicators": self.indicators,
+            "trace": traced,
+            "indicators": self._indicators(block, k),
         }
         if trace == "none":
             del out["trace"]
