@@ -183,6 +183,7 @@ class RunOutput:
         out: list = [None] * n
         which = self.order[:, place]
         entries: dict[tuple, dict] = {}
+        params: dict[tuple, dict] = {}
         for j in np.unique(which).tolist():
             idx = np.flatnonzero(which == j)
             template_id = self.ids[j]
@@ -211,7 +212,11 @@ class RunOutput:
                     key = (template_id, k, cut)
                     entry = entries.get(key)
                     if entry is None:
-                        entry = entries[key] = self._trace_entry(template_id, rule, cut, names)
+                        fixed = params.get((template_id, k))
+                        if fixed is None:  # a rule's parameters: the same for every convoy
+                            dumped = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
+                            fixed = params[(template_id, k)] = {name: _num(v) for name, v in dumped.items()}
+                        entry = entries[key] = self._trace_entry(template_id, rule, cut, names, fixed)
                     trace.append(entry)
                 lists.append(trace)
             for i, c in zip(idx.tolist(), inverse.reshape(-1).tolist()):
@@ -219,18 +224,17 @@ class RunOutput:
         return out
 
     @staticmethod
-    def _trace_entry(template_id: str, rule, cut: tuple, names: list[str]) -> dict:
+    def _trace_entry(template_id: str, rule, cut: tuple, names: list[str], params: dict) -> dict:
         """One rule's trace entry from its passed flag, score and numbers (as the convoy's JSON holds it)."""
         passed, value, numbers = cut[0] == 1.0, cut[1], cut[2:]
         values = dict(zip(names, numbers))
         reason = rule.explain(values, passed)
         if rule.why:
             reason += f" ({rule.why})"
-        params = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
         return {
             "template": template_id, "rule": rule.rule, "passed": passed, "weight": _num(rule.weight),
             "required": rule.required, "score": _num(value), "reason": reason,
-            "values": {**{name: _num(v) for name, v in values.items()}, **{k: _num(v) for k, v in params.items()}},
+            "values": {**{name: _num(v) for name, v in values.items()}, **params},
         }
 
     @cached_property
