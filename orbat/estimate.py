@@ -39,7 +39,7 @@ from orbat.errors import OrbatError
 # The output side (each convoy's result and JSON) lives in orbat.estimate_result; re-exported here,
 # so `from orbat.estimate import ConvoyEstimate, to_dicts, gc_paused` keeps working.
 from orbat.estimate_result import (  # noqa: F401
-    MAX_ALTERNATIVES, TRACE_LEVELS, ConvoyEstimate, RunOutput, gc_paused, to_dicts,
+    MAX_ALTERNATIVES, TRACE_LEVELS, ConvoyEstimate, EstimateStream, RunOutput, gc_paused, iter_estimates, to_dicts,
 )
 from orbat.observation import evidence_noise, trust
 from orbat.rules import Features, GivenFeatures, Outcome, ReadRecorder

@@ -72,3 +72,21 @@ def test_the_parts_agree_with_the_json(frame, catalog):
         assert data["best"]["breakdown"] == e.breakdown
         assert data["best"]["personnel"] == e.personnel
         assert {k: v for k, v in e.by_category.items() if k != "unknown"} == data["vehicles"]["by_category"]
+
+
+def test_estimates_streamed_a_block_of_convoys_at_a_time_are_the_same(frame, catalog):
+    whole = [e.to_dict("best") for e in estimate_convoys(frame, catalog, DOCTRINE, samples=20)]
+    stream = estimate_result.EstimateStream(frame, catalog, DOCTRINE, samples=20, block=37)
+    assert stream.blocks > 5
+    assert [e.to_dict("best") for e in stream] == whole
+
+
+def test_the_cli_streams_blocks_of_convoys_with_the_same_output(cli, catalog, tmp_path, monkeypatch):
+    path = generate_csv(tmp_path / "convoys.csv", convoys=60, seed=8, catalog=catalog)
+    whole = cli("estimate", path, "--jsonl")
+    assert whole.exit_code == 0, whole.output
+    monkeypatch.setattr(estimate_result, "STREAM_CONVOYS", 9)
+    blocks = cli("estimate", path, "--jsonl")
+    assert blocks.exit_code == 0, blocks.output
+    assert blocks.stdout == whole.stdout
+    assert len(whole.stdout.splitlines()) == 60
