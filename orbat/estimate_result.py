@@ -170,7 +170,25 @@ class RunOutput:
         """Per convoy, the trace of its runner-up (None without one), shared like :attr:`best_traces`."""
         return self._shared_traces(1) if len(self.ids) > 1 else [None] * len(self.table)
 
-    def _shared_traces(self, place: int) -> list[list[dict]]:
+    @cached_property
+    def top_reasons(self) -> list[str]:
+        """Per convoy, the strongest evidence of its best template (:func:`orbat.overview.top_reason` of its trace).
+
+        Only that rule, the heaviest of each template (the first of equals),
+        is evaluated: the many-convoy table needs no whole trace.
+        """
+        from orbat.overview import top_reason
+
+        known: dict[int, str] = {}
+        out = []
+        for rules in self._shared_traces(0, top=True):
+            reason = known.get(id(rules[0]) if rules else 0)
+            if reason is None:
+                reason = known[id(rules[0]) if rules else 0] = top_reason(rules)
+            out.append(reason)
+        return out
+
+    def _shared_traces(self, place: int, top: bool = False) -> list[list[dict]]:
         """The trace of each convoy's template at ``place`` (0 the best, 1 the runner-up), made per distinct outcome.
 
         For each template, only the convoys it is that place of are evaluated
@@ -178,6 +196,7 @@ class RunOutput:
         the same passed flags, scores and numbers for every rule share one
         list of the same dicts, and a rule's reason is written once per
         distinct outcome. Nothing per convoy is kept but a reference.
+        ``top``: only each template's heaviest rule (the first of equals).
         """
         n = len(self.table)
         out: list = [None] * n
@@ -187,10 +206,13 @@ class RunOutput:
         for j in np.unique(which).tolist():
             idx = np.flatnonzero(which == j)
             template_id = self.ids[j]
-            rules = self.doctrine.compiled[template_id]
+            rules = list(enumerate(self.doctrine.compiled[template_id]))
+            if top and rules:
+                weights = [_num(rule.weight) for _, rule in rules]
+                rules = [rules[weights.index(max(weights))]]
             sub = Features(self.features.matrix[idx], self.features.columns)
             columns, spans = [], []
-            for rule in rules:
+            for _, rule in rules:
                 outcome = rule.evaluate(sub)
                 names = list(outcome.values)
                 spans.append((len(columns), names))
@@ -207,7 +229,7 @@ class RunOutput:
             lists = []
             for row in numbers[first].tolist():
                 trace = []
-                for k, (rule, (at, names)) in enumerate(zip(rules, spans)):
+                for (k, rule), (at, names) in zip(rules, spans):
                     cut = tuple(row[at:at + 2 + len(names)])
                     key = (template_id, k, cut)
                     entry = entries.get(key)
@@ -646,6 +668,11 @@ class ConvoyEstimate:
     def total_max(self) -> int:
         """Vehicles at the upper end of the counts."""
         return self._run.total_lists["total_max"][self.index]
+
+    @property
+    def top_reason(self) -> str:
+        """The strongest evidence of the best template: its heaviest rule, ``pass: ...`` or ``fail: ...``."""
+        return self._run.top_reasons[self.index]
 
     @property
     def type_rows(self) -> list[dict]:

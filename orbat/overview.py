@@ -61,14 +61,16 @@ def overview_rows(estimates, sort: str = "convoy") -> list[OverviewRow]:
     rows = []
     reasons: dict[tuple, tuple[str, list]] = {}
     for e in estimates:
-        rules = e.trace_for(e.template_id)
-        # Convoys with the same outcome share their trace's entries: its top reason is found once
-        # (the entries are kept with it, so that no id is reused while the cache lives).
-        key = tuple(map(id, rules))
-        known = reasons.get(key)
-        if known is None:
-            known = reasons[key] = (top_reason(rules), rules)
-        reason = known[0]
+        reason = getattr(e, "top_reason", None)
+        if reason is None:
+            rules = e.trace_for(e.template_id)
+            # Convoys with the same outcome share their trace's entries: its top reason is found once
+            # (the entries are kept with it, so that no id is reused while the cache lives).
+            key = tuple(map(id, rules))
+            known = reasons.get(key)
+            if known is None:
+                known = reasons[key] = (top_reason(rules), rules)
+            reason = known[0]
         # The totals alone (not the whole `vehicles` object, with its per-type rows and merge notes).
         rows.append(OverviewRow(
             convoy=str(e.convoy), vehicles=int(e.total), vehicles_max=int(e.total_max),

@@ -90,3 +90,12 @@ def test_the_cli_streams_blocks_of_convoys_with_the_same_output(cli, catalog, tm
     assert blocks.exit_code == 0, blocks.output
     assert blocks.stdout == whole.stdout
     assert len(whole.stdout.splitlines()) == 60
+
+
+def test_the_top_reason_is_the_heaviest_rule_of_the_whole_trace(frame, catalog):
+    from orbat.overview import top_reason
+
+    estimates = estimate_convoys(frame, catalog, DOCTRINE, samples=20)
+    assert len({e.top_reason for e in estimates}) > 5
+    for e in estimates:
+        assert e.top_reason == top_reason(e.trace_for(e.template_id))
