@@ -390,6 +390,7 @@ class RunOutput:
         if self.table.seen is None:
             return None
         pair, sight, sight_names, lo, hi = self.table.seen
+        names = [str(x) for x in np.asarray(sight_names, dtype=object).tolist()]
         t = self.table.types
         pair = np.asarray(pair, dtype=np.int64)
         type_convoy = t["code"].to_numpy(dtype=np.int64)
@@ -403,14 +404,18 @@ class RunOutput:
         type_order = np.argsort(type_convoy, kind="stable")
         sight = np.asarray(sight, dtype=np.int64)
         return {
-            "pair": pair, "sight": sight, "sight_names": [str(x) for x in np.asarray(sight_names, dtype=object).tolist()],
+            "pair": pair, "sight": sight, "sight_names": names,
             "lo": np.asarray(lo, dtype=np.int64), "hi": np.asarray(hi, dtype=np.int64),
             "sightings": int(sight.max()) + 1 if len(sight) else 1,
             "seen_order": seen_order, "seen_convoy": seen_convoy[seen_order],
             "seen_group": type_group[pair], "seen_known": known[pair],
             "type_order": type_order, "type_convoy": type_convoy[type_order], "type_group": type_group,
             "count": t["count"].to_numpy(dtype=np.float64), "count_max": t["count_max"].to_numpy(dtype=np.float64),
-            "names": np.array([str(x) for x in t["name"].to_numpy(dtype=object).tolist()], dtype=object), "width": width, "categories": list(categories),
+            "names": np.array([str(x) for x in t["name"].to_numpy(dtype=object).tolist()], dtype=object),
+            "width": width, "categories": list(categories),
+            # A sighting's place among the ids sorted as text (the order a note lists them in).
+            "sight_rank": np.argsort(np.argsort(np.array(names, dtype=object), kind="stable"), kind="stable"),
+            "number_text": _number_text,
         }
 
 
@@ -462,6 +467,14 @@ class _Block:
         self.merged = _merge_notes(run, start, stop)
 
 
+def _number_text(values: np.ndarray) -> np.ndarray:
+    """Whole numbers as an object array of their texts (each distinct number written once)."""
+    if not len(values):
+        return np.empty(0, dtype=object)
+    distinct, codes = np.unique(values, return_inverse=True)
+    return np.array([str(v) for v in distinct.tolist()], dtype=object)[codes.reshape(-1)]
+
+
 def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
     """Per convoy ``start..stop``, each category several sightings saw: its merged figure and which sighting set it.
 
@@ -496,37 +509,50 @@ def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
     hit = merged[at] == t_group
     sums = [np.bincount(at[hit], weights=a[c][t_rows][hit], minlength=len(merged)).astype(np.int64).tolist()
             for c in ("count", "count_max")]
-    names, sight_names, width, categories = a["names"], a["sight_names"], a["width"], a["categories"]
-    by_group: dict[int, dict[int, list[tuple[str, int, int]]]] = {}
-    for g, name, s, x, y in zip(group.tolist(), names[a["pair"][rows]].tolist(), sighting.tolist(),
-                                a["lo"][rows].tolist(), a["hi"][rows].tolist()):
-        by_group.setdefault(g, {}).setdefault(s, []).append((name, x, y))
-    # ``merged`` is sorted by convoy, then category name (the codes are in name order).
-    first_name = itemgetter(0)
-    for k, g in enumerate(merged.tolist()):
+    width, categories = a["width"], a["categories"]
+    # The rows by pair, then sighting id (a note lists its sightings by id), the file's order within.
+    order = np.lexsort((a["sight_rank"][sighting], group))
+    rows, group, sighting = rows[order], group[order], sighting[order]
+    low, high = a["lo"][rows], a["hi"][rows]
+    # What each row said ("T-72B3 6-7"), made on whole columns (object arrays add strings elementwise).
+    number = a["number_text"]
+    said = a["names"][a["pair"][rows]] + " " + number(low)
+    ranged = high > low
+    said[ranged] = said[ranged] + "-" + number(high[ranged])
+    # Runs of one sighting within a pair: its rows' vehicles and what it said, joined.
+    starts = np.flatnonzero(np.r_[True, (group[1:] != group[:-1]) | (sighting[1:] != sighting[:-1])])
+    run_low, run_high = np.add.reduceat(low, starts), np.add.reduceat(high, starts)
+    run_group = group[starts]
+    said_list = said.tolist()
+    ends = np.r_[starts[1:], len(rows)].tolist()
+    texts = [", ".join(said_list[i:j]) if j - i > 1 else said_list[i] for i, j in zip(starts.tolist(), ends)]
+    ids = np.asarray(a["sight_names"], dtype=object)[sighting[starts]]
+    # Per pair: the runs setting the figure (the most vehicles seen), and the most any sighting could be.
+    firsts = np.flatnonzero(np.r_[True, run_group[1:] != run_group[:-1]])
+    top = np.maximum.reduceat(run_low, firsts)
+    most = np.maximum.reduceat(run_high, firsts).tolist()
+    is_top = (run_low == np.repeat(top, np.diff(np.r_[firsts, len(run_group)]))).tolist()
+    ids_list = ids.tolist()
+    run_ends = np.r_[firsts[1:], len(run_group)].tolist()
+    # ``merged`` is sorted by convoy, then category name (the codes are in name order), as the runs are.
+    for k, (g, i, j) in enumerate(zip(merged.tolist(), firsts.tolist(), run_ends)):
         count, count_max = sums[0][k], sums[1][k]
-        # Per sighting (by id): its vehicles seen, at least and at most, and what it said.
-        said = []
-        for s, seen in by_group[g].items():
-            low = high = 0
-            parts = []
-            for name, x, y in seen:
-                low += x
-                high += y
-                parts.append(f"{name} {x}-{y}" if y > x else f"{name} {x}")
-            said.append((sight_names[s], low, high, ", ".join(parts)))
-        said.sort(key=first_name)
-        top = max(x[1] for x in said)
+        category = categories[g % width]
         figure = f"{count}-{count_max}" if count_max > count else f"{count}"
-        reason = f"{categories[g % width]} {figure}: " + "; ".join(f"{sid}, {text}" for sid, low, _, text in said
-                                                                   if low == top)
-        others = [f"{sid}'s {text}" for sid, low, _, text in said if low != top]
+        set_by, setting, others = [], [], []
+        for r in range(i, j):
+            if is_top[r]:
+                set_by.append(ids_list[r])
+                setting.append(f"{ids_list[r]}, {texts[r]}")
+            else:
+                others.append(f"{ids_list[r]}'s {texts[r]}")
+        reason = f"{category} {figure}: " + "; ".join(setting)
         if others:
             reason += "; " + ", ".join(others) + " are the same vehicles"
-        if count_max > max(x[2] for x in said):
+        if count_max > most[k]:
             reason += f" (up to {count_max} if the names are all right and the sightings saw different vehicles)"
-        out[g // width - start].append({"category": categories[g % width], "count": count, "count_max": count_max,
-                                        "set_by": [x[0] for x in said if x[1] == top], "reason": reason})
+        out[g // width - start].append({"category": category, "count": count, "count_max": count_max,
+                                        "set_by": set_by, "reason": reason})
     return out
 
 
