@@ -508,10 +508,10 @@ def _canonical_coded(columns: dict[str, _Coded], good: np.ndarray) -> pd.DataFra
             text = np.array(values, dtype=object)
             if len(text):
                 text[pd.isna(text) | (text == "")] = np.nan
-                taken = text[codes]
+                # The text array made (and checked) once per distinct value, then taken per row.
+                out[name] = pd.Series(pd.array(text, dtype="str").take(codes))
             else:
-                taken = np.empty(0, dtype=object)
-            out[name] = pd.Series(taken, dtype="str")
+                out[name] = pd.Series(np.empty(0, dtype=object), dtype="str")
     return pd.DataFrame(out)
 
 
