@@ -59,12 +59,23 @@ def overview_rows(estimates, sort: str = "convoy") -> list[OverviewRow]:
     if sort not in SORT_KEYS:
         raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}")
     rows = []
+    reasons: dict[tuple, tuple[str, list]] = {}
     for e in estimates:
-        vehicles = e.vehicles
+        reason = getattr(e, "top_reason", None)
+        if reason is None:
+            rules = e.trace_for(e.template_id)
+            # Convoys with the same outcome share their trace's entries: its top reason is found once
+            # (the entries are kept with it, so that no id is reused while the cache lives).
+            key = tuple(map(id, rules))
+            known = reasons.get(key)
+            if known is None:
+                known = reasons[key] = (top_reason(rules), rules)
+            reason = known[0]
+        # The totals alone (not the whole `vehicles` object, with its per-type rows and merge notes).
         rows.append(OverviewRow(
-            convoy=str(e.convoy), vehicles=int(vehicles["total"]), vehicles_max=int(vehicles["total_max"]),
+            convoy=str(e.convoy), vehicles=int(e.total), vehicles_max=int(e.total_max),
             estimate=str(e.label), echelon=str(e.echelon), kind=str(e.kind), confidence=float(e.confidence),
-            top_reason=top_reason(e.trace_for(e.template_id)),
+            top_reason=reason,
         ))
     rows.sort(key=lambda r: r.convoy)
     if sort == "vehicles":

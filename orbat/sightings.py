@@ -213,10 +213,15 @@ def read_sightings(path: str | os.PathLike, catalog: Catalog, *, today: dt.date 
     Raises :class:`InvalidSightings` listing every problem when any row is
     invalid, and :class:`InputFileError` when the file cannot be read at all.
     """
-    result = read_sightings_lenient(path, catalog, today=today, progress=progress, **options)
-    if result.problems:
-        raise InvalidSightings(result.invalid or result.problems, source=str(path))
-    return result.frame
+    path = Path(path)
+    table, frame, problems = _read_validated(path, catalog, today=today, progress=progress, **options)
+    # The summaries of the lenient read (rejects, unresolved names, names by steps) are not made: this
+    # function returns the frame alone. A file of blank rows only is still refused, first.
+    if frame.empty and not (~_blank_rows(table.raw)).any():
+        raise InputFileError(f"{path}: no rows: the file has a header but no sightings")
+    if problems:
+        raise InvalidSightings([p for p in problems if p.kind != WITH_SIGHTING] or problems, source=str(path))
+    return frame
 
 
 def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: dt.date | None = None,
@@ -237,9 +242,28 @@ def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: 
     know (``equipment_id`` ``?NAME``) and list them in ``unresolved``;
     the interchange format refuses them, since a typo there should stop you.
     """
+    path = Path(path)
+    table, frame, problems = _read_validated(path, catalog, today=today, progress=progress, fmt=fmt,
+                                             columns=columns, grade=grade, keep_unresolved=keep_unresolved)
+    rows = int((~_blank_rows(table.raw)).sum())
+    if rows == 0:
+        raise InputFileError(f"{path}: no rows: the file has a header but no sightings")
+    rejects = rejects_frame(table.original, problems, table.first_row, table.labels)
+    added_up = rows - len(rejects) - len(frame)
+    return SightingsRead(frame=frame, problems=problems, rejects=rejects, rows=rows, notes=table.notes,
+                         fmt=table.fmt, added_up=max(added_up, 0), unresolved=unresolved_names(frame, catalog),
+                         by_steps=names_by_steps(frame, catalog))
+
+
+def _read_validated(path: Path, catalog: Catalog, *, today: dt.date | None = None,
+                    progress: Progress | None = None, fmt: str | None = None, columns: dict[str, str] | None = None,
+                    grade: str | None = None, keep_unresolved: bool = False):
+    """Read and validate a file: ``(table read, canonical frame of the valid rows, every problem)``.
+
+    Raises :class:`InvalidSightings` for problems of the header (no row can be trusted then).
+    """
     from orbat.formats import read_table
 
-    path = Path(path)
     today = today or dt.date.today()
     table = read_table(path, fmt=fmt, columns=columns, grade=grade, today=today, progress=progress)
     if progress:
@@ -255,14 +279,7 @@ def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: 
     header = [p for p in problems if p.kind == HEADER]
     if header:
         raise InvalidSightings(header, source=str(path))
-    rows = int((~_blank_rows(table.raw)).sum())
-    if rows == 0:
-        raise InputFileError(f"{path}: no rows: the file has a header but no sightings")
-    rejects = rejects_frame(table.original, problems, table.first_row, table.labels)
-    added_up = rows - len(rejects) - len(frame)
-    return SightingsRead(frame=frame, problems=problems, rejects=rejects, rows=rows, notes=table.notes,
-                         fmt=table.fmt, added_up=max(added_up, 0), unresolved=unresolved_names(frame, catalog),
-                         by_steps=names_by_steps(frame, catalog))
+    return table, frame, problems
 
 
 def read_sightings_located(path: str | os.PathLike, catalog: Catalog, *, today: dt.date | None = None,
@@ -491,10 +508,10 @@ def _canonical_coded(columns: dict[str, _Coded], good: np.ndarray) -> pd.DataFra
             text = np.array(values, dtype=object)
             if len(text):
                 text[pd.isna(text) | (text == "")] = np.nan
-                taken = text[codes]
+                # The text array made (and checked) once per distinct value, then taken per row.
+                out[name] = pd.Series(pd.array(text, dtype="str").take(codes))
             else:
-                taken = np.empty(0, dtype=object)
-            out[name] = pd.Series(taken, dtype="str")
+                out[name] = pd.Series(np.empty(0, dtype=object), dtype="str")
     return pd.DataFrame(out)
 
 

@@ -117,12 +117,22 @@ def estimate(
                 frame = store.sightings_frame(convoy=convoy[0])
             else:
                 frame = store.sightings_frame()
+    if (json_ or jsonl) and not convoy:
+        from orbat.estimate import EstimateStream
+
+        # Estimated a block of convoys at a time, each convoy written as it is ready (memory of one block).
+        stream = EstimateStream(frame, cat, doc, samples=samples, seed=seed)
+        del frame  # the stream keeps it only until its last block is estimated
+        few = stream.blocks == 1 and len(stream.first) <= FEW_CONVOYS
+        _print_json(stream, trace.value if trace else "full" if few else "best", jsonl=jsonl,
+                    indent=indent or (json_ and sys.stdout.isatty()))
+        return
     results = estimate_convoys(frame, cat, doc, samples=samples, seed=seed,
                                convoys=list(dict.fromkeys(convoy)) if convoy else None)
     if json_ or jsonl:
         del frame  # the objects do not need it: at 200k convoys, 1.4 GB let go before they are made
         level = (trace.value if trace else "full" if len(results) <= FEW_CONVOYS else "best")
-        _print_json(results, level, jsonl=jsonl, indent=indent or (json_ and sys.stdout.isatty()))
+        _print_json(_drained(results), level, jsonl=jsonl, indent=indent or (json_ and sys.stdout.isatty()))
         return
     if markdown:
         from orbat.report import markdown_assessment
@@ -162,14 +172,14 @@ def _convoy_units(file, frame, url: str) -> dict:
         return load_orbat(store, frame=frame, db_url=url).convoy_unit_names()
 
 
-def _print_json(results, trace: str, *, jsonl: bool, indent: bool) -> None:
+def _print_json(estimates, trace: str, *, jsonl: bool, indent: bool) -> None:
     """Every convoy's JSON object, each made just before it is written (none kept after)."""
     from orbat.estimate import gc_paused
     from orbat.jsonio import write_json, write_jsonl
 
     sys.stdout.flush()
     stream = sys.stdout.buffer
-    objects = (e.to_dict(trace) for e in _drained(results))
+    objects = (e.to_dict(trace) for e in estimates)
     try:
         with gc_paused():
             if jsonl:

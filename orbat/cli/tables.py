@@ -23,8 +23,14 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, width:
 
     ``width`` (a terminal's) cuts the last column to fit; ``None`` keeps it whole.
     """
-    cells = [[_safe(str(c)) for c in row] for row in rows]
     n = len(headers)
+    cells = [[str(c) for c in row] for row in rows]
+    # One search per column over all its cells; only a column with a control character is cleaned cell by cell.
+    for i in range(max([n, *map(len, cells)])):
+        if _CONTROL.search(" ".join(row[i] for row in cells if i < len(row))):
+            for row in cells:
+                if i < len(row):
+                    row[i] = _safe(row[i])
     widths = [len(h) for h in headers]
     for row in cells:
         for i in range(n - 1):

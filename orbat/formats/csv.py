@@ -17,6 +17,28 @@ from orbat.formats.table import Progress
 
 #: Largest CSV accepted. It is read whole into memory (about 10x its size).
 MAX_CSV_BYTES = 2 * 1024**3
+#: Rows parsed as text at a time, each chunk's columns then kept as codes into their distinct values.
+CHUNK_ROWS = 100_000
+
+
+def _read_coded(chunks) -> pd.DataFrame:
+    """The chunks of a text read as one frame of categorical columns (one string per distinct value).
+
+    Parsing as plain text and coding each chunk is about twice as fast as
+    pandas' own ``dtype="category"`` parse, and as small in memory: only one
+    chunk's cells exist as separate strings at a time. A missing cell (a
+    short row) stays missing.
+    """
+    from pandas.api.types import union_categoricals
+
+    parts: dict[object, list[pd.Categorical]] = {}
+    for chunk in chunks:
+        for name in chunk.columns:
+            codes, uniques = pd.factorize(chunk[name].to_numpy(dtype=object))
+            parts.setdefault(name, []).append(
+                pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object), validate=False))
+    return pd.DataFrame({name: union_categoricals(pieces) if len(pieces) > 1 else pieces[0]
+                         for name, pieces in parts.items()})
 
 
 def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
@@ -138,10 +160,11 @@ def read_csv(path: Path, notes: list[str], progress: Progress | None) -> pd.Data
         with path.open("rb") as raw_handle:
             # Buffered like open(): pandas then decodes with the given encoding.
             source = io.BufferedReader(_CountingReader(raw_handle, progress, size)) if progress else raw_handle
-            table = pd.read_csv(
-                source, sep=delimiter, header=None, dtype="category", keep_default_na=False, na_filter=False,
+            table = _read_coded(pd.read_csv(
+                source, sep=delimiter, header=None, dtype=object, keep_default_na=False, na_filter=False,
                 skip_blank_lines=False, encoding=encoding, quoting=csv.QUOTE_MINIMAL, engine="c",
-            )
+                chunksize=CHUNK_ROWS,
+            ))
     except pd.errors.ParserError as exc:
         message = str(exc).strip()
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)

@@ -1,0 +1,949 @@
+"""The estimate's output side: each convoy's result (:class:`ConvoyEstimate`) and its JSON object.
+
+:mod:`orbat.estimate` scores every convoy at once (the engine); this module
+turns a run's whole columns into what a user reads: the per-convoy columns
+all of a run's estimates share (:class:`RunOutput`, which the engine's run
+inherits), each convoy's ``to_dict()`` (``orbat estimate --json``, the
+report, the map layers) and :func:`to_dicts`.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from array import array
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from orbat.convoy import UNKNOWN
+from orbat.doctrine import ECHELONS
+from orbat.rules import ORGANIC_SUPPORT, Features
+
+if TYPE_CHECKING:
+    from orbat.estimate import _Run
+
+#: How many alternatives an estimate lists.
+MAX_ALTERNATIVES = 5
+
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_ORIGIN_WORDS = re.compile(
+    r"\b(russian|russia|soviet|ussr|belarusian|ukrainian|chinese|iranian|turkish|north korean|"
+    r"american|us-made|french|german)(?:[- ]made)?\b",
+    re.IGNORECASE,
+)
+
+
+# --- the columns a run's estimates share ---------------------------------------------------------
+
+
+class RunOutput:
+    """The output side of a run (:class:`orbat.estimate._Run` inherits it): per-convoy columns, each built once.
+
+    Each is made for every convoy at once, when first asked for, from the
+    run's arrays (``table``, ``order``, ``mean``, ``wins``, ``answers``...).
+    """
+
+    def answer_table(self) -> pd.DataFrame:
+        """Per convoy: ``convoy``, ``template_got``, ``echelon_got``, ``kind_got`` and ``confidence`` (whole columns)."""
+        n = len(self.table)
+        best = self.order[:, 0] if self.ids else np.zeros(n, dtype=np.int64)
+        kinds = np.array([self.doctrine.get(i).kind for i in self.ids] or ["combat"], dtype=object)
+        ids = np.array(self.ids or [""], dtype=object)
+        return pd.DataFrame({
+            "convoy": self.table.convoys, "template_got": ids[best],
+            "echelon_got": np.array(ECHELONS, dtype=object)[self.answers.echelon], "kind_got": kinds[best],
+            "confidence": self.confidence,
+        })
+
+    @cached_property
+    def heads(self) -> dict[str, list]:
+        """Per convoy, as plain Python values: best template, its mean score and wins, runner-up, confidence."""
+        n = len(self.table)
+        rows = np.arange(n)
+        best = self.order[:, 0] if self.ids else np.zeros(n, dtype=np.int64)
+        second = self.order[:, 1].tolist() if len(self.ids) > 1 else [None] * n
+        return {
+            "template": [self.ids[j] for j in best.tolist()],
+            "score": self.mean[rows, best].tolist(),
+            "wins": self.wins[rows, best].tolist(),
+            "runner_up": [self.ids[j] if j is not None else None for j in second],
+            "confidence": self.confidence.tolist(),
+        }
+
+    @cached_property
+    def records(self) -> list[list[dict]]:
+        """Per convoy, its per-type rows as plain dicts (built once, for the per-convoy assembly)."""
+        out: list[list[dict]] = [[] for _ in range(len(self.table))]
+        types = self.table.types
+        # Column lists of Python values (what to_dict("records") gives, at a fraction of its cost).
+        columns = [types[c].tolist() for c in types.columns]
+        names = list(types.columns)
+        code = names.index("code")
+        for values in zip(*columns):
+            out[values[code]].append(dict(zip(names, values)))
+        return out
+
+    # -- the convoys' JSON, a block of convoys at a time ----------------------------------------
+
+    @cached_property
+    def _type_arrays(self) -> dict[str, np.ndarray]:
+        """The per-type columns the JSON reads, as numpy arrays, and where each convoy's rows start."""
+        t = self.table.types
+        code = t["code"].to_numpy(dtype=np.int64)
+        order = None
+        if len(code) and not bool((code[1:] >= code[:-1]).all()):
+            order = np.argsort(code, kind="stable")  # the rows of a convoy together, in the types' order
+        take = (lambda a: a) if order is None else (lambda a: a[order])  # noqa: E731
+        out = {"code": take(code)}
+        for name in ("equipment_id", "name", "category", "role"):
+            out[name] = take(t[name].to_numpy(dtype=object))
+        for name in ("count", "count_max", "carried"):
+            out[name] = take(t[name].to_numpy(dtype=np.int64))
+        out["starts"] = np.searchsorted(out["code"], np.arange(len(self.table) + 1))
+        return out
+
+    def output_block(self, i: int) -> _Block:
+        """The block of convoys holding convoy ``i``, made on first use; the previous block is let go.
+
+        Streaming every convoy in order then holds one block's pieces at a
+        time. Should a block be asked for again once let go (estimates read
+        out of order), every convoy is made in one block and kept: at most
+        twice the work, never once per convoy.
+        """
+        block = self.__dict__.get("_block")
+        if block is not None and block.start <= i < block.stop:
+            return block
+        made = self.__dict__.setdefault("_blocks_made", set())
+        start = (i // OUTPUT_BLOCK) * OUTPUT_BLOCK
+        if start in made:
+            start, stop = 0, len(self.table)
+        else:
+            made.add(start)
+            stop = min(len(self.table), start + OUTPUT_BLOCK)
+        self.__dict__["_block"] = None  # let the previous block go before the next is made
+        block = self.__dict__["_block"] = _Block(self, start, stop)
+        return block
+
+    @cached_property
+    def total_lists(self) -> dict[str, list[int]]:
+        """:attr:`totals` as Python ints per convoy."""
+        return {k: v.astype(np.int64).tolist() for k, v in self.totals.items()}
+
+    @cached_property
+    def head_numbers(self) -> dict[str, list]:
+        """Per convoy, the best template's JSON probability, score and wins (whole columns at once)."""
+        n = len(self.table)
+        if not self.ids:
+            return {"probability": [0] * n, "score": [0] * n, "wins": [0] * n}
+        rows, best = np.arange(n), self.order[:, 0]
+        return {
+            "probability": _nums(np.asarray(self.answers.probability, dtype=np.float64)[rows, best]),
+            "score": _nums(np.asarray(self.mean, dtype=np.float64)[rows, best]),
+            "wins": _nums(np.asarray(self.wins, dtype=np.float64)[rows, best]),
+        }
+
+    @cached_property
+    def alternative_columns(self) -> tuple[list[list[int]], list[list], list[list], list[list], list[list[bool]]]:
+        """Per convoy, its alternatives' template indices, JSON scores, wins, probabilities and same-answer flags (best first)."""
+        n, k = len(self.table), min(MAX_ALTERNATIVES, max(len(self.ids) - 1, 0))
+        which = self.order[:, 1:1 + k]
+        taken = lambda m: np.take_along_axis(np.asarray(m), which, axis=1)  # noqa: E731
+        rows = lambda flat: [flat[i * k:(i + 1) * k] for i in range(n)]  # noqa: E731
+        columns = (taken(m).astype(np.float64).ravel() for m in (self.mean, self.wins, self.answers.probability))
+        mean, wins, probability = (rows(_nums(c)) for c in columns)
+        same = rows(taken(self.answers.same_answer).astype(bool).ravel().tolist())
+        return which.tolist(), mean, wins, probability, same
+
+    @cached_property
+    def best_traces(self) -> list[list[dict]]:
+        """Per convoy, the trace of its best template: one list per distinct outcome, shared (read only)."""
+        return self._shared_traces(0)
+
+    @cached_property
+    def runner_up_traces(self) -> list[list[dict] | None]:
+        """Per convoy, the trace of its runner-up (None without one), shared like :attr:`best_traces`."""
+        return self._shared_traces(1) if len(self.ids) > 1 else [None] * len(self.table)
+
+    @cached_property
+    def top_reasons(self) -> list[str]:
+        """Per convoy, the strongest evidence of its best template (:func:`orbat.overview.top_reason` of its trace).
+
+        Only that rule, the heaviest of each template (the first of equals),
+        is evaluated: the many-convoy table needs no whole trace.
+        """
+        from orbat.overview import top_reason
+
+        known: dict[int, str] = {}
+        out = []
+        for rules in self._shared_traces(0, top=True):
+            reason = known.get(id(rules[0]) if rules else 0)
+            if reason is None:
+                reason = known[id(rules[0]) if rules else 0] = top_reason(rules)
+            out.append(reason)
+        return out
+
+    def _shared_traces(self, place: int, top: bool = False) -> list[list[dict]]:
+        """The trace of each convoy's template at ``place`` (0 the best, 1 the runner-up), made per distinct outcome.
+
+        For each template, only the convoys it is that place of are evaluated
+        (a rule's outcome depends only on the convoy's own row); convoys with
+        the same passed flags, scores and numbers for every rule share one
+        list of the same dicts, and a rule's reason is written once per
+        distinct outcome. Nothing per convoy is kept but a reference.
+        ``top``: only each template's heaviest rule (the first of equals).
+        """
+        n = len(self.table)
+        out: list = [None] * n
+        which = self.order[:, place]
+        entries: dict[tuple, dict] = {}
+        params: dict[tuple, dict] = {}
+        for j in np.unique(which).tolist():
+            idx = np.flatnonzero(which == j)
+            template_id = self.ids[j]
+            rules = list(enumerate(self.doctrine.compiled[template_id]))
+            if top and rules:
+                weights = [_num(rule.weight) for _, rule in rules]
+                rules = [rules[weights.index(max(weights))]]
+            sub = Features(self.features.matrix[idx], self.features.columns)
+            columns, spans = [], []
+            for _, rule in rules:
+                outcome = rule.evaluate(sub)
+                names = list(outcome.values)
+                spans.append((len(columns), names))
+                columns.append(np.broadcast_to(np.asarray(outcome.passed, dtype=np.float64), (len(idx),)))
+                columns.append(np.broadcast_to(np.asarray(outcome.score, dtype=np.float64), (len(idx),)))
+                columns += [np.broadcast_to(np.asarray(v, dtype=np.float64), (len(idx),)) for v in outcome.values.values()]
+            if not columns:
+                for i in idx.tolist():
+                    out[i] = []
+                continue
+            numbers = np.ascontiguousarray(np.column_stack(columns))
+            # Distinct outcomes by their bits (exact; NaN equal to itself).
+            _, first, inverse = np.unique(numbers.view(np.int64), axis=0, return_index=True, return_inverse=True)
+            lists = []
+            for row in numbers[first].tolist():
+                trace = []
+                for (k, rule), (at, names) in zip(rules, spans):
+                    cut = tuple(row[at:at + 2 + len(names)])
+                    key = (template_id, k, cut)
+                    entry = entries.get(key)
+                    if entry is None:
+                        fixed = params.get((template_id, k))
+                        if fixed is None:  # a rule's parameters: the same for every convoy
+                            dumped = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
+                            fixed = params[(template_id, k)] = {name: _num(v) for name, v in dumped.items()}
+                        entry = entries[key] = self._trace_entry(template_id, rule, cut, names, fixed)
+                    trace.append(entry)
+                lists.append(trace)
+            for i, c in zip(idx.tolist(), inverse.reshape(-1).tolist()):
+                out[i] = lists[c]
+        return out
+
+    @staticmethod
+    def _trace_entry(template_id: str, rule, cut: tuple, names: list[str], params: dict) -> dict:
+        """One rule's trace entry from its passed flag, score and numbers (as the convoy's JSON holds it)."""
+        passed, value, numbers = cut[0] == 1.0, cut[1], cut[2:]
+        values = dict(zip(names, numbers))
+        reason = rule.explain(values, passed)
+        if rule.why:
+            reason += f" ({rule.why})"
+        return {
+            "template": template_id, "rule": rule.rule, "passed": passed, "weight": _num(rule.weight),
+            "required": rule.required, "score": _num(value), "reason": reason,
+            "values": {**{name: _num(v) for name, v in values.items()}, **params},
+        }
+
+    @cached_property
+    def _trace(self) -> dict[str, list[tuple]]:
+        return {}
+
+    @cached_property
+    def explained(self) -> dict[tuple, tuple[str, dict]]:
+        """A rule's reason and JSON values by (template, rule, passed, values), shared by the convoys' traces."""
+        return {}
+
+    def trace_columns(self, template_id: str) -> list[tuple]:
+        """Per rule of a template: score, passed and values per convoy, and its JSON parameters.
+
+        Built once per template (for every convoy at once), for the trace of a
+        template that is neither a convoy's best nor its runner-up. The
+        columns are ``array('d')`` and ``bytes``: indexed like lists (a Python float, an int
+        0/1), at 8 bytes (1 for passed) a value instead of a list's 32, which at 200,000
+        convoys and a hundred rules is the difference between 0.8 and 3 GB.
+        """
+        if template_id not in self._trace:
+            j = self.ids.index(template_id)
+            columns = []
+            for rule, outcome in zip(self.doctrine.compiled[template_id], self.scores.outcome(j)):
+                params = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
+                columns.append((
+                    _doubles(outcome.score),
+                    np.ascontiguousarray(outcome.passed, dtype=bool).tobytes(),
+                    {k: _doubles(v) for k, v in outcome.values.items()},
+                    {k: _num(v) for k, v in params.items()},
+                ))
+            self._trace[template_id] = columns
+        return self._trace[template_id]
+
+    @cached_property
+    def personnel_lists(self) -> dict[str, list[int]]:
+        """:attr:`personnel` as Python ints per convoy."""
+        return {k: np.asarray(v).astype(np.int64).tolist() for k, v in self.personnel.items()}
+
+    @cached_property
+    def echelon_names(self) -> list[str]:
+        """Per convoy, its answer's echelon name."""
+        return np.array(ECHELONS, dtype=object)[np.asarray(self.answers.echelon, dtype=np.int64)].tolist()
+
+    @cached_property
+    def template_heads(self) -> list[tuple[str, str, str]]:
+        """Per template (in ``ids`` order): id, label and kind."""
+        return [(t.id, t.label, t.kind) for t in (self.doctrine.get(i) for i in self.ids)]
+
+    @cached_property
+    def template_index(self) -> dict[str, int]:
+        """A template's position in ``ids``."""
+        return {template_id: j for j, template_id in enumerate(self.ids)}
+
+    @cached_property
+    def _breakdowns(self) -> dict[tuple, list[dict]]:
+        return {}
+
+    @cached_property
+    def _breakdown_categories(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    def breakdown(self, template_id: str, by_category: dict[str, int]) -> list[dict]:
+        """Sub-units of a template by doctrinal size for vehicles ``by_category``: greedy, the remainder named.
+
+        Made once per template and counts of the categories its sub-units
+        read (shared by the convoys with the same: read only).
+        """
+        covered = self._breakdown_categories.get(template_id)
+        if covered is None:
+            covered = []
+            for name in self.doctrine.get(template_id).breakdown:
+                for c in self.doctrine.units[name].of.category:
+                    if c not in covered:
+                        covered.append(c)
+            covered = self._breakdown_categories[template_id] = tuple(covered)
+        key = (template_id, *(by_category.get(c, 0) for c in covered))
+        out = self._breakdowns.get(key)
+        if out is None:
+            out = self._breakdowns[key] = self._make_breakdown(template_id, by_category)
+        return out
+
+    def _make_breakdown(self, template_id: str, by_category: dict[str, int]) -> list[dict]:
+        remaining = dict(by_category)
+        out: list[dict] = []
+        covered: list[str] = []
+        for name in self.doctrine.get(template_id).breakdown:
+            unit = self.doctrine.units[name]
+            cats = list(unit.of.category)
+            for c in cats:
+                if c not in covered:
+                    covered.append(c)
+            available = sum(remaining.get(c, 0) for c in cats)
+            n = available // unit.size
+            if n <= 0:
+                continue
+            out.append({"unit": name, "count": int(n), "size": unit.size})
+            need = n * unit.size
+            for c in cats:
+                take = min(need, remaining.get(c, 0))
+                remaining[c] = remaining.get(c, 0) - take
+                need -= take
+        for c in covered:
+            if remaining.get(c, 0) > 0:
+                out.append({"unit": "remainder", "category": c, "vehicles": int(remaining[c])})
+        return out
+
+    @cached_property
+    def _signals(self) -> dict[str, list[str]]:
+        return {}
+
+    def origin_signals(self, notes: list[str]) -> list[str]:
+        """What a convoy's notes say of its origin (Cyrillic text, a named origin); each note read once per run."""
+        out: list[str] = []
+        known = self._signals
+        for note in notes:
+            signals = known.get(note)
+            if signals is None:
+                signals = []
+                if _CYRILLIC.search(note):
+                    signals.append(f"Cyrillic text in notes: {note!r}")
+                for match in _ORIGIN_WORDS.finditer(note):
+                    signals.append(f"origin named in notes: {match.group(0)!r} ({note!r})")
+                known[note] = signals
+            out += signals
+        return out
+
+    @cached_property
+    def _seen_arrays(self) -> dict[str, Any] | None:
+        """The merge trace's columns (:attr:`orbat.convoy.ConvoyTable.seen`), keyed for block-wise merge notes."""
+        if self.table.seen is None:
+            return None
+        pair, sight, sight_names, lo, hi = self.table.seen
+        names = [str(x) for x in np.asarray(sight_names, dtype=object).tolist()]
+        t = self.table.types
+        pair = np.asarray(pair, dtype=np.int64)
+        type_convoy = t["code"].to_numpy(dtype=np.int64)
+        # Category codes in name order: a (convoy, category) group's number sorts as the notes do.
+        cat_codes, categories = pd.factorize(t["category"].to_numpy(dtype=object), sort=True)
+        width = max(len(categories), 1)
+        type_group = type_convoy * np.int64(width) + cat_codes.astype(np.int64)
+        known = t["category"].to_numpy(dtype=object) != UNKNOWN
+        seen_convoy = type_convoy[pair]
+        seen_order = np.argsort(seen_convoy, kind="stable")
+        type_order = np.argsort(type_convoy, kind="stable")
+        sight = np.asarray(sight, dtype=np.int64)
+        return {
+            "pair": pair, "sight": sight, "sight_names": names,
+            "lo": np.asarray(lo, dtype=np.int64), "hi": np.asarray(hi, dtype=np.int64),
+            "sightings": int(sight.max()) + 1 if len(sight) else 1,
+            "seen_order": seen_order, "seen_convoy": seen_convoy[seen_order],
+            "seen_group": type_group[pair], "seen_known": known[pair],
+            "type_order": type_order, "type_convoy": type_convoy[type_order], "type_group": type_group,
+            "count": t["count"].to_numpy(dtype=np.float64), "count_max": t["count_max"].to_numpy(dtype=np.float64),
+            "names": np.array([str(x) for x in t["name"].to_numpy(dtype=object).tolist()], dtype=object),
+            "width": width, "categories": list(categories),
+            # A sighting's place among the ids sorted as text (the order a note lists them in).
+            "sight_rank": np.argsort(np.argsort(np.array(names, dtype=object), kind="stable"), kind="stable"),
+            "number_text": _number_text,
+        }
+
+
+#: Convoys whose JSON pieces (vehicles, merge notes) are made together and let go together.
+OUTPUT_BLOCK = 2048
+
+
+class _Block:
+    """The ``vehicles`` pieces of a block of consecutive convoys ``start..stop``, made in one pass over their types.
+
+    ``by_type`` and ``unknown`` (lists of dicts, in the types' order),
+    ``by_category`` (every category with vehicles, unknown included, by
+    name), ``by_role`` (known roles with vehicles, by name), ``ranged``
+    (whether a count of the convoy is a range) and ``merged`` (the merge
+    notes: categories several sightings saw), each indexed from ``start``.
+    """
+
+    __slots__ = ("start", "stop", "by_type", "unknown", "by_category", "by_role", "ranged", "merged")
+
+    def __init__(self, run: RunOutput, start: int, stop: int):
+        self.start, self.stop = start, stop
+        n = stop - start
+        a = run._type_arrays
+        lo, hi = int(a["starts"][start]), int(a["starts"][stop])
+        by_type: list[list[dict]] = [[] for _ in range(n)]
+        unknown: list[list[dict]] = [[] for _ in range(n)]
+        categories: list[dict[str, int]] = [{} for _ in range(n)]
+        roles: list[dict[str, int]] = [{} for _ in range(n)]
+        ranged = [False] * n
+        columns = [a[c][lo:hi].tolist() for c in ("code", "equipment_id", "name", "category", "role", "count",
+                                                   "count_max", "carried")]
+        for code, eid, name, category, role, count, count_max, carried in zip(*columns):
+            code -= start
+            if category == UNKNOWN:
+                unknown[code].append({"name": name, "count": count, "count_max": count_max})
+            else:
+                by_type[code].append({"id": eid, "name": name, "category": category, "role": role,
+                                      "count": count, "count_max": count_max, "carried": carried})
+            cats = categories[code]
+            cats[category] = cats.get(category, 0) + count
+            if role != UNKNOWN and count:
+                r = roles[code]
+                r[role] = r.get(role, 0) + count
+            if count_max > count:
+                ranged[code] = True
+        self.by_type, self.unknown, self.ranged = by_type, unknown, ranged
+        self.by_category = [{k: v for k, v in sorted(c.items()) if v} if c else {} for c in categories]
+        self.by_role = [dict(sorted(r.items())) if len(r) > 1 else r for r in roles]
+        self.merged = _merge_notes(run, start, stop)
+
+
+def _number_text(values: np.ndarray) -> np.ndarray:
+    """Whole numbers as an object array of their texts (each distinct number written once)."""
+    if not len(values):
+        return np.empty(0, dtype=object)
+    distinct, codes = np.unique(values, return_inverse=True)
+    return np.array([str(v) for v in distinct.tolist()], dtype=object)[codes.reshape(-1)]
+
+
+def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
+    """Per convoy ``start..stop``, each category several sightings saw: its merged figure and which sighting set it.
+
+    The same notes as :meth:`orbat.convoy.ConvoyTable.merge_notes`, made a
+    block of convoys at a time: the (convoy, category) pairs only one
+    sighting saw, most of them, are found on whole columns and skipped
+    before any per-row Python.
+    """
+    out: list[list[dict]] = [[] for _ in range(stop - start)]
+    a = run._seen_arrays
+    if a is None:
+        return out
+    first, last = np.searchsorted(a["seen_convoy"], [start, stop])
+    rows = a["seen_order"][first:last]
+    rows = rows[a["seen_known"][rows]]
+    if not len(rows):
+        return out
+    group, sighting = a["seen_group"][rows], a["sight"][rows]
+    # Distinct sightings per (convoy, category): only a pair two or more saw was merged.
+    pairs = np.unique(group * np.int64(a["sightings"] + 1) + sighting)
+    groups, counts = np.unique(pairs // np.int64(a["sightings"] + 1), return_counts=True)
+    merged = groups[counts >= 2]
+    if not len(merged):
+        return out
+    keep = np.isin(group, merged)
+    rows, group, sighting = rows[keep], group[keep], sighting[keep]
+    # Each merged pair's figure: the sum over the convoy's types in that category.
+    t_first, t_last = np.searchsorted(a["type_convoy"], [start, stop])
+    t_rows = a["type_order"][t_first:t_last]
+    t_group = a["type_group"][t_rows]
+    at = np.minimum(np.searchsorted(merged, t_group), len(merged) - 1)
+    hit = merged[at] == t_group
+    sums = [np.bincount(at[hit], weights=a[c][t_rows][hit], minlength=len(merged)).astype(np.int64).tolist()
+            for c in ("count", "count_max")]
+    width, categories = a["width"], a["categories"]
+    # The rows by pair, then sighting id (a note lists its sightings by id), the file's order within.
+    order = np.lexsort((a["sight_rank"][sighting], group))
+    rows, group, sighting = rows[order], group[order], sighting[order]
+    low, high = a["lo"][rows], a["hi"][rows]
+    # What each row said ("T-72B3 6-7"), made on whole columns (object arrays add strings elementwise).
+    number = a["number_text"]
+    said = a["names"][a["pair"][rows]] + " " + number(low)
+    ranged = high > low
+    said[ranged] = said[ranged] + "-" + number(high[ranged])
+    # Runs of one sighting within a pair: its rows' vehicles and what it said, joined.
+    starts = np.flatnonzero(np.r_[True, (group[1:] != group[:-1]) | (sighting[1:] != sighting[:-1])])
+    run_low, run_high = np.add.reduceat(low, starts), np.add.reduceat(high, starts)
+    run_group = group[starts]
+    said_list = said.tolist()
+    ends = np.r_[starts[1:], len(rows)].tolist()
+    texts = [", ".join(said_list[i:j]) if j - i > 1 else said_list[i] for i, j in zip(starts.tolist(), ends)]
+    ids = np.asarray(a["sight_names"], dtype=object)[sighting[starts]]
+    # Per pair: the runs setting the figure (the most vehicles seen), and the most any sighting could be.
+    firsts = np.flatnonzero(np.r_[True, run_group[1:] != run_group[:-1]])
+    top = np.maximum.reduceat(run_low, firsts)
+    most = np.maximum.reduceat(run_high, firsts).tolist()
+    is_top = (run_low == np.repeat(top, np.diff(np.r_[firsts, len(run_group)]))).tolist()
+    ids_list = ids.tolist()
+    run_ends = np.r_[firsts[1:], len(run_group)].tolist()
+    # ``merged`` is sorted by convoy, then category name (the codes are in name order), as the runs are.
+    for k, (g, i, j) in enumerate(zip(merged.tolist(), firsts.tolist(), run_ends)):
+        count, count_max = sums[0][k], sums[1][k]
+        category = categories[g % width]
+        figure = f"{count}-{count_max}" if count_max > count else f"{count}"
+        set_by, setting, others = [], [], []
+        for r in range(i, j):
+            if is_top[r]:
+                set_by.append(ids_list[r])
+                setting.append(f"{ids_list[r]}, {texts[r]}")
+            else:
+                others.append(f"{ids_list[r]}'s {texts[r]}")
+        reason = f"{category} {figure}: " + "; ".join(setting)
+        if others:
+            reason += "; " + ", ".join(others) + " are the same vehicles"
+        if count_max > most[k]:
+            reason += f" (up to {count_max} if the names are all right and the sightings saw different vehicles)"
+        out[g // width - start].append({"category": category, "count": count, "count_max": count_max,
+                                        "set_by": set_by, "reason": reason})
+    return out
+
+
+#: How much of the rule trace a convoy's JSON holds: winner and runner-up, the winner's rules, none.
+TRACE_LEVELS = ("full", "best", "none")
+
+
+def to_dicts(estimates: Iterable[ConvoyEstimate], trace: str = "full") -> list[dict]:
+    """Every estimate's JSON object (what ``orbat estimate --json`` prints), in order; ``trace``: see :data:`TRACE_LEVELS`."""
+    with gc_paused():
+        return [e.to_dict(trace) for e in estimates]
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while many small objects are made (restored after).
+
+    An estimate and its JSON hold no reference cycles, but every few hundred
+    new objects the collector runs, and its full passes walk every object
+    array alive, such as a sightings frame's columns: at 200k convoys making
+    the estimates took 0.85 s, 0.06 s with the collector paused.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# --- one convoy's estimate ---------------------------------------------------------------------
+
+
+def _doubles(values: Any) -> array:
+    """A float column as ``array('d')``: compact, and indexed as Python floats."""
+    out = array("d")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+    return out
+
+
+def _nums(values: np.ndarray) -> list:
+    """:func:`_num` of every value of a float array (whole numbers found for the whole column at once)."""
+    whole = (np.isfinite(values) & (values == np.floor(values))).tolist()
+    return [int(v) if w else round(v, 3) for v, w in zip(values.tolist(), whole)]
+
+
+def _num(x: Any) -> Any:
+    """Plain JSON numbers: whole floats as int, others rounded."""
+    kind = type(x)  # the common cases first: this runs for every number of every convoy's JSON
+    if kind is float:
+        return int(x) if x.is_integer() else round(x, 3)
+    if kind is int:
+        return x
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return int(x) if float(x).is_integer() else round(float(x), 3)
+    return x
+
+
+class ConvoyEstimate:
+    """The estimate of one convoy; :meth:`to_dict` gives the JSON object ``orbat estimate --json`` prints.
+
+    Its pieces are read from the run's columns, which are made for every
+    convoy (or a block of convoys) at once. What it returns may share parts
+    with other convoys' (a trace entry, a breakdown): read them, do not
+    change them.
+    """
+
+    def __init__(self, run: _Run, index: int):
+        # Only the run and the position: everything else is read from the run's columns when asked
+        # for (a file's estimates are made for every convoy, most never looked at one by one).
+        self._run = run
+        self.index = index
+
+    @property
+    def convoy(self) -> str:
+        return self._run.table.convoys[self.index]
+
+    @property
+    def template_id(self) -> str:
+        """The best template's id."""
+        return self._run.heads["template"][self.index]
+
+    @property
+    def template(self):
+        return self._run.doctrine.get(self.template_id)
+
+    @property
+    def score(self) -> float:
+        """The best template's (mean) score, 0..1."""
+        return self._run.heads["score"][self.index]
+
+    @property
+    def runner_up(self) -> str | None:
+        return self._run.heads["runner_up"][self.index]
+
+    @property
+    def wins(self) -> float:
+        """The best template's share of the count scenarios won."""
+        return self._run.heads["wins"][self.index]
+
+    @property
+    def confidence(self) -> float:
+        return self._run.heads["confidence"][self.index]
+
+    @property
+    def _order(self) -> np.ndarray:
+        return self._run.order[self.index]
+
+    # -- the headline ---------------------------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        return self.template.label
+
+    @property
+    def kind(self) -> str:
+        return self.template.kind
+
+    @property
+    def echelon(self) -> str:
+        """The template's echelon, raised to what the manoeuvre vehicles fill (never lowered).
+
+        When no template really fits (score below :data:`orbat.estimate.MIN_FIT`) the
+        template's echelon is not evidence, and the ladder alone decides.
+        """
+        return self._run.echelon_names[self.index]
+
+    @property
+    def total(self) -> int:
+        """Vehicles seen (the lower end of the counts)."""
+        return self._run.total_lists["total"][self.index]
+
+    @property
+    def total_max(self) -> int:
+        """Vehicles at the upper end of the counts."""
+        return self._run.total_lists["total_max"][self.index]
+
+    @property
+    def top_reason(self) -> str:
+        """The strongest evidence of the best template: its heaviest rule, ``pass: ...`` or ``fail: ...``."""
+        return self._run.top_reasons[self.index]
+
+    @property
+    def type_rows(self) -> list[dict]:
+        """The convoy's max-merged per-type rows (see :data:`orbat.convoy.TYPE_COLUMNS`)."""
+        return self._run.records[self.index]
+
+    def _block(self) -> tuple[_Block, int]:
+        block = self._run.output_block(self.index)
+        return block, self.index - block.start
+
+    @property
+    def by_category(self) -> dict[str, int]:
+        """Vehicles per category (unknown included), by name."""
+        block, k = self._block()
+        return dict(block.by_category[k])
+
+    @property
+    def breakdown(self) -> list[dict]:
+        """Sub-units by doctrinal size, greedy in the template's order, with the remainder named."""
+        block, k = self._block()
+        return list(self._run.breakdown(self.template_id, block.by_category[k]))
+
+    @property
+    def personnel(self) -> dict[str, int]:
+        p = self._run.personnel_lists
+        return {"min": p["min"][self.index], "max": p["max"][self.index]}
+
+    @property
+    def vehicles(self) -> dict:
+        block, k = self._block()
+        return self._vehicles(block, k)
+
+    def _vehicles(self, block: _Block, k: int) -> dict:
+        totals, i = self._run.total_lists, self.index
+        return {
+            "total": totals["total"][i],
+            "total_max": totals["total_max"][i],
+            "by_type": block.by_type[k],
+            "by_category": {c: v for c, v in block.by_category[k].items() if c != UNKNOWN},
+            "by_role": dict(block.by_role[k]),
+            "unknown": block.unknown[k],
+            # Categories several sightings saw: the merged figure and which sighting set it.
+            "merged": block.merged[k],
+        }
+
+    @property
+    def alternatives(self) -> list[dict]:
+        """Other templates, best score first, with how often each won the sampled counts."""
+        run = self._run
+        which, means, wins, chances, sames = run.alternative_columns
+        i = self.index
+        templates = run.template_heads
+        # "probability": the chance this template is the unit (all templates' add up to at most 1);
+        # one giving the best's echelon and kind ("same_answer") is already counted in the best's confidence.
+        return [{"template": templates[j][0], "label": templates[j][1], "score": score, "wins": won,
+                 "probability": chance, "same_answer": same}
+                for j, score, won, chance, same in zip(which[i], means[i], wins[i], chances[i], sames[i])]
+
+    def trace_for(self, template_id: str) -> list[dict]:
+        """Every rule of one template, evaluated on this convoy, with its reason and numbers."""
+        if template_id == self.template_id:
+            return list(self._run.best_traces[self.index])
+        if template_id == self.runner_up:
+            return list(self._run.runner_up_traces[self.index])
+        return self._trace_of(template_id)
+
+    def _trace_of(self, template_id: str) -> list[dict]:
+        """The trace of any template, from its columns for every convoy (see :meth:`RunOutput.trace_columns`)."""
+        i = self.index
+        out = []
+        explained = self._run.explained
+        for k, (rule, (score, passed_all, values_all, params)) in enumerate(
+                zip(self._run.doctrine.compiled[template_id], self._run.trace_columns(template_id))):
+            passed = passed_all[i] == 1
+            numbers = [v[i] for v in values_all.values()]
+            # Convoys often share a rule's numbers (small whole counts): its reason is written once.
+            key = (template_id, k, passed, *numbers)
+            known = explained.get(key)
+            if known is None:
+                values = dict(zip(values_all, numbers))
+                reason = rule.explain(values, passed)
+                if rule.why:
+                    reason += f" ({rule.why})"
+                known = explained[key] = (reason, {**{name: _num(v) for name, v in values.items()}, **params},
+                                          rule.rule, _num(rule.weight), rule.required)
+            value = score[i]  # a float: _num inlined (this runs for every rule of every convoy)
+            out.append({
+                "template": template_id, "rule": known[2], "passed": passed, "weight": known[3],
+                "required": known[4],
+                "score": int(value) if value.is_integer() else round(value, 3), "reason": known[0],
+                "values": dict(known[1]),
+            })
+        return out
+
+    @property
+    def trace(self) -> list[dict]:
+        """The rules of the winning template, then those of the runner-up."""
+        best = self._run.best_traces[self.index]
+        runner = self._run.runner_up_traces[self.index]
+        return best + runner if runner is not None else list(best)
+
+    @property
+    def indicators(self) -> dict:
+        """What an analyst should look at besides the template: support, carried and armoured shares, origin."""
+        block, k = self._block()
+        return self._indicators(block, k)
+
+    def _indicators(self, block: _Block, k: int) -> dict:
+        run, i = self._run, self.index
+        totals = run.total_lists
+        total = totals["total"][i]
+        categories = block.by_category[k]
+        support = {c: categories.get(c, 0) for c in ORGANIC_SUPPORT}
+        convoy = run.table.convoys[i]
+        notes = run.table.notes.get(convoy)
+        armoured, carried = totals["armoured"][i], totals["carried"][i]
+        logistics = block.by_role[k].get("logistics", 0)
+        return {
+            "organic_support": {
+                "present": sum(1 for v in support.values() if v) >= 2,
+                "vehicles": support,
+            },
+            "carried_share": round(carried / total, 3) if total else 0.0,
+            "armoured_share": round(armoured / total, 3) if total else 0.0,
+            "armoured": {"min": armoured, "max": totals["armoured_max"][i]},
+            "logistics_share": round(logistics / total, 3) if total else 0.0,
+            "origin_signals": run.origin_signals(notes) if notes else [],
+            "unknown_vehicles": totals["unknown"][i],
+            "loss_rows_ignored": int(run.table.loss_rows.get(convoy, 0)),
+            "sampled": run.samples if block.ranged[k] else 0,
+            # Tags the sightings carry (`tags` column): "cope cage on 6 of 7 tank"; decoys count 0..n.
+            "tags": run.table.tags.get(convoy, []),
+        }
+
+    @property
+    def best(self) -> dict:
+        block, k = self._block()
+        return self._best(block, k)
+
+    def _best(self, block: _Block, k: int) -> dict:
+        run, i = self._run, self.index
+        heads, numbers = run.heads, run.head_numbers
+        template_id = heads["template"][i]
+        template = run.template_heads[run.template_index[template_id]]
+        personnel = run.personnel_lists
+        return {
+            "template": template_id,
+            "label": template[1],
+            "kind": template[2],
+            "echelon": run.echelon_names[i],
+            "confidence": heads["confidence"][i],
+            # The chance the best template itself is the unit (confidence adds the templates giving the same answer).
+            "probability": numbers["probability"][i],
+            "score": numbers["score"][i],
+            "wins": numbers["wins"][i],
+            "breakdown": list(run.breakdown(template_id, block.by_category[k])),
+            "personnel": {"min": personnel["min"][i], "max": personnel["max"][i]},
+        }
+
+    def traced(self, trace: str = "full") -> list[dict] | None:
+        """The trace at a level of :data:`TRACE_LEVELS`: winner and runner-up, the winner's rules, or none."""
+        if trace not in TRACE_LEVELS:
+            raise ValueError(f"trace must be one of {', '.join(TRACE_LEVELS)}, not {trace!r}")
+        if trace == "full":
+            return self.trace
+        return list(self._run.best_traces[self.index]) if trace == "best" else None
+
+    def to_dict(self, trace: str = "full") -> dict:
+        """The JSON object of ``orbat estimate --json`` for this convoy (``trace="none"``: without "trace")."""
+        traced = self.traced(trace)
+        block, k = self._block()
+        convoy = self._run.table.convoys[self.index]
+        out = {
+            "convoy": convoy,
+            "sightings": list(self._run.table.sightings.get(convoy, [])),
+            "vehicles": self._vehicles(block, k),
+            "best": self._best(block, k),
+            "alternatives": self.alternatives,
+            "trace": traced,
+            "indicators": self._indicators(block, k),
+        }
+        if trace == "none":
+            del out["trace"]
+        return out
+
+    def __repr__(self) -> str:
+        return f"ConvoyEstimate({self.convoy!r}: {self.template_id}, {self.echelon}, confidence {self.confidence})"
+
+
+#: Convoys estimated together when a whole file is streamed (:func:`iter_estimates`).
+STREAM_CONVOYS = 50_000
+
+
+class EstimateStream:
+    """Every convoy's estimate of a frame, in convoy key order, estimated a block of convoys at a time.
+
+    The same estimates as :func:`orbat.estimate.estimate_convoys` (a convoy's
+    estimate depends on its own rows only, its draws on its own keys), but
+    the estimator's working memory is that of one block of ``block``
+    convoys, and each block's run is let go once its convoys are taken:
+    200,000 convoys stream in about the memory of 50,000. The first block
+    is estimated when the stream is made (``first``); ``blocks`` says how
+    many there are (one: ``first`` is every convoy). Iterate it once.
+    """
+
+    def __init__(self, frame: pd.DataFrame, catalog, doctrine=None, *, samples: int = 200, seed: int = 0,
+                 block: int | None = None):
+        from orbat.convoy import convoy_keys
+
+        block = block or STREAM_CONVOYS
+        self._options = {"catalog": catalog, "doctrine": doctrine, "samples": samples, "seed": seed}
+        keys = convoy_keys(frame).to_numpy(dtype=object).astype(str)
+        distinct = np.unique(keys)
+        # Contiguous ranges of the sorted keys: the blocks' convoys, one after the other, are in key order.
+        self._part = np.searchsorted(distinct, keys) // block if len(keys) else np.zeros(0, dtype=np.int64)
+        self.blocks = max(1, -(-len(distinct) // block))
+        self._frame: pd.DataFrame | None = frame
+        self.first = self._estimate(0)
+
+    def _estimate(self, b: int) -> list[ConvoyEstimate]:
+        from orbat.estimate import estimate_convoys
+
+        frame, part = self._frame, self._part
+        if b == self.blocks - 1:
+            self._frame = self._part = None  # the last block: the stream no longer needs the frame
+        if self.blocks == 1:
+            return estimate_convoys(frame, **self._options)
+        rows = part == b
+        return estimate_convoys(frame[rows], **self._options) if rows.any() else []
+
+    def __iter__(self) -> Iterator[ConvoyEstimate]:
+        first, self.first = self.first, []
+        yield from _taken(first)
+        for b in range(1, self.blocks):
+            yield from _taken(self._estimate(b))
+
+
+def iter_estimates(frame: pd.DataFrame, catalog, doctrine=None, *, samples: int = 200, seed: int = 0,
+                   block: int | None = None) -> Iterator[ConvoyEstimate]:
+    """Every convoy's estimate, in convoy key order, ``block`` convoys estimated at a time (see :class:`EstimateStream`)."""
+    return iter(EstimateStream(frame, catalog, doctrine, samples=samples, seed=seed, block=block))
+
+
+def _taken(estimates: list[ConvoyEstimate]) -> Iterator[ConvoyEstimate]:
+    """The estimates one by one, each let go of once taken: what it cached for its JSON goes with it."""
+    for i in range(len(estimates)):
+        estimate, estimates[i] = estimates[i], None
+        yield estimate

@@ -1,0 +1,101 @@
+"""Each convoy's estimate and JSON (orbat/estimate_result.py): made column-wise and a block at a time, the same objects."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.generate import generate_csv
+from orbat import estimate_result
+from orbat.doctrine import load_doctrine
+from orbat.estimate import estimate_convoys, run_estimator
+from orbat.sightings import read_sightings
+
+DOCTRINE = load_doctrine()
+
+
+@pytest.fixture(scope="module")
+def frame(catalog, tmp_path_factory):
+    """300 synthetic convoys of 1-3 sightings each: merged categories, ranges, unknown names, loss rows."""
+    path = generate_csv(tmp_path_factory.mktemp("result") / "convoys.csv", convoys=300, seed=5, catalog=catalog)
+    return read_sightings(path, catalog)
+
+
+def test_block_merge_notes_are_the_convoy_tables(frame, catalog, monkeypatch):
+    """The merge notes made a few convoys at a time are the convoy table's, note for note (and there are some)."""
+    monkeypatch.setattr(estimate_result, "OUTPUT_BLOCK", 7)
+    estimates = estimate_convoys(frame, catalog, DOCTRINE, samples=20)
+    expected = estimates[0]._run.table.merge_notes()
+    assert sum(map(len, expected.values())) > 50
+    for e in estimates:
+        assert e.vehicles["merged"] == expected.get(e.convoy, []), e.convoy
+
+
+def test_json_does_not_depend_on_blocks_or_the_order_estimates_are_read(frame, catalog, monkeypatch):
+    whole = [e.to_dict() for e in estimate_convoys(frame, catalog, DOCTRINE, samples=20)]
+    monkeypatch.setattr(estimate_result, "OUTPUT_BLOCK", 16)
+    backwards = estimate_convoys(frame, catalog, DOCTRINE, samples=20)
+    # Read last first, and each twice: blocks are made again, or all at once, never wrong.
+    assert [e.to_dict() for e in reversed(backwards)][::-1] == whole
+    assert [e.to_dict("full") for e in backwards] == whole
+    assert [e.to_dict("best") for e in backwards] == [{**d, "trace": d["trace"][:len(e.trace_for(e.template_id))]}
+                                                      for d, e in zip(whole, backwards)]
+
+
+def test_shared_traces_are_each_convoys_own(frame, catalog):
+    """The winner's and runner-up's traces, made per distinct outcome, equal the rules evaluated convoy by convoy."""
+    run = run_estimator(frame, catalog, DOCTRINE, samples=20)
+    estimates = [estimate_result.ConvoyEstimate(run, i) for i in range(len(run.table))]
+    entries = [entry for trace in run.best_traces for entry in trace]
+    assert 1 < len({id(entry) for entry in entries}) < len(entries)  # a rule's outcome is shared, not copied
+    for e in estimates:
+        assert e.trace_for(e.template_id) == e._trace_of(e.template_id)
+        assert e.trace_for(e.runner_up) == e._trace_of(e.runner_up)
+        assert e.trace == e._trace_of(e.template_id) + e._trace_of(e.runner_up)
+
+
+def test_a_trace_is_a_copy_of_the_shared_list(frame, catalog):
+    e = estimate_convoys(frame, catalog, DOCTRINE, samples=20)[0]
+    first = e.trace_for(e.template_id)
+    first.append({"changed": True})
+    assert e.trace_for(e.template_id) != first
+    assert len(e.to_dict()["trace"]) == len(e.trace)
+
+
+def test_the_parts_agree_with_the_json(frame, catalog):
+    for e in estimate_convoys(frame, catalog, DOCTRINE, samples=20)[:60]:
+        data = e.to_dict()
+        assert data["vehicles"] == e.vehicles
+        assert data["best"] == e.best
+        assert data["indicators"] == e.indicators
+        assert data["alternatives"] == e.alternatives
+        assert (e.total, e.total_max) == (data["vehicles"]["total"], data["vehicles"]["total_max"])
+        assert data["best"]["breakdown"] == e.breakdown
+        assert data["best"]["personnel"] == e.personnel
+        assert {k: v for k, v in e.by_category.items() if k != "unknown"} == data["vehicles"]["by_category"]
+
+
+def test_estimates_streamed_a_block_of_convoys_at_a_time_are_the_same(frame, catalog):
+    whole = [e.to_dict("best") for e in estimate_convoys(frame, catalog, DOCTRINE, samples=20)]
+    stream = estimate_result.EstimateStream(frame, catalog, DOCTRINE, samples=20, block=37)
+    assert stream.blocks > 5
+    assert [e.to_dict("best") for e in stream] == whole
+
+
+def test_the_cli_streams_blocks_of_convoys_with_the_same_output(cli, catalog, tmp_path, monkeypatch):
+    path = generate_csv(tmp_path / "convoys.csv", convoys=60, seed=8, catalog=catalog)
+    whole = cli("estimate", path, "--jsonl")
+    assert whole.exit_code == 0, whole.output
+    monkeypatch.setattr(estimate_result, "STREAM_CONVOYS", 9)
+    blocks = cli("estimate", path, "--jsonl")
+    assert blocks.exit_code == 0, blocks.output
+    assert blocks.stdout == whole.stdout
+    assert len(whole.stdout.splitlines()) == 60
+
+
+def test_the_top_reason_is_the_heaviest_rule_of_the_whole_trace(frame, catalog):
+    from orbat.overview import top_reason
+
+    estimates = estimate_convoys(frame, catalog, DOCTRINE, samples=20)
+    assert len({e.top_reason for e in estimates}) > 5
+    for e in estimates:
+        assert e.top_reason == top_reason(e.trace_for(e.template_id))
