@@ -188,6 +188,21 @@ class RunOutput:
             out.append(reason)
         return out
 
+    @cached_property
+    def overview_rows(self) -> list:
+        """Per convoy, its row of the many-convoy table (:class:`orbat.overview.OverviewRow`), made from whole columns."""
+        from orbat.overview import OverviewRow
+
+        heads, index = self.template_heads, self.template_index
+        best = [heads[index[t]] for t in self.heads["template"]]
+        totals = self.total_lists
+        columns = (
+            [str(c) for c in self.table.convoys], totals["total"], totals["total_max"],
+            [str(h[1]) for h in best], self.echelon_names, [str(h[2]) for h in best],
+            [float(c) for c in self.heads["confidence"]], self.top_reasons,
+        )
+        return list(map(OverviewRow._make, zip(*columns)))
+
     def _shared_traces(self, place: int, top: bool = False) -> list[list[dict]]:
         """The trace of each convoy's template at ``place`` (0 the best, 1 the runner-up), made per distinct outcome.
 
@@ -699,6 +714,11 @@ class ConvoyEstimate:
     def top_reason(self) -> str:
         """The strongest evidence of the best template: its heaviest rule, ``pass: ...`` or ``fail: ...``."""
         return self._run.top_reasons[self.index]
+
+    @property
+    def overview_row(self):
+        """The convoy's row of the many-convoy table (:class:`orbat.overview.OverviewRow`)."""
+        return self._run.overview_rows[self.index]
 
     @property
     def type_rows(self) -> list[dict]:

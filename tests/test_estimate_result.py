@@ -99,3 +99,28 @@ def test_the_top_reason_is_the_heaviest_rule_of_the_whole_trace(frame, catalog):
     assert len({e.top_reason for e in estimates}) > 5
     for e in estimates:
         assert e.top_reason == top_reason(e.trace_for(e.template_id))
+
+
+def test_the_overview_rows_made_for_a_whole_run_are_those_of_each_estimate(frame, catalog):
+    from orbat.overview import OverviewRow, overview_rows, top_reason
+
+    estimates = estimate_convoys(frame, catalog, DOCTRINE, samples=20)
+    assert len(estimates) > 5
+    for e in estimates:
+        # what the table showed of each estimate, read one property at a time
+        assert e.overview_row == OverviewRow(
+            convoy=str(e.convoy), vehicles=int(e.total), vehicles_max=int(e.total_max), estimate=str(e.label),
+            echelon=str(e.echelon), kind=str(e.kind), confidence=float(e.confidence),
+            top_reason=top_reason(e.trace_for(e.template_id)))
+
+    class Plain:  # an estimate-like object without the run's rows: overview_rows reads its properties
+        def __init__(self, e):
+            self._e = e
+
+        def __getattr__(self, name):
+            if name in ("overview_row", "top_reason"):
+                raise AttributeError(name)
+            return getattr(self._e, name)
+
+    for sort in ("convoy", "vehicles", "confidence", "echelon"):
+        assert overview_rows([Plain(e) for e in estimates], sort) == overview_rows(estimates, sort)
