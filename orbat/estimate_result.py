@@ -105,6 +105,14 @@ class RunOutput:
             out[name] = take(t[name].to_numpy(dtype=object))
         for name in ("count", "count_max", "carried"):
             out[name] = take(t[name].to_numpy(dtype=np.int64))
+        # Categories and roles as codes in name order, for the per-convoy sums on whole columns (_Block);
+        # a missing one (code -1) sends the blocks to the row-by-row sums.
+        for name in ("category", "role"):
+            codes, names = pd.factorize(out[name], sort=True)
+            out[name + "_code"], out[name + "_names"] = codes.astype(np.int64), [str(x) for x in names]
+        out["role_known"] = out["role"] != UNKNOWN
+        out["coded"] = bool((out["category_code"] >= 0).all() and (out["role_code"] >= 0).all()
+                            and all(isinstance(x, str) for x in (*out["category_names"], *out["role_names"])))
         out["starts"] = np.searchsorted(out["code"], np.arange(len(self.table) + 1))
         return out
 
@@ -187,6 +195,21 @@ class RunOutput:
                 reason = known[id(rules[0]) if rules else 0] = top_reason(rules)
             out.append(reason)
         return out
+
+    @cached_property
+    def overview_rows(self) -> list:
+        """Per convoy, its row of the many-convoy table (:class:`orbat.overview.OverviewRow`), made from whole columns."""
+        from orbat.overview import OverviewRow
+
+        heads, index = self.template_heads, self.template_index
+        best = [heads[index[t]] for t in self.heads["template"]]
+        totals = self.total_lists
+        columns = (
+            [str(c) for c in self.table.convoys], totals["total"], totals["total_max"],
+            [str(h[1]) for h in best], self.echelon_names, [str(h[2]) for h in best],
+            [float(c) for c in self.heads["confidence"]], self.top_reasons,
+        )
+        return list(map(OverviewRow._make, zip(*columns)))
 
     def _shared_traces(self, place: int, top: bool = False) -> list[list[dict]]:
         """The trace of each convoy's template at ``place`` (0 the best, 1 the runner-up), made per distinct outcome.
@@ -447,6 +470,7 @@ class _Block:
         ranged = [False] * n
         columns = [a[c][lo:hi].tolist() for c in ("code", "equipment_id", "name", "category", "role", "count",
                                                    "count_max", "carried")]
+        coded = a["coded"]
         for code, eid, name, category, role, count, count_max, carried in zip(*columns):
             code -= start
             if category == UNKNOWN:
@@ -454,6 +478,8 @@ class _Block:
             else:
                 by_type[code].append({"id": eid, "name": name, "category": category, "role": role,
                                       "count": count, "count_max": count_max, "carried": carried})
+            if coded:
+                continue  # the sums below, on whole columns
             cats = categories[code]
             cats[category] = cats.get(category, 0) + count
             if role != UNKNOWN and count:
@@ -461,10 +487,30 @@ class _Block:
                 r[role] = r.get(role, 0) + count
             if count_max > count:
                 ranged[code] = True
+        if coded:
+            code = a["code"][lo:hi] - start
+            count, count_max = a["count"][lo:hi], a["count_max"][lo:hi]
+            categories = _sums(code, a["category_code"][lo:hi], count, n, a["category_names"])
+            known = a["role_known"][lo:hi]
+            roles = _sums(code[known], a["role_code"][lo:hi][known], count[known], n, a["role_names"])
+            ranged = np.bincount(code[count_max > count], minlength=n).astype(bool).tolist()
+            self.by_category, self.by_role = categories, roles
+        else:
+            self.by_category = [{k: v for k, v in sorted(c.items()) if v} if c else {} for c in categories]
+            self.by_role = [dict(sorted(r.items())) if len(r) > 1 else r for r in roles]
         self.by_type, self.unknown, self.ranged = by_type, unknown, ranged
-        self.by_category = [{k: v for k, v in sorted(c.items()) if v} if c else {} for c in categories]
-        self.by_role = [dict(sorted(r.items())) if len(r) > 1 else r for r in roles]
         self.merged = _merge_notes(run, start, stop)
+
+
+def _sums(convoy: np.ndarray, code: np.ndarray, count: np.ndarray, n: int, names: list[str]) -> list[dict[str, int]]:
+    """Per convoy ``0..n``, the vehicles of each coded name (codes in name order), the names with none left out."""
+    out: list[dict[str, int]] = [{} for _ in range(n)]
+    width = max(len(names), 1)
+    sums = np.bincount(convoy * width + code, weights=count, minlength=n * width)
+    cells = np.flatnonzero(sums)  # in convoy, then name order: each dict is made sorted by name
+    for cell, total in zip(cells.tolist(), sums[cells].astype(np.int64).tolist()):
+        out[cell // width][names[cell % width]] = total
+    return out
 
 
 def _number_text(values: np.ndarray) -> np.ndarray:
@@ -699,6 +745,11 @@ class ConvoyEstimate:
     def top_reason(self) -> str:
         """The strongest evidence of the best template: its heaviest rule, ``pass: ...`` or ``fail: ...``."""
         return self._run.top_reasons[self.index]
+
+    @property
+    def overview_row(self):
+        """The convoy's row of the many-convoy table (:class:`orbat.overview.OverviewRow`)."""
+        return self._run.overview_rows[self.index]
 
     @property
     def type_rows(self) -> list[dict]:

@@ -10,7 +10,8 @@ reason of the winning template.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from operator import attrgetter
+from typing import NamedTuple
 
 from orbat.doctrine import ECHELONS
 
@@ -19,9 +20,8 @@ SORT_KEYS = ("convoy", "vehicles", "confidence", "echelon")
 COLUMNS = ("convoy", "vehicles", "estimate", "echelon", "kind", "confidence", "top reason")
 
 
-@dataclass(frozen=True)
-class OverviewRow:
-    """One convoy of the overview."""
+class OverviewRow(NamedTuple):
+    """One convoy of the overview (immutable; a named tuple, as thousands are made at once)."""
 
     convoy: str
     vehicles: int
@@ -61,6 +61,10 @@ def overview_rows(estimates, sort: str = "convoy") -> list[OverviewRow]:
     rows = []
     reasons: dict[tuple, tuple[str, list]] = {}
     for e in estimates:
+        made = getattr(e, "overview_row", None)
+        if made is not None:  # made with every convoy of its run at once (orbat.estimate_result)
+            rows.append(made)
+            continue
         reason = getattr(e, "top_reason", None)
         if reason is None:
             rules = e.trace_for(e.template_id)
@@ -77,11 +81,11 @@ def overview_rows(estimates, sort: str = "convoy") -> list[OverviewRow]:
             estimate=str(e.label), echelon=str(e.echelon), kind=str(e.kind), confidence=float(e.confidence),
             top_reason=reason,
         ))
-    rows.sort(key=lambda r: r.convoy)
+    rows.sort(key=attrgetter("convoy"))
     if sort == "vehicles":
-        rows.sort(key=lambda r: (r.vehicles_max, r.vehicles), reverse=True)
+        rows.sort(key=attrgetter("vehicles_max", "vehicles"), reverse=True)
     elif sort == "confidence":
-        rows.sort(key=lambda r: r.confidence, reverse=True)
+        rows.sort(key=attrgetter("confidence"), reverse=True)
     elif sort == "echelon":
         rank = {name: i for i, name in enumerate(ECHELONS)}
         rows.sort(key=lambda r: rank.get(r.echelon, -1), reverse=True)

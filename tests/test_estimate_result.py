@@ -99,3 +99,52 @@ def test_the_top_reason_is_the_heaviest_rule_of_the_whole_trace(frame, catalog):
     assert len({e.top_reason for e in estimates}) > 5
     for e in estimates:
         assert e.top_reason == top_reason(e.trace_for(e.template_id))
+
+
+def test_the_overview_rows_made_for_a_whole_run_are_those_of_each_estimate(frame, catalog):
+    from orbat.overview import OverviewRow, overview_rows, top_reason
+
+    estimates = estimate_convoys(frame, catalog, DOCTRINE, samples=20)
+    assert len(estimates) > 5
+    for e in estimates:
+        # what the table showed of each estimate, read one property at a time
+        assert e.overview_row == OverviewRow(
+            convoy=str(e.convoy), vehicles=int(e.total), vehicles_max=int(e.total_max), estimate=str(e.label),
+            echelon=str(e.echelon), kind=str(e.kind), confidence=float(e.confidence),
+            top_reason=top_reason(e.trace_for(e.template_id)))
+
+    class Plain:  # an estimate-like object without the run's rows: overview_rows reads its properties
+        def __init__(self, e):
+            self._e = e
+
+        def __getattr__(self, name):
+            if name in ("overview_row", "top_reason"):
+                raise AttributeError(name)
+            return getattr(self._e, name)
+
+    for sort in ("convoy", "vehicles", "confidence", "echelon"):
+        assert overview_rows([Plain(e) for e in estimates], sort) == overview_rows(estimates, sort)
+
+
+def test_the_vehicles_by_category_and_role_are_the_sums_of_the_type_rows(frame, catalog):
+    from orbat.convoy import UNKNOWN
+
+    estimates = estimate_convoys(frame, catalog, DOCTRINE, samples=20)
+    run = estimates[0]._run
+    assert run._type_arrays["coded"]  # the sums on whole columns
+    for e in estimates:
+        categories, roles = {}, {}
+        for row in e.type_rows:
+            categories[row["category"]] = categories.get(row["category"], 0) + row["count"]
+            if row["role"] != UNKNOWN:
+                roles[row["role"]] = roles.get(row["role"], 0) + row["count"]
+        assert e.by_category == {k: v for k, v in sorted(categories.items()) if v}
+        assert list(e.by_category) == sorted(e.by_category)
+        assert e.vehicles["by_role"] == {k: v for k, v in sorted(roles.items()) if v}
+        assert list(e.vehicles["by_role"]) == sorted(e.vehicles["by_role"])
+        assert e.indicators["sampled"] == (run.samples if any(r["count_max"] > r["count"] for r in e.type_rows) else 0)
+    # the row-by-row sums (taken when a category or role is missing) give the same objects
+    whole = [e.to_dict("best") for e in estimates]
+    again = estimate_convoys(frame, catalog, DOCTRINE, samples=20)
+    again[0]._run._type_arrays["coded"] = False
+    assert [e.to_dict("best") for e in again] == whole

@@ -24,7 +24,7 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, width:
     ``width`` (a terminal's) cuts the last column to fit; ``None`` keeps it whole.
     """
     n = len(headers)
-    cells = [[str(c) for c in row] for row in rows]
+    cells = [list(map(str, row)) for row in rows]
     # One search per column over all its cells; only a column with a control character is cleaned cell by cell.
     for i in range(max([n, *map(len, cells)])):
         if _CONTROL.search(" ".join(row[i] for row in cells if i < len(row))):
@@ -32,16 +32,22 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, width:
                 if i < len(row):
                     row[i] = _safe(row[i])
     widths = [len(h) for h in headers]
-    for row in cells:
-        for i in range(n - 1):
-            if len(row[i]) > widths[i]:
-                widths[i] = len(row[i])
+    if cells and all(len(row) == n for row in cells):
+        # Whole columns at once (the usual case: every row as wide as the header).
+        for i, column in enumerate(list(zip(*cells))[:n - 1]):
+            widths[i] = max(widths[i], *map(len, column))
+    else:
+        for row in cells:
+            for i in range(min(n - 1, len(row))):
+                if len(row[i]) > widths[i]:
+                    widths[i] = len(row[i])
     lead = sum(widths[:-1]) + 2 * (n - 1)
     last = None if width is None else max(MIN_LAST, width - lead)
     pads = widths[:-1]
+    ljust = str.ljust
 
     def line(row: Sequence[str]) -> str:
-        text = "  ".join(c.ljust(w) for c, w in zip(row, pads))
+        text = "  ".join(map(ljust, row[:n - 1], pads))
         tail = row[-1]
         if last is not None and len(tail) > last:
             tail = tail[:last - 3] + "..."
