@@ -704,6 +704,8 @@ class _PairLayout:
             else:
                 np.multiply(times.take(mine_kinds, axis=0), offset.take(mine)[:, None], out=w)
             at = end
+        if not len(index):  # (bincount of nothing gives integers)
+            return np.zeros((len(self.which), n), dtype=np.float64)
         out = np.bincount(index, weights=weight, minlength=(len(self.which) + 1) * n)
         return out.reshape(len(self.which) + 1, n)[:len(self.which)]
 

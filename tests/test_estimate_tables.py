@@ -144,6 +144,9 @@ def test_the_pairs_of_the_kept_quantities_add_what_each_row_adds(seed):
     assert np.array_equal(layout.which, np.flatnonzero(need))
     assert np.array_equal(layout.added(kind, scenario, offset, scenarios), expected[need])
     assert [q for q, _ in layout.carried] == [int(np.searchsorted(layout.which, q)) for q in carried_q if need[q]]
+    # Rows that add to none of the kept quantities (here: kind 0 only) add zeros, as numbers.
+    none = layout.added(np.zeros(rows, dtype=np.intp), scenario, offset, scenarios)
+    assert none.dtype == np.float64 and none.shape == (need.sum(), scenarios) and not none.any()
 
 
 def test_scoring_from_only_the_quantities_the_templates_read_gives_the_same_numbers():
