@@ -161,3 +161,26 @@ def test_scoring_from_only_the_quantities_the_templates_read_gives_the_same_numb
         live, compact = tables.score_live(quantities, bounded=True, only=only)
         live_w, compact_w = tables.score_live(quantities[which], bounded=True, only=only, which=which)
         assert np.array_equal(live, live_w) and np.array_equal(compact, compact_w)
+
+
+def test_chunks_stay_on_the_calling_thread_when_every_cpu_is_busy(monkeypatch):
+    import os
+    import threading
+
+    from orbat import estimate
+
+    def threads_used(load: float) -> set[int]:
+        seen: set[int] = set()
+        lock = threading.Lock()
+
+        def work(first, last):
+            with lock:
+                seen.add(threading.get_ident())
+
+        monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+        estimate._run_chunks(work, [(i, i + 1) for i in range(64)])
+        return seen
+
+    assert threads_used(2.0) == {threading.get_ident()}
+    assert threading.get_ident() not in threads_used(0.1)  # (a pool of two runs them)
