@@ -326,8 +326,7 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     grades = {}
     for name, column, of in (("misidentification", "reliability", misidentification),
                              ("count_error", "credibility", count_error)):
-        values = of(frame[column].to_numpy(dtype=object)[take]) if column in frame and len(take) else \
-            np.zeros(len(take))
+        values = of(frame[column])[take] if column in frame and len(take) else np.zeros(len(take))
         grades[name] = np.bincount(c_rows, weights=values, minlength=n_conv) / np.maximum(rows_per, 1.0) \
             if len(take) else np.zeros(n_conv)
     # The tags are parsed only when a convoy's tags are asked for (the column alone is kept, not the frame).
@@ -469,17 +468,20 @@ def merge_levels(pair: np.ndarray, sight: np.ndarray, lo: np.ndarray, hi: np.nda
     n_s = int(sight.max()) + 1 if len(sight) else 1
     in_fam = s_level <= 1
 
-    def node_max(node: np.ndarray, values: np.ndarray, n_nodes: int, mask=None) -> np.ndarray:
+    def node_max(node: np.ndarray, n_nodes: int, mask=None) -> tuple[np.ndarray, np.ndarray]:
+        # The low and the high counts of each node, from one coding of its (node, sighting) pairs.
         idx = node.astype(np.int64) * n_s + sight
+        low, high = lo, hi
         if mask is not None:
-            idx, values = idx[mask], values[mask]
+            idx, low, high = idx[mask], low[mask], high[mask]
         # (hashed, not sorted: the maximum per node does not depend on the order of the pairs)
         inverse, codes = pd.factorize(idx)
-        sums = np.bincount(inverse, weights=values, minlength=len(codes)).astype(np.int64)
-        return _group_max(codes // n_s, sums, n_nodes)
+        node_of = codes // n_s
+        return tuple(_group_max(node_of, np.bincount(inverse, weights=v, minlength=len(codes)).astype(np.int64),
+                                n_nodes) for v in (low, high))
 
-    f_lo, f_hi = node_max(s_fam, lo, n_fam, in_fam), node_max(s_fam, hi, n_fam, in_fam)
-    c_lo, c_hi = node_max(s_cat, lo, n_cat), node_max(s_cat, hi, n_cat)
+    f_lo, f_hi = node_max(s_fam, n_fam, in_fam)
+    c_lo, c_hi = node_max(s_cat, n_cat)
     is_type = level == 0
     # Family: at least its max over sightings; at most the sum of its types' maxima (if larger).
     types_lo = np.bincount(fam[is_type], weights=t_lo[is_type], minlength=n_fam).astype(np.int64)

@@ -160,6 +160,12 @@ class _Tables:
         self.index = {q: i for i, q in enumerate(self.quantities)}
         self.sums = [[self.columns[n] for n in self._names(q) if n in self.columns] for q in self.quantities]
         self.matrix_free = all(r is not None for r in self.reads.values())
+        #: Templates x quantities: the quantities some rule of the template reads (what scoring it needs).
+        self.needs = np.zeros((len(self.rules), len(self.quantities)), dtype=bool)
+        for j, (tid, rules) in enumerate(self.rules.items()):
+            for k in range(len(rules)):
+                for q in self.reads[(tid, k)] or ():
+                    self.needs[j, self.index[q]] = True
         # Largest possible value + 1 of each quantity: counts only grow towards count_max.
         top = self.of(upper).max(axis=1) if len(upper) else np.zeros(len(self.quantities), dtype=np.int64)
         self.radix = np.maximum(top, 0).astype(np.int64) + 1
@@ -317,7 +323,8 @@ class _Tables:
         return (total > 0) | ~within
 
     def score_live(self, quantities: np.ndarray, matrix: np.ndarray | None = None,
-                   bounded: bool = False, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   bounded: bool = False, only: np.ndarray | None = None,
+                   which: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The templates that score above 0 on some row (always the first), and their rows of :meth:`score`.
 
         Every template left out scores exactly 0 on every row. The first
@@ -339,24 +346,36 @@ class _Tables:
         tables (counts at most ``count_max``), so it is not checked.
         ``only`` (per template, optional): the templates that may score above
         0 on these rows (:meth:`possible`); the others are left at 0 unseen.
+        ``which`` (optional): the quantity each row of ``quantities`` is, when
+        it holds only some (every one the templates of ``only`` read).
         """
         n = quantities.shape[1]
-        fits = bool(bounded or n == 0 or (quantities.max(axis=1) < self.radix).all())
+        row_of = np.arange(len(self.quantities)) if which is None else np.full(len(self.quantities), -1)
+        if which is not None:
+            row_of[which] = np.arange(len(which))
+        radix = self.radix if which is None else self.radix[which]
+        fits = bool(bounded or n == 0 or (quantities.max(axis=1) < radix).all())
         floats: dict[int, np.ndarray] = {}
         features = Features(matrix, self.columns) if matrix is not None else None
         out = np.empty((len(self.rules), n), dtype=np.float64)
         live_templates: list[int] = []
-        keys = None
-        if fits and self.key_terms:
-            # Whole numbers below each radix: the keys are exact integers (computed as such).
-            whole = quantities.astype(np.intp)
-            keys = []
-            for terms in self.key_terms:
-                (i, stride), rest = terms[0], terms[1:]
-                key = whole[i] if stride == 1 else whole[i] * stride
-                for i, stride in rest:
-                    key = key + whole[i] * stride
-                keys.append(key)
+        whole: dict[int, np.ndarray] = {}
+
+        keys: dict[int, np.ndarray] = {}
+
+        def key(g: int) -> np.ndarray:  # a key group's keys, made on first use (only the live templates' groups)
+            made = keys.get(g)
+            if made is None:
+                for i, stride in self.key_terms[g]:
+                    # Whole numbers below each radix: the keys are exact integers (computed as such).
+                    w = whole.get(i)
+                    if w is None:
+                        w = whole[i] = quantities[row_of[i]].astype(np.intp)
+                    term = w if stride == 1 else w * stride
+                    made = term if made is None else made + term
+                keys[g] = made
+            return made
+
         looked_up: dict[int, np.ndarray] = {}
 
         def direct(rule, reads, rows):  # a rule's score evaluated on the quantities (or the matrix) of `rows`
@@ -366,7 +385,7 @@ class _Tables:
             for q in reads:
                 i = self.index[q]
                 if i not in floats:
-                    floats[i] = quantities[i].astype(np.float64)
+                    floats[i] = quantities[row_of[i]].astype(np.float64)
             values = {q: floats[self.index[q]] if rows is None else floats[self.index[q]][rows] for q in reads}
             return np.asarray(rule.evaluate(GivenFeatures(values, n if rows is None else len(rows))).score,
                               dtype=np.float64)
@@ -387,7 +406,7 @@ class _Tables:
                 if fits and table is not None:
                     f = factor_of.get(ident)
                     if f is None:
-                        f = factor_of[ident] = table[3].take(keys[group])
+                        f = factor_of[ident] = table[3].take(key(group))
                 else:
                     f = np.minimum(1.0, 2.0 * direct(rule, self.reads[(tid, k)], None))
                 factors[k] = f
@@ -411,9 +430,9 @@ class _Tables:
                     term = looked_up.get(same)
                     if term is None:
                         if rows is None:
-                            term = looked_up[same] = weighted.take(keys[group])
+                            term = looked_up[same] = weighted.take(key(group))
                         else:
-                            term = weighted.take(keys[group].take(rows))
+                            term = weighted.take(key(group).take(rows))
                     elif rows is not None:
                         term = term.take(rows)
                 else:
@@ -480,6 +499,80 @@ class _Run(RunOutput):
     #: Per convoy, the count scenarios its estimate rests on: 1 (exact counts), all of them (enumerated),
     #: or the draws scored (adaptive sampling: the first batch, or all ``samples``).
     draws: np.ndarray | None = None
+
+
+@dataclass
+class _PairLayout:
+    """How one more vehicle of each kind of open row adds to some quantities, for :func:`_sample_wins`' chunks.
+
+    ``which``: the quantities kept (their global indices, ascending; the
+    rows of :meth:`added`). Kinds are grouped by how many of those
+    quantities they add to, rounded up to a power of two (few groups, at
+    most half of a group's pairs padding): ``classes`` holds, per such
+    width ``L``, a kinds x ``L`` matrix of the quantities' rows (padding:
+    row ``len(which)``, a row of sums thrown away) and one of how often a
+    vehicle adds to each (a selection may name a column twice), and
+    whether those are all 1 (padding included: its sums are thrown away).
+    ``width`` is each kind's ``L`` (0: it adds to none). ``carried``: (row,
+    times) of the kept quantities a carried vehicle adds to.
+    """
+
+    which: np.ndarray
+    width: np.ndarray
+    classes: list[tuple[int, np.ndarray, np.ndarray, bool]]
+    carried: list[tuple[int, float]]
+
+    @classmethod
+    def build(cls, per_vehicle: np.ndarray, need: np.ndarray, carried_q: np.ndarray,
+              carried_mult: np.ndarray) -> _PairLayout:
+        """The layout of the quantities ``need`` (bool per quantity), from ``per_vehicle`` (kinds x quantities)."""
+        which = np.flatnonzero(need)
+        kept = per_vehicle[:, which]
+        pairs = np.count_nonzero(kept, axis=1)
+        width = np.where(pairs > 0, 1 << np.ceil(np.log2(np.maximum(pairs, 1))).astype(np.int64), 0)
+        kind, col = np.nonzero(kept)  # (by kind, then quantity)
+        slot = np.arange(len(kind)) - np.r_[0, np.cumsum(pairs)[:-1]][kind]
+        classes = []
+        for length in np.unique(width[width > 0]).tolist():
+            rows = np.full((len(kept), length), len(which), dtype=np.intp)
+            times = np.ones((len(kept), length), dtype=np.float64)
+            mine = width[kind] == length
+            rows[kind[mine], slot[mine]] = col[mine]
+            times[kind[mine], slot[mine]] = kept[kind[mine], col[mine]]
+            classes.append((length, rows, times, bool((kept[kind[mine], col[mine]] == 1).all())))
+        row = {int(q): i for i, q in enumerate(which.tolist())}
+        carried = [(row[int(q)], float(m)) for q, m in zip(carried_q, carried_mult) if int(q) in row]
+        return cls(which, width, classes, carried)
+
+    def added(self, kinds: np.ndarray, scenario: np.ndarray, offset: np.ndarray, n: int) -> np.ndarray:
+        """Kept quantities x ``n`` scenarios: what the rows (their ``kinds``, ``scenario`` and drawn ``offset``) add.
+
+        One ``bincount`` over every (row, quantity) pair: the rows of each
+        class fill their stretch of one index array. Whole numbers
+        throughout, so the sums are exact in any order.
+        """
+        width = self.width.take(kinds)
+        index = np.empty(int(width.sum()), dtype=np.intp)
+        weight = np.empty(len(index), dtype=np.float64)
+        at = 0
+        for length, rows, times, unit in self.classes:
+            mine = np.flatnonzero(width == length) if len(self.classes) > 1 else np.flatnonzero(width)
+            end = at + len(mine) * length
+            part = index[at:end].reshape(len(mine), length)
+            mine_kinds = kinds.take(mine)
+            np.take(rows, mine_kinds, axis=0, out=part)
+            part *= n
+            part += scenario.take(mine)[:, None]
+            w = weight[at:end].reshape(len(mine), length)
+            if unit:
+                w[:] = offset.take(mine)[:, None]
+            else:
+                np.multiply(times.take(mine_kinds, axis=0), offset.take(mine)[:, None], out=w)
+            at = end
+        if not len(index):  # (bincount of nothing gives integers)
+            return np.zeros((len(self.which), n), dtype=np.float64)
+        out = np.bincount(index, weights=weight, minlength=(len(self.which) + 1) * n)
+        return out.reshape(len(self.which) + 1, n)[:len(self.which)]
 
 
 @dataclass
@@ -766,20 +859,18 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
                        + np.where(k_codes.type[:, None] >= 0, incidence[np.maximum(k_codes.type, 0)], 0)
                        + np.where(k_codes.armoured[:, None], incidence[space.index("armoured")], 0)
                        + np.where(k_codes.unknown[:, None], incidence[space.index("unknown")], 0))
-        # Each kind's pairs as one row of a padded matrix (kinds x most pairs of a kind): a chunk gathers
-        # whole rows, with no ragged expansion. Padding points at quantity Q, a row of sums thrown away.
-        n_q = len(tables.quantities)
-        pair_kind, pair_q = np.nonzero(per_vehicle)
-        kind_len = np.bincount(pair_kind, minlength=len(kind_first))
-        slot = np.arange(len(pair_kind)) - np.r_[0, np.cumsum(kind_len)[:-1]][pair_kind]
-        width = int(kind_len.max()) if len(kind_len) else 0
-        pattern_q = np.full((len(kind_first), width), n_q, dtype=np.int64)
-        pattern_q[pair_kind, slot] = pair_q
-        pattern_mult = np.zeros((len(kind_first), width), dtype=np.float64)
-        pattern_mult[pair_kind, slot] = per_vehicle[pair_kind, pair_q]
-        unit_pairs = bool((per_vehicle[pair_kind, pair_q] == 1).all())  # (padding's weight is thrown away too)
         carried_q = np.flatnonzero(incidence[space.index("carried")])
         carried_mult = incidence[space.index("carried"), carried_q].astype(np.float64)
+        layouts: dict[bytes, _PairLayout] = {}
+
+        def layout_for(only: np.ndarray) -> _PairLayout:
+            # The quantities the chunk's templates read, and each kind's pairs among them (made once per
+            # set of templates: chunks are sorted by it, and a file has a few dozen such sets at most).
+            need = tables.needs[only].any(axis=0)
+            made = layouts.get(need.tobytes())
+            if made is None:
+                made = layouts[need.tobytes()] = _PairLayout.build(per_vehicle, need, carried_q, carried_mult)
+            return made
 
     def score_blocks(blocks: _Blocks, squares: np.ndarray | None) -> None:
         # Blocks side by side by pattern, then chunks of whole convoys (~CHUNK scenarios each): each
@@ -833,25 +924,18 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
         m_idx = row_idx[moved]
         moved_delta = np.round(c_low[m_idx] + c_span[m_idx] * (drawn_offset[moved] / span[m_idx])) - c_low[m_idx]
         if tables.matrix_free:
-            n_c = len(conv_c)
-            kinds = row_kind.take(row_idx)
-            index = pattern_q.take(kinds, axis=0)  # rows x width
-            index *= n_c
-            index += row_scen[:, None]
-            if unit_pairs:
-                weight = np.repeat(drawn_offset, index.shape[1])
-            else:
-                weight = pattern_mult.take(kinds, axis=0)
-                weight *= drawn_offset[:, None]
-            # Whole numbers throughout: the sums are exact in any order.
-            added = np.bincount(index.ravel(), weights=weight.ravel(),
-                                minlength=(n_q + 1) * n_c).reshape(n_q + 1, n_c)[:n_q]
+            # Only the quantities the chunk's templates read: a chunk's convoys have a few templates left
+            # (about 10 of the bundled 40 on the benchmark), which read about half of the quantities.
+            layout = layout_for(only)
+            added = layout.added(row_kind.take(row_idx), row_scen, drawn_offset, len(conv_c))
             if len(moved):
                 moved_scen = row_scen[moved]
-                for q, mult in zip(carried_q, carried_mult):
-                    added[q] += np.bincount(moved_scen, weights=mult * moved_delta, minlength=n_c)
-            added += np.repeat(point_q[:, blocks.conv[b_first:b_last]], lens, axis=1)  # (each convoy's once)
-            live, score = tables.score_live(added, bounded=True, only=only)  # (counts within count..count_max)
+                for q, mult in layout.carried:
+                    added[q] += np.bincount(moved_scen, weights=mult * moved_delta, minlength=len(conv_c))
+            # (each convoy's point quantities once, then repeated over its scenarios)
+            added += np.repeat(point_q[np.ix_(layout.which, blocks.conv[b_first:b_last])], lens, axis=1)
+            live, score = tables.score_live(added, bounded=True, only=only,  # (counts within count..count_max)
+                                            which=layout.which)
         else:
             scen_codes = type(codes)(
                 convoy=row_scen, category=open_codes.category[row_idx], role=open_codes.role[row_idx],
@@ -893,8 +977,17 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
 
 
 def _run_chunks(work, chunks: list[tuple[int, int]]) -> None:
-    """Run ``work(first, last)`` for every chunk, on up to two threads (the results do not depend on which)."""
-    threads = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    """Run ``work(first, last)`` for every chunk, on up to two threads (the results do not depend on which).
+
+    One thread when every CPU is already busy (1-minute load average at
+    least the CPUs): a second one then gets no CPU of its own and only
+    contends for the GIL (on 2 CPUs at load 2.6-3 the estimate of 20,000
+    convoys took 0.81 s on one thread against 0.87 s on two, median of 8).
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = min(2, cpus)
+    if threads > 1 and hasattr(os, "getloadavg") and os.getloadavg()[0] >= cpus:
+        threads = 1
     if threads < 2 or len(chunks) < 2:
         for first, last in chunks:
             work(first, last)

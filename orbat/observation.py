@@ -71,19 +71,17 @@ CONFUSABLE: dict[str, tuple[str, ...]] = {
 
 def misidentification(reliability) -> np.ndarray:
     """Per row, the misidentification rate of its reliability grade (unknown letters as "cannot be judged")."""
-    values = np.asarray(reliability, dtype=object)
     table = {k: v for k, v in MISIDENTIFICATION.items() if k is not None}
     default = MISIDENTIFICATION[None]
-    codes, uniques = _factorize(values)
+    codes, uniques = _factorize(reliability)
     return np.array([table.get(str(u).upper(), default) if u is not None else default for u in uniques]
                     + [default], dtype=np.float64)[codes]
 
 
 def count_error(credibility) -> np.ndarray:
     """Per row, the relative count error of its credibility grade (missing as "cannot be judged")."""
-    values = np.asarray(credibility, dtype=object)
     default = COUNT_ERROR[None]
-    codes, uniques = _factorize(values)
+    codes, uniques = _factorize(credibility)
     out = []
     for u in uniques:
         try:
@@ -93,10 +91,14 @@ def count_error(credibility) -> np.ndarray:
     return np.array(out + [default], dtype=np.float64)[codes]
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, list]:
+def _factorize(values) -> tuple[np.ndarray, list]:
+    """Codes of ``values`` and their distinct values (missing ones as None, coded -1)."""
     import pandas as pd
 
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    if isinstance(values, pd.Series) and pd.api.types.is_numeric_dtype(values.dtype):
+        codes, uniques = pd.factorize(values)  # (an Int64 grade column, coded as numbers: no Python objects)
+    else:
+        codes, uniques = pd.factorize(pd.Series(np.asarray(values, dtype=object), dtype=object))
     return codes, [None if pd.isna(u) else u for u in uniques]
 
 

@@ -122,3 +122,65 @@ def test_a_template_ruled_out_for_a_box_of_counts_scores_0_everywhere_in_it(seed
     full = tables.score(q_high)
     assert np.array_equal(full[live], compact)
     assert (np.delete(full, live, axis=0) == 0).all()
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_the_pairs_of_the_kept_quantities_add_what_each_row_adds(seed):
+    """_PairLayout.added: per kept quantity and scenario, the sum of its rows' offsets times what a vehicle adds."""
+    from orbat.estimate import _PairLayout
+
+    rng = np.random.default_rng(seed)
+    kinds, quantities, rows, scenarios = 30, 20, 2000, 150
+    per_vehicle = rng.integers(0, 3, size=(kinds, quantities)) * (rng.random((kinds, quantities)) < 0.3)
+    per_vehicle[0] = 0  # a kind that adds to none of them
+    need = rng.random(quantities) < 0.5
+    carried_q = np.flatnonzero(rng.random(quantities) < 0.3)
+    layout = _PairLayout.build(per_vehicle, need, carried_q, np.ones(len(carried_q)))
+    kind = rng.integers(0, kinds, size=rows)
+    scenario = rng.integers(0, scenarios, size=rows)
+    offset = rng.integers(0, 9, size=rows).astype(np.float64)
+    expected = np.zeros((quantities, scenarios))
+    np.add.at(expected.T, scenario, offset[:, None] * per_vehicle[kind])
+    assert np.array_equal(layout.which, np.flatnonzero(need))
+    assert np.array_equal(layout.added(kind, scenario, offset, scenarios), expected[need])
+    assert [q for q, _ in layout.carried] == [int(np.searchsorted(layout.which, q)) for q in carried_q if need[q]]
+    # Rows that add to none of the kept quantities (here: kind 0 only) add zeros, as numbers.
+    none = layout.added(np.zeros(rows, dtype=np.intp), scenario, offset, scenarios)
+    assert none.dtype == np.float64 and none.shape == (need.sum(), scenarios) and not none.any()
+
+
+def test_scoring_from_only_the_quantities_the_templates_read_gives_the_same_numbers():
+    matrix = _matrix(8)
+    tables = _Tables(DOCTRINE, IDS, SPACE, matrix.max(axis=0, keepdims=True), limit=1 << 20)
+    quantities = tables.of(matrix)
+    rng = np.random.default_rng(8)
+    for _ in range(5):
+        only = rng.random(len(IDS)) < 0.3
+        which = np.flatnonzero(tables.needs[only].any(axis=0))
+        assert len(which) < len(tables.quantities)
+        live, compact = tables.score_live(quantities, bounded=True, only=only)
+        live_w, compact_w = tables.score_live(quantities[which], bounded=True, only=only, which=which)
+        assert np.array_equal(live, live_w) and np.array_equal(compact, compact_w)
+
+
+def test_chunks_stay_on_the_calling_thread_when_every_cpu_is_busy(monkeypatch):
+    import os
+    import threading
+
+    from orbat import estimate
+
+    def threads_used(load: float) -> set[int]:
+        seen: set[int] = set()
+        lock = threading.Lock()
+
+        def work(first, last):
+            with lock:
+                seen.add(threading.get_ident())
+
+        monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+        estimate._run_chunks(work, [(i, i + 1) for i in range(64)])
+        return seen
+
+    assert threads_used(2.0) == {threading.get_ident()}
+    assert threading.get_ident() not in threads_used(0.1)  # (a pool of two runs them)
