@@ -326,10 +326,12 @@ def unresolved_names(frame: pd.DataFrame, catalog: Catalog, *, suggestions: int 
     """
     if frame.empty:
         return []
-    ids = frame["equipment_id"].astype(object)
-    kept = ids.str.startswith(UNRESOLVED_PREFIX, na=False).to_numpy()
-    if not kept.any():
+    # the prefix is looked for once per distinct id, not once per row
+    codes, ids = pd.factorize(frame["equipment_id"].to_numpy(dtype=object))
+    unresolved = np.array([isinstance(i, str) and i.startswith(UNRESOLVED_PREFIX) for i in ids], dtype=bool)
+    if not unresolved.any():
         return []
+    kept = (codes >= 0) & unresolved[np.maximum(codes, 0)]
     part = frame.loc[kept, ["equipment_id", "equipment", "count", "sighting_id"]]
     grouped = part.groupby("equipment_id", sort=False).agg(
         name=("equipment", "first"), rows=("count", "size"), vehicles=("count", "sum"),
@@ -351,9 +353,10 @@ def names_by_steps(frame: pd.DataFrame, catalog: Catalog) -> list[dict]:
     """
     if frame.empty:
         return []
-    counts = frame.groupby("equipment", sort=False).size()
+    codes, names = pd.factorize(frame["equipment"].to_numpy(dtype=object))
+    counts = np.bincount(codes[codes >= 0], minlength=len(names))
     out = []
-    for name, rows in counts.items():
+    for name, rows in zip(names, counts.tolist()):
         found = catalog.explain(name, suggest=False)
         if found.by_steps:
             out.append({"name": str(name), "id": found.entry.id, "how": list(found.how), "rows": int(rows)})
@@ -444,9 +447,17 @@ def _per_value(coded: _Coded, func: Callable[[Any], tuple], width: int) -> list[
 
 
 def _blank_rows(raw: pd.DataFrame, coded: list[_Coded] | None = None) -> np.ndarray:
-    coded = coded if coded is not None else [_Coded.of(raw.iloc[:, i]) for i in range(raw.shape[1])]
+    """Row mask: every cell of the row is empty or spaces.
+
+    Columns are looked at one by one, and only while some row may still be
+    blank: in the usual file the first column (the sighting id) already rules
+    out every row, and the other columns are never coded nor scanned.
+    """
     blank = np.ones(len(raw), dtype=bool)
-    for column in coded:
+    for i in range(raw.shape[1]):
+        if not blank.any():
+            break
+        column = coded[i] if coded is not None else _Coded.of(raw.iloc[:, i])
         blank &= column.map(lambda v: not str(v).strip(), bool).array()
     return blank
 
