@@ -376,3 +376,25 @@ def test_validate_frame_first_row(cat):
                         "equipment": ["T-72B3", "T-72B3"], "count": ["1", "1"]})
     frame, problems = validate_frame(raw, cat, source="paste", first_row=10, today=TODAY)
     assert frame["sighting_id"].tolist() == ["a"] and [(p.row, p.column) for p in problems] == [(11, "observed_at")]
+
+
+@given(cells=st.lists(st.lists(st.sampled_from(["", " ", "  \t", "x", " T-72 ", "0"]), min_size=3, max_size=3),
+                      min_size=0, max_size=12))
+@settings(max_examples=60, deadline=None)
+def test_blank_rows_are_the_rows_with_only_empty_cells(cells):
+    """The column-by-column scan with its early stop finds exactly the rows whose every cell is empty."""
+    from orbat.sightings import _blank_rows
+
+    raw = pd.DataFrame(cells, columns=["a", "b", "c"], dtype=object) if cells else pd.DataFrame(
+        {"a": [], "b": [], "c": []}, dtype=object)
+    expected = [all(not cell.strip() for cell in row) for row in cells]
+    assert _blank_rows(raw).tolist() == expected
+
+
+def test_a_row_blank_but_in_its_last_column_is_not_skipped(tmp_path, cat):
+    path = tmp_path / "s.csv"
+    lines = [HEADER, row(), ",".join([""] * (len(COLUMNS) - 1) + ["note only"]), ",".join([""] * len(COLUMNS)), row()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = read_sightings_lenient(path, cat, today=TODAY)
+    assert result.rows == 3  # the wholly blank row is skipped, the one with a last cell is not
+    assert {p.row for p in result.invalid} == {3}

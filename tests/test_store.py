@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 
+import numpy as np
 import pandas as pd
 import pytest
 from _frames import dump, mali_frame, make_frame
@@ -344,3 +345,70 @@ def test_a_corrected_status_replaces_the_entry_of_its_type_and_keeps_the_old_in_
     assert (stored["equipment_id"] == "bmp-2").sum() == 1  # a type the file does not list stays
     [old] = store.history("oryx-photo")
     assert {e["event"] for e in old["sighting"]["entries"] if e["equipment_id"] == "t-72b3"} == {"damaged"}
+
+
+# --- the bulk import path (#16): plain values, same rows, the collector restored -----------------------
+
+
+def _stored_types(store_url: str) -> set[tuple]:
+    """The SQLite storage classes each column of ``entries`` holds."""
+    conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+    try:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(entries)")]
+        types = ", ".join(f"typeof({c})" for c in columns)
+        return {tuple(zip(columns, row)) for row in conn.execute(f"SELECT DISTINCT {types} FROM entries")}
+    finally:
+        conn.close()
+
+
+def test_a_generated_bulk_file_reads_back_as_the_frame_imported(store, store_url, tmp_path, catalog):
+    """More rows than BULK_INDEX_ROWS (indexes set aside, columns sliced): the frame comes back as it went in."""
+    from benchmarks.generate import generate_csv
+
+    from orbat.sightings import read_sightings
+    from orbat.store import BULK_INDEX_ROWS
+
+    path = generate_csv(tmp_path / "big.csv", rows=BULK_INDEX_ROWS + 3_000, seed=7)
+    frame = read_sightings(path, catalog)
+    assert frame["count_max"].isna().any() and frame["notes"].isna().any()  # missing values are exercised
+    summary = store.import_frame(frame, source=str(path))
+    assert summary.added == frame["sighting_id"].nunique() and summary.rows == len(frame)
+    back = store.sightings_frame()
+    key = ["sighting_id", "equipment_id", "mode", "event", "actor"]
+    pd.testing.assert_frame_equal(back.sort_values(key, ignore_index=True),
+                                  frame.sort_values(key, ignore_index=True))
+    if store_url.startswith("sqlite"):
+        # what the driver got: Python ints and floats, NULL for missing, '' for no actor (part of the key)
+        for row in _stored_types(store_url):
+            types = dict(row)
+            assert types["count"] == "integer" and types["entry_order"] == "integer"
+            assert types["count_max"] in ("integer", "null") and types["actor"] == "text"
+            assert "blob" not in types.values() and "real" not in (types["count"], types["count_max"])
+    # the rows the driver gets hold plain Python values (psycopg's COPY takes no numpy scalar, no 3.0 for 3)
+    from orbat.store import _E_COLUMNS, _Prepared
+
+    prepared = _Prepared.from_frame(frame)
+    rows = prepared.entry_rows(np.arange(prepared.rows)) + prepared.entry_rows(np.arange(0, prepared.rows, 3))
+    allowed = {"count": {int}, "count_max": {int, type(None)}, "entry_order": {int}, "actor": {str}}
+    for name, values in zip(_E_COLUMNS, zip(*rows)):
+        assert {type(v) for v in values} <= allowed.get(name, {str, type(None)}), name
+    # and once more: nothing changes
+    assert store.import_frame(frame, source=str(path)).unchanged == summary.added
+
+
+def test_an_import_leaves_the_garbage_collector_as_it_found_it(store):
+    import gc
+
+    frame = mali_frame()
+    assert gc.isenabled()
+    store.import_frame(frame, source="a.csv")
+    assert gc.isenabled()
+    with pytest.raises(UsageError, match="twice"):
+        store.import_frame(pd.concat([frame, frame.iloc[:1]], ignore_index=True), source="b.csv")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        store.import_frame(frame, source="a.csv")
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()

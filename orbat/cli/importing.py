@@ -1,6 +1,9 @@
 """`orbat import`, `orbat add`, `orbat template`: sightings into the database."""
 
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -95,6 +98,32 @@ def import_(
       orbat import event_destroyed.csv --from oryx --grade B2
       orbat import mine.xlsx --columns "system=equipment,date_recorded=observed_at"
     """
+    with _collector_paused():
+        _import_file(file, skip_invalid=skip_invalid, fmt=from_, columns=columns, grade=grade,
+                     keep_unresolved=keep_unresolved, db=db, catalog=catalog)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a file is imported (it is back on after).
+
+    An import is one short pass that makes millions of objects (modules, cells,
+    rows), none of them garbage in a cycle until the end; each collection would
+    walk them all again (about 0.1 s of a 200,000-row import). Reference
+    counting frees what is dropped, as always.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import_file(file: Path, *, skip_invalid: bool, fmt: str | None, columns: str | None, grade: str | None,
+                 keep_unresolved: bool, db: str | None, catalog: list[Path] | None) -> None:
+    """What `orbat import` does: read and validate the file, store its sightings, print the summary."""
     from orbat.errors import InvalidSightings
     from orbat.formats.columns import parse_columns
     from orbat.sightings import read_sightings_lenient, rejects_path, write_rejects
@@ -103,7 +132,7 @@ def import_(
     mapping = parse_columns(columns) if columns is not None else None
     cat = load_catalog_for(catalog, db)
     with _Bar(file) as bar:
-        result = read_sightings_lenient(file, cat, progress=bar.stage, fmt=from_, columns=mapping, grade=grade,
+        result = read_sightings_lenient(file, cat, progress=bar.stage, fmt=fmt, columns=mapping, grade=grade,
                                         keep_unresolved=keep_unresolved)
         for note in result.notes:
             typer.echo(f"Note: {note}", err=True)
