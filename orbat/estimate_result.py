@@ -9,11 +9,9 @@ report, the map layers) and :func:`to_dicts`.
 
 from __future__ import annotations
 
-import gc
 import re
 from array import array
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from functools import cached_property
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from orbat.collector import gc_paused
 from orbat.convoy import UNKNOWN
 from orbat.doctrine import ECHELONS
 from orbat.rules import ORGANIC_SUPPORT, Features
@@ -612,22 +611,6 @@ def to_dicts(estimates: Iterable[ConvoyEstimate], trace: str = "full") -> list[d
         return [e.to_dict(trace) for e in estimates]
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while many small objects are made (restored after).
-
-    An estimate and its JSON hold no reference cycles, but every few hundred
-    new objects the collector runs, and its full passes walk every object
-    array alive, such as a sightings frame's columns: at 200k convoys making
-    the estimates took 0.85 s, 0.06 s with the collector paused.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # --- one convoy's estimate ---------------------------------------------------------------------

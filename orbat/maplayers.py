@@ -15,11 +15,9 @@ formats escape every text they write.
 
 from __future__ import annotations
 
-import gc
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from orbat.collector import gc_paused
 from orbat.convoy import convoy_keys
 from orbat.errors import OrbatError, UsageError
 from orbat.sightings import EVENTS, LOSS_EVENTS
@@ -250,23 +249,6 @@ def filter_events(frame: pd.DataFrame, events: Iterable[str] | None) -> pd.DataF
 # --------------------------------------------------------------------------- building
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while the layers' many small lists and dicts are made.
-
-    They hold no reference cycles, but every few hundred new objects the
-    collector runs, and its full passes walk every object alive (the frame's
-    text columns too): about a quarter of the CPU time of a 40,000-sighting
-    GeoJSON went there. (The same as :func:`orbat.estimate.gc_paused`, which
-    this module does not import for it.)
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _missing(value: Any) -> bool:

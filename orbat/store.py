@@ -30,7 +30,6 @@ test can kill the process at a known point.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import json
 import math
@@ -52,6 +51,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from orbat.collector import gc_paused
 from orbat.errors import DatabaseError, OrbatError, SchemaTooNew, SightingNotFound, UsageError
 from orbat.sightings import CANONICAL_COLUMNS, UNRESOLVED_PREFIX
 
@@ -125,22 +125,6 @@ def _test_pause(stage: str) -> None:
     time.sleep(float(os.environ.get("ORBAT_TEST_PAUSE_SECONDS", "120")))
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block, back as it was after it.
-
-    Writing a frame makes a tuple per row (200,000 at once for a big file),
-    none of them in a reference cycle. Each few hundred of them would start a
-    collection that walks every live object again: about 15 % of the store's
-    time at 200k rows. Reference counting still frees everything as usual.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _py(series: pd.Series) -> list:
@@ -527,7 +511,7 @@ class Store:
         missing = [c for c in CANONICAL_COLUMNS if c not in frame.columns]
         if missing:
             raise UsageError("the sightings frame lacks the columns " + ", ".join(missing))
-        with _collector_paused():
+        with gc_paused():
             prepared = _Prepared.from_frame(frame)
             return self._retrying(lambda: self._import_once(prepared, source, progress))
 

@@ -149,7 +149,7 @@ def estimate(
             _render(out, data, units.get(str(data["convoy"])))
         return
     from orbat.cli.tables import plain_table
-    from orbat.estimate import gc_paused
+    from orbat.collector import gc_paused
     from orbat.overview import COLUMNS, overview_rows
 
     where = f"{file} " if file is not None else ""
@@ -178,7 +178,7 @@ def _convoy_units(file, frame, url: str) -> dict:
 
 def _print_json(estimates, trace: str, *, jsonl: bool, indent: bool) -> None:
     """Every convoy's JSON object, each made just before it is written (none kept after)."""
-    from orbat.estimate import gc_paused
+    from orbat.collector import gc_paused
     from orbat.jsonio import write_json, write_jsonl
 
     sys.stdout.flush()

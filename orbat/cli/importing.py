@@ -1,9 +1,6 @@
 """`orbat import`, `orbat add`, `orbat template`: sightings into the database."""
 
-import gc
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,6 +8,7 @@ import typer
 
 from orbat.cli.app import app
 from orbat.cli.common import CatalogOption, DbOption, db_url, err_console, load_catalog_for
+from orbat.collector import gc_paused
 
 #: Files larger than this (about 5,000 rows) get a progress bar on a terminal.
 PROGRESS_FROM_BYTES = 512 * 1024
@@ -98,27 +96,11 @@ def import_(
       orbat import event_destroyed.csv --from oryx --grade B2
       orbat import mine.xlsx --columns "system=equipment,date_recorded=observed_at"
     """
-    with _collector_paused():
+    with gc_paused():
         _import_file(file, skip_invalid=skip_invalid, fmt=from_, columns=columns, grade=grade,
                      keep_unresolved=keep_unresolved, db=db, catalog=catalog)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a file is imported (it is back on after).
-
-    An import is one short pass that makes millions of objects (modules, cells,
-    rows), none of them garbage in a cycle until the end; each collection would
-    walk them all again (about 0.1 s of a 200,000-row import). Reference
-    counting frees what is dropped, as always.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _import_file(file: Path, *, skip_invalid: bool, fmt: str | None, columns: str | None, grade: str | None,

@@ -171,7 +171,7 @@ def _parts(layers) -> list:
     (a numpy scalar, a lone surrogate), the features are written one by one
     with Python's encoder, which gives the same text for everything else.
     """
-    from orbat.maplayers import gc_paused
+    from orbat.collector import gc_paused
 
     with gc_paused():
         features, lons, lats = _features(layers)

@@ -207,7 +207,7 @@ def kml_bytes(layers) -> bytes:
 
 def _document(layers) -> list[str]:
     """The KML document as a list of texts to join or write in turn."""
-    from orbat.maplayers import gc_paused
+    from orbat.collector import gc_paused
 
     with gc_paused():
         return _pieces(layers)
