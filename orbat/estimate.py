@@ -499,6 +499,8 @@ class _Run(RunOutput):
     #: Per convoy, the count scenarios its estimate rests on: 1 (exact counts), all of them (enumerated),
     #: or the draws scored (adaptive sampling: the first batch, or all ``samples``).
     draws: np.ndarray | None = None
+    #: Per convoy, whether its scenarios were drawn at random (not exact counts, not an enumeration).
+    drawn: np.ndarray | None = None
 
 
 @dataclass
@@ -1112,6 +1114,10 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
                             _support_echelon(table, doctrine, ids, space, codes, t, tables))
         plan = planned.result()
     wins, mean, draws = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix, upper)
+    # Which convoys' scenarios were drawn at random (the others: exact counts, or every scenario enumerated).
+    drawn = np.zeros(len(table), dtype=bool)
+    if plan is not None and len(ids):
+        drawn[plan.targets[plan.sampled]] = True
     # The answer each template would give, a posterior over templates, and the grades' trust: the
     # winner and its answer's probability (orbat.confidence).
     ranks = np.array([echelon_rank(doctrine.get(i).echelon) if doctrine.get(i).echelon else -1 for i in ids],
@@ -1127,7 +1133,7 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
     totals = {k: v.to_numpy() for k, v in table.totals().items()}
     personnel = {k: v.to_numpy() for k, v in table.personnel().items()}
     return _Run(table, catalog, doctrine, ids, space, features, scores, wins, mean, samples, ladder,
-                personnel, totals, order, confidence.round(3), answers, draws)
+                personnel, totals, order, confidence.round(3), answers, draws, drawn)
 
 
 def estimate_convoys(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | None = None, *,

@@ -862,7 +862,10 @@ class ConvoyEstimate:
             "origin_signals": run.origin_signals(notes) if notes else [],
             "unknown_vehicles": totals["unknown"][i],
             "loss_rows_ignored": int(run.table.loss_rows.get(convoy, 0)),
-            "sampled": run.samples if block.ranged[k] else 0,
+            # The random draws the estimate rests on: 50 when the first batch settled it, all of
+            # --samples otherwise; 0 for exact counts or when every scenario was enumerated.
+            "sampled": (int(run.draws[i]) if run.drawn[i] else 0) if run.drawn is not None
+            else (run.samples if block.ranged[k] else 0),
             # Tags the sightings carry (`tags` column): "cope cage on 6 of 7 tank"; decoys count 0..n.
             "tags": run.table.tags.get(convoy, []),
         }

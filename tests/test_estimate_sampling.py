@@ -124,3 +124,16 @@ def test_chunks_and_their_order_do_not_change_the_adaptive_numbers(varied, catal
     again = estimate.run_estimator(varied, catalog, DOCTRINE, samples=200)
     for name in ("wins", "mean", "order", "confidence", "draws"):
         assert getattr(again, name).tobytes() == getattr(adaptive, name).tobytes(), name
+
+
+def test_the_sampled_indicator_counts_the_random_draws_an_estimate_rests_on(adaptive):
+    """50 for a convoy its first batch settled, 200 for the others drawn; 0 for exact or enumerated counts."""
+    from orbat.estimate import ConvoyEstimate
+
+    said = np.array([ConvoyEstimate(adaptive, i).indicators["sampled"] for i in range(len(adaptive.table))])
+    drawn = adaptive.drawn
+    assert set(said[drawn].tolist()) <= {estimate.first_batch(200), 200}
+    assert (said[~drawn] == 0).all()
+    # the benchmark generator gives all three kinds of convoy
+    assert drawn.any() and (~drawn).any() and (said[drawn] == estimate.first_batch(200)).any()
+    assert (adaptive.draws[~drawn] >= 1).all()
