@@ -26,6 +26,7 @@ import pandas as pd
 
 from orbat.convoy import convoy_keys as convoy_key
 from orbat.errors import OrbatError, UsageError
+from orbat.outfiles import replaced_when_done
 from orbat.sightings import COLUMNS
 
 #: Table names, in sheet order; CSV files and JSON keys use these names.
@@ -728,13 +729,8 @@ def _check_parent(path: Path) -> None:
 
 def _atomic_write(path: Path, text: str) -> None:
     """Write via a temporary file so a failed export never leaves half a file behind."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with replaced_when_done(path) as tmp:
         tmp.write_text(text, encoding="utf-8", newline="")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OrbatError(f"{path}: cannot write ({exc.strerror})") from None
 
 
 def _is_text_column(series: pd.Series) -> bool:

@@ -41,6 +41,7 @@ from orbat.excel.rows import SheetRows, column_cells, row_xml
 from orbat.excel.pages import (
     GAP_WIDTH, columns_spanned, drawing_columns, extended, page_breaks, print_scale, print_setup,
 )
+from orbat.outfiles import replaced_when_done
 from orbat.sightings import FORMULA_CHARS
 
 #: Rows in one Excel sheet (header included).
@@ -713,14 +714,6 @@ def write_workbook(report, path: str | os.PathLike, *, max_rows: int = EXCEL_MAX
         _write_blocks(wb, styles, "ORBAT", [_Block(tables["orbat"], table_name="Orbat")], max_rows)
     if "fleet" in tables:
         _write_blocks(wb, styles, "Fleet", [_Block(tables["fleet"], table_name="Fleet")], max_rows)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with replaced_when_done(path) as tmp:
         wb.save(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OrbatError(f"{path}: cannot write ({exc.strerror})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from orbat.errors import OrbatError
+from orbat.outfiles import replaced_when_done
 
 #: Decimal places of a coordinate: 1e-7 degrees is about a centimetre (RFC 7946 section 11.2 advises
 #: no more precision than the data has).
@@ -208,12 +208,6 @@ def geojson_text(layers) -> str:
 def write_geojson(layers, path: str | os.PathLike) -> Path:
     """Write the layers as a ``.geojson`` file; it appears only once complete."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as out:
-            out.writelines(_parts(layers))
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OrbatError(f"{path}: cannot write ({exc.strerror})") from None
+    with replaced_when_done(path) as tmp, open(tmp, "wb") as out:
+        out.writelines(_parts(layers))
     return path

@@ -30,7 +30,7 @@ from typing import Any
 
 from lxml import etree
 
-from orbat.errors import OrbatError
+from orbat.outfiles import replaced_when_done
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 #: Google Earth's stock icons ("shapes" palette): always there, drawn in the style's colour.
@@ -381,12 +381,6 @@ def _track_placemarks(tracks) -> list[str]:
 def write_kml(layers, path: str | os.PathLike) -> Path:
     """Write the layers as a ``.kml`` file; it appears only once complete."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
-            out.writelines(_document(layers))
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OrbatError(f"{path}: cannot write ({exc.strerror})") from None
+    with replaced_when_done(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
+        out.writelines(_document(layers))
     return path

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from orbat.errors import OrbatError
+from orbat.outfiles import replaced_when_done
 
 #: The scenario format version written (ORBAT Mapper's ``ScenarioVersion``).
 SCENARIO_VERSION = "3.4.0"
@@ -126,11 +127,6 @@ def write_scenario(data: Mapping[str, Any], path: str | os.PathLike) -> Path:
     path = Path(path)
     if not path.parent.exists():
         raise OrbatError(f"{path}: the folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with replaced_when_done(path) as tmp:
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OrbatError(f"{path}: cannot write ({exc.strerror})") from None
     return path
