@@ -29,24 +29,13 @@ def bare_json(path: str) -> int:
 
 
 def bare_import(path: str, db: str) -> int:
-    import sqlite3
-
     import pandas as pd
 
-    from benchmarks.steps import BARE_SCHEMA
+    from benchmarks.steps import BARE_SCHEMA, _bare_load
 
     frame = pd.read_csv(path, dtype={"count_max": "Int64", "credibility": "Int64"})
     rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
-    conn = sqlite3.connect(db, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(BARE_SCHEMA)
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(f"INSERT INTO sightings VALUES ({', '.join('?' * frame.shape[1])})", rows)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    _bare_load(db, BARE_SCHEMA, "sightings", rows, frame.shape[1])
     return len(frame)
 
 
