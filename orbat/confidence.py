@@ -111,10 +111,12 @@ def fit_note(best: dict) -> str | None:
     every template is ruled out (score 0) the template, and so the kind, is
     only the first in doctrine order, and the confidence says 0.
     """
+    from orbat.estimate import MIN_FIT  # (orbat.estimate imports this module)
+
     if best.get("fits", True):
         return None
     if not best.get("score"):
         return (f"no template fits: every one fails a required rule (score 0); {best['label']} is only the "
                 f"first in doctrine order, {best['echelon']} only what the vehicles fill on the ladder")
-    return (f"no template really fits (best score {best['score']}, below 0.5): {best['echelon']} is what "
+    return (f"no template really fits (best score {best['score']}, below {MIN_FIT}): {best['echelon']} is what "
             "the vehicles fill on the ladder, not the template's echelon")
