@@ -62,7 +62,14 @@ class RunOutput:
 
     @cached_property
     def heads(self) -> dict[str, list]:
-        """Per convoy, as plain Python values: best template, its mean score and wins, runner-up, confidence."""
+        """Per convoy, as plain Python values: best template, its mean score and wins, runner-up, confidence.
+
+        ``fits``: the best template really fits (score at least
+        :data:`orbat.estimate.MIN_FIT`); when not, nothing does, and the
+        answer's echelon is the ladder's (:func:`orbat.confidence.fit_note`).
+        """
+        from orbat.estimate import MIN_FIT
+
         n = len(self.table)
         rows = np.arange(n)
         best = self.order[:, 0] if self.ids else np.zeros(n, dtype=np.int64)
@@ -73,6 +80,7 @@ class RunOutput:
             "wins": self.wins[rows, best].tolist(),
             "runner_up": [self.ids[j] if j is not None else None for j in second],
             "confidence": self.confidence.tolist(),
+            "fits": (self.mean[rows, best] >= MIN_FIT).tolist() if self.ids else [False] * n,
         }
 
     @cached_property
@@ -891,6 +899,8 @@ class ConvoyEstimate:
             "probability": numbers["probability"][i],
             "score": numbers["score"][i],
             "wins": numbers["wins"][i],
+            # False when no template really fits: the answer is then the ladder's echelon (say so to the user).
+            "fits": heads["fits"][i],
             "breakdown": list(run.breakdown(template_id, block.by_category[k])),
             "personnel": {"min": personnel["min"][i], "max": personnel["max"][i]},
         }

@@ -9,9 +9,10 @@ Input is the canonical sightings frame (``docs/ARCHITECTURE.md``); its
 - ``sighting``: presence. The largest count seen at once (one convoy,
   max-merged) is a lower bound on holdings; it adds nothing to arrivals.
 - ``destroyed``, ``abandoned``, ``captured``: each row's count leaves the
-  actor. The same evidence entered twice (same ``sighting_id``, equipment and
-  event) counts once. A ``captured`` row's ``captor`` gains the vehicles, as
-  an arrival on that date.
+  actor. The same evidence entered twice (same ``sighting_id``, equipment,
+  mode and event) counts once; a sighting's driven and carried rows add up.
+  A ``captured`` row's ``captor`` gains the vehicles, as an arrival on that
+  date.
 - ``damaged``: reported, not subtracted.
 
 Holdings of an actor and a type as of D::
@@ -50,6 +51,9 @@ from orbat.sightings import EVENTS
 GROUPINGS: tuple[str, ...] = ("type", "family", "category")
 #: Events whose count leaves the actor's holdings.
 SUBTRACTED: tuple[str, ...] = ("destroyed", "abandoned", "captured")
+#: A loss row's evidence: rows sharing it are one loss entered twice (counted once, the largest kept).
+#: The store's entry key with the holder for the actor (a predecessor's row is its successor's).
+LOSS_KEY: tuple[str, ...] = ("sid", "type", "mode", "event", "holder")
 #: Events reported per actor and group, in output order.
 LOSS_COLUMNS: tuple[str, ...] = ("destroyed", "damaged", "abandoned", "captured")
 
@@ -340,10 +344,15 @@ def _prepare(frame: pd.DataFrame, catalog: Catalog, names: _Names, by: str) -> p
         raise OrbatError(f"the sightings frame lacks column(s) {', '.join(missing)}")
     if frame.empty:
         return pd.DataFrame(
-            {c: pd.Series(dtype="object") for c in ("sid", "convoy", "day", "actor", "captor", "type", "group", "event")}
+            {c: pd.Series(dtype="object") for c in ("sid", "convoy", "day", "actor", "captor", "type", "group", "event",
+                                                    "mode")}
             | {"count": pd.Series(dtype="int64"), "count_max": pd.Series(dtype="int64")}
         )
     event = frame["event"].astype("object").where(frame["event"].notna(), "sighting")
+    # A row without a mode is driven, as the importer reads it.
+    mode = frame["mode"].astype("object") if "mode" in frame.columns else pd.Series(None, index=frame.index,
+                                                                                      dtype="object")
+    mode = mode.where(mode.notna() & (mode != ""), "driven")
     bad = sorted(set(pd.unique(event)) - set(EVENTS))
     if bad:
         raise OrbatError(f"unknown event(s) {', '.join(map(repr, bad))}; expected one of: {', '.join(EVENTS)}")
@@ -368,6 +377,8 @@ def _prepare(frame: pd.DataFrame, catalog: Catalog, names: _Names, by: str) -> p
             "type": type_,
             "group": _per_distinct(type_, group_key),
             "event": event,
+            # Driven and carried rows of one loss are different vehicles (the store keys entries by mode too).
+            "mode": mode,
             "count": count,
             "count_max": count_max,
         }
@@ -407,13 +418,14 @@ def _ledger(prep: pd.DataFrame, names: _Names, on: dt.date | None, as_of: dt.dat
         "seen_max": convoy["count"].where(~arrival, 0), "seen_max_max": convoy["count_max"].where(~arrival, 0),
     })
 
-    # Losses: the same evidence (sighting id, type, event) entered twice counts once.
+    # Losses: the same evidence (sighting id, type, mode, event) entered twice counts once; a
+    # sighting's driven and carried rows are different vehicles and add up, as arrivals do.
     # Sorted first so the row kept does not depend on row order: the largest
     # count wins, and a named captor wins over none.
     loss = rows[rows["event"].isin(LOSS_COLUMNS)]
     loss = loss.sort_values(
-        ["sid", "type", "event", "holder", "count", "count_max", "captor"], kind="stable", na_position="first"
-    ).drop_duplicates(["sid", "type", "event", "holder"], keep="last")
+        [*LOSS_KEY, "count", "count_max", "captor"], kind="stable", na_position="first"
+    ).drop_duplicates(list(LOSS_KEY), keep="last")
     loss_part = pd.DataFrame(
         {"holder": loss["holder"], "group": loss["group"]}
         | {event: loss["count"].where(loss["event"] == event, 0) for event in LOSS_COLUMNS}
@@ -704,13 +716,14 @@ def _running_ledger(rows: pd.DataFrame, holder: pd.Series, captor_holder: pd.Ser
         first = _first_day(seen)
         parts.append(pd.DataFrame({"day": first.to_numpy(), "group": first.index, "present": 1}))
 
-    # Losses: per (sighting, type, event, holder) the row kept so far is the largest by
+    # Losses: per (sighting, type, mode, event, holder) the row kept so far is the largest by
     # (count, count_max, captor), as _ledger keeps it; its count leaves the holder and, for a
     # capture with a captor, arrives at the captor's holder.
     # Every loss row: a row of another holder may be the one kept over a capture by the target.
     loss_mask = event.isin(LOSS_COLUMNS)
     if loss_mask.any():
-        loss = rows.loc[loss_mask, ["sid", "type", "event", "group", "day", "count", "count_max", "captor"]].assign(
+        loss = rows.loc[loss_mask, ["sid", "type", "mode", "event", "group", "day", "count", "count_max",
+                                    "captor"]].assign(
             holder=holder[loss_mask], taker=captor_holder[loss_mask])
         # The rank of each row's (count, count_max, captor), missing captor first, as the sort in _ledger.
         ordered = loss.sort_values(["count", "count_max", "captor"], kind="stable", na_position="first")
@@ -718,8 +731,8 @@ def _running_ledger(rows: pd.DataFrame, holder: pd.Series, captor_holder: pd.Ser
         before = tied.shift()
         changed = ((tied != before) & ~(tied.isna() & before.isna())).any(axis=1)
         loss["rank"] = changed.cumsum().reindex(loss.index)
-        loss = loss.sort_values(["sid", "type", "event", "holder", "day"], kind="stable")
-        key = [loss["sid"], loss["type"], loss["event"], loss["holder"]]
+        loss = loss.sort_values([*LOSS_KEY, "day"], kind="stable")
+        key = [loss[k] for k in LOSS_KEY]
         kept = loss.groupby(key, sort=False)["rank"].cummax()
         by_rank = ordered.assign(rank=changed.cumsum()).drop_duplicates("rank", keep="last").set_index("rank")
         kept_count = by_rank["count"].reindex(kept).to_numpy()

@@ -1,9 +1,10 @@
 """Output files that appear only once complete.
 
 Every writer of a user's output (report, workbook, GeoJSON, KML, ORBAT
-Mapper scenario) writes a temporary file beside the target and renames it
-over the target at the end, so a failed or interrupted export never leaves
-half a file behind, and an existing file is only replaced by a whole one.
+Mapper scenario, the import's rejects file, the Excel entry template)
+writes a temporary file beside the target and renames it over the target
+at the end, so a failed or interrupted export never leaves half a file
+behind, and an existing file is only replaced by a whole one.
 """
 
 from __future__ import annotations

@@ -1141,11 +1141,13 @@ def write_rejects(path: str | os.PathLike, rejects: pd.DataFrame) -> Path:
     the importer undoes that, so a corrected rejects file imports as it is.
     Returns the path written.
     """
+    from orbat.outfiles import replaced_when_done
+
     path = Path(path)
     safe = rejects.astype(str).map(escape_formula_text)
-    tmp = path.with_name(path.name + ".tmp")
-    safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-    os.replace(tmp, path)
+    # Whole or not at all: a failed write leaves no temporary file and no half a rejects file.
+    with replaced_when_done(path) as tmp:
+        safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path
 
 

@@ -192,6 +192,41 @@ def _echelon_word(reading: NameReading, params: Mapping[str, Any], rules: "UnitR
             return
 
 
+@name_rule("branch-of-service", "a branch-of-service word ('Airborne Forces', 'Railway Troops') names a "
+           "service or arm, which has no echelon of its own: an echelon word before it does not count "
+           "('Northern Fleet Coastal Forces'), one after it does ('Joint Forces Command')")
+def _branch_of_service(reading: NameReading, params: Mapping[str, Any], rules: "UnitRules") -> None:
+    # MIL-STD-2525D / APP-6(D) echelon amplifiers size one unit (a brigade, an army, a command); a service
+    # or arm holds units of every size, so its symbol has none ("00"). Decided where echelon-word looks:
+    # the name, then its aliases; in each the unit's part ("Coastal Troops" of "Coastal Troops, Baltic Fleet").
+    services = [(p, words_of(p)) for p in _service_words(params)]
+    for text in reading.texts:
+        for part in designation_parts(text):
+            words = words_of(part)
+            service = max(((_find(words, key), len(key), phrase) for phrase, key in services), default=None)
+            service = service if service is not None and service[0] >= 0 else None
+            found = rules.echelon_of(part)
+            if service is None and found is None:
+                continue
+            if service is None:
+                return  # an echelon word names this unit
+            end = _find(words, words_of(found[1])) if found else -1
+            if end > service[0]:
+                return  # "Joint Forces Command": a command of the forces
+            was = f" (not {reading.echelon})" if reading.echelon else ""
+            reading.echelon = None
+            reading.reasons.append(f"branch-of-service: {service[2]!r} in {part!r} names a branch of service "
+                                   f"or arm, not a unit of one echelon: no echelon{was}")
+            return
+
+
+def _service_words(params: Mapping[str, Any]) -> list[str]:
+    words = params.get("words")
+    if not isinstance(words, list) or not all(isinstance(w, str) and words_of(w) for w in words):
+        raise InvalidUnits("unit rule 'branch-of-service': params.words must be a list of non-empty texts")
+    return words
+
+
 @name_rule("branch-word", "the longest branch phrase in the name ('Anti-Tank' over 'Tank'), the first "
            "listed on a tie")
 def _branch_word(reading: NameReading, params: Mapping[str, Any], rules: "UnitRules") -> None:
@@ -237,6 +272,8 @@ class UnitRules:
         for rule in self.rules:  # parameters are checked on load, not on first use
             if rule.id in ("echelon-word", "branch-word", "modifier-word"):
                 _phrases(rule.params, rule.id)
+            elif rule.id == "branch-of-service":
+                _service_words(rule.params)
         bad = [e for e in _phrases(self._echelon_params, "echelon-word") if e not in ECHELONS]
         if bad:
             raise InvalidUnits(f"unit rule 'echelon-word': unknown echelon(s) {', '.join(bad)}")

@@ -91,3 +91,22 @@ def test_estimate_markdown_from_a_file_is_the_same_assessment(cli, sightings):
     result = cli("estimate", sightings, "--markdown")
     assert result.exit_code == 0, result.output
     assert f"- {TANKS}" in result.stdout and "- cope cage on 6 of 7 tank" in result.stdout
+
+
+def test_panels_say_when_no_template_fits(cli, tmp_path):
+    # Radars and mortar carriers: every template fails a required rule, none gives the same answer.
+    path = tmp_path / "radars.csv"
+    path.write_text(HEADER + "\na,radars,2025-05-03,Niamey,1L260,20,,driven,tg,E,2,,\n"
+                    "a,radars,2025-05-03,Niamey,M1064 mortar carrier,6,,driven,tg,E,2,,\n", encoding="utf-8")
+    result = cli("estimate", path, "--convoy", "radars")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert any("no template fits: every one fails a required rule (score 0)" in line for line in lines)
+    start = next(i for i, line in enumerate(lines) if line.startswith("alternatives"))
+    rows = [line for line in lines[start:] if "%" in line and "│" in line]
+    assert rows[0].count("(estimate)") == 1 and len(rows) > 1
+    assert all(" no " in line for line in rows[1:]), rows  # ruled out (score 0): never the same answer
+
+
+def test_panels_of_a_fitting_convoy_have_no_fit_note(cli, sightings):
+    assert "no template" not in cli("estimate", sightings, "--convoy", CONVOY).stdout

@@ -201,3 +201,29 @@ def test_to_dicts_is_every_estimates_json_and_restores_the_collector(catalog, do
         assert not gc.isenabled()  # a collector paused by the caller stays paused
     finally:
         gc.enable()
+
+
+# A convoy nothing fits: radars and mortar carriers fail a required rule of every template (all score 0).
+NOTHING_FITS = [{"equipment": "1L260", "count": 20}, {"equipment": "M1064 mortar carrier", "count": 6}]
+
+
+def test_a_template_that_does_not_fit_never_gives_the_same_answer(catalog, doctrine):
+    [result] = estimate_convoys(frame_of(NOTHING_FITS, catalog), catalog, doctrine)
+    out = result.to_dict()
+    assert out["best"]["score"] == 0 and out["alternatives"]
+    for alt in out["alternatives"]:
+        # A score-0 template is ruled out by its required rules: it gives no answer, and so not the best's.
+        assert alt["score"] == 0 and alt["same_answer"] is False, alt
+    # Nothing but the estimate itself counts in its confidence (it was 0.37: 25 ruled-out templates' mass).
+    assert out["best"]["confidence"] == pytest.approx(out["best"]["probability"], abs=0.002)
+    assert out["best"]["confidence"] < 0.05
+
+
+def test_the_estimate_says_when_no_template_fits(catalog, doctrine, mali):
+    [result] = estimate_convoys(frame_of(NOTHING_FITS, catalog), catalog, doctrine)
+    assert result.to_dict()["best"]["fits"] is False
+    assert mali["best"]["fits"] is True
+    # The Bamako alternatives that fit a little still give the same answer; the answer is unchanged.
+    assert (mali["best"]["template"], mali["best"]["confidence"]) == ("expeditionary-btg", 0.975)
+    for alt in mali["alternatives"]:
+        assert alt["same_answer"] is False or alt["score"] > 0, alt

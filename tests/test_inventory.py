@@ -158,6 +158,29 @@ def test_driven_and_carried_rows_of_one_sighting_add_up(ledger_catalog, actors):
     assert holdings(frame, ledger_catalog, actors)[0].arrived == 5
 
 
+def test_driven_and_carried_losses_of_one_sighting_add_up(ledger_catalog, actors):
+    # One photo: 3 T-72 destroyed on the road and 2 more destroyed on their transporters. Two entries
+    # (the store keys them by mode too), five vehicles: the loss dedupe counted the larger row only (3).
+    loss = {"sighting_id": "p", "observed_at": "2024-02-01", "actor": "Wagner", "equipment": "T-72",
+            "event": "destroyed"}
+    frame = rows(
+        {"sighting_id": "a", "convoy": "c", "observed_at": "2024-01-01", "actor": "Wagner", "equipment": "T-72",
+         "count": 10, "mode": "driven", "event": "arrival"},
+        {**loss, "count": 3, "mode": "driven"},
+        {**loss, "count": 2, "mode": "carried"},
+        {**loss, "count": 2, "mode": "carried"},  # the carried row entered twice: still counts once
+        catalog=ledger_catalog,
+    )
+    [held] = holdings(frame, ledger_catalog, actors)
+    assert (held.destroyed, held.holdings) == (5, 5)
+    over_time = timeline(frame, ledger_catalog, actors, actor="Wagner")
+    assert over_time.loc["2024-02-01", "t-72"] == 5
+    # A row without a mode is a driven one (the importer's default), so it repeats the driven row.
+    [held] = holdings(pd.concat([frame, rows({**loss, "count": 3}, catalog=ledger_catalog)]), ledger_catalog,
+                      actors)
+    assert held.destroyed == 5
+
+
 def test_bad_arguments_are_usage_errors(ledger_catalog, actors):
     frame = read_case("succession", ledger_catalog)
     with pytest.raises(UsageError, match="YYYY-MM-DD"):

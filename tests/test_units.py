@@ -8,6 +8,7 @@ from _frames import make_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orbat.unit_rules import words_of
 from orbat.units import (
     ECHELONS,
     NAME_RULES,
@@ -36,7 +37,7 @@ NAME_CASES = [
     ("4th Guards Tank Division", "4th Guards Tank Division", "division", "tank", []),
     ("71st Guards Motor Rifle Division (ex-200th Brigade)", "71st Guards Motor Rifle Division", "division",
      "motor-rifle", ["200th Brigade", "71st Guards Motor Rifle Division (ex-200th Brigade)"]),
-    ("VDV (Russian Airborne Forces)", "VDV", "command", "airborne", ["Russian Airborne Forces"]),
+    ("VDV (Russian Airborne Forces)", "VDV", None, "airborne", ["Russian Airborne Forces"]),
     ("Moskva (ex-Western) Military District", "Moskva Military District", "region", "combined-arms",
      ["Western Military District"]),
     ("17th Guards Army Aviation Brigade", "17th Guards Army Aviation Brigade", "brigade", "army-aviation", []),
@@ -61,6 +62,50 @@ def test_name_rules_read_echelon_branch_and_former_names(rules, written, name, e
     assert set(aliases) <= set(reading.aliases)
     if echelon is not None:
         assert any(r.startswith("echelon-word:") for r in reading.reasons)
+
+
+# Branches of service and arms: no echelon amplifier of their own (2525D/APP-6 "00"), whatever their size;
+# an echelon word after the service word still counts ("Joint Forces Command"), one before it does not.
+SERVICE_CASES = [
+    ("VDV (Russian Airborne Forces)", None, "airborne"),
+    ("Russian Airborne Forces", None, "airborne"),
+    ("Airborne Troops", None, "airborne"),
+    ("Strategic Rocket Forces", None, "missile"),
+    ("Russian Ground Forces", None, None),
+    ("Special Operations Forces", None, "special-forces"),
+    ("National Guard Troops", None, "national-guard"),
+    ("Coastal Troops, Baltic Fleet", None, None),
+    ("Northern Fleet Coastal Forces", None, None),
+    ("Naval Infantry", None, "naval-infantry"),
+    ("Rosgvardia", None, "national-guard"),
+    ("Joint Forces Command", "command", "command"),
+    ("Airborne Forces Command", "command", "airborne"),
+    ("Black Sea Fleet", "command", None),
+    ("3rd Special Forces Brigade", "brigade", "special-forces"),
+]
+
+
+@pytest.mark.parametrize("written, echelon, branch", SERVICE_CASES, ids=[c[0] for c in SERVICE_CASES])
+def test_a_branch_of_service_has_no_echelon(rules, written, echelon, branch):
+    reading = rules.read(written)
+    assert (reading.echelon, reading.branch) == (echelon, branch), reading.reasons
+    said = [r for r in reading.reasons if r.startswith("branch-of-service:")]
+    words = {"forces", "troops"} & set(words_of(written))
+    # The rule says why whenever a service word is in the name and decides it.
+    assert bool(said) == (bool(words) and echelon is None), reading.reasons
+
+
+def test_the_service_words_are_data(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("rules:\n  - id: branch-of-service\n    params:\n      words: [forces, voyska]\n", encoding="utf-8")
+    rules = load_unit_rules([path])
+    assert rules.read("Vozdushno-desantnye voyska").echelon is None
+    assert rules.read("Airborne Troops").echelon is None  # no echelon word: none either way
+    path.write_text("rules:\n  - id: branch-of-service\n    params:\n      words: forces\n", encoding="utf-8")
+    from orbat.units import InvalidUnits
+
+    with pytest.raises(InvalidUnits, match="branch-of-service"):
+        load_unit_rules([path])
 
 
 def test_a_former_affiliation_is_a_note_not_a_name(rules):

@@ -241,6 +241,8 @@ def _render(out, data: dict, unit: str | None = None) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from orbat.confidence import fit_note
+
     v, best = data["vehicles"], data["best"]
     total = str(v["total"]) + (f"-{v['total_max']}" if v["total_max"] != v["total"] else "")
     head = Table(title=f"convoy {data['convoy']}: {total} vehicles in {len(data['sightings'])} sightings",
@@ -251,6 +253,8 @@ def _render(out, data: dict, unit: str | None = None) -> None:
         head.add_row("unit", unit)
     head.add_row("estimate", f"{best['label']} ({best['kind']}, {best['echelon']})")
     head.add_row("confidence", f"{best['confidence']:.2f} (fit {best['score']}, wins {best['wins']:.0%} of count scenarios)")
+    if note := fit_note(best):  # no template fits: the answer is the ladder's echelon, say so
+        head.add_row("note", note)
     personnel = best["personnel"]
     head.add_row("personnel", f"{personnel['min']}-{personnel['max']}")
     units = [f"{b['count']} x {b['unit']}" for b in best["breakdown"] if b["unit"] != "remainder"]

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orbat.outfiles import replaced_when_done
 from orbat.sightings import (
     COLUMNS, CREDIBILITY, EVENTS, MAX_COUNT, MODES, RELIABILITY, REQUIRED, escape_formula_text,
 )
@@ -159,9 +160,9 @@ def write_template(path: str | os.PathLike, catalog: Catalog, *, actors: Sequenc
 
     _instructions(wb.create_sheet("Instructions"), bold)
     wb.active = 0
-    tmp = path.with_name(path.name + ".tmp")
-    wb.save(tmp)
-    os.replace(tmp, path)
+    # Whole or not at all: a failed save leaves no temporary file, and an existing template as it was.
+    with replaced_when_done(path) as tmp:
+        wb.save(tmp)
     return path
 
 
