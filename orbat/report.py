@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from orbat.confidence import fit_note
 from orbat.convoy import convoy_keys as convoy_key
 from orbat.errors import OrbatError, UsageError
 from orbat.outfiles import replaced_when_done
@@ -936,6 +937,8 @@ def markdown_assessment(estimate: Mapping[str, Any], frame: pd.DataFrame) -> str
             if not _missing(best.get("wins")):
                 fit += f", won {_percent(best.get('wins'))} of the count scenarios"
         lines.append(f"- Confidence: {conf_text}{fit}")
+        if note := fit_note(best):
+            lines.append(f"- Note: {md_escape(note)}")
         probability = best.get("probability")
         if not _missing(probability) and not _missing(confidence) and abs(float(confidence) - float(probability)) >= 0.005:
             # The confidence is in the answer (echelon and kind); other templates may give the same answer.

@@ -342,3 +342,12 @@ def test_a_report_of_sightings_without_any_source_builds(catalog):
     report = build_report(frame, catalog, inventory=False)
     (summary,) = report.tables["summary"].to_dict("records")
     assert (summary["convoy"], summary["sources"], summary["place"], summary["vehicles"]) == ("a", "", "", 2)
+
+
+def test_markdown_says_when_no_template_fits(mali):
+    ruled_out = markdown_assessment(estimate_dict(fits=False, score=0, confidence=0.0), mali)
+    assert "- Note: no template fits: every one fails a required rule (score 0)" in ruled_out
+    weak = markdown_assessment(estimate_dict(fits=False, score=0.26), mali)
+    assert "- Note: no template really fits (best score 0.26, below 0.5)" in weak
+    assert "- Note:" not in markdown_assessment(estimate_dict(fits=True), mali)
+    assert "- Note:" not in markdown_assessment(estimate_dict(), mali)  # older JSON without "fits"
