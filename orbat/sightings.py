@@ -478,6 +478,13 @@ def _cleaned(values: np.ndarray, spreadsheet: bool) -> np.ndarray:
     if not spreadsheet:
         out[:] = [_trim(value) for value in values]
         return out
+    try:
+        stripped = list(map(str.strip, values))
+    except TypeError:  # not all text
+        stripped = None
+    if stripped is not None and "'" not in "".join(stripped):  # no formula escape to undo: the spaces were all
+        out[:] = stripped
+        return out
     out[:] = [stripped if type(value) is str and (stripped := value.strip())[:1] != "'" else _clean(value)
               for value in values]
     return out
@@ -539,7 +546,7 @@ def _canonical_coded(columns: dict[str, _Coded], good: np.ndarray) -> pd.DataFra
                 out[name] = pd.Series(pd.array(text, dtype="str").take(codes))
             else:
                 out[name] = pd.Series(np.empty(0, dtype=object), dtype="str")
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # the columns are new: no copy of each
 
 
 class _Collector:
@@ -658,7 +665,8 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
                               ("sighting_id", "convoy", "place", "actor", "source", "notes", "equipment", "captor",
                                "unit")}
     out["tags"] = cleaned["tags"].map(normalize_tags)
-    out["observed_at"] = _check(cleaned, "observed_at", lambda v: parse_observed_at(v, today), found)
+    out["observed_at"] = _check(cleaned, "observed_at", lambda v: parse_observed_at(v, today), found,
+                                lambda texts: _dates_at_once(texts, today))
     out["equipment_id"] = _check_equipment(cleaned["equipment"], cleaned["equipment_id"], catalog, found,
                                            keep_unresolved=keep_unresolved)
     out["count"] = _check(cleaned, "count", _parse_count, found)
@@ -670,8 +678,10 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     for at in np.flatnonzero(below):
         found.add(rows.index[at], "count_max", f"expected a number >= count ({int(count[at])})",
                   cleaned["count_max"].at(at))
-    out["lat"] = _check(cleaned, "lat", lambda v: _parse_number(v, -90, 90), found)
-    out["lon"] = _check(cleaned, "lon", lambda v: _parse_number(v, -180, 180), found)
+    out["lat"] = _check(cleaned, "lat", lambda v: _parse_number(v, -90, 90), found,
+                        lambda texts: _numbers_at_once(texts, -90, 90))
+    out["lon"] = _check(cleaned, "lon", lambda v: _parse_number(v, -180, 180), found,
+                        lambda texts: _numbers_at_once(texts, -180, 180))
     found.flag(_present(out["lat"]) & empty["lon"], "lon", "required when lat is given", None)
     found.flag(_present(out["lon"]) & empty["lat"], "lat", "required when lon is given", None)
     out["mode"] = _check(cleaned, "mode", lambda v: _parse_choice(v, MODES, "driven"), found)
@@ -718,10 +728,15 @@ def _repeats_a_key(out: dict[str, _Coded], good: np.ndarray) -> bool:
     if good.sum() < 2:
         return False
     key = np.zeros(int(good.sum()), dtype=np.int64)
+    span = 1  # key < span
     for name in ADD_UP_KEY:
         codes = out[name].compact().codes[good].astype(np.int64)  # compact: equal values, one code
-        # combine, then renumber densely, so the key never outgrows int64
-        key, _ = pd.factorize(key * (int(codes.max()) + 1) + codes)
+        width = int(codes.max()) + 1
+        if span * width >= 2**62:  # renumber densely first, so the key never outgrows int64
+            key, _ = pd.factorize(key)
+            span = int(key.max()) + 1
+        key = key * width + codes
+        span *= width
     return bool(pd.Series(key).duplicated().any())
 
 
@@ -733,12 +748,30 @@ def _numbers(column: _Coded) -> np.ndarray:
 
 def _present(column: _Coded) -> np.ndarray:
     """Row mask: the parsed value is there (not None)."""
-    return column.map(lambda v: v is not None, bool).array()
+    if not len(column.uniques):
+        return np.zeros(len(column.codes), dtype=bool)
+    return np.not_equal(column.uniques, None)[column.codes]  # element-wise, once per distinct value
 
 
 def _check(cleaned: dict[str, _Coded], column: str, parse: Callable[[str], tuple[Any, str | None]],
-           found: _Collector) -> _Coded:
-    """Parse a column once per distinct value; flag the cells ``parse`` rejects; return the parsed values."""
+           found: _Collector, at_once: Callable[[np.ndarray], np.ndarray | None] | None = None) -> _Coded:
+    """Parse a column once per distinct value; flag the cells ``parse`` rejects; return the parsed values.
+
+    ``at_once`` parses all the distinct values in one go, giving what ``parse``
+    would, or None when some value may be refused: then ``parse`` runs on each,
+    for its message. The usual file has no bad value, and its 30,000 distinct
+    coordinates cost a regular expression and a call each in the loop.
+    """
+    if at_once is not None:
+        coded = cleaned[column]
+        # only the values some row has: a CSV column also keeps its header's text among its values
+        used = np.zeros(len(coded.uniques), dtype=bool)
+        used[coded.codes] = True
+        parsed = at_once(coded.uniques[used])
+        if parsed is not None:
+            values = np.full(len(coded.uniques), None, dtype=object)
+            values[used] = parsed
+            return _Coded(coded.codes, values, coded.index)
     values, errors = _per_value(cleaned[column], parse, 2)
     failed_value = np.array([e is not None for e in errors.uniques], dtype=bool)
     if failed_value.any():
@@ -794,6 +827,22 @@ _DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?
 _ZONE_RE = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$")
 
 
+def _moment(text: str) -> tuple[dt.date, str]:
+    """The day and canonical text (UTC when zoned, whole seconds) of a text :data:`_DATETIME_RE` matched.
+
+    Raises ValueError when it is not a real date and time.
+    """
+    value = text.replace(" ", "T", 1)
+    if "." in value:  # fromisoformat takes at most 6 fractional digits; whole seconds are enough
+        head, _, tail = value.partition(".")
+        zone = _ZONE_RE.search(tail)
+        value = head + (zone.group(0) if zone else "")
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.date(), moment.isoformat(timespec="seconds")
+
+
 def parse_observed_at(text: str, today: dt.date) -> tuple[str | None, str | None]:
     """``(canonical ISO text, None)`` for a valid date or date-time, else ``(None, what was expected)``.
 
@@ -809,19 +858,10 @@ def parse_observed_at(text: str, today: dt.date) -> tuple[str | None, str | None
             return None, "expected a real calendar date YYYY-MM-DD"
         canonical = day.isoformat()
     elif _DATETIME_RE.match(text):
-        value = text.replace(" ", "T", 1)
-        if "." in value:  # fromisoformat takes at most 6 fractional digits; whole seconds are enough
-            head, _, tail = value.partition(".")
-            zone = _ZONE_RE.search(tail)
-            value = head + (zone.group(0) if zone else "")
         try:
-            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            day, canonical = _moment(text)
         except ValueError:
             return None, "expected a real date and time YYYY-MM-DDTHH:MM:SS"
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        day = moment.date()
-        canonical = moment.isoformat(timespec="seconds")
     else:
         return None, "expected an ISO date YYYY-MM-DD or date and time YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]"
     if day.year < 1900:
@@ -898,6 +938,70 @@ def _parse_number(text: str, low: float, high: float) -> tuple[float | None, str
     if not low <= value <= high:
         return None, f"expected a number between {low:g} and {high:g}"
     return value, None
+
+
+#: Texts each :data:`_DECIMAL`, each followed by a newline: a whole column's values checked in one match.
+_DECIMALS = re.compile(r"(?:[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d{1,3})?\n)*")
+#: Texts each :data:`_DATE_RE` or :data:`_DATETIME_RE`, each followed by a newline.
+_OBSERVED = re.compile(r"(?:\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?\n)*")
+
+
+def _joined(texts: np.ndarray, pattern: re.Pattern) -> tuple[np.ndarray, str] | None:
+    """The non-empty texts and their newline-joined text, when every one matches ``pattern`` (else None).
+
+    One match over the joined text instead of one per value. A text with a
+    newline of its own would pass as two: then the count of newlines tells.
+    """
+    given = texts != ""
+    values = texts[given]
+    if not len(values):
+        return given, ""
+    joined = "\n".join(values.tolist()) + "\n"
+    if joined.count("\n") != len(values) or not pattern.fullmatch(joined):
+        return None
+    return given, joined
+
+
+def _numbers_at_once(texts: np.ndarray, low: float, high: float) -> np.ndarray | None:
+    """:func:`_parse_number` of every text at once (None for an empty one), or None when one is refused."""
+    checked = _joined(texts, _DECIMALS)
+    if checked is None:
+        return None
+    given, joined = checked
+    values = texts[given]
+    if "," in joined:
+        values = np.array(joined.replace(",", ".").split("\n")[:-1], dtype=object)
+    numbers = values.astype(np.float64)  # float() of each text, as _parse_number does
+    if not ((numbers >= low) & (numbers <= high)).all():
+        return None
+    out = np.full(len(texts), None, dtype=object)
+    out[given] = numbers.astype(object)
+    return out
+
+
+def _dates_at_once(texts: np.ndarray, today: dt.date) -> np.ndarray | None:
+    """:func:`parse_observed_at` of every text at once (its two expressions matched once), or None when one is refused."""
+    checked = _joined(texts, _OBSERVED)
+    if checked is None:
+        return None
+    given, _ = checked
+    canonical = []
+    first = dt.date(1900, 1, 1)
+    try:
+        for text in texts[given].tolist():
+            if len(text) == 10:  # YYYY-MM-DD: the shortest date-time is 16 long
+                day = dt.date.fromisoformat(text)
+                text = day.isoformat()
+            else:
+                day, text = _moment(text)
+            if not first <= day <= today:
+                return None
+            canonical.append(text)
+    except ValueError:
+        return None
+    out = np.full(len(texts), None, dtype=object)
+    out[given] = canonical
+    return out
 
 
 def _parse_choice(text: str, choices: Sequence[str], default: str) -> tuple[str | None, str | None]:
