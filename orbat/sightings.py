@@ -458,8 +458,25 @@ def _blank_rows(raw: pd.DataFrame, coded: list[_Coded] | None = None) -> np.ndar
         if not blank.any():
             break
         column = coded[i] if coded is not None else _Coded.of(raw.iloc[:, i])
-        blank &= column.map(lambda v: not str(v).strip(), bool).array()
+        blank &= _blank_values(column.uniques)[column.codes] if len(column.uniques) else True
     return blank
+
+
+def _blank_values(values: np.ndarray) -> np.ndarray:
+    """Per value: empty or spaces (one C-level map when all are text, as from a CSV)."""
+    try:
+        stripped = np.fromiter(map(str.strip, values), dtype=object, count=len(values))
+    except TypeError:  # a number from JSON or a workbook
+        return np.array([not str(v).strip() for v in values], dtype=bool)
+    return stripped == ""
+
+
+def _longest(values: np.ndarray) -> int:
+    """The length of the longest value as text."""
+    try:
+        return max(map(len, values), default=0)
+    except TypeError:  # not all text
+        return max(map(len, map(str, values)), default=0)
 
 
 def _clean(value: Any) -> str:
@@ -649,7 +666,7 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
 
     for name, column in originals.items():
         # the length check runs per distinct value only where some value could be too long
-        if not len(column.uniques) or max(map(len, map(str, column.uniques))) <= MAX_CELL_CHARS:
+        if _longest(column.uniques) <= MAX_CELL_CHARS:
             continue
         too_long = column.map(lambda v: len(str(v)) > MAX_CELL_CHARS, bool).array()
         if too_long.any():

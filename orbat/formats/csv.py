@@ -34,13 +34,12 @@ def _read_coded(chunks) -> tuple[list[str] | None, pd.DataFrame]:
     distinct value. Parsing as plain text and coding each chunk is about twice
     as fast as pandas' own ``dtype="category"`` parse, and as small in memory:
     only one chunk's cells exist as separate strings at a time. A missing cell
-    (a short row) stays missing (code -1). The chunks' codes are joined with a
-    dict of the values seen so far, per column (``union_categoricals`` hashed
-    every value again for each chunk).
+    (a short row) stays missing (code -1). Each chunk's distinct values are
+    looked up among those of the chunks before (``union_categoricals`` also
+    recoded every chunk already joined).
     """
     codes: dict[object, list[np.ndarray]] = {}
     uniques: dict[object, list] = {}
-    known: dict[object, dict] = {}
     header: list[str] | None = None
     first = True
     for chunk in chunks:
@@ -54,18 +53,14 @@ def _read_coded(chunks) -> tuple[list[str] | None, pd.DataFrame]:
             if name not in codes:  # the first chunk (every chunk has the header's columns)
                 codes[name], uniques[name] = [part], list(distinct)
                 continue
-            seen = known.get(name)
-            if seen is None:
-                seen = known[name] = dict(zip(uniques[name], range(len(uniques[name]))))
             values = uniques[name]
+            # this chunk's codes as codes into the values of the chunks before, the new values appended
             remap = np.empty(len(distinct) + 1, dtype=np.intp)
             remap[-1] = -1  # code -1 (missing) stays -1
-            for i, value in enumerate(distinct.tolist()):
-                code = seen.get(value)
-                if code is None:
-                    code = seen[value] = len(values)
-                    values.append(value)
-                remap[i] = code
+            remap[:-1] = pd.Index(values, dtype=object).get_indexer(distinct)
+            new = np.flatnonzero(remap[:-1] < 0)
+            remap[new] = len(values) + np.arange(len(new))
+            values.extend(distinct[new].tolist())
             codes[name].append(remap[part])
         first = False
     return header, pd.DataFrame({
@@ -99,7 +94,8 @@ def _code_cells(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
     """The encoding to read a CSV with, and a note for the user when it is not UTF-8.
 
-    Streams the file once (bounded memory). Also refuses binary files.
+    Streams the file once (bounded memory). Also refuses binary files. Lines are
+    counted only to say where a bad byte is.
     """
     with path.open("rb") as handle:
         head = handle.read(4)
@@ -111,15 +107,14 @@ def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
         handle.seek(0)
         decoder = codecs.getincrementaldecoder(encoding)()
         offset = 0
-        newlines = 0
         while True:
             chunk = handle.read(1 << 20)
             if not chunk:
                 try:
                     decoder.decode(b"", final=True)
                 except UnicodeDecodeError as exc:
-                    bad_at = offset - len(exc.object) + exc.start if exc.object else offset
-                    return _cp1252_or_error(path, max(bad_at, 0), newlines)
+                    bad_at = max(offset - len(exc.object) + exc.start if exc.object else offset, 0)
+                    return _cp1252_or_error(path, bad_at, _newlines_before(path, bad_at))
                 break
             if encoding != "utf-16" and b"\x00" in chunk:
                 at = offset + chunk.index(b"\x00")
@@ -130,11 +125,19 @@ def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
                 # exc.start is relative to the decoder's pending bytes plus this chunk.
                 pending = len(exc.object) - len(chunk)
                 bad_at = offset - pending + exc.start
-                line = newlines + chunk[: max(exc.start - pending, 0)].count(b"\n") + 1
-                return _cp1252_or_error(path, bad_at, line - 1)
-            newlines += chunk.count(b"\n")
+                return _cp1252_or_error(path, bad_at, _newlines_before(path, bad_at))
             offset += len(chunk)
     return encoding, None
+
+
+def _newlines_before(path: Path, offset: int) -> int:
+    """How many line ends the file has before byte ``offset``: counted only for a message, not on every read."""
+    count = 0
+    with path.open("rb") as handle:
+        while offset > 0 and (chunk := handle.read(min(1 << 20, offset))):
+            count += chunk.count(b"\n")
+            offset -= len(chunk)
+    return count
 
 
 def _cp1252_or_error(path: Path, bad_at: int, newlines_before: int) -> tuple[str, str | None]:
