@@ -216,11 +216,14 @@ def read_csv(path: Path, notes: list[str], progress: Progress | None) -> pd.Data
 
     try:
         with path.open("rb") as raw_handle:
-            # Buffered like open(): pandas then decodes with the given encoding.
+            # Buffered like open(). UTF-8 (checked above) is parsed as bytes: for any other
+            # encoding pandas decodes the text, and its C parser encodes it back to UTF-8. The
+            # parser skips a UTF-8 byte-order mark itself.
             source = io.BufferedReader(_CountingReader(raw_handle, progress, size)) if progress else raw_handle
             header, data = _read_coded(pd.read_csv(
                 source, sep=delimiter, header=None, dtype=object, keep_default_na=False, na_filter=False,
-                skip_blank_lines=False, encoding=encoding, quoting=csv.QUOTE_MINIMAL, engine="c",
+                skip_blank_lines=False, encoding="utf-8" if encoding == "utf-8-sig" else encoding,
+                quoting=csv.QUOTE_MINIMAL, engine="c",
                 chunksize=CHUNK_ROWS,
             ))
     except pd.errors.ParserError as exc:
