@@ -549,7 +549,7 @@ def _canonical_coded(columns: dict[str, _Coded], good: np.ndarray) -> pd.DataFra
         codes = column.codes[good]
         values = column.uniques
         if name in ("lat", "lon", "count"):
-            numbers = np.array([np.nan if v is None else v for v in values], dtype="float64")
+            numbers = values.astype("float64")  # None (no value) -> NaN
             taken = numbers[codes] if len(numbers) else np.empty(0, dtype="float64")
             out[name] = pd.Series(taken.astype("int64") if name == "count" else taken)
         elif name in ("count_max", "credibility"):
@@ -759,7 +759,7 @@ def _repeats_a_key(out: dict[str, _Coded], good: np.ndarray) -> bool:
 
 def _numbers(column: _Coded) -> np.ndarray:
     """A parsed numeric column as float64 per row, NaN where it has no value."""
-    values = np.array([np.nan if v is None else v for v in column.uniques], dtype="float64")
+    values = column.uniques.astype("float64")  # None (no value) -> NaN
     return values[column.codes] if len(values) else np.empty(len(column.codes), dtype="float64")
 
 
@@ -957,8 +957,6 @@ def _parse_number(text: str, low: float, high: float) -> tuple[float | None, str
     return value, None
 
 
-#: Texts each :data:`_DECIMAL`, each followed by a newline: a whole column's values checked in one match.
-_DECIMALS = re.compile(r"(?:[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d{1,3})?\n)*")
 #: Texts each :data:`_DATE_RE` or :data:`_DATETIME_RE`, each followed by a newline.
 _OBSERVED = re.compile(r"(?:\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?\n)*")
 
@@ -981,17 +979,28 @@ def _joined(texts: np.ndarray, pattern: re.Pattern) -> tuple[np.ndarray, str] | 
 
 def _numbers_at_once(texts: np.ndarray, low: float, high: float) -> np.ndarray | None:
     """:func:`_parse_number` of every text at once (None for an empty one), or None when one is refused."""
-    checked = _joined(texts, _DECIMALS)
-    if checked is None:
-        return None
-    given, joined = checked
+    given = texts != ""
     values = texts[given]
-    if "," in joined:
-        values = np.array(joined.replace(",", ".").split("\n")[:-1], dtype=object)
-    numbers = values.astype(np.float64)  # float() of each text, as _parse_number does
+    out = np.full(len(texts), None, dtype=object)
+    if not len(values):
+        return out
+    joined = "\n".join(values.tolist())
+    try:
+        ascii_text = joined.encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    # Made of digits, signs and decimal points only (no exponent, no space, no newline in a text), a
+    # text is what _DECIMAL accepts exactly when float() takes it once a decimal comma is a point.
+    if ascii_text.translate(None, b"0123456789+-.,\n") or ascii_text.count(b"\n") != len(values) - 1:
+        return None
+    if b"," in ascii_text:
+        values = np.array(joined.replace(",", ".").split("\n"), dtype=object)
+    try:
+        numbers = values.astype(np.float64)  # float() of each text, as _parse_number does
+    except ValueError:
+        return None
     if not ((numbers >= low) & (numbers <= high)).all():
         return None
-    out = np.full(len(texts), None, dtype=object)
     out[given] = numbers.astype(object)
     return out
 
