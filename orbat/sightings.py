@@ -1018,6 +1018,9 @@ def _dates_at_once(texts: np.ndarray, today: dt.date) -> np.ndarray | None:
             if len(text) == 10:  # YYYY-MM-DD: the shortest date-time is 16 long
                 day = dt.date.fromisoformat(text)
                 text = day.isoformat()
+            elif len(text) == 19 and text.isascii() and (moment := dt.datetime.fromisoformat(text)).tzinfo is None:
+                # YYYY-MM-DD?HH:MM:SS, no zone: it is its own canonical text, with a T (checked by the parse)
+                day, text = moment.date(), text[:10] + "T" + text[11:]
             else:
                 day, text = _moment(text)
             if not first <= day <= today:

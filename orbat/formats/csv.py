@@ -34,12 +34,9 @@ def _read_coded(chunks) -> tuple[list[str] | None, pd.DataFrame]:
     distinct value. Parsing as plain text and coding each chunk is about twice
     as fast as pandas' own ``dtype="category"`` parse, and as small in memory:
     only one chunk's cells exist as separate strings at a time. A missing cell
-    (a short row) stays missing (code -1). Each chunk's distinct values are
-    looked up among those of the chunks before (``union_categoricals`` also
-    recoded every chunk already joined).
+    (a short row) stays missing (code -1).
     """
-    codes: dict[object, list[np.ndarray]] = {}
-    uniques: dict[object, list] = {}
+    parts: dict[object, list[tuple[np.ndarray, np.ndarray]]] = {}
     header: list[str] | None = None
     first = True
     for chunk in chunks:
@@ -47,26 +44,30 @@ def _read_coded(chunks) -> tuple[list[str] | None, pd.DataFrame]:
             header = ["" if pd.isna(h) else str(h) for h in chunk.iloc[0].tolist()] if len(chunk) else None
         for name in chunk.columns:
             # The header row is coded too (its text stays a category, as it always was), then left out.
-            part, distinct = _code_cells(chunk[name].to_numpy(dtype=object))
-            if first:
-                part = part[1:]
-            if name not in codes:  # the first chunk (every chunk has the header's columns)
-                codes[name], uniques[name] = [part], list(distinct)
-                continue
-            values = uniques[name]
-            # this chunk's codes as codes into the values of the chunks before, the new values appended
-            remap = np.empty(len(distinct) + 1, dtype=np.intp)
-            remap[-1] = -1  # code -1 (missing) stays -1
-            remap[:-1] = pd.Index(values, dtype=object).get_indexer(distinct)
-            new = np.flatnonzero(remap[:-1] < 0)
-            remap[new] = len(values) + np.arange(len(new))
-            values.extend(distinct[new].tolist())
-            codes[name].append(remap[part])
+            codes, distinct = _code_cells(chunk[name].to_numpy(dtype=object))
+            parts.setdefault(name, []).append((codes[1:] if first else codes, distinct))
         first = False
-    return header, pd.DataFrame({
-        name: pd.Categorical.from_codes(np.concatenate(parts) if len(parts) > 1 else parts[0],
-                                        categories=pd.Index(uniques[name], dtype=object), validate=False)
-        for name, parts in codes.items()})
+    return header, pd.DataFrame({name: _joined_codes(pieces) for name, pieces in parts.items()})
+
+
+def _joined_codes(pieces: list[tuple[np.ndarray, np.ndarray]]) -> pd.Categorical:
+    """One column's chunks, each ``(codes, distinct values)``, as one categorical.
+
+    The chunks' distinct values, one after the other, are factorised once:
+    each gets its code among all, in order of first appearance (what
+    ``union_categoricals`` gives, without recoding the joined chunks again for each).
+    """
+    if len(pieces) == 1:
+        codes, values = pieces[0]
+    else:
+        joined, values = pd.factorize(np.concatenate([distinct for _, distinct in pieces]))
+        recoded, start = [], 0
+        for part, distinct in pieces:
+            remap = np.append(joined[start:start + len(distinct)], -1)  # code -1 (missing) stays -1
+            recoded.append(remap[part])
+            start += len(distinct)
+        codes = np.concatenate(recoded)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object), validate=False)
 
 
 def _code_cells(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
