@@ -16,17 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orbat.cells import dates_at_once, numbers_at_once, parse_number, parse_observed_at
 from orbat.formats import csv as csv_format
-from orbat.sightings import (
-    _blank_values,
-    _clean,
-    _cleaned,
-    _dates_at_once,
-    _numbers_at_once,
-    _parse_number,
-    parse_observed_at,
-    read_sightings,
-)
+from orbat.sightings import _blank_values, _clean, _cleaned, read_sightings
 
 TODAY = dt.date(2026, 12, 1)
 numberish = st.text(alphabet="0123456789+-.,eE \n\u0661\uff11x", max_size=8)
@@ -46,8 +38,8 @@ def _per_value(texts, parse):
 @given(st.lists(numberish, max_size=12))
 def test_numbers_at_once_agree_with_parse_number(texts):
     array = np.array([t.strip() for t in texts], dtype=object)
-    values, errors = _per_value(array, lambda t: _parse_number(t, -90, 90))
-    fast = _numbers_at_once(array, -90, 90)
+    values, errors = _per_value(array, lambda t: parse_number(t, -90, 90))
+    fast = numbers_at_once(array, -90, 90)
     if fast is not None:  # the fast path answers only when no value is refused
         assert all(e is None for e in errors)
         assert [repr(v) for v in fast] == [repr(v) for v in values]  # repr: -0.0 stays -0.0
@@ -55,10 +47,10 @@ def test_numbers_at_once_agree_with_parse_number(texts):
 
 def test_numbers_at_once_takes_the_usual_column():
     texts = np.array(["49.038540", "-0,5", "", "+7", "007.50", ".5", "3."], dtype=object)
-    assert list(_numbers_at_once(texts, -90, 90)) == [49.03854, -0.5, None, 7.0, 7.5, 0.5, 3.0]
+    assert list(numbers_at_once(texts, -90, 90)) == [49.03854, -0.5, None, 7.0, 7.5, 0.5, 3.0]
     # refused or unsure: the per-value parser decides (and says why)
     for odd in ("91", "1e1", "\u0661", "1.2.3", "nan", "1_0"):
-        assert _numbers_at_once(np.array(["1", odd], dtype=object), -90, 90) is None
+        assert numbers_at_once(np.array(["1", odd], dtype=object), -90, 90) is None
 
 
 @settings(max_examples=300, deadline=None)
@@ -66,7 +58,7 @@ def test_numbers_at_once_takes_the_usual_column():
 def test_dates_at_once_agree_with_parse_observed_at(texts):
     array = np.array([t.strip() for t in texts], dtype=object)
     values, errors = _per_value(array, lambda t: parse_observed_at(t, TODAY))
-    fast = _dates_at_once(array, TODAY)
+    fast = dates_at_once(array, TODAY)
     if fast is not None:
         assert all(e is None for e in errors)
         assert list(fast) == values
@@ -74,9 +66,9 @@ def test_dates_at_once_agree_with_parse_observed_at(texts):
 
 def test_dates_at_once_takes_the_usual_column():
     texts = np.array(["2024-01-02", "", "2024-01-02 10:00:00", "2024-01-02T10:00+02:00"], dtype=object)
-    assert list(_dates_at_once(texts, TODAY)) == ["2024-01-02", None, "2024-01-02T10:00:00", "2024-01-02T08:00:00"]
+    assert list(dates_at_once(texts, TODAY)) == ["2024-01-02", None, "2024-01-02T10:00:00", "2024-01-02T08:00:00"]
     for odd in ("2024-02-30", "2099-01-01", "1899-12-31", "2024-1-2"):
-        assert _dates_at_once(np.array(["2024-01-02", odd], dtype=object), TODAY) is None
+        assert dates_at_once(np.array(["2024-01-02", odd], dtype=object), TODAY) is None
 
 
 @given(st.lists(st.text(alphabet=" '=+ab\t\n", max_size=5), max_size=10))
