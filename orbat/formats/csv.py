@@ -85,6 +85,11 @@ def _code_cells(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return pd.factorize(cells)
     # The array's own pointers, read in place (numpy will not view an object array as integers).
     addresses = np.frombuffer((ctypes.c_char * cells.nbytes).from_address(cells.ctypes.data), dtype=np.intp)
+    if len(cells) > 1 and (addresses[1:] == addresses[1]).all():  # one object below the first cell: an empty column
+        ends, distinct = pd.factorize(cells[[0, 1]])
+        codes = np.full(len(cells), ends[1], dtype=np.intp)
+        codes[0] = ends[0]
+        return codes, distinct
     by_object, _ = pd.factorize(addresses)
     # Codes are numbered in order of first appearance: an object's first cell is where the running maximum grows.
     first = np.flatnonzero(np.diff(np.maximum.accumulate(by_object), prepend=-1) > 0)
