@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +27,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from orbat.cells import (  # noqa: F401  (re-exported: what each cell of the format accepts)
+    CREDIBILITY, MARKING_SEPARATOR, MAX_COUNT, MAX_MARKING_CHARS, RELIABILITY, dates_at_once, numbers_at_once,
+    parse_choice, parse_count, parse_grades, parse_markings, parse_number, parse_observed_at, split_markings,
+)
 from orbat.errors import InputFileError, InvalidSightings
 from orbat.formats import read_raw  # noqa: F401  (re-exported: the raw cells of an interchange file)
 from orbat.formats.csv import MAX_CSV_BYTES  # noqa: F401  (re-exported: the limits are part of the format)
@@ -62,30 +65,6 @@ UNRESOLVED_SUGGESTED = 10
 MODES: tuple[str, ...] = ("driven", "carried")
 LOSS_EVENTS: tuple[str, ...] = ("destroyed", "damaged", "abandoned", "captured")
 EVENTS: tuple[str, ...] = ("sighting", "arrival", *LOSS_EVENTS)
-RELIABILITY: dict[str, str] = {
-    "A": "completely reliable",
-    "B": "usually reliable",
-    "C": "fairly reliable",
-    "D": "not usually reliable",
-    "E": "unreliable",
-    "F": "reliability cannot be judged",
-}
-CREDIBILITY: dict[int, str] = {
-    1: "confirmed by other sources",
-    2: "probably true",
-    3: "possibly true",
-    4: "doubtful",
-    5: "improbable",
-    6: "truth cannot be judged",
-}
-
-#: Separator of the identifiers in a ``markings`` cell (``TZ-03D;TZ-06D``).
-MARKING_SEPARATOR = ";"
-#: Longest single identifier: a serial, tactical number or code, not a sentence.
-MAX_MARKING_CHARS = 64
-
-#: Largest count on one row: a convoy of more is a typo, not a sighting.
-MAX_COUNT = 10_000
 #: Excel's own limit for the text of one cell.
 MAX_CELL_CHARS = 32_767
 #: Columns that may be present but are not part of the format: ``equipment_id``
@@ -458,8 +437,25 @@ def _blank_rows(raw: pd.DataFrame, coded: list[_Coded] | None = None) -> np.ndar
         if not blank.any():
             break
         column = coded[i] if coded is not None else _Coded.of(raw.iloc[:, i])
-        blank &= column.map(lambda v: not str(v).strip(), bool).array()
+        blank &= _blank_values(column.uniques)[column.codes] if len(column.uniques) else True
     return blank
+
+
+def _blank_values(values: np.ndarray) -> np.ndarray:
+    """Per value: empty or spaces (one C-level map when all are text, as from a CSV)."""
+    try:
+        stripped = np.fromiter(map(str.strip, values), dtype=object, count=len(values))
+    except TypeError:  # a number from JSON or a workbook
+        return np.array([not str(v).strip() for v in values], dtype=bool)
+    return stripped == ""
+
+
+def _longest(values: np.ndarray) -> int:
+    """The length of the longest value as text."""
+    try:
+        return max(map(len, values), default=0)
+    except TypeError:  # not all text
+        return max(map(len, map(str, values)), default=0)
 
 
 def _clean(value: Any) -> str:
@@ -477,6 +473,13 @@ def _cleaned(values: np.ndarray, spreadsheet: bool) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     if not spreadsheet:
         out[:] = [_trim(value) for value in values]
+        return out
+    try:
+        stripped = list(map(str.strip, values))
+    except TypeError:  # not all text
+        stripped = None
+    if stripped is not None and "'" not in "".join(stripped):  # no formula escape to undo: the spaces were all
+        out[:] = stripped
         return out
     out[:] = [stripped if type(value) is str and (stripped := value.strip())[:1] != "'" else _clean(value)
               for value in values]
@@ -525,7 +528,7 @@ def _canonical_coded(columns: dict[str, _Coded], good: np.ndarray) -> pd.DataFra
         codes = column.codes[good]
         values = column.uniques
         if name in ("lat", "lon", "count"):
-            numbers = np.array([np.nan if v is None else v for v in values], dtype="float64")
+            numbers = values.astype("float64")  # None (no value) -> NaN
             taken = numbers[codes] if len(numbers) else np.empty(0, dtype="float64")
             out[name] = pd.Series(taken.astype("int64") if name == "count" else taken)
         elif name in ("count_max", "credibility"):
@@ -539,7 +542,7 @@ def _canonical_coded(columns: dict[str, _Coded], good: np.ndarray) -> pd.DataFra
                 out[name] = pd.Series(pd.array(text, dtype="str").take(codes))
             else:
                 out[name] = pd.Series(np.empty(0, dtype=object), dtype="str")
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # the columns are new: no copy of each
 
 
 class _Collector:
@@ -642,7 +645,7 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
 
     for name, column in originals.items():
         # the length check runs per distinct value only where some value could be too long
-        if not len(column.uniques) or max(map(len, map(str, column.uniques))) <= MAX_CELL_CHARS:
+        if _longest(column.uniques) <= MAX_CELL_CHARS:
             continue
         too_long = column.map(lambda v: len(str(v)) > MAX_CELL_CHARS, bool).array()
         if too_long.any():
@@ -658,11 +661,12 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
                               ("sighting_id", "convoy", "place", "actor", "source", "notes", "equipment", "captor",
                                "unit")}
     out["tags"] = cleaned["tags"].map(normalize_tags)
-    out["observed_at"] = _check(cleaned, "observed_at", lambda v: parse_observed_at(v, today), found)
+    out["observed_at"] = _check(cleaned, "observed_at", lambda v: parse_observed_at(v, today), found,
+                                lambda texts: dates_at_once(texts, today))
     out["equipment_id"] = _check_equipment(cleaned["equipment"], cleaned["equipment_id"], catalog, found,
                                            keep_unresolved=keep_unresolved)
-    out["count"] = _check(cleaned, "count", _parse_count, found)
-    out["count_max"] = _check(cleaned, "count_max", _parse_count, found)
+    out["count"] = _check(cleaned, "count", parse_count, found)
+    out["count_max"] = _check(cleaned, "count_max", parse_count, found)
     count = _numbers(out["count"])
     count_max = _numbers(out["count_max"])
     below = ~np.isnan(count) & ~np.isnan(count_max)
@@ -670,12 +674,14 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     for at in np.flatnonzero(below):
         found.add(rows.index[at], "count_max", f"expected a number >= count ({int(count[at])})",
                   cleaned["count_max"].at(at))
-    out["lat"] = _check(cleaned, "lat", lambda v: _parse_number(v, -90, 90), found)
-    out["lon"] = _check(cleaned, "lon", lambda v: _parse_number(v, -180, 180), found)
+    out["lat"] = _check(cleaned, "lat", lambda v: parse_number(v, -90, 90), found,
+                        lambda texts: numbers_at_once(texts, -90, 90))
+    out["lon"] = _check(cleaned, "lon", lambda v: parse_number(v, -180, 180), found,
+                        lambda texts: numbers_at_once(texts, -180, 180))
     found.flag(_present(out["lat"]) & empty["lon"], "lon", "required when lat is given", None)
     found.flag(_present(out["lon"]) & empty["lat"], "lat", "required when lon is given", None)
-    out["mode"] = _check(cleaned, "mode", lambda v: _parse_choice(v, MODES, "driven"), found)
-    out["event"] = _check(cleaned, "event", lambda v: _parse_choice(v, EVENTS, "sighting"), found)
+    out["mode"] = _check(cleaned, "mode", lambda v: parse_choice(v, MODES, "driven"), found)
+    out["event"] = _check(cleaned, "event", lambda v: parse_choice(v, EVENTS, "sighting"), found)
     grades = _grade_pairs(cleaned["reliability"], cleaned["credibility"])
     out["reliability"], out["credibility"] = _check_grades(grades, cleaned["reliability"], cleaned["credibility"],
                                                            found)
@@ -718,27 +724,50 @@ def _repeats_a_key(out: dict[str, _Coded], good: np.ndarray) -> bool:
     if good.sum() < 2:
         return False
     key = np.zeros(int(good.sum()), dtype=np.int64)
+    span = 1  # key < span
     for name in ADD_UP_KEY:
         codes = out[name].compact().codes[good].astype(np.int64)  # compact: equal values, one code
-        # combine, then renumber densely, so the key never outgrows int64
-        key, _ = pd.factorize(key * (int(codes.max()) + 1) + codes)
+        width = int(codes.max()) + 1
+        if span * width >= 2**62:  # renumber densely first, so the key never outgrows int64
+            key, _ = pd.factorize(key)
+            span = int(key.max()) + 1
+        key = key * width + codes
+        span *= width
     return bool(pd.Series(key).duplicated().any())
 
 
 def _numbers(column: _Coded) -> np.ndarray:
     """A parsed numeric column as float64 per row, NaN where it has no value."""
-    values = np.array([np.nan if v is None else v for v in column.uniques], dtype="float64")
+    values = column.uniques.astype("float64")  # None (no value) -> NaN
     return values[column.codes] if len(values) else np.empty(len(column.codes), dtype="float64")
 
 
 def _present(column: _Coded) -> np.ndarray:
     """Row mask: the parsed value is there (not None)."""
-    return column.map(lambda v: v is not None, bool).array()
+    if not len(column.uniques):
+        return np.zeros(len(column.codes), dtype=bool)
+    return np.not_equal(column.uniques, None)[column.codes]  # element-wise, once per distinct value
 
 
 def _check(cleaned: dict[str, _Coded], column: str, parse: Callable[[str], tuple[Any, str | None]],
-           found: _Collector) -> _Coded:
-    """Parse a column once per distinct value; flag the cells ``parse`` rejects; return the parsed values."""
+           found: _Collector, at_once: Callable[[np.ndarray], np.ndarray | None] | None = None) -> _Coded:
+    """Parse a column once per distinct value; flag the cells ``parse`` rejects; return the parsed values.
+
+    ``at_once`` parses all the distinct values in one go, giving what ``parse``
+    would, or None when some value may be refused: then ``parse`` runs on each,
+    for its message. The usual file has no bad value, and its 30,000 distinct
+    coordinates cost a regular expression and a call each in the loop.
+    """
+    if at_once is not None:
+        coded = cleaned[column]
+        # only the values some row has: a CSV column also keeps its header's text among its values
+        used = np.zeros(len(coded.uniques), dtype=bool)
+        used[coded.codes] = True
+        parsed = at_once(coded.uniques[used])
+        if parsed is not None:
+            values = np.full(len(coded.uniques), None, dtype=object)
+            values[used] = parsed
+            return _Coded(coded.codes, values, coded.index)
     values, errors = _per_value(cleaned[column], parse, 2)
     failed_value = np.array([e is not None for e in errors.uniques], dtype=bool)
     if failed_value.any():
@@ -789,77 +818,6 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$")
-_ZONE_RE = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$")
-
-
-def parse_observed_at(text: str, today: dt.date) -> tuple[str | None, str | None]:
-    """``(canonical ISO text, None)`` for a valid date or date-time, else ``(None, what was expected)``.
-
-    A time with a zone is converted to UTC (and written without the zone);
-    a time without one is kept as given.
-    """
-    if text == "":
-        return None, None
-    if _DATE_RE.match(text):
-        try:
-            day = dt.date.fromisoformat(text)
-        except ValueError:
-            return None, "expected a real calendar date YYYY-MM-DD"
-        canonical = day.isoformat()
-    elif _DATETIME_RE.match(text):
-        value = text.replace(" ", "T", 1)
-        if "." in value:  # fromisoformat takes at most 6 fractional digits; whole seconds are enough
-            head, _, tail = value.partition(".")
-            zone = _ZONE_RE.search(tail)
-            value = head + (zone.group(0) if zone else "")
-        try:
-            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None, "expected a real date and time YYYY-MM-DDTHH:MM:SS"
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        day = moment.date()
-        canonical = moment.isoformat(timespec="seconds")
-    else:
-        return None, "expected an ISO date YYYY-MM-DD or date and time YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]"
-    if day.year < 1900:
-        return None, "expected a date from 1900 on"
-    if day > today:
-        return None, f"expected a date not in the future (today is {today.isoformat()})"
-    return canonical, None
-
-
-def split_markings(text: object) -> list[str]:
-    """The identifiers of a ``markings`` value, in order, each once (empty or missing: none).
-
-    Spacing and case set aside: ``z 12;Z  12`` is one identifier, kept as first written.
-    """
-    if not isinstance(text, str):
-        return []
-    first: dict[str, str] = {}
-    for part in text.split(MARKING_SEPARATOR):
-        part = " ".join(part.split())
-        if part:
-            first.setdefault(part.upper(), part)
-    return list(first.values())
-
-
-def parse_markings(text: str) -> tuple[str | None, str | None]:
-    """``(canonical markings, None)``: identifiers trimmed, inner spaces single, each once, ``;``-joined."""
-    if text == "":
-        return None, None
-    found = split_markings(text)
-    if not found:
-        return None, None
-    longest = max(found, key=len)
-    if len(longest) > MAX_MARKING_CHARS:
-        return None, (f"expected identifiers of at most {MAX_MARKING_CHARS} characters separated by "
-                      f"'{MARKING_SEPARATOR}' (one is {len(longest):,} long)")
-    return MARKING_SEPARATOR.join(found), None
-
-
 def _check_marking_count(markings: _Coded, count: np.ndarray, count_max: np.ndarray, text: _Coded,
                          found: _Collector) -> None:
     """A row cannot show more distinct identifiers than it has vehicles (``count_max``, else ``count``)."""
@@ -875,63 +833,6 @@ def _check_marking_count(markings: _Coded, count: np.ndarray, count_max: np.ndar
                   text.at(at))
 
 
-def _parse_count(text: str) -> tuple[int | None, str | None]:
-    if text == "":
-        return None, None
-    if not (text.isascii() and text.isdigit()):
-        return None, "expected a whole number >= 0"
-    if len(text) > 9 or int(text) > MAX_COUNT:
-        return None, f"expected at most {MAX_COUNT:,} on one row"
-    return int(text), None
-
-
-_DECIMAL = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d{1,3})?$")
-
-
-def _parse_number(text: str, low: float, high: float) -> tuple[float | None, str | None]:
-    if text == "":
-        return None, None
-    if not _DECIMAL.match(text):
-        return None, f"expected a decimal number between {low:g} and {high:g}"
-    # A decimal comma is what Excel writes in ';'-separated CSV in much of Europe.
-    value = float(text.replace(",", "."))
-    if not low <= value <= high:
-        return None, f"expected a number between {low:g} and {high:g}"
-    return value, None
-
-
-def _parse_choice(text: str, choices: Sequence[str], default: str) -> tuple[str | None, str | None]:
-    if text == "":
-        return default, None
-    lowered = text.lower()
-    if lowered in choices:
-        return lowered, None
-    return None, "expected one of " + ", ".join(choices)
-
-
-_GRADE = re.compile(r"^([A-Fa-f])\s*([1-6])$")
-
-
-def _parse_grades(pair: str) -> tuple[str | None, int | None, str | None, str | None]:
-    """``reliability + "\x1f" + credibility`` -> (reliability, credibility, its problem, credibility's problem)."""
-    reliability, _, credibility = pair.partition("\x1f")
-    combined = _GRADE.match(reliability)
-    if combined:
-        if credibility:
-            return None, None, "a combined grade like B2 is only accepted when credibility is empty", None
-        return combined.group(1).upper(), int(combined.group(2)), None, None
-    letter, letter_problem = reliability.upper() or None, None
-    if letter is not None and letter not in RELIABILITY:
-        letter, letter_problem = None, "expected an Admiralty reliability grade A-F (or a combined grade like B2)"
-    number, number_problem = None, None
-    if credibility:
-        if credibility.isascii() and credibility.isdigit() and int(credibility) in CREDIBILITY:
-            number = int(credibility)
-        else:
-            number_problem = "expected an Admiralty credibility grade 1-6"
-    return letter, number, letter_problem, number_problem
-
-
 def _grade_pairs(reliability: _Coded, credibility: _Coded) -> _Coded:
     """``reliability + "\x1f" + credibility`` per row, coded: built once per distinct pair."""
     width = max(len(credibility.uniques), 1)
@@ -944,7 +845,7 @@ def _grade_pairs(reliability: _Coded, credibility: _Coded) -> _Coded:
 
 def _check_grades(pairs: _Coded, reliability: _Coded, credibility: _Coded,
                   found: _Collector) -> tuple[_Coded, _Coded]:
-    letter, number, letter_problem, number_problem = _per_value(pairs, _parse_grades, 4)
+    letter, number, letter_problem, number_problem = _per_value(pairs, parse_grades, 4)
     for name, values, problem in (("reliability", reliability, letter_problem),
                                   ("credibility", credibility, number_problem)):
         mask = problem.map(lambda v: v is not None, bool).array()

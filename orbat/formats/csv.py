@@ -6,10 +6,12 @@ Every cell is read as text (the validation in :mod:`orbat.sightings` parses it).
 from __future__ import annotations
 
 import codecs
+import ctypes
 import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from orbat.errors import InputFileError
@@ -21,30 +23,85 @@ MAX_CSV_BYTES = 2 * 1024**3
 CHUNK_ROWS = 100_000
 
 
-def _read_coded(chunks) -> pd.DataFrame:
-    """The chunks of a text read as one frame of categorical columns (one string per distinct value).
+def _read_coded(chunks) -> tuple[list[str] | None, pd.DataFrame]:
+    """The chunks of a text read as ``(header, frame of the other rows' cells as categorical columns)``.
 
-    Parsing as plain text and coding each chunk is about twice as fast as
-    pandas' own ``dtype="category"`` parse, and as small in memory: only one
-    chunk's cells exist as separate strings at a time. A missing cell (a
-    short row) stays missing.
+    ``header`` is the first row's cells (``""`` for a missing one), None when
+    the read gave no rows at all.
+
+    Each column is kept as codes into its distinct values, in order of first
+    appearance (what ``pd.factorize`` gives): the validation works once per
+    distinct value. Parsing as plain text and coding each chunk is about twice
+    as fast as pandas' own ``dtype="category"`` parse, and as small in memory:
+    only one chunk's cells exist as separate strings at a time. A missing cell
+    (a short row) stays missing (code -1).
     """
-    from pandas.api.types import union_categoricals
-
-    parts: dict[object, list[pd.Categorical]] = {}
+    parts: dict[object, list[tuple[np.ndarray, np.ndarray]]] = {}
+    header: list[str] | None = None
+    first = True
     for chunk in chunks:
+        if first:
+            header = ["" if pd.isna(h) else str(h) for h in chunk.iloc[0].tolist()] if len(chunk) else None
         for name in chunk.columns:
-            codes, uniques = pd.factorize(chunk[name].to_numpy(dtype=object))
-            parts.setdefault(name, []).append(
-                pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object), validate=False))
-    return pd.DataFrame({name: union_categoricals(pieces) if len(pieces) > 1 else pieces[0]
-                         for name, pieces in parts.items()})
+            # The header row is coded too (its text stays a category, as it always was), then left out.
+            codes, distinct = _code_cells(chunk[name].to_numpy(dtype=object))
+            parts.setdefault(name, []).append((codes[1:] if first else codes, distinct))
+        first = False
+    return header, pd.DataFrame({name: _joined_codes(pieces) for name, pieces in parts.items()})
+
+
+def _joined_codes(pieces: list[tuple[np.ndarray, np.ndarray]]) -> pd.Categorical:
+    """One column's chunks, each ``(codes, distinct values)``, as one categorical.
+
+    The chunks' distinct values, one after the other, are factorised once:
+    each gets its code among all, in order of first appearance (what
+    ``union_categoricals`` gives, without recoding the joined chunks again for each).
+    """
+    if len(pieces) == 1:
+        codes, values = pieces[0]
+    else:
+        joined, values = pd.factorize(np.concatenate([distinct for _, distinct in pieces]))
+        recoded, start = [], 0
+        for part, distinct in pieces:
+            remap = np.append(joined[start:start + len(distinct)], -1)  # code -1 (missing) stays -1
+            recoded.append(remap[part])
+            start += len(distinct)
+        codes = np.concatenate(recoded)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object), validate=False)
+
+
+def _code_cells(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(cells)`` (codes, -1 for a missing cell, and the distinct values), hashing each *object* once.
+
+    pandas' C parser boxes each distinct text of a chunk as one str object and
+    hands the same object back for every cell with that text, so a column of
+    264,019 cells holds a few thousand objects. The cells are coded by object
+    address first (integers: several times faster than hashing and comparing
+    strings, the cost of the whole read), then only the distinct objects by
+    value. The result is the same as ``pd.factorize`` whatever the objects are:
+    one object has one value, and equal values still get one code.
+    """
+    if cells.dtype != object or not cells.flags.c_contiguous or len(cells) == 0:
+        return pd.factorize(cells)
+    # The array's own pointers, read in place (numpy will not view an object array as integers).
+    addresses = np.frombuffer((ctypes.c_char * cells.nbytes).from_address(cells.ctypes.data), dtype=np.intp)
+    if len(cells) > 1 and (addresses[1:] == addresses[1]).all():  # one object below the first cell: an empty column
+        ends, distinct = pd.factorize(cells[[0, 1]])
+        codes = np.full(len(cells), ends[1], dtype=np.intp)
+        codes[0] = ends[0]
+        return codes, distinct
+    by_object, _ = pd.factorize(addresses)
+    # Codes are numbered in order of first appearance: an object's first cell is where the running maximum grows.
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(by_object), prepend=-1) > 0)
+    by_value, distinct = pd.factorize(cells[first])
+    return by_value[by_object], distinct
 
 
 def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
     """The encoding to read a CSV with, and a note for the user when it is not UTF-8.
 
-    Streams the file once (bounded memory). Also refuses binary files.
+    Streams the file once (bounded memory). Also refuses binary files. Lines are
+    counted only to say where a bad byte is.
     """
     with path.open("rb") as handle:
         head = handle.read(4)
@@ -56,15 +113,14 @@ def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
         handle.seek(0)
         decoder = codecs.getincrementaldecoder(encoding)()
         offset = 0
-        newlines = 0
         while True:
             chunk = handle.read(1 << 20)
             if not chunk:
                 try:
                     decoder.decode(b"", final=True)
                 except UnicodeDecodeError as exc:
-                    bad_at = offset - len(exc.object) + exc.start if exc.object else offset
-                    return _cp1252_or_error(path, max(bad_at, 0), newlines)
+                    bad_at = max(offset - len(exc.object) + exc.start if exc.object else offset, 0)
+                    return _cp1252_or_error(path, bad_at, _newlines_before(path, bad_at))
                 break
             if encoding != "utf-16" and b"\x00" in chunk:
                 at = offset + chunk.index(b"\x00")
@@ -75,11 +131,19 @@ def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
                 # exc.start is relative to the decoder's pending bytes plus this chunk.
                 pending = len(exc.object) - len(chunk)
                 bad_at = offset - pending + exc.start
-                line = newlines + chunk[: max(exc.start - pending, 0)].count(b"\n") + 1
-                return _cp1252_or_error(path, bad_at, line - 1)
-            newlines += chunk.count(b"\n")
+                return _cp1252_or_error(path, bad_at, _newlines_before(path, bad_at))
             offset += len(chunk)
     return encoding, None
+
+
+def _newlines_before(path: Path, offset: int) -> int:
+    """How many line ends the file has before byte ``offset``: counted only for a message, not on every read."""
+    count = 0
+    with path.open("rb") as handle:
+        while offset > 0 and (chunk := handle.read(min(1 << 20, offset))):
+            count += chunk.count(b"\n")
+            offset -= len(chunk)
+    return count
 
 
 def _cp1252_or_error(path: Path, bad_at: int, newlines_before: int) -> tuple[str, str | None]:
@@ -158,11 +222,14 @@ def read_csv(path: Path, notes: list[str], progress: Progress | None) -> pd.Data
 
     try:
         with path.open("rb") as raw_handle:
-            # Buffered like open(): pandas then decodes with the given encoding.
+            # Buffered like open(). UTF-8 (checked above) is parsed as bytes: for any other
+            # encoding pandas decodes the text, and its C parser encodes it back to UTF-8. The
+            # parser skips a UTF-8 byte-order mark itself.
             source = io.BufferedReader(_CountingReader(raw_handle, progress, size)) if progress else raw_handle
-            table = _read_coded(pd.read_csv(
+            header, data = _read_coded(pd.read_csv(
                 source, sep=delimiter, header=None, dtype=object, keep_default_na=False, na_filter=False,
-                skip_blank_lines=False, encoding=encoding, quoting=csv.QUOTE_MINIMAL, engine="c",
+                skip_blank_lines=False, encoding="utf-8" if encoding == "utf-8-sig" else encoding,
+                quoting=csv.QUOTE_MINIMAL, engine="c",
                 chunksize=CHUNK_ROWS,
             ))
     except pd.errors.ParserError as exc:
@@ -179,9 +246,7 @@ def read_csv(path: Path, notes: list[str], progress: Progress | None) -> pd.Data
         raise InputFileError(f"{path}: the file is empty") from None
     except UnicodeDecodeError as exc:  # the scan above should have caught it
         raise InputFileError(f"{path}: cannot decode as {encoding} ({exc.reason})") from None
-    if table.empty:
+    if header is None:
         raise InputFileError(f"{path}: the file is empty")
-    header = ["" if pd.isna(h) else str(h) for h in table.iloc[0].tolist()]
-    data = table.iloc[1:].reset_index(drop=True)
     data.columns = header
     return data
