@@ -21,9 +21,10 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from orbat.bulkload import _test_pause, retrying, upsert_sql
+from orbat.errors import DatabaseError
 from orbat.schema import HEAD_REVISION, create_sqlite_head_schema, scanned_revisions
 
 #: As the store's engine: seconds a connection waits for another writer's lock.
@@ -73,7 +74,7 @@ class SqliteFile:
         self.conn = conn
         self.where = where
 
-    def __enter__(self) -> "SqliteFile":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -144,7 +145,7 @@ def open_current(url: str) -> SqliteFile | None:
     file = SqliteFile(conn, path)
     try:
         current = file.write(lambda link: _made_current(link, head))
-    except Exception:
+    except DatabaseError:  # the driver's error, or a lock that outlasted the retries
         file.close()
         return None
     if not current:
