@@ -16,6 +16,11 @@ list stays (delete the sighting, or edit it, to change that).
 ``delete_sighting`` archives (hides) a sighting; ``restore_sighting`` brings
 it back.
 
+What an import writes is decided by :mod:`orbat.bulkload`, over the store's
+connection here; ``orbat import`` into a SQLite file that is new or at the
+newest revision runs the same loader over ``sqlite3`` alone
+(:mod:`orbat.sqlitefile`) and leaves the same database.
+
 Concurrency: SQLite runs in WAL mode with a busy timeout, and every write
 transaction starts with ``BEGIN IMMEDIATE`` so writers queue instead of
 failing; PostgreSQL imports take a transaction-scoped advisory lock. Both
