@@ -269,6 +269,10 @@ def is_retryable(exc: BaseException) -> bool:
     return "database is locked" in text or "database is busy" in text or "database table is locked" in text
 
 
+class DatabaseBusy(DatabaseError):
+    """The database stayed locked (or in conflict) for the whole of :data:`RETRY_FOR_S`."""
+
+
 def retrying(work: Callable[[], Any], where: str, errors: tuple[type[BaseException], ...], doing: str = "") -> Any:
     """Run ``work`` (one whole transaction), retrying with backoff while the db is busy.
 
@@ -284,7 +288,7 @@ def retrying(work: Callable[[], Any], where: str, errors: tuple[type[BaseExcepti
             if not is_retryable(exc):
                 raise DatabaseError(f"{where}: {doing}{db_message(exc)}") from None
             if time.monotonic() + delay > deadline:
-                raise DatabaseError(
+                raise DatabaseBusy(
                     f"{where}: the database stayed busy for {RETRY_FOR_S:.0f} s "
                     f"({db_message(exc)}); try again later"
                 ) from None

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
 
-from orbat.bulkload import _test_pause, retrying, upsert_sql
+from orbat.bulkload import DatabaseBusy, _test_pause, retrying, upsert_sql
 from orbat.errors import DatabaseError
 from orbat.schema import HEAD_REVISION, create_sqlite_head_schema, scanned_revisions
 
@@ -145,7 +145,10 @@ def open_current(url: str) -> SqliteFile | None:
     file = SqliteFile(conn, path)
     try:
         current = file.write(lambda link: _made_current(link, head))
-    except DatabaseError:  # the driver's error, or a lock that outlasted the retries
+    except DatabaseBusy:  # locked for the whole retry period: the store would wait as long again
+        file.close()
+        raise
+    except DatabaseError:  # any other error of the driver's: the store reports it
         file.close()
         return None
     if not current:

@@ -240,3 +240,22 @@ def test_a_lean_import_killed_at_a_stage_changes_nothing(tmp_path, stage):
         assert store.counts()["sightings"] == 70
         assert store.revision() == latest_revision()
     assert os.path.exists(tmp_path / "orbat.db")
+
+
+def test_a_file_locked_for_the_whole_retry_period_says_so(tmp_path, monkeypatch):
+    """The sqlite3 path waits and retries as the store does, then reports the lock (not the store's second wait)."""
+    from orbat import sqlitefile
+
+    url = f"sqlite:///{tmp_path / 'orbat.db'}"
+    lean_import(url, mali_frame(), "sightings.csv")
+    monkeypatch.setattr(bulkload, "RETRY_FOR_S", 0.3)
+    monkeypatch.setattr(sqlitefile, "SQLITE_BUSY_TIMEOUT_S", 1)
+    holder = sqlite3.connect(tmp_path / "orbat.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(bulkload.DatabaseBusy, match="stayed busy"):
+            lean_import(url, mali_frame(), "again.csv")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert lean_import(url, mali_frame(), "again.csv").unchanged == 2
