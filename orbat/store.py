@@ -16,6 +16,11 @@ list stays (delete the sighting, or edit it, to change that).
 ``delete_sighting`` archives (hides) a sighting; ``restore_sighting`` brings
 it back.
 
+What an import writes is decided by :mod:`orbat.bulkload`, over the store's
+connection here; ``orbat import`` into a SQLite file that is new or at the
+newest revision runs the same loader over ``sqlite3`` alone
+(:mod:`orbat.sqlitefile`) and leaves the same database.
+
 Concurrency: SQLite runs in WAL mode with a busy timeout, and every write
 transaction starts with ``BEGIN IMMEDIATE`` so writers queue instead of
 failing; PostgreSQL imports take a transaction-scoped advisory lock. Both
@@ -30,80 +35,33 @@ test can kill the process at a known point.
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
-import os
-import random
-import re
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 
+# The bulk loader (orbat/bulkload.py) holds what an import writes; its names stay importable from here.
+from orbat.bulkload import (  # noqa: F401
+    _CHUNK, _E_COLUMNS, _E_UPDATE, _S_COLUMNS, _S_UPDATE, BULK_INDEX_ROWS, ENTRY_FIELDS, ENTRY_KEY, HISTORY_INSERT,
+    PAUSE_STAGES, RETRY_FOR_S, SIGHTING_FIELDS, ImportSummary, _clean, _nested_from_stored, _now, _plain_column,
+    _Prepared, _py, _test_pause, check_frame, conflict_clause, load_stored, retrying, upsert_sql, write_frame,
+)
+from orbat.bulkload import db_message as _db_message
+from orbat.bulkload import is_retryable as _is_retryable  # noqa: F401
 from orbat.collector import gc_paused
 from orbat.errors import DatabaseError, OrbatError, SchemaTooNew, SightingNotFound, UsageError
+from orbat.schema import scanned_revisions as _scanned_revisions
 from orbat.sightings import CANONICAL_COLUMNS, UNRESOLVED_PREFIX
+from orbat.sqlitefile import SQLITE_BUSY_TIMEOUT_S
 
-#: Sighting-level columns as stored in ``sightings`` (besides the key).
-SIGHTING_FIELDS: tuple[str, ...] = (
-    "convoy", "observed_at", "place", "lat", "lon", "source", "reliability", "credibility",
-)
-#: Entry-level columns as stored in ``entries`` (besides ``sighting_id`` and ``equipment_id``).
-ENTRY_FIELDS: tuple[str, ...] = (
-    "equipment", "count", "count_max", "mode", "notes", "event", "captor", "actor", "unit", "tags", "markings",
-)
-#: The key of an entry: rows of a sighting differing in any of these are distinct entries.
-ENTRY_KEY: tuple[str, ...] = ("sighting_id", "equipment_id", "mode", "event", "actor")
-_MODE_AT, _EVENT_AT, _ACTOR_AT = (ENTRY_FIELDS.index(c) for c in ("mode", "event", "actor"))
-
-
-def _entry_key(equipment_id: str, values: tuple) -> tuple:
-    """An entry's key within its sighting, from its ``ENTRY_FIELDS`` values."""
-    return (equipment_id, values[_MODE_AT], values[_EVENT_AT], values[_ACTOR_AT])
-
-_STR_COLUMNS = tuple(
-    c for c in CANONICAL_COLUMNS if c not in ("lat", "lon", "count", "count_max", "credibility")
-)
-
-#: Where an import can be told to pause (``ORBAT_TEST_PAUSE_AT``), in order.
-PAUSE_STAGES: tuple[str, ...] = (
-    "migrated",  # schema upgraded, not yet committed
-    "locked", "loaded", "history-written", "sightings-written", "entries-written", "before-commit",
-)
-
-SQLITE_BUSY_TIMEOUT_S = 30
-#: How long an import keeps retrying a locked or conflicting database in total.
-RETRY_FOR_S = 180.0
 _PG_LOCK_KEY = 0x0B0A7  # advisory lock id that serializes orbat writers on one PostgreSQL db
-_CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
-
-
-@dataclass
-class ImportSummary:
-    """What one import did, counted in sightings (``rows`` counts file rows)."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rows: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _archived_at(conn: Connection, sighting_id: str) -> str | None:
@@ -115,34 +73,50 @@ def _archived_at(conn: Connection, sighting_id: str) -> str | None:
     return row[0]
 
 
-def _test_pause(stage: str) -> None:
-    """Sleep at ``stage`` when a crash test asked for it (see the module docstring)."""
-    if os.environ.get("ORBAT_TEST_PAUSE_AT") != stage:
-        return
-    signal_file = os.environ.get("ORBAT_TEST_PAUSE_SIGNAL")
-    if signal_file:
-        Path(signal_file).write_text(stage, encoding="utf-8")
-    time.sleep(float(os.environ.get("ORBAT_TEST_PAUSE_SECONDS", "120")))
+class _Link:
+    """The bulk loader's view of a SQLAlchemy connection (see :mod:`orbat.bulkload`)."""
 
+    def __init__(self, conn: Connection, dialect: str):
+        self.conn = conn
+        self.dialect = dialect
 
+    def rows(self, sql: str, params: Any = None) -> list:
+        return self.conn.execute(sa.text(sql), params or {}).all()
 
+    def rows_in(self, sql: str, ids: list) -> list:
+        stmt = sa.text(sql).bindparams(sa.bindparam("ids", expanding=True))
+        return self.conn.execute(stmt, {"ids": ids}).all()
 
-def _py(series: pd.Series) -> list:
-    """Plain Python values of a column, ``None`` for every kind of missing value."""
-    missing = series.isna()
-    if not missing.any():
-        return series.tolist()
-    return series.astype(object).where(~missing, None).tolist()
+    def run(self, sql: str, params: Any = None) -> None:
+        if params is None:
+            self.conn.exec_driver_sql(sql)
+        else:
+            self.conn.execute(sa.text(sql), params)
 
-
-def _clean(value: Any) -> Any:
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):  # numpy scalar
-        return value.item()
-    return value
+    def upsert(self, table: str, columns: tuple[str, ...], key: tuple[str, ...], update: tuple[str, ...],
+               rows: list[tuple]) -> None:
+        """Insert rows, replacing ``update`` columns where the key exists, in bulk."""
+        if not rows:
+            return
+        if self.dialect == "postgresql":
+            # COPY into a temporary table, then one INSERT ... ON CONFLICT: the
+            # fast path for PostgreSQL, in the same transaction as the rest.
+            col_list = ", ".join(columns)
+            raw = self.conn.connection.driver_connection
+            temp = f"orbat_load_{table}"
+            with raw.cursor() as cur:
+                # no constraints on the temporary copy: violations are reported
+                # against the real table, whose name means something to the user
+                cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ON COMMIT DROP AS "
+                            f"SELECT {col_list} FROM {table} WITH NO DATA")
+                cur.execute(f"TRUNCATE {temp}")
+                with cur.copy(f"COPY {temp} ({col_list}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {temp}"
+                            + conflict_clause(key, update))
+            return
+        self.conn.exec_driver_sql(upsert_sql(table, columns, key, update), rows)
 
 
 # --------------------------------------------------------------------------- engine
@@ -211,12 +185,6 @@ def _engine(url_text: str) -> tuple[Engine, str]:
     raise DatabaseError(f"{_display(url)}: unsupported database {backend!r}; use SQLite or PostgreSQL")
 
 
-def _db_message(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip().splitlines()
-    return text[0] if text else type(orig).__name__
-
-
 def _driver_errors() -> tuple[type[BaseException], ...]:
     """Errors the drivers raise themselves (COPY runs on the psycopg cursor, not through SQLAlchemy)."""
     import sqlite3
@@ -229,16 +197,6 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
     else:
         errors.append(psycopg.Error)
     return tuple(errors)
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    """A lock, a serialization failure or a deadlock: the same transaction may succeed later."""
-    orig = getattr(exc, "orig", None) or exc
-    sqlstate = getattr(orig, "sqlstate", None)
-    if sqlstate in ("40001", "40P01", "55P03"):
-        return True
-    text = str(orig or exc).lower()
-    return "database is locked" in text or "database is busy" in text or "database table is locked" in text
 
 
 # --------------------------------------------------------------------------- migrations
@@ -258,30 +216,6 @@ def _script():
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_alembic_config())
-
-
-_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*=\s*(None|\"[^\"]+\"|'[^']+')\s*$", re.MULTILINE)
-
-
-@lru_cache(maxsize=1)
-def _scanned_revisions() -> tuple[frozenset[str], str] | None:
-    """The revisions of the migration scripts and their one head, read from the scripts' text.
-
-    Opening an up-to-date database needs only these two facts; importing
-    alembic for them (and the template engine it pulls in) was a third of
-    the start-up of a command. None when a script does not read as a plain
-    ``revision = "x"`` / ``down_revision = "y"`` chain: alembic decides then.
-    """
-    revisions: dict[str, str | None] = {}
-    for path in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
-        found = dict((k, v) for k, v in _REVISION_LINE.findall(path.read_text(encoding="utf-8")))
-        if "revision" not in found or "down_revision" not in found:
-            return None
-        revisions[found["revision"][1:-1]] = None if found["down_revision"] == "None" else found["down_revision"][1:-1]
-    heads = set(revisions) - set(revisions.values())
-    if len(heads) != 1 or not set(filter(None, revisions.values())) <= set(revisions):
-        return None
-    return frozenset(revisions), heads.pop()
 
 
 def latest_revision() -> str:
@@ -400,21 +334,7 @@ class Store:
 
     def _retrying(self, work: Callable[[], Any], doing: str = "") -> Any:
         """Run ``work`` (one whole transaction), retrying with backoff while the db is busy."""
-        deadline = time.monotonic() + RETRY_FOR_S
-        delay = 0.05
-        while True:
-            try:
-                return work()
-            except _driver_errors() as exc:
-                if not _is_retryable(exc):
-                    raise DatabaseError(f"{self.where}: {doing}{_db_message(exc)}") from None
-                if time.monotonic() + delay > deadline:
-                    raise DatabaseError(
-                        f"{self.where}: the database stayed busy for {RETRY_FOR_S:.0f} s "
-                        f"({_db_message(exc)}); try again later"
-                    ) from None
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 2.0)
+        return retrying(work, self.where, _driver_errors(), doing)
 
     # -- schema
 
@@ -508,190 +428,23 @@ class Store:
         the import log; ``progress(done, total)`` is called as rows are written.
         """
         self._require_current()
-        missing = [c for c in CANONICAL_COLUMNS if c not in frame.columns]
-        if missing:
-            raise UsageError("the sightings frame lacks the columns " + ", ".join(missing))
+        check_frame(frame)
         with gc_paused():
             prepared = _Prepared.from_frame(frame)
             return self._retrying(lambda: self._import_once(prepared, source, progress))
 
-    def _import_once(self, new: "_Prepared", source: str | None, progress) -> ImportSummary:
-        now = _now()
-        total = new.rows
-        summary = ImportSummary(rows=total)
+    def _import_once(self, new: _Prepared, source: str | None, progress) -> ImportSummary:
         with self._write() as conn:
-            _test_pause("locked")
-            old_s, old_e = self._load(conn, list(new.sightings))
-            _test_pause("loaded")
-
-            # Sightings the database has are diffed entry by entry; the entries
-            # of the others (the bulk of a first import) go straight from the
-            # frame's columns to the table, slice by slice (no dict per row).
-            stored = new.entries_of(old_s)
-            write_s: list[tuple] = []
-            history: list[dict] = []
-            write_e: list[tuple] = []
-            gone: list[tuple] = []
-            for sid, fields in new.sightings.items():
-                before = old_s.get(sid)
-                if before is None:
-                    summary.added += 1
-                    write_s.append((sid, *fields, source, now, now))
-                    continue
-                old_entries = old_e.get(sid, {})
-                entries = _as_resolved(stored[sid], old_entries)
-                # known entries keep their place; new ones go after them, in file order
-                next_order = max((o for _v, o in old_entries.values()), default=-1) + 1
-                changed_e = []
-                for key, (values, _order) in entries.items():
-                    previous = old_entries.get(key)
-                    if previous is None:
-                        changed_e.append((sid, key[0], *values, next_order))
-                        next_order += 1
-                    elif previous[0] != values:
-                        changed_e.append((sid, key[0], *values, previous[1]))
-                # for each type the file lists, its rows are the sighting's current version of that
-                # type: a stored entry of the type in another mode, event or actor (a status Oryx
-                # corrected, a sighting re-filed as an arrival) leaves, and stays in the history below.
-                # Types the file does not list are kept: a file may add to a sighting.
-                listed = {key[0] for key in entries}
-                dropped = [(sid, *key) for key in old_entries if key[0] in listed and key not in entries]
-                if before["fields"] == fields and not changed_e and not dropped:
-                    summary.unchanged += 1
-                    continue
-                gone.extend(dropped)
-                summary.updated += 1
-                history.append({
-                    "sighting_id": sid,
-                    "valid_from": before["updated_at"],
-                    "imported_from": before["imported_from"],
-                    "replaced_at": now,
-                    "replaced_by": source,
-                    "snapshot": json.dumps(
-                        _nested_from_stored(sid, before["fields"], old_entries), ensure_ascii=False
-                    ),
-                })
-                write_s.append((sid, *fields, source, before["created_at"], now))
-                write_e.extend(changed_e)
-
-            if history:
-                conn.execute(
-                    sa.text(
-                        "INSERT INTO sighting_history (sighting_id, valid_from, imported_from, "
-                        "replaced_at, replaced_by, snapshot) VALUES (:sighting_id, :valid_from, "
-                        ":imported_from, :replaced_at, :replaced_by, :snapshot)"
-                    ),
-                    history,
-                )
-            _test_pause("history-written")
-            if gone:
-                conn.execute(
-                    sa.text("DELETE FROM entries WHERE sighting_id = :s AND equipment_id = :e AND mode = :m "
-                            "AND event = :v AND COALESCE(actor, '') = COALESCE(:a, '')"),
-                    [dict(zip("semva", key)) for key in gone],
-                )
-            self._upsert(conn, "sightings", _S_COLUMNS, ("sighting_id",), _S_UPDATE, write_s)
-            _test_pause("sightings-written")
-            added = new.rows_not_in(old_s)
-            done = total - len(write_e) - len(added)  # unchanged rows count as done
-            if progress:
-                progress(done, total)
-            step = 20_000
-            chunks = (write_e[start:start + step] for start in range(0, len(write_e), step))
-            slices = (new.entry_rows(added[start:start + step]) for start in range(0, len(added), step))
-            rebuild = self._set_indexes_aside(conn) if len(added) >= BULK_INDEX_ROWS and not old_s else []
-            for chunk in itertools.chain(chunks, slices):
-                self._upsert(conn, "entries", _E_COLUMNS, ENTRY_KEY, _E_UPDATE, chunk)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-            for sql in rebuild:
-                conn.exec_driver_sql(sql)
-            _test_pause("entries-written")
-            conn.execute(
-                sa.text(
-                    "INSERT INTO imports (source_file, imported_at, rows, added, updated, unchanged) "
-                    "VALUES (:f, :t, :r, :a, :u, :n)"
-                ),
-                {"f": source, "t": now, "r": total, "a": summary.added, "u": summary.updated,
-                 "n": summary.unchanged},
-            )
-            _test_pause("before-commit")
-        return summary
-
-    def _set_indexes_aside(self, conn: Connection) -> list[str]:
-        """On SQLite, drop the secondary indexes of an empty ``entries`` table; returns the SQL that makes them again.
-
-        A first import of many rows then builds each index once, from sorted
-        keys, instead of row by row (~10 % of the insert's CPU at 200k rows).
-        It happens inside the import's transaction, so the indexes come back
-        with the rows or not at all. The primary key stays (it checks the rows).
-        """
-        if self.dialect != "sqlite" or conn.exec_driver_sql("SELECT 1 FROM entries LIMIT 1").first() is not None:
-            return []
-        indexes = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' AND sql IS NOT NULL"
-        ).fetchall()
-        for name, _sql in indexes:
-            conn.exec_driver_sql(f'DROP INDEX "{name}"')
-        return [sql for _name, sql in indexes]
+            return write_frame(_Link(conn, self.dialect), new, source, progress)
 
     def _load(self, conn: Connection, ids: list[str]) -> tuple[dict, dict]:
-        """The stored versions of these sightings and their entries, in bulk (no per-row SELECT)."""
-        old_s: dict[str, dict] = {}
-        old_e: dict[str, dict] = {}
-        if not ids:
-            return old_s, old_e
-        # a fresh database (the common bulk case) needs no look-up at all
-        if conn.exec_driver_sql("SELECT 1 FROM sightings LIMIT 1").first() is None:
-            return old_s, old_e
-        s_cols = ", ".join(("sighting_id", *SIGHTING_FIELDS, "imported_from", "created_at", "updated_at"))
-        e_cols = ", ".join(("sighting_id", "equipment_id", *ENTRY_FIELDS, "entry_order"))
-        s_sql = sa.text(f"SELECT {s_cols} FROM sightings WHERE sighting_id IN :ids").bindparams(
-            sa.bindparam("ids", expanding=True))
-        e_sql = sa.text(f"SELECT {e_cols} FROM entries WHERE sighting_id IN :ids").bindparams(
-            sa.bindparam("ids", expanding=True))
-        n = len(SIGHTING_FIELDS)
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start:start + _CHUNK]
-            for row in conn.execute(s_sql, {"ids": chunk}):
-                old_s[row[0]] = {
-                    "fields": tuple(_clean(v) for v in row[1:1 + n]),
-                    "imported_from": row[1 + n],
-                    "created_at": row[2 + n],
-                    "updated_at": row[3 + n],
-                }
-            for row in conn.execute(e_sql, {"ids": chunk}):
-                values = tuple(_clean(v) for v in row[2:-1])
-                old_e.setdefault(row[0], {})[_entry_key(row[1], values)] = (values, row[-1])
-        return old_s, old_e
+        """The stored versions of these sightings and their entries (:func:`orbat.bulkload.load_stored`)."""
+        return load_stored(_Link(conn, self.dialect), ids)
 
     def _upsert(self, conn: Connection, table: str, columns: tuple[str, ...], key: tuple[str, ...],
                 update: tuple[str, ...], rows: list[tuple]) -> None:
         """Insert rows, replacing ``update`` columns where the key exists, in bulk."""
-        if not rows:
-            return
-        col_list = ", ".join(columns)
-        conflict = (f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
-                    + ", ".join(f"{c} = excluded.{c}" for c in update))
-        if self.dialect == "postgresql":
-            # COPY into a temporary table, then one INSERT ... ON CONFLICT: the
-            # fast path for PostgreSQL, in the same transaction as the rest.
-            raw = conn.connection.driver_connection
-            temp = f"orbat_load_{table}"
-            with raw.cursor() as cur:
-                # no constraints on the temporary copy: violations are reported
-                # against the real table, whose name means something to the user
-                cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ON COMMIT DROP AS "
-                            f"SELECT {col_list} FROM {table} WITH NO DATA")
-                cur.execute(f"TRUNCATE {temp}")
-                with cur.copy(f"COPY {temp} ({col_list}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                cur.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {temp}" + conflict)
-            return
-        marks = ", ".join("?" * len(columns))
-        conn.exec_driver_sql(f"INSERT INTO {table} ({col_list}) VALUES ({marks})" + conflict, rows)
+        _Link(conn, self.dialect).upsert(table, columns, key, update, rows)
 
     # -- reading
 
@@ -935,10 +688,7 @@ class Store:
                                                ensure_ascii=False),
                     })
                     write_e.extend((sid, key[0], *values, order) for key, (values, order) in merged.items())
-                conn.execute(sa.text(
-                    "INSERT INTO sighting_history (sighting_id, valid_from, imported_from, replaced_at, "
-                    "replaced_by, snapshot) VALUES (:sighting_id, :valid_from, :imported_from, :replaced_at, "
-                    ":replaced_by, :snapshot)"), history)
+                conn.execute(sa.text(HISTORY_INSERT), history)
                 delete = sa.text("DELETE FROM entries WHERE sighting_id IN :ids").bindparams(
                     sa.bindparam("ids", expanding=True))
                 touch = sa.text("UPDATE sightings SET updated_at = :t, imported_from = :f "
@@ -1042,127 +792,6 @@ class Store:
                                     {"c": convoy}).rowcount > 0
 
         return self._retrying(work)
-
-
-#: From this many new rows into an empty table, SQLite's secondary indexes are built after the rows.
-BULK_INDEX_ROWS = 20_000
-
-_S_COLUMNS = ("sighting_id", *SIGHTING_FIELDS, "imported_from", "created_at", "updated_at")
-_S_UPDATE = (*SIGHTING_FIELDS, "imported_from", "updated_at")
-_E_COLUMNS = ("sighting_id", "equipment_id", *ENTRY_FIELDS, "entry_order")
-_E_UPDATE = tuple(c for c in (*ENTRY_FIELDS, "entry_order") if c not in ENTRY_KEY)
-
-
-#: Columns the driver gets as Python ints, and as floats (``None`` where missing).
-_INT_COLUMNS = frozenset(("count", "count_max", "credibility"))
-_FLOAT_COLUMNS = frozenset(("lat", "lon"))
-
-
-def _plain_column(series: pd.Series, column: str) -> np.ndarray:
-    """A frame column as an object array of plain Python values for the driver.
-
-    ``None`` for missing (``""`` for a missing actor, part of the entry key),
-    Python ints and floats for the numeric columns. Made once per column, for
-    all rows: the rows written are then slices of these arrays, with no
-    per-row or per-slice conversion in pandas.
-    """
-    missing = series.isna().to_numpy(dtype=bool)
-    out = np.empty(len(series), dtype=object)
-    if column in _INT_COLUMNS or column in _FLOAT_COLUMNS:
-        kind = "int64" if column in _INT_COLUMNS else "float64"
-        present = series[~missing] if missing.any() else series
-        # tolist() gives Python numbers, which sqlite3 and psycopg take as they are
-        out[~missing] = present.to_numpy(dtype=kind).tolist()
-        out[missing] = None
-        return out
-    out[:] = series.to_numpy(dtype=object)
-    if missing.any():
-        out[missing] = "" if column == "actor" else None
-    return out
-
-
-class _Prepared:
-    """A canonical frame ready to write: its sightings as plain tuples, its entries as plain columns.
-
-    Each column is converted once (:func:`_plain_column`); entries are turned
-    into rows only when written (:meth:`entry_rows`, slice by slice) or, for
-    sightings the database already has, into the per-entry dicts the diff
-    needs (:meth:`entries_of`).
-    """
-
-    def __init__(self, frame: pd.DataFrame, sightings: dict[str, tuple], order: np.ndarray,
-                 columns: list[np.ndarray]):
-        self.frame = frame
-        self.rows = len(frame)
-        self.sightings = sightings  # sighting_id -> SIGHTING_FIELDS values, in file order
-        self.order = order  # per row: its place among its sighting's entries
-        self.columns = columns  # per _E_COLUMNS but entry_order: the plain values of every row
-
-    @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> "_Prepared":
-        frame = frame.loc[:, ["sighting_id", "equipment_id", *SIGHTING_FIELDS, *ENTRY_FIELDS]].reset_index(drop=True)
-        repeated = frame.duplicated(list(ENTRY_KEY)).to_numpy()
-        if repeated.any():
-            duplicates = [f"row {row + 2}: sighting {sid!r} lists {eid!r} twice (same mode, event and actor)"
-                          for row, sid, eid in zip(np.flatnonzero(repeated)[:50],
-                                                   _py(frame["sighting_id"][repeated].iloc[:50]),
-                                                   _py(frame["equipment_id"][repeated].iloc[:50]))]
-            raise UsageError("each equipment type may appear once per sighting, mode, event and actor "
-                             "(orbat.sightings.add_up adds such rows up):\n" + "\n".join(duplicates))
-        ids = _plain_column(frame["sighting_id"], "sighting_id")
-        first = np.flatnonzero(~frame["sighting_id"].duplicated().to_numpy())
-        fields = zip(*(_plain_column(frame[c], c)[first].tolist() for c in SIGHTING_FIELDS))
-        sightings = dict(zip(ids[first].tolist(), fields))
-        order = frame.groupby("sighting_id", sort=False, dropna=False).cumcount().to_numpy()
-        columns = [ids, *(_plain_column(frame[c], c) for c in ("equipment_id", *ENTRY_FIELDS))]
-        return cls(frame, sightings, order, columns)
-
-    def rows_not_in(self, stored: dict[str, Any]) -> np.ndarray:
-        """Positions of the rows whose sighting is not in ``stored``."""
-        if not stored:
-            return np.arange(self.rows)
-        known = self.frame["sighting_id"].isin(list(stored)).to_numpy()
-        return np.flatnonzero(~known)
-
-    def entry_rows(self, positions: np.ndarray) -> list[tuple]:
-        """The ``entries`` rows (``_E_COLUMNS``) of these rows of the frame."""
-        if len(positions) and positions[-1] - positions[0] + 1 == len(positions) and (np.diff(positions) == 1).all():
-            # a run of rows (every row of a first import): slices, not copies
-            where: Any = slice(int(positions[0]), int(positions[-1]) + 1)
-        else:
-            where = positions
-        return list(zip(*(column[where].tolist() for column in self.columns), self.order[where].tolist()))
-
-    def entries_of(self, stored: dict[str, Any]) -> dict[str, dict[str, tuple[tuple, int]]]:
-        """For the sightings in ``stored``: entry key -> (ENTRY_FIELDS values, order), in file order."""
-        entries: dict[str, dict[str, tuple[tuple, int]]] = {}
-        if not stored:
-            return entries
-        known = np.flatnonzero(self.frame["sighting_id"].isin(list(stored)).to_numpy())
-        for sid, eid, *values, order in self.entry_rows(known):
-            entries.setdefault(sid, {})[_entry_key(eid, tuple(values))] = (tuple(values), order)
-        return entries
-
-
-def _as_resolved(new: dict[tuple, tuple], old: dict[tuple, tuple]) -> dict[tuple, tuple]:
-    """A sighting's incoming entries, a kept name (``?NAME``) taking the id its stored entry was resolved to.
-
-    After ``orbat catalog reresolve`` the store knows what a written name is;
-    importing the list again with a catalog that does not (yet) know it must
-    update that entry, not add a second, unresolved one beside it.
-    """
-    if not old or not any(key[0].startswith(UNRESOLVED_PREFIX) for key in new):
-        return new
-    resolved = {(values[0], *key[1:]): key[0] for key, (values, _order) in old.items()
-                if not key[0].startswith(UNRESOLVED_PREFIX)}
-    out: dict[tuple, tuple] = {}
-    for key, value in new.items():
-        if key[0].startswith(UNRESOLVED_PREFIX):
-            eid = resolved.get((value[0][0], *key[1:]))
-            if eid is not None and (eid, *key[1:]) not in new:
-                key = (eid, *key[1:])
-        out[key] = value
-    return out
 
 
 def _added(first: tuple, other: tuple) -> tuple:
@@ -1269,15 +898,3 @@ def describe_changes(old: dict, new: dict) -> list[str]:
             if before.get(field) != entry.get(field):
                 changes.append(f"{entry['equipment_id']} {field}: {before.get(field)!r} -> {entry.get(field)!r}")
     return changes
-
-
-def _nested_from_stored(sid: str, fields: tuple, entries: dict[str, tuple[tuple, int]]) -> dict:
-    item = {"sighting_id": sid, **dict(zip(SIGHTING_FIELDS, fields))}
-    ordered = sorted(entries.items(), key=lambda kv: (kv[1][1], kv[0]))
-    item["entries"] = [
-        {"equipment": values[0], "equipment_id": key[0], **dict(zip(ENTRY_FIELDS[1:], values[1:]))}
-        for key, (values, _order) in ordered
-    ]
-    for entry in item["entries"]:
-        entry["actor"] = entry.get("actor") or None
-    return item

@@ -5,7 +5,9 @@
 imports N sightings ``PREFIX-<i>`` plus SHARED sightings ``shared-<i>`` (the same
 in every worker unless VARIANT differs), five entries each, with ``orbat.store``
 directly, and prints the import summary as JSON. When ORBAT_TEST_GO names a
-file, it waits for that file first, so several workers start together.
+file, it waits for that file first, so several workers start together. With
+ORBAT_TEST_WORKER_LOADER=1 it imports as ``orbat import`` does
+(``orbat.bulkload.import_frame``: a SQLite file through sqlite3 alone).
 """
 
 from __future__ import annotations
@@ -50,8 +52,13 @@ def main(argv: list[str]) -> int:
         while not Path(go).exists():
             time.sleep(0.01)
     try:
-        with open_store(url) as store:
-            summary = store.import_frame(data, source=f"{prefix}.csv")
+        if os.environ.get("ORBAT_TEST_WORKER_LOADER") == "1":
+            from orbat.bulkload import import_frame
+
+            summary = import_frame(url, data, source=f"{prefix}.csv")
+        else:
+            with open_store(url) as store:
+                summary = store.import_frame(data, source=f"{prefix}.csv")
     except OrbatError as exc:
         print(f"Error: {exc.message}", file=sys.stderr)
         return 1

@@ -106,9 +106,9 @@ def test_a_fresh_database_opens_without_alembic(tmp_path):
 
 def test_a_bulk_first_import_keeps_the_schema(store_url, mali_csv, cli, monkeypatch):
     """SQLite's secondary indexes are set aside during a big first import: they come back, whole."""
-    import orbat.store
+    import orbat.bulkload
 
-    monkeypatch.setattr(orbat.store, "BULK_INDEX_ROWS", 1)
+    monkeypatch.setattr(orbat.bulkload, "BULK_INDEX_ROWS", 1)
     with open_store(store_url):
         pass
     before = schema_of(store_url)

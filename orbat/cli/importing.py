@@ -106,10 +106,10 @@ def import_(
 def _import_file(file: Path, *, skip_invalid: bool, fmt: str | None, columns: str | None, grade: str | None,
                  keep_unresolved: bool, db: str | None, catalog: list[Path] | None) -> None:
     """What `orbat import` does: read and validate the file, store its sightings, print the summary."""
+    from orbat.bulkload import import_frame
     from orbat.errors import InvalidSightings
     from orbat.formats.columns import parse_columns
     from orbat.sightings import read_sightings_lenient, rejects_path, write_rejects
-    from orbat.store import open_store
 
     mapping = parse_columns(columns) if columns is not None else None
     cat = load_catalog_for(catalog, db)
@@ -123,15 +123,15 @@ def _import_file(file: Path, *, skip_invalid: bool, fmt: str | None, columns: st
         written = None
         if result.problems:
             written = write_rejects(rejects_path(file), result.rejects)
-        store = open_store(db_url(db))
-        try:
-            if len(result.frame):
-                summary = store.import_frame(result.frame, source=str(file), progress=bar.writing)
-                added, updated, unchanged = summary.added, summary.updated, summary.unchanged
-            else:
-                added = updated = unchanged = 0
-        finally:
-            store.close()
+        if len(result.frame):
+            summary = import_frame(db_url(db), result.frame, source=str(file), progress=bar.writing)
+            added, updated, unchanged = summary.added, summary.updated, summary.unchanged
+        else:
+            from orbat.store import open_store
+
+            with open_store(db_url(db)):  # nothing to write: the database is still made or checked
+                pass
+            added = updated = unchanged = 0
     if written is not None:
         typer.echo(f"{len(result.invalid)} problems; refused rows written to {written}", err=True)
     what = "" if result.fmt == "interchange" else f" ({result.fmt})"
@@ -301,9 +301,9 @@ def add(
     """
     import datetime as dt
 
+    from orbat.bulkload import import_frame
     from orbat.errors import UsageError
     from orbat.sightings import build_sighting
-    from orbat.store import open_store
 
     if grade and (reliability or credibility):
         raise UsageError("give either --grade or --reliability/--credibility, not both")
@@ -346,11 +346,7 @@ def add(
     cat = cat or load_catalog_for(catalog, db)
     _assign_markings(list(marking or []), entries, cat)
     frame = build_sighting(fields, entries, cat, labels=[f"--equipment {s!r}" for s in specs])
-    store = open_store(db_url(db))
-    try:
-        summary = store.import_frame(frame, source="orbat add")
-    finally:
-        store.close()
+    summary = import_frame(db_url(db), frame, source="orbat add")
     what = "added" if summary.added else ("updated" if summary.updated else "unchanged")
     typer.echo(f"{what} sighting {fields['sighting_id']} ({len(frame)} "
                f"{'entry' if len(frame) == 1 else 'entries'}, {int(frame['count'].sum())} vehicles)")
