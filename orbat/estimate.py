@@ -35,7 +35,7 @@ from orbat.convoy import (
 from orbat.confidence import Answers, answer_echelons, combine
 from orbat.doctrine import KINDS, Doctrine, echelon_rank, load_doctrine
 from orbat.errors import OrbatError
-from orbat.workers import free_cpus, in_worker
+from orbat.workers import free_cpus, on_one_thread
 # The output side (each convoy's result and JSON) lives in orbat.estimate_result; re-exported here,
 # so `from orbat.estimate import ConvoyEstimate, to_dicts, gc_paused` keeps working.
 from orbat.estimate_result import (  # noqa: F401
@@ -1107,7 +1107,7 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
         # The count scenarios (draws, no doctrine) are made on the other CPU while this thread tabulates
         # the rules, scores the counts as seen and finds the support echelon (in a worker process of
         # --jobs, here first: the other CPUs are the other workers').
-        planned = (_Now(_plan_scenarios, table, samples, seed) if in_worker()
+        planned = (_Now(_plan_scenarios, table, samples, seed) if on_one_thread()
                    else pool.submit(_plan_scenarios, table, samples, seed))
         matrix = feature_matrix(codes, space, len(table), t["count"].to_numpy(), t["carried"].to_numpy())
         features = Features(matrix, space.columns)

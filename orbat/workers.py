@@ -55,6 +55,7 @@ from orbat.errors import OrbatError, WorkerFailed
 COPY_CHUNK = 1 << 20
 
 _single = False  # inside a worker (or while workers run): the estimator stays on one thread
+_worker = False  # this process is a worker
 
 
 def cpu_count() -> int:
@@ -87,7 +88,12 @@ def can_fork() -> bool:
 
 
 def in_worker() -> bool:
-    """Whether this process is one of the workers (or the estimator should otherwise stay on one thread)."""
+    """Whether this process is one of the workers."""
+    return _worker
+
+
+def on_one_thread() -> bool:
+    """Whether the estimator is to stay on one thread here: in a worker, and in the caller while workers run."""
     return _single
 
 
@@ -293,11 +299,11 @@ class _Workers:
 
     def _work(self, p: int, status: int) -> None:
         """The worker's life: make the blocks it takes into files, say so on ``status``, leave with ``os._exit``."""
-        global _single
+        global _single, _worker
         code = 1
         try:
             parent = os.getppid()
-            _single = True
+            _single = _worker = True
             self._mine = set()
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the worker, without a traceback
             signal.signal(signal.SIGPIPE, signal.SIG_DFL)
