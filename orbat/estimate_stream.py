@@ -29,11 +29,12 @@ if TYPE_CHECKING:
 STREAM_CONVOYS = 50_000
 #: From this many convoys on, ``--jobs`` left to itself uses more than one process (when CPUs are free):
 #: below it, forking and copying cost more than the second CPU saves (docs/performance.md, "Both CPUs").
-PARALLEL_CONVOYS = 2_000
+PARALLEL_CONVOYS = 5_000
 #: Processes ``--jobs`` left to itself uses at most.
 AUTO_JOBS = 4
-#: Blocks of convoys per process with ``--jobs`` (the last few processes' blocks even out the finish).
-BLOCKS_PER_JOB = 4
+#: Blocks of convoys per process with ``--jobs``: more even out a CPU the machine slows, but each block costs
+#: its own rule tables and trace entries (4 a process: +15-25 % CPU time against one block, measured).
+BLOCKS_PER_JOB = 2
 #: Convoys a block holds at least with ``--jobs`` (a smaller block costs more in fixed costs than it evens out).
 MIN_BLOCK = 1_000
 
