@@ -133,3 +133,49 @@ def test_left_to_itself_more_processes_only_where_they_pay(monkeypatch):
     monkeypatch.setattr(estimate_stream, "can_fork", lambda: False)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 0.3, 0.3))
     assert job_count(None, 20_000) == 1 and job_count(4, 20_000) == 1
+
+
+def _orbat_with_small_blocks(path, *args, tmp_path):
+    """`orbat estimate PATH ARGS` as its own process (and process group), blocks of 25 convoys."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import orbat.estimate_stream as s; s.MIN_BLOCK = 25; s.BLOCKS_PER_JOB = 8; "
+            "sys.argv[0] = 'orbat'; from orbat.__main__ import main; main()")
+    return subprocess.Popen([sys.executable, "-c", code, "estimate", str(path), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            env={**os.environ, "TMPDIR": str(tmp_path)})
+
+
+def _group_gone(pgid) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("how", ["closed pipe", "ctrl-c"])
+def test_a_closed_pipe_or_ctrl_c_stops_the_workers(convoys_csv, tmp_path, how):
+    import signal
+
+    proc = _orbat_with_small_blocks(convoys_csv, "--jsonl", "--samples", "2000", "--jobs", "3", tmp_path=tmp_path)
+    first = proc.stdout.readline()
+    assert first.startswith(b'{"convoy":')
+    if how == "closed pipe":
+        proc.stdout.close()  # as `| head -1` does
+    else:
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal sends the whole group on Ctrl-C
+    proc.wait(timeout=60)
+    err = proc.stderr.read().decode()
+    assert "Traceback" not in err
+    if how == "closed pipe":
+        assert proc.returncode == 0, err
+    for _ in range(50):  # the workers are killed and waited for before the command returns
+        if _group_gone(proc.pid):
+            break
+        import time
+
+        time.sleep(0.1)
+    assert _group_gone(proc.pid)
+    assert list(tmp_path.iterdir()) == []
