@@ -129,18 +129,21 @@ def _taken(estimates: list[ConvoyEstimate]) -> Iterator[ConvoyEstimate]:
 # --- the same in several processes (--jobs) ---------------------------------------------------------
 
 
-def job_count(requested: int | None, convoys: int) -> int:
+def job_count(requested: int | None, convoys: int, *, pays: bool = True) -> int:
     """Processes to estimate ``convoys`` convoys in: ``requested``, or, left to orbat, what pays.
 
     More than one only with ``fork`` (:func:`orbat.workers.can_fork`),
     from :data:`PARALLEL_CONVOYS` convoys on, and as many as
     :func:`orbat.workers.free_cpus` finds free (at most :data:`AUTO_JOBS`).
+    ``pays=False``: the output has little per-convoy work besides the
+    estimate, which has its two threads already (the many-convoy table: no
+    faster in two processes, measured), so one unless ``requested``.
     """
     if not can_fork():
         return 1
     if requested is not None:
         return max(1, requested)
-    if convoys < PARALLEL_CONVOYS:
+    if convoys < PARALLEL_CONVOYS or not pays:
         return 1
     return max(1, min(free_cpus(AUTO_JOBS), convoys // PARALLEL_CONVOYS))
 

@@ -128,6 +128,7 @@ def test_left_to_itself_more_processes_only_where_they_pay(monkeypatch):
     assert job_count(None, 100) == 1
     assert job_count(None, 20_000) == 2
     assert job_count(3, 100) == 3  # asked for: as asked
+    assert job_count(None, 20_000, pays=False) == 1 and job_count(2, 20_000, pays=False) == 2
     monkeypatch.setattr(os, "getloadavg", lambda: (2.4, 2.0, 1.0))  # both CPUs busy already
     assert job_count(None, 20_000) == 1
     monkeypatch.setattr(estimate_stream, "can_fork", lambda: False)

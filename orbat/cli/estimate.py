@@ -70,7 +70,8 @@ def estimate(
     jobs: Annotated[Optional[int], typer.Option(
         "--jobs", "-j", min=1, show_default=False,
         help="Processes that estimate and write the convoys (same output whatever the number): 1 runs in "
-             "this one; default: 1, or more for thousands of convoys when the CPUs are free (Linux).")] = None,
+             "this one; default: 1, or more for --json, --jsonl and --markdown of thousands of convoys "
+             "when the CPUs are free (Linux).")] = None,
     db: DbOption = None,
     catalog: CatalogOption = None,
     doctrine: DoctrineOption = None,
@@ -133,7 +134,8 @@ def estimate(
         blocks = ConvoyBlocks(frame)
         del frame  # the blocks keep it only until their last is estimated
         few = blocks.estimated <= FEW_CONVOYS
-        n_jobs = cut_for(blocks, job_count(jobs, blocks.convoys))
+        # (The table: one process unless asked, its estimate has two threads and little else is per convoy.)
+        n_jobs = cut_for(blocks, job_count(jobs, blocks.convoys, pays=json_ or jsonl or markdown))
         options = {"catalog": cat, "doctrine": doc, "samples": samples, "seed": seed, "jobs": n_jobs}
         if json_ or jsonl:
             _print_json_pieces(blocks, options, trace.value if trace else "full" if few else "best",
