@@ -92,9 +92,9 @@ def estimate(
     files. --markdown writes each convoy up as a short OSINT-style
     assessment (as `orbat report convoy` does), ready to paste into a report.
 
-    With thousands of convoys, --json, --jsonl, --markdown and the table
-    are made by several processes, each a block of convoys (--jobs; the
-    output is the same).
+    With thousands of convoys, --json, --jsonl and --markdown are made by
+    several processes when the CPUs are free, each a block of convoys
+    (--jobs N sets how many, for the table too; the output is the same).
 
     \b
     Example:
