@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from orbat.collector import gc_paused
-from orbat.workers import can_fork, free_cpus, map_blocks, stream_blocks
+from orbat.workers import PROCESS_SPARE, can_fork, free_cpus, map_blocks, stream_blocks
 
 if TYPE_CHECKING:
     from orbat.estimate_result import ConvoyEstimate
@@ -134,7 +134,8 @@ def job_count(requested: int | None, convoys: int, *, pays: bool = True) -> int:
 
     More than one only with ``fork`` (:func:`orbat.workers.can_fork`),
     from :data:`PARALLEL_CONVOYS` convoys on, and as many as
-    :func:`orbat.workers.free_cpus` finds free (at most :data:`AUTO_JOBS`).
+    :func:`orbat.workers.free_cpus` finds free (at most :data:`AUTO_JOBS`; the
+    load average below the CPUs less :data:`orbat.workers.PROCESS_SPARE`).
     ``pays=False``: the output has little per-convoy work besides the
     estimate, which has its two threads already (the many-convoy table: no
     faster in two processes, measured), so one unless ``requested``.
@@ -145,7 +146,7 @@ def job_count(requested: int | None, convoys: int, *, pays: bool = True) -> int:
         return max(1, requested)
     if convoys < PARALLEL_CONVOYS or not pays:
         return 1
-    return max(1, min(free_cpus(AUTO_JOBS), convoys // PARALLEL_CONVOYS))
+    return max(1, min(free_cpus(AUTO_JOBS, spare=PROCESS_SPARE), convoys // PARALLEL_CONVOYS))
 
 
 def cut_for(blocks: ConvoyBlocks, jobs: int, block: int | None = None) -> int:

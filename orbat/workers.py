@@ -51,6 +51,12 @@ from typing import Any, BinaryIO
 
 from orbat.errors import OrbatError, WorkerFailed
 
+#: Worker processes want the CPUs freer than threads do (load average below the CPUs less this): a worker
+#: copies its own heap pages and repeats each block's fixed work, so half a CPU is not enough. On 2 CPUs,
+#: 20,000 convoys' --json in two processes took 4.7-5.0 s against 5.9-6.6 s in one at load 1.1-1.2, but
+#: 6.9 s against 5.6 s (one run each) at load 1.8-2.1 (docs/performance.md, "Both CPUs").
+PROCESS_SPARE = 0.5
+
 #: Bytes copied at a time from a worker's file.
 COPY_CHUNK = 1 << 20
 
@@ -63,21 +69,22 @@ def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def free_cpus(most: int | None = None) -> int:
+def free_cpus(most: int | None = None, *, spare: float = 0.0) -> int:
     """How many CPUs work may be spread over now: up to ``most`` (default all), 1 when they are busy.
 
     One when every CPU is already busy (1-minute load average at least the
-    CPUs): a second thread or process then gets no CPU of its own and only
-    contends (on 2 CPUs at load 2.6-3 the estimate of 20,000 convoys took
-    0.81 s on one thread against 0.87 s on two, median of 8). One, too,
-    inside a worker process and while workers run: the other CPUs are theirs.
-    The one decision for the estimator's threads and the worker processes.
+    CPUs, less ``spare``): a second thread or process then gets no CPU of
+    its own and only contends (on 2 CPUs at load 2.6-3 the estimate of
+    20,000 convoys took 0.81 s on one thread against 0.87 s on two, median
+    of 8). One, too, inside a worker process and while workers run: the
+    other CPUs are theirs. The one decision for the estimator's threads and
+    the worker processes (which ask for ``spare``: :data:`PROCESS_SPARE`).
     """
     if _single:
         return 1
     cpus = cpu_count()
     n = min(most or cpus, cpus)
-    if n > 1 and hasattr(os, "getloadavg") and os.getloadavg()[0] >= cpus:
+    if n > 1 and hasattr(os, "getloadavg") and os.getloadavg()[0] >= cpus - spare:
         return 1
     return max(n, 1)
 

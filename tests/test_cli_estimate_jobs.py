@@ -131,6 +131,8 @@ def test_left_to_itself_more_processes_only_where_they_pay(monkeypatch):
     assert job_count(None, 20_000, pays=False) == 1 and job_count(2, 20_000, pays=False) == 2
     monkeypatch.setattr(os, "getloadavg", lambda: (2.4, 2.0, 1.0))  # both CPUs busy already
     assert job_count(None, 20_000) == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.7, 1.0, 1.0))  # one busy: not enough for a process
+    assert job_count(None, 20_000) == 1
     monkeypatch.setattr(estimate_stream, "can_fork", lambda: False)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 0.3, 0.3))
     assert job_count(None, 20_000) == 1 and job_count(4, 20_000) == 1
