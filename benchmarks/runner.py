@@ -49,7 +49,7 @@ PAIRS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "startup": [("startup.help", "startup.typer", ()), ("startup.catalog", "startup.typer", ()),
                 ("startup.catalog", "startup.heavy", ())],
     # Whole processes, file in, output written (issue #16): at the convoy sizes, then at the row sizes.
-    "e2e": [("e2e.estimate.json", "e2e.bare_json", ()), ("e2e.estimate.human", "e2e.bare_json", ()),
+    "e2e": [("e2e.estimate.json", "e2e.bare_json", ("e2e.estimate.json.jobs1", "e2e.estimate.json.jobs2")), ("e2e.estimate.human", "e2e.bare_json", ()),
             ("e2e.estimate.jsonl", "e2e.bare_json", ()), ("e2e.export", "e2e.bare_export", ())],
     "e2e-import": [("e2e.import", "e2e.bare_import", ())],
     "resolve": [("resolve.oryx", "resolve.dict", ())],

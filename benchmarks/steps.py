@@ -649,6 +649,13 @@ for _flags, _what in ((("--json",), "`orbat estimate FILE --json > out` (compact
     case("e2e.estimate" + (_flags[0].replace("--", ".") if _flags else ".human"), "e2e", "orbat", _what,
          _e2e_estimate(*_flags), lambda state: _to_devnull(state["argv"], state["rows"]))
 
+# The same --json with the processes fixed (informative; the orbat case above lets orbat choose, by load).
+for _jobs in (1, 2):
+    case(f"e2e.estimate.json.jobs{_jobs}", "e2e", "orbat",
+         f"`orbat estimate FILE --json --jobs {_jobs} > out`: {'one process' if _jobs == 1 else 'two processes'}"
+         ", whatever the load", _e2e_estimate("--json", "--jobs", str(_jobs)),
+         lambda state: _to_devnull(state["argv"], state["rows"]))
+
 case("e2e.bare_json", "e2e", "bare",
      "`python -m benchmarks.bare json FILE > out`: pandas.read_csv + json.dumps of one small dict per convoy",
      lambda spec: {"argv": _bare_command("json", spec["file"]), "rows": spec["rows"]},

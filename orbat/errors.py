@@ -90,3 +90,7 @@ class DatabaseError(OrbatError):
 
 class SchemaTooNew(DatabaseError):
     """The database was written by a newer orbat; upgrade orbat to use it."""
+
+
+class WorkerFailed(OrbatError):
+    """A worker process of ``--jobs`` failed; nothing more was written."""

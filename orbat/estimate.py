@@ -21,7 +21,6 @@ each convoy's result (done lazily, when asked for) is per convoy.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +35,7 @@ from orbat.convoy import (
 from orbat.confidence import Answers, answer_echelons, combine
 from orbat.doctrine import KINDS, Doctrine, echelon_rank, load_doctrine
 from orbat.errors import OrbatError
+from orbat.workers import free_cpus, on_one_thread
 # The output side (each convoy's result and JSON) lives in orbat.estimate_result; re-exported here,
 # so `from orbat.estimate import ConvoyEstimate, to_dicts, gc_paused` keeps working.
 from orbat.estimate_result import (  # noqa: F401
@@ -981,15 +981,10 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
 def _run_chunks(work, chunks: list[tuple[int, int]]) -> None:
     """Run ``work(first, last)`` for every chunk, on up to two threads (the results do not depend on which).
 
-    One thread when every CPU is already busy (1-minute load average at
-    least the CPUs): a second one then gets no CPU of its own and only
-    contends for the GIL (on 2 CPUs at load 2.6-3 the estimate of 20,000
-    convoys took 0.81 s on one thread against 0.87 s on two, median of 8).
+    As many threads as :func:`orbat.workers.free_cpus` allows (at most two):
+    one when every CPU is busy, and one inside a worker process of ``--jobs``.
     """
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    threads = min(2, cpus)
-    if threads > 1 and hasattr(os, "getloadavg") and os.getloadavg()[0] >= cpus:
-        threads = 1
+    threads = free_cpus(2)
     if threads < 2 or len(chunks) < 2:
         for first, last in chunks:
             work(first, last)
@@ -997,6 +992,16 @@ def _run_chunks(work, chunks: list[tuple[int, int]]) -> None:
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for done in [pool.submit(work, first, last) for first, last in chunks]:
             done.result()  # re-raises a worker's exception
+
+
+class _Now:
+    """What ``pool.submit(...)`` gives, computed at once: the planning thread when there is no CPU for it."""
+
+    def __init__(self, fn, *args):
+        self._value = fn(*args)
+
+    def result(self):
+        return self._value
 
 
 def _accumulate(won: np.ndarray, mean: np.ndarray, conv: np.ndarray, score: np.ndarray,
@@ -1100,8 +1105,10 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
     t = table.types
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The count scenarios (draws, no doctrine) are made on the other CPU while this thread tabulates
-        # the rules, scores the counts as seen and finds the support echelon.
-        planned = pool.submit(_plan_scenarios, table, samples, seed)
+        # the rules, scores the counts as seen and finds the support echelon (in a worker process of
+        # --jobs, here first: the other CPUs are the other workers').
+        planned = (_Now(_plan_scenarios, table, samples, seed) if on_one_thread()
+                   else pool.submit(_plan_scenarios, table, samples, seed))
         matrix = feature_matrix(codes, space, len(table), t["count"].to_numpy(), t["carried"].to_numpy())
         features = Features(matrix, space.columns)
         # Every rule tabulated over the whole numbers it can read (up to the counts at count_max): the

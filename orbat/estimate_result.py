@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import cached_property
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -935,62 +935,5 @@ class ConvoyEstimate:
         return f"ConvoyEstimate({self.convoy!r}: {self.template_id}, {self.echelon}, confidence {self.confidence})"
 
 
-#: Convoys estimated together when a whole file is streamed (:func:`iter_estimates`).
-STREAM_CONVOYS = 50_000
-
-
-class EstimateStream:
-    """Every convoy's estimate of a frame, in convoy key order, estimated a block of convoys at a time.
-
-    The same estimates as :func:`orbat.estimate.estimate_convoys` (a convoy's
-    estimate depends on its own rows only, its draws on its own keys), but
-    the estimator's working memory is that of one block of ``block``
-    convoys, and each block's run is let go once its convoys are taken:
-    200,000 convoys stream in about the memory of 50,000. The first block
-    is estimated when the stream is made (``first``); ``blocks`` says how
-    many there are (one: ``first`` is every convoy). Iterate it once.
-    """
-
-    def __init__(self, frame: pd.DataFrame, catalog, doctrine=None, *, samples: int = 200, seed: int = 0,
-                 block: int | None = None):
-        from orbat.convoy import convoy_keys
-
-        block = block or STREAM_CONVOYS
-        self._options = {"catalog": catalog, "doctrine": doctrine, "samples": samples, "seed": seed}
-        keys = convoy_keys(frame).to_numpy(dtype=object).astype(str)
-        distinct = np.unique(keys)
-        # Contiguous ranges of the sorted keys: the blocks' convoys, one after the other, are in key order.
-        self._part = np.searchsorted(distinct, keys) // block if len(keys) else np.zeros(0, dtype=np.int64)
-        self.blocks = max(1, -(-len(distinct) // block))
-        self._frame: pd.DataFrame | None = frame
-        self.first = self._estimate(0)
-
-    def _estimate(self, b: int) -> list[ConvoyEstimate]:
-        from orbat.estimate import estimate_convoys
-
-        frame, part = self._frame, self._part
-        if b == self.blocks - 1:
-            self._frame = self._part = None  # the last block: the stream no longer needs the frame
-        if self.blocks == 1:
-            return estimate_convoys(frame, **self._options)
-        rows = part == b
-        return estimate_convoys(frame[rows], **self._options) if rows.any() else []
-
-    def __iter__(self) -> Iterator[ConvoyEstimate]:
-        first, self.first = self.first, []
-        yield from _taken(first)
-        for b in range(1, self.blocks):
-            yield from _taken(self._estimate(b))
-
-
-def iter_estimates(frame: pd.DataFrame, catalog, doctrine=None, *, samples: int = 200, seed: int = 0,
-                   block: int | None = None) -> Iterator[ConvoyEstimate]:
-    """Every convoy's estimate, in convoy key order, ``block`` convoys estimated at a time (see :class:`EstimateStream`)."""
-    return iter(EstimateStream(frame, catalog, doctrine, samples=samples, seed=seed, block=block))
-
-
-def _taken(estimates: list[ConvoyEstimate]) -> Iterator[ConvoyEstimate]:
-    """The estimates one by one, each let go of once taken: what it cached for its JSON goes with it."""
-    for i in range(len(estimates)):
-        estimate, estimates[i] = estimates[i], None
-        yield estimate
+# The block-by-block stream moved to its own module (with the --jobs processes); re-exported here.
+from orbat.estimate_stream import STREAM_CONVOYS, EstimateStream, iter_estimates  # noqa: E402, F401

@@ -13,7 +13,7 @@ anything else as its ``str()``. Text is written as UTF-8, not ``\\u`` escapes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 import orjson
@@ -55,16 +55,42 @@ def write_json(items: Iterable[Any], out: BinaryIO, *, indent: bool = False) -> 
     one string: memory holds one item's JSON at a time (and what the caller
     keeps of the items).
     """
-    n = 0
+    counted = _Counted(items)
+    write_json_pieces(json_pieces(counted, indent=indent), out, indent=indent)
+    return counted.n
+
+
+def json_pieces(items: Iterable[Any], *, indent: bool = False) -> Iterator[bytes]:
+    """Each item as a piece of a JSON array: its separator, then its JSON (see :func:`write_json_pieces`).
+
+    Every piece starts with the separator, the first too: pieces made
+    apart (a block of convoys in a worker process) join into the same bytes
+    as one run's.
+    """
     sep = b",\n  " if indent else b","
     for item in items:
         encoded = dumps(item, indent=indent)
-        if indent:
-            encoded = encoded.replace(b"\n", b"\n  ")
-        out.write((sep if n else (b"[\n  " if indent else b"[")) + encoded)
-        n += 1
-    out.write((b"\n]\n" if indent else b"]\n") if n else b"[]\n")
-    return n
+        yield sep + (encoded.replace(b"\n", b"\n  ") if indent else encoded)
+
+
+def write_json_pieces(pieces: Iterable[bytes], out: BinaryIO, *, indent: bool = False) -> None:
+    """Write the JSON array of :func:`json_pieces`' pieces (in any chunks of their bytes) to ``out``.
+
+    The brackets around them, and the first piece's separator dropped.
+    """
+    opening, sep = (b"[\n  ", b",\n  ") if indent else (b"[", b",")
+    strip = len(sep)  # bytes of the first separator still to drop
+    for chunk in pieces:
+        if strip:
+            dropped = chunk[:strip]
+            strip -= len(dropped)
+            chunk = chunk[len(dropped):]
+            if strip:  # a chunk shorter than a separator (or empty): the rest of it is in the next
+                continue
+            out.write(opening)
+        if chunk:
+            out.write(chunk)
+    out.write(b"[]\n" if strip == len(sep) else b"\n]\n" if indent else b"]\n")
 
 
 def write_jsonl(items: Iterable[Any], out: BinaryIO, *, batch: int = JSONL_BATCH) -> int:
@@ -73,16 +99,45 @@ def write_jsonl(items: Iterable[Any], out: BinaryIO, *, batch: int = JSONL_BATCH
     The first line is written and flushed at once (a pipe sees the first
     result straight away), then lines go out ``batch`` at a time.
     """
-    n = 0
-    pending: list[bytes] = []
+    counted = _Counted(items)
+    write_chunks(jsonl_pieces(counted), out, batch=batch)
+    return counted.n
+
+
+def jsonl_pieces(items: Iterable[Any]) -> Iterator[bytes]:
+    """Each item as one line of JSON Lines (its compact JSON and a newline)."""
     for item in items:
-        pending.append(dumps(item))
-        n += 1
-        if n == 1 or len(pending) >= batch:
-            out.write(b"\n".join(pending) + b"\n")
+        yield dumps(item) + b"\n"
+
+
+def write_chunks(pieces: Iterable[bytes], out: BinaryIO, *, batch: int = JSONL_BATCH) -> None:
+    """Write ``pieces`` to ``out`` as they come: the first at once (flushed), then ``batch`` at a time.
+
+    (Or sooner once a megabyte waits: pieces copied from a worker's file are big.)
+    """
+    pending: list[bytes] = []
+    size = 0
+    first = True
+    for piece in pieces:
+        pending.append(piece)
+        size += len(piece)
+        if first or len(pending) >= batch or size >= 1 << 20:
+            out.write(b"".join(pending))
             out.flush()
             pending.clear()
+            size, first = 0, False
     if pending:
-        out.write(b"\n".join(pending) + b"\n")
+        out.write(b"".join(pending))
         out.flush()
-    return n
+
+
+class _Counted:
+    """An iterable that counts the items taken from it (``n``)."""
+
+    def __init__(self, items: Iterable[Any]):
+        self._items, self.n = items, 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self._items:
+            self.n += 1
+            yield item

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.generate import generate_csv
-from orbat import estimate_result
+from orbat import estimate_result, estimate_stream
 from orbat.doctrine import load_doctrine
 from orbat.estimate import estimate_convoys, run_estimator
 from orbat.sightings import read_sightings
@@ -85,7 +85,7 @@ def test_the_cli_streams_blocks_of_convoys_with_the_same_output(cli, catalog, tm
     path = generate_csv(tmp_path / "convoys.csv", convoys=60, seed=8, catalog=catalog)
     whole = cli("estimate", path, "--jsonl")
     assert whole.exit_code == 0, whole.output
-    monkeypatch.setattr(estimate_result, "STREAM_CONVOYS", 9)
+    monkeypatch.setattr(estimate_stream, "STREAM_CONVOYS", 9)
     blocks = cli("estimate", path, "--jsonl")
     assert blocks.exit_code == 0, blocks.output
     assert blocks.stdout == whole.stdout

@@ -67,6 +67,11 @@ def estimate(
     pager: Annotated[Optional[bool], typer.Option("--pager/--no-pager", show_default=False,
                                                   help="Page the table (default: on a terminal, when it is "
                                                        "taller than the screen).")] = None,
+    jobs: Annotated[Optional[int], typer.Option(
+        "--jobs", "-j", min=1, show_default=False,
+        help="Processes that estimate and write the convoys (same output whatever the number): 1 runs in "
+             "this one; default: 1, or more for --json, --jsonl and --markdown of thousands of convoys "
+             "when the CPUs are free (Linux).")] = None,
     db: DbOption = None,
     catalog: CatalogOption = None,
     doctrine: DoctrineOption = None,
@@ -86,6 +91,10 @@ def estimate(
     or with --indent); --jsonl one convoy per line as it is ready, for large
     files. --markdown writes each convoy up as a short OSINT-style
     assessment (as `orbat report convoy` does), ready to paste into a report.
+
+    With thousands of convoys, --json, --jsonl and --markdown are made by
+    several processes when the CPUs are free, each a block of convoys
+    (--jobs N sets how many, for the table too; the output is the same).
 
     \b
     Example:
@@ -117,16 +126,33 @@ def estimate(
                 frame = store.sightings_frame(convoy=convoy[0])
             else:
                 frame = store.sightings_frame()
-    if (json_ or jsonl) and not convoy:
-        from orbat.estimate import EstimateStream
+    if not convoy:
+        from orbat.estimate_stream import ConvoyBlocks, cut_for, job_count
 
-        # Estimated a block of convoys at a time, each convoy written as it is ready (memory of one block).
-        stream = EstimateStream(frame, cat, doc, samples=samples, seed=seed)
-        del frame  # the stream keeps it only until its last block is estimated
-        few = stream.blocks == 1 and len(stream.first) <= FEW_CONVOYS
-        _print_json(stream, trace.value if trace else "full" if few else "best", jsonl=jsonl,
-                    indent=indent or (json_ and sys.stdout.isatty()))
-        return
+        # Estimated a block of convoys at a time (memory of one block), the blocks shared out between
+        # --jobs processes; the JSON of each convoy written as it is ready.
+        blocks = ConvoyBlocks(frame)
+        del frame  # the blocks keep it only until their last is estimated
+        few = blocks.estimated <= FEW_CONVOYS
+        # (The table: one process unless asked, its estimate has two threads and little else is per convoy.)
+        n_jobs = cut_for(blocks, job_count(jobs, blocks.convoys, pays=json_ or jsonl or markdown))
+        options = {"catalog": cat, "doctrine": doc, "samples": samples, "seed": seed, "jobs": n_jobs}
+        if json_ or jsonl:
+            _print_json_pieces(blocks, options, trace.value if trace else "full" if few else "best",
+                               jsonl=jsonl, indent=indent or (json_ and sys.stdout.isatty()))
+            return
+        if markdown:
+            from orbat.estimate_stream import markdown_output
+
+            _print_pieces(markdown_output(blocks, **options), separator=b"\n\n", end=b"\n")
+            return
+        if not few:
+            from orbat.estimate_stream import overview_rows
+
+            _print_table(overview_rows(blocks, sort=sort.value, **options), file, sort.value, pager)
+            return
+        blocks.cut(max(blocks.convoys, 1))  # a few convoys' panels: every one of them, as they were
+        frame = blocks.frame_of(0)
     results = estimate_convoys(frame, cat, doc, samples=samples, seed=seed,
                                convoys=list(dict.fromkeys(convoy)) if convoy else None)
     if json_ or jsonl:
@@ -148,17 +174,26 @@ def estimate(
         for data in to_dicts(results):
             _render(out, data, units.get(str(data["convoy"])))
         return
+    from orbat.collector import gc_paused
+    from orbat.overview import overview_rows
+
+    with gc_paused():
+        rows = overview_rows(results, sort.value)
+    _print_table(rows, file, sort.value, pager)
+
+
+def _print_table(rows: list, file, sort: str, pager: bool | None) -> None:
+    """The many-convoy table of ``rows`` (sorted :class:`orbat.overview.OverviewRow`), with its note."""
     from orbat.cli.tables import plain_table
     from orbat.collector import gc_paused
-    from orbat.overview import COLUMNS, overview_rows
+    from orbat.overview import COLUMNS
 
     where = f"{file} " if file is not None else ""
-    width = out.width if sys.stdout.isatty() else None
+    width = console().width if sys.stdout.isatty() else None
     # Rows, cells and lines are many small objects that hold no cycles: the collector would only walk the
     # frame's columns again and again (a third of the table's time at 20,000 convoys).
     with gc_paused():
-        rows = overview_rows(results, sort.value)
-        note = (f"{len(rows)} convoys, sorted by {sort.value}. The details of one: orbat estimate {where}--convoy "
+        note = (f"{len(rows)} convoys, sorted by {sort}. The details of one: orbat estimate {where}--convoy "
                 "KEY (repeatable); of every convoy: --json, --jsonl or --markdown.")
         lines = [*plain_table(COLUMNS, [r.cells() for r in rows], width=width), "", note]
     _page("\n".join(lines) + "\n", pager, len(lines))
@@ -174,6 +209,49 @@ def _convoy_units(file, frame, url: str) -> dict:
 
     with open_store(url, must_exist=True) as store:
         return load_orbat(store, frame=frame, db_url=url).convoy_unit_names()
+
+
+def _print_json_pieces(blocks, options: dict, trace: str, *, jsonl: bool, indent: bool) -> None:
+    """Every convoy's JSON, made block by block (by --jobs processes) and written as it comes."""
+    from orbat.collector import gc_paused
+    from orbat.estimate_stream import json_output
+    from orbat.jsonio import write_chunks, write_json_pieces
+
+    sys.stdout.flush()
+    stream = sys.stdout.buffer
+    pieces = json_output(blocks, trace=trace, lines=jsonl, indent=indent, **options)
+    try:
+        with gc_paused():
+            if jsonl:
+                write_chunks(pieces, stream)
+            else:
+                write_json_pieces(pieces, stream, indent=indent)
+        stream.flush()
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    finally:
+        pieces.close()
+
+
+def _print_pieces(pieces, *, separator: bytes, end: bytes) -> None:
+    """Pieces that each start with ``separator`` (the first one's dropped), then ``end``, as they come."""
+    from orbat.jsonio import write_chunks
+
+    def joined():
+        first = True
+        for piece in pieces:
+            if first and piece:
+                piece, first = piece[len(separator):], False
+            yield piece
+        yield end
+
+    sys.stdout.flush()
+    try:
+        write_chunks(joined(), sys.stdout.buffer)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    finally:
+        pieces.close()
 
 
 def _print_json(estimates, trace: str, *, jsonl: bool, indent: bool) -> None:

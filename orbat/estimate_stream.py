@@ -1,0 +1,233 @@
+"""A frame's estimates a block of convoys at a time: in order in one process, or in several (``--jobs``).
+
+A convoy's estimate depends only on its own rows, its random draws only on
+its own keys: a frame cut into contiguous blocks of convoys in key order
+(:class:`ConvoyBlocks`) gives, block after block, the same estimates as one
+run over the whole frame. :class:`EstimateStream` estimates the blocks one
+after the other, so that memory is that of one block; :func:`json_output`,
+:func:`overview_rows` and :func:`markdown_output` spread the blocks over
+worker processes (:mod:`orbat.workers`) and give back the same bytes, or
+rows, as one process would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from orbat.collector import gc_paused
+from orbat.workers import PROCESS_SPARE, can_fork, free_cpus, map_blocks, stream_blocks
+
+if TYPE_CHECKING:
+    from orbat.estimate_result import ConvoyEstimate
+    from orbat.overview import OverviewRow
+
+#: Convoys estimated together when a whole file is streamed (:func:`iter_estimates`).
+STREAM_CONVOYS = 50_000
+#: From this many convoys on, ``--jobs`` left to itself uses more than one process (when CPUs are free):
+#: below it, forking and copying cost more than the second CPU saves (docs/performance.md, "Both CPUs").
+PARALLEL_CONVOYS = 5_000
+#: Processes ``--jobs`` left to itself uses at most.
+AUTO_JOBS = 4
+#: Blocks of convoys per process with ``--jobs``: more even out a CPU the machine slows, but each block costs
+#: its own rule tables and trace entries (4 a process: +15-25 % CPU time against one block, measured).
+BLOCKS_PER_JOB = 2
+#: Convoys a block holds at least with ``--jobs`` (a smaller block costs more in fixed costs than it evens out).
+MIN_BLOCK = 1_000
+
+
+class ConvoyBlocks:
+    """A frame's convoys, in key order, cut into contiguous blocks of ``block`` convoys.
+
+    ``convoys`` is how many distinct keys the frame has, ``estimated`` how
+    many of them get an estimate (a key with loss rows only has none);
+    ``frame_of(b)`` is the rows of block ``b``.
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        from orbat.convoy import CONVOY_EVENTS, convoy_keys
+
+        keys = convoy_keys(frame).to_numpy(dtype=object).astype(str)
+        distinct = np.unique(keys)
+        self._index = np.searchsorted(distinct, keys) if len(keys) else np.zeros(0, dtype=np.int64)
+        self.convoys = len(distinct)
+        # Keys with a row that describes a convoy (what orbat.convoy.aggregate_convoys estimates).
+        codes, uniques = pd.factorize(frame["event"].to_numpy(dtype=object))
+        describes = np.array([u in CONVOY_EVENTS for u in uniques] + [True], dtype=bool)  # (NA: a sighting)
+        self.estimated = len(np.unique(self._index[describes[codes]]))
+        self._frame: pd.DataFrame | None = frame
+        self.cut(STREAM_CONVOYS)
+
+    def cut(self, block: int) -> None:
+        """Blocks of ``block`` convoys from now on (``blocks`` says how many)."""
+        self.block = max(1, block)
+        self._part = self._index // self.block
+        self.blocks = max(1, -(-self.convoys // self.block))
+
+    def frame_of(self, b: int) -> pd.DataFrame:
+        """The rows of block ``b``'s convoys (the whole frame when there is one block)."""
+        if self.blocks == 1:
+            return self._frame
+        return self._frame[self._part == b]
+
+    def estimate(self, b: int, *, release: bool = False, **options) -> list[ConvoyEstimate]:
+        """Block ``b``'s estimates (:func:`orbat.estimate.estimate_convoys`); ``release``: the frame is not needed after."""
+        from orbat.estimate import estimate_convoys
+
+        frame = self.frame_of(b)
+        if release:
+            self._frame = None
+        return estimate_convoys(frame, **options) if self.blocks == 1 or len(frame) else []
+
+
+class EstimateStream:
+    """Every convoy's estimate of a frame, in convoy key order, estimated a block of convoys at a time.
+
+    The same estimates as :func:`orbat.estimate.estimate_convoys` (a convoy's
+    estimate depends on its own rows only, its draws on its own keys), but
+    the estimator's working memory is that of one block of ``block``
+    convoys, and each block's run is let go once its convoys are taken:
+    200,000 convoys stream in about the memory of 50,000. The first block
+    is estimated when the stream is made (``first``); ``blocks`` says how
+    many there are (one: ``first`` is every convoy). Iterate it once.
+    """
+
+    def __init__(self, frame: pd.DataFrame, catalog, doctrine=None, *, samples: int = 200, seed: int = 0,
+                 block: int | None = None):
+        self._options = {"catalog": catalog, "doctrine": doctrine, "samples": samples, "seed": seed}
+        self._cut = ConvoyBlocks(frame)
+        self._cut.cut(block or STREAM_CONVOYS)
+        self.blocks = self._cut.blocks
+        self.first = self._estimate(0)
+
+    def _estimate(self, b: int) -> list[ConvoyEstimate]:
+        return self._cut.estimate(b, release=b == self.blocks - 1, **self._options)
+
+    def __iter__(self) -> Iterator[ConvoyEstimate]:
+        first, self.first = self.first, []
+        yield from _taken(first)
+        for b in range(1, self.blocks):
+            yield from _taken(self._estimate(b))
+
+
+def iter_estimates(frame: pd.DataFrame, catalog, doctrine=None, *, samples: int = 200, seed: int = 0,
+                   block: int | None = None) -> Iterator[ConvoyEstimate]:
+    """Every convoy's estimate, in convoy key order, ``block`` convoys estimated at a time (see :class:`EstimateStream`)."""
+    return iter(EstimateStream(frame, catalog, doctrine, samples=samples, seed=seed, block=block))
+
+
+def _taken(estimates: list[ConvoyEstimate]) -> Iterator[ConvoyEstimate]:
+    """The estimates one by one, each let go of once taken: what it cached for its JSON goes with it."""
+    for i in range(len(estimates)):
+        estimate, estimates[i] = estimates[i], None
+        yield estimate
+
+
+# --- the same in several processes (--jobs) ---------------------------------------------------------
+
+
+def job_count(requested: int | None, convoys: int, *, pays: bool = True) -> int:
+    """Processes to estimate ``convoys`` convoys in: ``requested``, or, left to orbat, what pays.
+
+    More than one only with ``fork`` (:func:`orbat.workers.can_fork`),
+    from :data:`PARALLEL_CONVOYS` convoys on, and as many as
+    :func:`orbat.workers.free_cpus` finds free (at most :data:`AUTO_JOBS`; the
+    load average below the CPUs less :data:`orbat.workers.PROCESS_SPARE`).
+    ``pays=False``: the output has little per-convoy work besides the
+    estimate, which has its two threads already (the many-convoy table: no
+    faster in two processes, measured), so one unless ``requested``.
+    """
+    if not can_fork():
+        return 1
+    if requested is not None:
+        return max(1, requested)
+    if convoys < PARALLEL_CONVOYS or not pays:
+        return 1
+    return max(1, min(free_cpus(AUTO_JOBS, spare=PROCESS_SPARE), convoys // PARALLEL_CONVOYS))
+
+
+def cut_for(blocks: ConvoyBlocks, jobs: int, block: int | None = None) -> int:
+    """Cut ``blocks`` for ``jobs`` processes; returns how many processes get a block.
+
+    ``block`` convoys a block; by default :data:`BLOCKS_PER_JOB` blocks a
+    process (each process takes the next free block: small blocks even out
+    a CPU the machine's other work slows), of :data:`MIN_BLOCK` to
+    :data:`STREAM_CONVOYS` convoys. One process: one block of up to
+    :data:`STREAM_CONVOYS`, as :class:`EstimateStream`.
+    """
+    if block is None:
+        share = -(-blocks.convoys // (max(jobs, 1) * BLOCKS_PER_JOB)) if jobs > 1 else STREAM_CONVOYS
+        block = min(STREAM_CONVOYS, max(MIN_BLOCK, share))
+    blocks.cut(block)
+    return max(1, min(jobs, blocks.blocks))
+
+
+def json_output(blocks: ConvoyBlocks, catalog, doctrine=None, *, samples: int = 200, seed: int = 0,
+                trace: str = "best", lines: bool = False, indent: bool = False,
+                jobs: int = 1) -> Iterator[bytes]:
+    """Every convoy's JSON, in key order: the pieces of :func:`orbat.jsonio.json_pieces` (``lines``: of
+    :func:`orbat.jsonio.jsonl_pieces`), made block by block in ``jobs`` processes.
+
+    Cut ``blocks`` first (:func:`cut_for`). The bytes are the same whatever
+    ``jobs`` and the block size are.
+    """
+    from orbat.jsonio import json_pieces, jsonl_pieces
+
+    options = {"catalog": catalog, "doctrine": doctrine, "samples": samples, "seed": seed}
+
+    def make(b: int) -> Iterator[bytes]:
+        with gc_paused():
+            estimates = blocks.estimate(b, release=b == blocks.blocks - 1, **options)
+            objects = (e.to_dict(trace) for e in _taken(estimates))
+            yield from jsonl_pieces(objects) if lines else json_pieces(objects, indent=indent)
+
+    return stream_blocks(blocks.blocks, jobs, make)
+
+
+def overview_rows(blocks: ConvoyBlocks, catalog, doctrine=None, *, samples: int = 200, seed: int = 0,
+                  sort: str = "convoy", jobs: int = 1) -> list[OverviewRow]:
+    """Every convoy's row of the many-convoy table, sorted (:func:`orbat.overview.overview_rows`), the
+    blocks estimated in ``jobs`` processes (cut ``blocks`` first: :func:`cut_for`)."""
+    from orbat.overview import overview_rows as sorted_rows
+
+    options = {"catalog": catalog, "doctrine": doctrine, "samples": samples, "seed": seed}
+
+    def make(b: int) -> list[OverviewRow]:
+        with gc_paused():
+            return [e.overview_row for e in blocks.estimate(b, release=b == blocks.blocks - 1, **options)]
+
+    with gc_paused():
+        return sorted_rows([_Made(row) for rows in map_blocks(blocks.blocks, jobs, make) for row in rows], sort)
+
+
+class _Made:
+    """A row already made, as :func:`orbat.overview.overview_rows` takes it (an ``overview_row``)."""
+
+    __slots__ = ("overview_row",)
+
+    def __init__(self, row: OverviewRow):
+        self.overview_row = row
+
+
+def markdown_output(blocks: ConvoyBlocks, catalog, doctrine=None, *, samples: int = 200, seed: int = 0,
+                    jobs: int = 1) -> Iterator[bytes]:
+    """Every convoy's written assessment (:func:`orbat.report.markdown_assessment`) as UTF-8, each but the
+    first after a blank line, the blocks made in ``jobs`` processes (cut ``blocks`` first: :func:`cut_for`).
+
+    Each piece starts with its blank line (``b"\\n\\n"``); drop the first
+    one's (as :func:`orbat.jsonio.write_json_pieces` drops a separator).
+    """
+    from orbat.estimate_result import to_dicts
+    from orbat.report import markdown_assessment
+
+    options = {"catalog": catalog, "doctrine": doctrine, "samples": samples, "seed": seed}
+
+    def make(b: int) -> Iterator[bytes]:
+        frame = blocks.frame_of(b)  # an assessment reads its convoy's rows: those of its block are enough
+        for data in to_dicts(blocks.estimate(b, **options)):
+            yield ("\n\n" + markdown_assessment(data, frame).rstrip()).encode()
+
+    return stream_blocks(blocks.blocks, jobs, make)
