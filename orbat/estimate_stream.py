@@ -214,14 +214,14 @@ class _Made:
 
 def markdown_output(blocks: ConvoyBlocks, catalog, doctrine=None, *, samples: int = 200, seed: int = 0,
                     jobs: int = 1) -> Iterator[bytes]:
-    """Every convoy's written assessment (:func:`orbat.report.markdown_assessment`) as UTF-8, each but the
+    """Every convoy's written assessment (:func:`orbat.assessment.markdown_assessment`) as UTF-8, each but the
     first after a blank line, the blocks made in ``jobs`` processes (cut ``blocks`` first: :func:`cut_for`).
 
     Each piece starts with its blank line (``b"\\n\\n"``); drop the first
     one's (as :func:`orbat.jsonio.write_json_pieces` drops a separator).
     """
+    from orbat.assessment import markdown_assessment
     from orbat.estimate_result import to_dicts
-    from orbat.report import markdown_assessment
 
     options = {"catalog": catalog, "doctrine": doctrine, "samples": samples, "seed": seed}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,6 +115,16 @@ def words_of(text: str) -> tuple[str, ...]:
     return tuple(re.findall(r"[a-z0-9]+", plain))
 
 
+def _ends(words: tuple[str, ...], phrase: tuple[str, ...]) -> Iterator[int]:
+    """The end (exclusive) of each place ``phrase`` occurs in ``words``, last first."""
+    if phrase[0] not in words:
+        return
+    n = len(phrase)
+    for start in range(len(words) - n, -1, -1):
+        if words[start:start + n] == phrase:
+            yield start + n
+
+
 def _find(words: tuple[str, ...], phrase: tuple[str, ...]) -> int:
     """The end (exclusive) of the last place ``phrase`` occurs in ``words``, or -1."""
     if phrase[0] not in words:
@@ -185,11 +195,56 @@ def _former_names(reading: NameReading, params: Mapping[str, Any], rules: "UnitR
            "the longer phrase on a tie")
 def _echelon_word(reading: NameReading, params: Mapping[str, Any], rules: "UnitRules") -> None:
     for text in reading.texts:
-        found = rules.echelon_of(text, params)
+        passed: list[tuple[str, str]] = []
+        found = rules.echelon_of(text, params, passed=passed)
+        for phrase, branch in passed if found is None else ():
+            reading.reasons.append(f"echelon-word: {phrase!r} in {text!r} qualifies the branch {branch!r} "
+                                   "that follows it, so it is no echelon")
         if found is not None:
             reading.echelon, phrase = found
             reading.reasons.append(f"echelon-word: {phrase!r} in {text!r} -> {reading.echelon}")
             return
+
+
+@name_rule("group-of-forces", "a group of forces ('Southern Group of Forces', 'Group of Soviet Forces in "
+           "Germany', 'Gruppirovka voysk') groups armies: the echelon of the parameters, unless an echelon "
+           "word before it names a unit of the group ('1st Battalion of the Southern Group of Forces')")
+def _group_of_forces(reading: NameReading, params: Mapping[str, Any], rules: "UnitRules") -> None:
+    groups, services, gap, echelon = _grouping_params(params)
+    for text in reading.texts:
+        words = words_of(text)
+        for i, word in enumerate(words):
+            if word not in groups:
+                continue
+            rest = words[i + 1:]
+            rest = rest[1:] if rest[:1] == ("of",) else rest
+            service = next((w for w in rest[:gap + 1] if w in services), None)
+            if service is None:
+                continue
+            before = " ".join(words[:i])
+            if before and rules.echelon_of(before) is not None:
+                return  # a unit of the group: its own echelon word decided
+            was = f" (not {reading.echelon})" if reading.echelon and reading.echelon != echelon else ""
+            reading.echelon = echelon
+            reading.reasons.append(f"group-of-forces: {word!r} of {service!r} in {text!r} is a group of "
+                                   f"forces, a grouping of armies -> {echelon}{was}")
+            return
+
+
+def _grouping_params(params: Mapping[str, Any]) -> tuple[set[str], set[str], int, str]:
+    def words(key: str) -> set[str]:
+        found = params.get(key)
+        if not isinstance(found, list) or not found or not all(isinstance(w, str) and len(words_of(w)) == 1
+                                                                for w in found):
+            raise InvalidUnits(f"unit rule 'group-of-forces': params.{key} must be a list of single words")
+        return {words_of(w)[0] for w in found}
+
+    gap, echelon = params.get("gap", 2), params.get("echelon")
+    if not isinstance(gap, int) or isinstance(gap, bool) or not 0 <= gap <= 5:
+        raise InvalidUnits("unit rule 'group-of-forces': params.gap must be a whole number from 0 to 5")
+    if echelon not in ECHELONS:
+        raise InvalidUnits(f"unit rule 'group-of-forces': params.echelon must be one of {', '.join(ECHELONS)}")
+    return words("groups"), words("services"), gap, echelon
 
 
 @name_rule("branch-of-service", "a branch-of-service word ('Airborne Forces', 'Railway Troops') names a "
@@ -269,11 +324,14 @@ class UnitRules:
         if unknown:
             raise InvalidUnits(f"unknown unit rule(s) {', '.join(unknown)}; known: {', '.join(NAME_RULES)}")
         self._echelon_params = next((r.params for r in self.rules if r.id == "echelon-word"), {"words": {}})
+        self._branch_params = next((r.params for r in self.rules if r.id == "branch-word"), {"words": {}})
         for rule in self.rules:  # parameters are checked on load, not on first use
             if rule.id in ("echelon-word", "branch-word", "modifier-word"):
                 _phrases(rule.params, rule.id)
             elif rule.id == "branch-of-service":
                 _service_words(rule.params)
+            elif rule.id == "group-of-forces":
+                _grouping_params(rule.params)
         bad = [e for e in _phrases(self._echelon_params, "echelon-word") if e not in ECHELONS]
         if bad:
             raise InvalidUnits(f"unit rule 'echelon-word': unknown echelon(s) {', '.join(bad)}")
@@ -286,25 +344,47 @@ class UnitRules:
             found = self._tables[key] = _phrases(params, rule_id)
         return found
 
-    def echelon_of(self, text: str, params: Mapping[str, Any] | None = None) -> tuple[str, str] | None:
+    def echelon_of(self, text: str, params: Mapping[str, Any] | None = None,
+                   passed: list[tuple[str, str]] | None = None) -> tuple[str, str] | None:
         """(echelon, the phrase that said so) for a text, or None.
 
         The unit is the first part of "1st Battalion, 423rd Regiment" (or "...
         of the 423rd"): the first part that has an echelon word decides, and
-        within it the phrase ending last wins.
+        within it the phrase ending last wins. An echelon word that qualifies
+        the word after it in a branch phrase ("Army" of "Army Aviation": an
+        English noun phrase ends with its head) is no echelon; each one
+        passed over so is added to ``passed`` as (phrase, branch phrase).
         """
         table = self.table("echelon-word", params or self._echelon_params)
+        branches = [key for phrases in self.table("branch-word", self._branch_params).values()
+                    for _, key in phrases if len(key) > 1]
         for part in designation_parts(text):
             words = words_of(part)
+            qualifiers = self._qualifiers(words, branches)
             best: tuple[int, int, str, str] | None = None
             for echelon, phrases in table.items():
                 for phrase, key in phrases:
-                    end = _find(words, key)
-                    if end >= 0 and (best is None or (end, len(key)) > (best[0], best[1])):
-                        best = (end, len(key), echelon, phrase)
+                    for end in _ends(words, key):
+                        if end - 1 in qualifiers:
+                            if passed is not None:
+                                passed.append((phrase, qualifiers[end - 1]))
+                            continue
+                        if best is None or (end, len(key)) > (best[0], best[1]):
+                            best = (end, len(key), echelon, phrase)
+                        break  # the last place it occurs is the one that can win
             if best is not None:
                 return best[2], best[3]
         return None
+
+    @staticmethod
+    def _qualifiers(words: tuple[str, ...], branches: list[tuple[str, ...]]) -> dict[int, str]:
+        """Positions of ``words`` inside a branch phrase but not at its end -> that branch phrase."""
+        out: dict[int, str] = {}
+        for key in branches:
+            for end in _ends(words, key):
+                for i in range(end - len(key), end - 1):
+                    out.setdefault(i, " ".join(key))
+        return out
 
     def read(self, written: str) -> NameReading:
         """Apply every rule, in file order, to a unit name as written."""

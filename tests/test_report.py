@@ -1,4 +1,4 @@
-"""orbat.report: report tables, CSV/JSON export, and the Markdown assessment."""
+"""orbat.report and orbat.assessment: report tables, CSV/JSON export, and the Markdown assessment."""
 
 from __future__ import annotations
 
@@ -10,21 +10,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from orbat.assessment import markdown_assessment, md_escape
 from orbat.errors import OrbatError, UsageError
 from orbat.report import (
     TABLES,
     build_report,
     csv_text,
     export_report,
-    markdown_assessment,
-    md_escape,
     probability_words,
     report_format,
     write_report,
 )
 from orbat.sightings import COLUMNS, read_sightings
 from orbat.store import open_store
-
 
 CONVOY = "bamako-2025-01-17"
 HOSTILE = ['=HYPERLINK("http://evil")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tx", "\rcr", "#N/A"]

@@ -104,7 +104,48 @@ ENTRY_ENTITY = {
     "bk-16": "120308",
     "magura-v5": "120700",  # Unmanned Surface Water Vehicle
     "sea-baby": "120700",
+    "zubr-hovercraft": "120308",  # Landing Craft (air cushion)
+    # Crew-served ATGM launchers (counted with towed weapons) and ATGM carriers: Antitank Missile Launcher.
+    **{k: "111200" for k in ("fagot", "javelin", "kokon", "konkurs", "kornet", "metis", "nlaw", "stugna-p",
+                             "9p148-konkurs", "9p149-shturm-s")},
+    "bs-3": "110000", "d-44": "110000",  # field guns, not howitzers
+    "2b16": "110000", "2s23": "110000", "2s34": "110000", "2s42-lotos": "110000",  # gun-mortars
+    "2a29-mt-12r": "110600",  # Antitank Gun
+    # Ballistic and coastal anti-ship missiles counted with rocket artillery: Surface-to-Surface Missile Launcher.
+    **{k: "111300" for k in ("iskander", "tochka-u", "bal", "bastion-p", "neptune")},
+    "prp-3": "120101", "m3-bradley": "120101", "brm-3k": "120101",  # tracked recon, as brm-1k
+    "generic-afv": "120100",  # Armored Vehicle
+    **{k: "130100" for k in ("biber", "m60-avlb", "mtu-20", "mt-55a")},  # Bridge (armoured bridge layers)
+    "tmm-3m2": "130200",  # Bridge Mounted on Utility Vehicle
+    "gsp-55": "131600", "pmm-2": "131600",  # Ferry Transporter
+    **{k: "130902" for k in ("bmr-2", "m1150-abv", "leopard-2r")},  # Mine Clearing Equipment on Tank Chassis
+    "m58-miclic": "130901",  # Mine Clearing Equipment / Trailer Mounted
+    "ur-67": "130900", "ur-83p": "130900",  # Mine Clearing Equipment
+    "umz": "131001",  # Mine Laying Equipment on Utility Vehicle
+    "bat-m": "131100",  # Dozer
+    "pzm-2": "130800", "mdk-3": "130800",  # Earthmover (trench diggers)
+    **{k: "120300" for k in ("bergepanzer-2", "bergepanzer-3", "m88", "wisent")},  # Tank Recovery Vehicle
+    "brem-2": "120100", "brem-d": "120100",  # IFV/APC-based recovery: Armored Vehicle, as brem-l
+    "fuel-train": "150200",  # Train / Railcar
+    "fv104-samaritan": "120104",  # Armored Personnel Carrier Ambulance
+    "k-53949-linza": "120107",  # Armored Protected Vehicle Medical Evacuation, as linza
+    "ap-2-emergency-room": "140200",  # Utility Vehicles / Medical
+    **{k: "110104" for k in ("f-16", "mig-31", "mirage-2000", "su-30", "su-57")},  # Fixed-Wing / Fighter
+    **{k: "110103" for k in ("tu-160", "tu-22m3", "tu-95ms")},  # Fixed-Wing / Bomber
+    "a-50": "110116",  # Airborne Early Warning
+    "il-22m": "110115",  # Airborne Command Post
+    "be-12": "110118",  # Antisubmarine Warfare
+    "yak-52": "110112",  # Trainer
+    "r18-octocopter": "110400", "poseidon-h10": "110400", "weaponised-vtol": "110400",  # VT-UAV
 }
+
+# Categories the standard has no fitting symbol for: electronic warfare, motorcycles and quads, technicals,
+# unmanned ground vehicles. Entries of the other categories have a code, but for these, which have none
+# either (workshops, trailers, rocket reloaders, generic boats, barges and pinasses, unarmoured command
+# posts and drone control stations: 2525D's command and control vehicle is an armoured one).
+NO_SYMBOL_CATEGORIES = {"ew", "motorcycle", "technical", "ugv"}
+NO_SYMBOL = {"generic-workshop", "mrs-ar", "mto-80", "mto-ag", "mto-at", "mto-ub1", "generic-trailer", "tzm-t",
+             "9t452", "boat", "motorboat", "pinasse", "river-barge", "ks-701-tunets"}
 
 CATALOG = load_catalog()
 ENTRIES = [CATALOG.get(i) for i in CATALOG.entries]
@@ -142,3 +183,17 @@ def test_every_listed_exception_is_coded():
     for entry_id in ENTRY_ENTITY:
         assert entry_id in by_id, f"{entry_id} is not in the catalog"
         assert by_id[entry_id].sidc is not None, f"{entry_id} has no sidc"
+
+
+def test_every_entry_with_a_fitting_symbol_has_one():
+    """A new catalog entry without a sidc fails here, unless the standard has nothing that fits it."""
+    missing = [e.id for e in ENTRIES if e.sidc is None and e.category not in NO_SYMBOL_CATEGORIES
+               and e.id not in NO_SYMBOL and not (e.category == "command" and not e.armoured)]
+    assert missing == []
+
+
+def test_no_symbol_is_given_where_the_standard_has_none():
+    by_id = {e.id: e for e in ENTRIES}
+    assert all(by_id[i].sidc is None for i in NO_SYMBOL)
+    assert all(e.sidc is None for e in ENTRIES if e.category in NO_SYMBOL_CATEGORIES)
+    assert all(e.sidc is None or e.sidc[10:16] != "120102" for e in ENTRIES if not e.armoured)

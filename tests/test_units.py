@@ -108,6 +108,89 @@ def test_the_service_words_are_data(tmp_path):
         load_unit_rules([path])
 
 
+# An echelon word that qualifies the next word of a branch phrase is no echelon ("Army Aviation" is the arm of
+# helicopters); one at the end of a branch phrase still is ("Control Brigade", "Guard Battalion").
+QUALIFIER_CASES = [
+    ("Army Aviation", None, "army-aviation"),
+    ("Army Aviation of the Ground Forces", None, "army-aviation"),
+    ("Russian Army Aviation", None, "army-aviation"),
+    ("Army Aviation Command", "command", "army-aviation"),
+    ("11th Army Aviation Brigade", "brigade", "army-aviation"),
+    ("155th Control Brigade", "brigade", "command"),
+    ("Guard Battalion", "battalion", "security"),
+    ("20th Guards Combined Arms Army", "army", "combined-arms"),
+    ("Leningrad Military District", "region", "combined-arms"),
+]
+
+
+@pytest.mark.parametrize("written, echelon, branch", QUALIFIER_CASES, ids=[c[0] for c in QUALIFIER_CASES])
+def test_an_echelon_word_qualifying_a_branch_is_no_echelon(rules, written, echelon, branch):
+    reading = rules.read(written)
+    assert (reading.echelon, reading.branch) == (echelon, branch), reading.reasons
+    passed = [r for r in reading.reasons if "qualifies the branch" in r]
+    assert bool(passed) == (echelon is None), reading.reasons  # said when it decided
+
+
+_BRANCH_PHRASES = sorted({p for p in ("army aviation", "control brigade", "guard battalion", "motor rifle",
+                                      "combined arms", "anti-tank", "air defence", "electronic warfare")})
+
+
+@settings(max_examples=60, deadline=None)
+@given(number=st.integers(1, 999), branch=st.sampled_from(_BRANCH_PHRASES),
+       echelon=st.sampled_from(["Brigade", "Regiment", "Battalion", "Division", "Company"]))
+def test_the_echelon_word_at_the_end_decides_whatever_branch_comes_before(rules, number, branch, echelon):
+    reading = rules.read(f"{number}th {branch.title()} {echelon}")
+    assert reading.echelon == echelon.lower(), reading.reasons
+
+
+# A group of forces (gruppirovka voysk) groups armies: army-group, unless it is the parent of a named unit.
+GROUPING_CASES = [
+    ("Southern Group of Forces", "army-group"),
+    ("Joint Group of Forces", "army-group"),
+    ("Group of Soviet Forces in Germany", "army-group"),
+    ("Northern Group of Troops", "army-group"),
+    ("Группировка войск «Юг»", "army-group"),
+    ("Группа советских войск в Германии", "army-group"),
+    ("1st Battalion of the Southern Group of Forces", "battalion"),
+    ("Wagner Group", "regiment"),
+    ("Battle Group Centre", "regiment"),
+]
+
+
+@pytest.mark.parametrize("written, echelon", GROUPING_CASES, ids=[c[0] for c in GROUPING_CASES])
+def test_a_group_of_forces_is_an_army_group(rules, written, echelon):
+    reading = rules.read(written)
+    assert reading.echelon == echelon, reading.reasons
+    said = [r for r in reading.reasons if r.startswith("group-of-forces:")]
+    assert bool(said) == (echelon == "army-group"), reading.reasons
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(st.characters(whitelist_categories=("Lu", "Ll")), min_size=1, max_size=12))
+def test_any_named_group_of_forces_is_an_army_group(rules, word):
+    from orbat.unit_rules import ECHELONS
+
+    words = words_of(word)
+    reading = rules.read(f"{word} Group of Forces")
+    if rules.echelon_of(word) is None and not {"group", "of", "forces"} & set(words):
+        assert reading.echelon == "army-group", reading.reasons
+    assert reading.echelon in ECHELONS
+
+
+def test_the_group_of_forces_rule_checks_its_parameters(tmp_path):
+    from orbat.units import InvalidUnits
+
+    path = tmp_path / "r.yaml"
+    good = "rules:\n  - id: group-of-forces\n    params:\n      groups: [group]\n      services: [forces]\n"
+    path.write_text(good + "      echelon: army\n", encoding="utf-8")
+    assert load_unit_rules([path]).read("Southern Group of Forces").echelon == "army"
+    for bad, what in ((good + "      echelon: horde\n", "echelon"), (good + "      echelon: army\n      gap: 9\n", "gap"),
+                      (good.replace("[group]", "[battle group]") + "      echelon: army\n", "groups")):
+        path.write_text(bad, encoding="utf-8")
+        with pytest.raises(InvalidUnits, match=f"group-of-forces.*{what}"):
+            load_unit_rules([path])
+
+
 def test_a_former_affiliation_is_a_note_not_a_name(rules):
     reading = rules.read("4th Separate Motor Rifle Brigade (ex-LNR)")
     assert reading.name == "4th Separate Motor Rifle Brigade"

@@ -161,7 +161,7 @@ def estimate(
         _print_json(_drained(results), level, jsonl=jsonl, indent=indent or (json_ and sys.stdout.isatty()))
         return
     if markdown:
-        from orbat.report import markdown_assessment
+        from orbat.assessment import markdown_assessment
 
         typer.echo("\n\n".join(markdown_assessment(data, frame).rstrip() for data in to_dicts(results)))
         return
