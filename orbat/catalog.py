@@ -27,6 +27,9 @@ from orbat.datafiles import RACY_SECONDS, cached_data, catalog_dirs, parse_entry
 from orbat.errors import InvalidCatalog, UnknownEquipment
 from orbat.names import MAX_NAME_LENGTH, NameIndex, normalize_name
 
+#: A user's words for the resolution steps, in a catalog folder (:attr:`Catalog.resolution_files`).
+RESOLUTION_FILE = "resolution.yaml"
+
 if TYPE_CHECKING:
     from orbat.resolution import Resolution
 
@@ -276,14 +279,17 @@ class Catalog(NameIndex[EquipmentType]):
 
     @property
     def rules(self):
-        """The compiled words and patterns of the resolution pipeline."""
+        """The compiled words and patterns of the resolution pipeline: the bundled ones, with the words of
+        the ``resolution.yaml`` files of the catalog's other folders added (:attr:`resolution_files`)."""
         if self._rules is None:
-            from orbat.resolution import bundled_rules
+            from orbat.resolution_rules import extended_rules
 
-            self._rules = bundled_rules()
+            self._rules = extended_rules(self.resolution_files)
         return self._rules
 
     _rules = None
+    #: A user's ``resolution.yaml`` files (beside the database, in ``--catalog`` folders), in load order.
+    resolution_files: tuple[Path, ...] = ()
 
     def resolve(self, name: str) -> EquipmentType:
         """The entry a name resolves to; :class:`UnknownEquipment` with suggestions if none."""
@@ -365,10 +371,15 @@ def load_catalog(extra: Iterable[str | os.PathLike] = (), db_url: str | None = N
     combined catalog is cached (:func:`orbat.datafiles.cached_data`): while
     no file changes, it loads as plain JSON, without YAML or pydantic.
     """
-    files = [path for source in catalog_dirs(db_url, extra) for path in _equipment_files(source)]
+    sources = catalog_dirs(db_url, extra)
+    files = [path for source in sources for path in _equipment_files(source)]
     data = cached_data("catalog", files, lambda: _build(files).snapshot(files),
                        lambda cached: _valid_snapshot(cached, len(files)), _SCHEMA_CODE)
-    return Catalog.from_snapshot(data, files)
+    catalog = Catalog.from_snapshot(data, files)
+    # The words a user adds to the resolution steps: a resolution.yaml in a catalog folder after ours.
+    catalog.resolution_files = tuple(source / RESOLUTION_FILE for source in sources[1:]
+                                     if source.is_dir() and (source / RESOLUTION_FILE).is_file())
+    return catalog
 
 
 def _build(files: list[Path]) -> Catalog:

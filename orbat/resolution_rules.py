@@ -11,10 +11,13 @@ compiles them once per version of the file.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
+
+from anyascii import anyascii
 
 from orbat.datafiles import bundled_catalog_dir, cached_data
 from orbat.resolution import _descriptor_key
@@ -146,7 +149,35 @@ def _words(options: Iterable[str]) -> str:
     return "|".join(r"[\s-]+".join(re.escape(w) for w in re.split(r"[\s-]+", o.strip())) for o in ordered)
 
 
+#: The word lists the steps look for in a name (each also in Latin letters: see :func:`_latin_too`).
+_WORD_LISTS = ("year_markers", "unknown_markers", "unknown_suffixes", "alternative_separators", "with_words",
+               "based_on_words", "for_words", "makers")
+
+
+def _latin(text: str) -> str:
+    """Text as the steps see a name: NFKC, any script transliterated (``«`` is ``<<``), spaces as written."""
+    return anyascii(unicodedata.normalize("NFKC", text))
+
+
+def _latin_too(rules: ResolutionWords) -> ResolutionWords:
+    """The rules with each word also in Latin letters, as the steps read names.
+
+    The search transliterates a name before any step reads it ("неизвестный
+    Т-72" is "neizvestnyi T-72"), so a word written in Cyrillic
+    ("неизвестный", " или ", "с") only ever matches in its Latin form. The
+    words stay as written too (what the docs and ``model_dump`` show).
+    """
+    def both(words: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*words, *(_latin(w) for w in words)]))
+
+    lists = {name: both(getattr(rules, name)) for name in _WORD_LISTS}
+    quotes = "".join(dict.fromkeys(rules.quotes + "".join(_latin(c) for c in rules.quotes)))
+    descriptors = tuple(replace(d, words=both(d.words)) for d in rules.descriptors)
+    return replace(rules, quotes=quotes, descriptors=descriptors, **lists)
+
+
 def _compile(rules: ResolutionWords) -> _Compiled:
+    rules = _latin_too(rules)
     q = re.escape(rules.quotes)
     desc_cats: dict[str, frozenset[str]] = {}
     desc_of: dict[str, Descriptor] = {}
@@ -154,7 +185,6 @@ def _compile(rules: ResolutionWords) -> _Compiled:
         for w in d.words:
             desc_cats[_descriptor_key(w)] = frozenset(d.categories)
             desc_of[_descriptor_key(w)] = d
-    all_words = [w for d in rules.descriptors for w in d.words]
     return _Compiled(
         rules=rules,
         counter=re.compile(rules.counter, re.IGNORECASE),
@@ -229,13 +259,14 @@ _SCHEMA_CODE = tuple(Path(__file__).with_name(n) for n in
                      ("resolution_rules.py", "resolution_schema.py", "resolution.py", "catalog.py"))
 
 
-def cached_words(path: Path) -> ResolutionWords:
-    """A rules file, validated (:func:`load_resolution_rules`) or from the cache of its validated form."""
+def cached_words(path: Path, extensions: tuple[Path, ...] = ()) -> ResolutionWords:
+    """A rules file with the words of ``extensions`` added, validated (:func:`load_resolution_rules`) or
+    from the cache of its validated form."""
 
     def validated() -> dict:
         from orbat.resolution_schema import load_resolution_rules
 
-        return load_resolution_rules(path).model_dump(mode="json")
+        return load_resolution_rules(path, extensions).model_dump(mode="json")
 
     def readable(data: object) -> bool:
         try:
@@ -244,7 +275,8 @@ def cached_words(path: Path) -> ResolutionWords:
             return False
         return True
 
-    return ResolutionWords.from_data(cached_data("resolution", [path], validated, readable, _SCHEMA_CODE))
+    return ResolutionWords.from_data(cached_data("resolution", [path, *extensions], validated, readable,
+                                                 _SCHEMA_CODE))
 
 
 @lru_cache(maxsize=4)
@@ -256,6 +288,22 @@ def bundled_rules() -> _Compiled:
     """The bundled rules, compiled once per version of the file."""
     path = bundled_catalog_dir() / RESOLUTION_FILE
     return _bundled_compiled(path.stat().st_mtime_ns)
+
+
+def extended_rules(extensions: Iterable[Path]) -> _Compiled:
+    """The bundled rules with the words of a user's ``resolution.yaml`` files added (in order), compiled
+    once per version of the files; the bundled rules alone when there are none."""
+    extensions = tuple(Path(p) for p in extensions)
+    if not extensions:
+        return bundled_rules()
+    stats = tuple((str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size) for p in extensions)
+    bundled = bundled_catalog_dir() / RESOLUTION_FILE
+    return _extended_compiled(bundled.stat().st_mtime_ns, stats)
+
+
+@lru_cache(maxsize=4)
+def _extended_compiled(mtime_ns: int, stats: tuple[tuple[str, int, int], ...]) -> _Compiled:
+    return _compile(cached_words(bundled_catalog_dir() / RESOLUTION_FILE, tuple(Path(s[0]) for s in stats)))
 
 
 def __getattr__(name: str):

@@ -104,10 +104,74 @@ class ResolutionRules(BaseModel):
         return next(s for s in self.steps if s.id == step_id)
 
 
-def load_resolution_rules(path: Path | None = None) -> ResolutionRules:
-    """Read and validate the pipeline's words and patterns (the bundled file unless ``path``)."""
-    path = path or bundled_catalog_dir() / RESOLUTION_FILE
-    return parse_model_file(path, ResolutionRules)
+#: The word lists a user's ``resolution.yaml`` adds words to (the steps, their costs and patterns are ours).
+EXTENDABLE_LISTS: tuple[str, ...] = (
+    "year_markers", "unknown_markers", "unknown_suffixes", "alternative_separators", "with_words",
+    "based_on_words", "for_words", "makers", "maker_categories", "kits", "weapon_categories",
+)
+
+
+class ResolutionExtension(BaseModel):
+    """A user's ``resolution.yaml`` (beside the database or in a ``--catalog`` folder): words added to ours.
+
+    Each list's words are added after the bundled ones, ``quotes`` adds
+    quote characters, ``descriptors`` adds descriptors, and
+    ``category_entries`` sets the fallback entry of a category.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quotes: str = ""
+    year_markers: tuple[str, ...] = ()
+    unknown_markers: tuple[str, ...] = ()
+    unknown_suffixes: tuple[str, ...] = ()
+    alternative_separators: tuple[str, ...] = ()
+    with_words: tuple[str, ...] = ()
+    based_on_words: tuple[str, ...] = ()
+    for_words: tuple[str, ...] = ()
+    makers: tuple[str, ...] = ()
+    maker_categories: tuple[str, ...] = ()
+    kits: tuple[str, ...] = ()
+    weapon_categories: tuple[str, ...] = ()
+    descriptors: tuple[DescriptorSchema, ...] = ()
+    category_entries: dict[str, str] = {}
+
+    @field_validator(*EXTENDABLE_LISTS)
+    @classmethod
+    def _words(cls, words: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not w.strip() for w in words):
+            raise ValueError("a word is empty")
+        return words
+
+
+def load_resolution_rules(path: Path | None = None, extensions: tuple[Path, ...] = ()) -> ResolutionRules:
+    """Read and validate the pipeline's words and patterns (the bundled file unless ``path``), with the
+    words of each of ``extensions`` (:class:`ResolutionExtension`) added, in order.
+
+    A problem in an extension names that file (and the field): the bundled
+    rules are valid, so what fails after adding its words is its doing.
+    """
+    rules = parse_model_file(path or bundled_catalog_dir() / RESOLUTION_FILE, ResolutionRules)
+    for extension in extensions:
+        added = parse_model_file(extension, ResolutionExtension)
+        data = rules.model_dump(mode="json")
+        for name in EXTENDABLE_LISTS:
+            data[name] = list(dict.fromkeys([*data[name], *getattr(added, name)]))
+        data["quotes"] += "".join(c for c in dict.fromkeys(added.quotes) if c not in data["quotes"])
+        data["descriptors"] += [d.model_dump(mode="json") for d in added.descriptors]
+        data["category_entries"].update(added.category_entries)
+        rules = _validated(extension, data)
+    return rules
+
+
+def _validated(path: Path, data: dict) -> ResolutionRules:
+    from pydantic import ValidationError
+
+    try:
+        return ResolutionRules.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{path}: {pydantic_location(e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors()]
+        raise InvalidCatalog("\n".join(lines)) from None
 
 
 def parse_model_file(path: Path, model: type[BaseModel]) -> BaseModel:

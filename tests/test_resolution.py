@@ -342,3 +342,92 @@ def test_each_step_example_does_what_it_says(catalog, spec):
     source, _, target = spec["example"].partition(" -> ")
     resolution = catalog.explain(source)
     assert resolution.entry is not None and spec["id"] in resolution.how, (spec["example"], resolution.how)
+
+
+# --- words in any script; a user's own words -------------------------------------------------------
+
+
+_BUNDLED = load_resolution_rules()
+
+
+@settings(max_examples=40, deadline=None)
+@given(marker=st.sampled_from([m for m in _BUNDLED.unknown_markers if not m.startswith("(")]),
+       name=st.sampled_from(["T-72", "Т-72", "BMP-2", "БМП-2", "Ural-4320"]))
+def test_every_unknown_marker_works_in_the_script_it_is_written_in(catalog, marker, name):
+    """The steps read names in Latin letters; a word written in Cyrillic must match all the same."""
+    found = catalog.explain(f"{marker} {name}")
+    assert found.entry is not None and "unknown" in found.how, (marker, name, found)
+    assert found.entry == catalog.explain(name).entry
+
+
+@pytest.mark.parametrize("name, entry, step", [
+    ("Т-72 или Т-80", "generic-tank", "alternatives"),
+    ("БМП-2 с ЗУ-23", "zu-23-2", "with-weapon"),
+    ("2С1 «Гвоздика»", "2s1", "unquote"),
+])
+def test_cyrillic_rule_words_apply(catalog, name, entry, step):
+    found = catalog.explain(name)
+    assert (found.entry.id, step in found.how) == (entry, True), found
+
+
+def _words_beside(tmp_path, text: str) -> str:
+    (tmp_path / "catalogs").mkdir(exist_ok=True)
+    (tmp_path / "catalogs" / "resolution.yaml").write_text(text, encoding="utf-8")
+    return f"sqlite:///{tmp_path / 'orbat.db'}"
+
+
+def test_a_resolution_file_beside_the_database_adds_words(tmp_path):
+    from orbat.catalog import load_catalog
+
+    before = load_catalog()
+    assert "unknown" not in before.explain("nieznany T-72").how
+    assert before.explain("Zastava ciężarówka").entry is None
+    url = _words_beside(tmp_path, "unknown_markers: [nieznany]\nalternative_separators: [' lub ']\n"
+                                  "descriptors:\n  - {words: [ciężarówka], categories: [cargo-truck]}\n")
+    catalog = load_catalog(db_url=url)
+    found = catalog.explain("nieznany T-72")
+    assert found.entry.id == "t-72" and "unknown" in found.how
+    assert "alternatives" in catalog.explain("T-72 lub T-80").how
+    assert catalog.explain("Foo ciężarówka").entry.id == "generic-truck"
+    # ours are all still there
+    assert catalog.explain("Unknown T-80").entry.id == "t-80"
+    assert set(_BUNDLED.unknown_markers) <= set(catalog.rules.rules.unknown_markers)
+
+
+def test_a_resolution_file_in_a_catalog_folder_adds_words(tmp_path):
+    from orbat.catalog import load_catalog
+
+    (tmp_path / "resolution.yaml").write_text("unknown_markers: [nieznany]\n", encoding="utf-8")
+    (tmp_path / "equipment").mkdir()
+    assert "unknown" in load_catalog([tmp_path]).explain("nieznany T-72").how
+
+
+@pytest.mark.parametrize("text, says", [
+    ("unknown_markers: ['']\n", "unknown_markers: Value error, a word is empty"),
+    ("steps: []\n", "steps: Extra inputs are not permitted"),
+    ("descriptors:\n  - {words: [x y], categories: [spaceship]}\n", "unknown categories ['spaceship']"),
+    ("- just a list\n", "expected a mapping"),
+])
+def test_a_bad_resolution_file_names_itself_and_the_field(tmp_path, text, says):
+    from orbat.catalog import load_catalog
+    from orbat.errors import InvalidCatalog
+
+    url = _words_beside(tmp_path, text)
+    with pytest.raises(InvalidCatalog) as raised:
+        load_catalog(db_url=url).explain("nieznany T-72")
+    assert str(tmp_path / "catalogs" / "resolution.yaml") in str(raised.value)
+    assert says in str(raised.value)
+
+
+def test_the_cli_reads_the_words_beside_the_database(tmp_path):
+    from typer.testing import CliRunner
+
+    from orbat.cli import app
+
+    url = _words_beside(tmp_path, "unknown_markers: [nieznany]\n")
+    result = CliRunner().invoke(app, ["catalog", "resolve", "nieznany T-72", "--db", url, "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"unknown"' in result.output and '"t-72"' in result.output
+    bad = _words_beside(tmp_path, "unknown_markers: ['']\n")
+    result = CliRunner().invoke(app, ["catalog", "resolve", "nieznany T-72", "--db", bad])
+    assert result.exit_code != 0 and "a word is empty" in result.output and "Traceback" not in result.output
