@@ -31,7 +31,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
@@ -200,6 +200,7 @@ class FleetEstimate:
     assumptions: str
     warnings: tuple[str, ...] = ()
     figures: dict[str, Any] = field(default_factory=dict)  #: k and m, or n1, n2, m and the split date
+    notes: tuple[str, ...] = ()  #: what else the estimate rests on (a predecessor's markings)
 
     @property
     def interval_text(self) -> str:
@@ -224,7 +225,7 @@ class FleetEstimate:
             "low": self.low, "high": self.high, "distinct": self.distinct, "evidence": list(self.evidence),
             "name": self.name, "level": self.level, "identifiers": list(self.identifiers),
             "arithmetic": self.arithmetic, "assumptions": self.assumptions, "warnings": list(self.warnings),
-            **self.figures,
+            "notes": list(self.notes), **self.figures,
         }
 
 
@@ -352,6 +353,9 @@ def fleet_estimates(
     wanted_actor = _actor_name(actor, actors) if actor is not None else None
 
     groups: dict[tuple[str, str], _Seen] = {}
+    merged: dict[tuple[str, str], set[str]] = {}  # predecessors whose markings a holder's group took
+    holders: dict[str, tuple[str, str | None]] = {}  # listed name -> (holder's name, why)
+    on = dt.date.fromisoformat(as_of) if as_of is not None else None
     rejected: list[RejectedMarking] = []
     patterns: dict[str, re.Pattern[str] | None] = {}
     if "markings" not in frame.columns:
@@ -372,9 +376,14 @@ def fleet_estimates(
             continue
         if who not in names:
             names[who] = _actor_name(None if pd.isna(who) else str(who), actors)
-        name = names[who]
+        row_actor = names[who]
+        if row_actor not in holders:
+            holders[row_actor] = _holder(row_actor, actors, on)
+        name, why = holders[row_actor]
         if wanted_actor is not None and name.casefold() != wanted_actor.casefold():
             continue
+        if why is not None:
+            merged.setdefault((name, eid), set()).add(why)
         if eid not in patterns:
             patterns[eid] = _pattern_for(catalog.entries.get(eid), serials, forced)
         pattern = patterns[eid]
@@ -402,10 +411,37 @@ def fleet_estimates(
         entry = catalog.entries.get(eid)
         label = entry.name if entry is not None else eid
         if patterns[eid] is not None:
-            estimates.append(_serial_estimate(name, eid, label, seen, level))
+            found = _serial_estimate(name, eid, label, seen, level)
         else:
-            estimates.append(_capture_recapture(name, eid, label, seen, level, split))
+            found = _capture_recapture(name, eid, label, seen, level, split)
+        if (name, eid) in merged:
+            found = replace(found, notes=tuple(sorted(merged[(name, eid)])))
+        estimates.append(found)
     return FleetResult(estimates, rejected)
+
+
+def _holder(name: str, actors: ActorList | None, on: dt.date | None) -> tuple[str, str | None]:
+    """Who holds the vehicles an actor's rows show, on ``on`` (today's successions without it), and why
+    when it is another actor.
+
+    A succession hands the vehicles over, markings and all: a marking Wagner's
+    rows show and one Africa Corps' rows show after the hand-over are the same
+    vehicle seen again, so they are one fleet (as the inventory counts them).
+    """
+    listed = actors.resolve(name) if actors is not None else None
+    if listed is None:
+        return name, None
+    holder_id = actors.successor_on(listed.id, on)
+    if holder_id == listed.id:
+        return name, None
+    holder = actors.actors[holder_id]
+    chain, current = [], listed
+    while current.id != holder_id:
+        chain.append(f"{current.name} (succeeded by {actors.actors[current.successor].name} on "
+                     f"{current.succession_date.isoformat()})")
+        current = actors.actors[current.successor]
+    return holder.name, (f"includes the markings of {', then '.join(chain)}: the same vehicles under their "
+                         "new holder")
 
 
 def _actor_name(name: str | None, actors: ActorList | None) -> str:
@@ -489,12 +525,12 @@ def _capture_recapture(actor: str, eid: str, label: str, seen: _Seen, level: flo
 def fleet_table(estimates: Iterable[FleetEstimate]) -> pd.DataFrame:
     """The estimates as a table (the report's Fleet sheet): one row per actor and type."""
     columns = ["actor", "equipment", "name", "method", "estimate", "low", "high", "level", "distinct",
-               "arithmetic", "warnings", "identifiers", "evidence"]
+               "arithmetic", "warnings", "notes", "identifiers", "evidence"]
     rows = [{
         "actor": e.actor, "equipment": e.equipment, "name": e.name, "method": e.method,
         "estimate": None if e.estimate is None else round(e.estimate, 1), "low": e.low, "high": e.high,
         "level": e.level, "distinct": e.distinct, "arithmetic": e.arithmetic, "warnings": "; ".join(e.warnings),
-        "identifiers": "; ".join(e.identifiers), "evidence": "; ".join(e.evidence),
+        "notes": "; ".join(e.notes), "identifiers": "; ".join(e.identifiers), "evidence": "; ".join(e.evidence),
     } for e in estimates]
     out = pd.DataFrame(rows, columns=columns)
     for column in ("low", "high", "distinct"):

@@ -71,9 +71,14 @@ def test_json_and_level(cli, serials_csv):
 
 
 def test_capture_recapture_with_a_split_and_the_assumptions(cli, tactical_csv):
-    result = ok(cli("fleet", tactical_csv, "--split", "2024-06-01"))
+    result = ok(cli("fleet", tactical_csv, "--split", "2024-06-01", "--as-of", "2025-01-01"))
     assert ("Wagner Group, T-72B3: 20 distinct markings before 2024-06-01, 20 from 2024-06-01 on, 10 seen in both: "
             "N = (20+1)(20+1)/(10+1) - 1 = 39.1, 90% interval ") in result.stdout
+    # Without --as-of, today's successions apply: Wagner's vehicles, markings and all, are Africa Corps'.
+    result = ok(cli("fleet", tactical_csv, "--split", "2024-06-01"))
+    assert "Africa Corps, T-72B3: 20 distinct markings before 2024-06-01" in result.stdout
+    assert ("  note: includes the markings of Wagner Group (succeeded by Africa Corps on 2025-06-06): the same "
+            "vehicles under their new holder") in result.stdout
     assert "Assumes (capture-recapture): the fleet is closed between the two periods" in result.stdout
     (found,) = json.loads(ok(cli("fleet", tactical_csv, "--json")).stdout)
     assert (found["n1"], found["n2"], found["m"], found["split"]) == (20, 20, 10, "2024-09-01")
@@ -199,7 +204,7 @@ def test_fleet_sheet_reads_back_in_libreoffice(tmp_path, catalog):
     fleet = sheets["Fleet"]
     assert fleet[0][:4] == ["actor", "equipment", "name", "method"]
     assert fleet[1][0] == '=HYPERLINK("x")' and fleet[1][3] == "capture-recapture"
-    assert fleet[1][11] == "=1+1; -2"  # identifiers shown as written, never evaluated
+    assert fleet[0][12] == "identifiers" and fleet[1][12] == "=1+1; -2"  # as written, never evaluated
     sightings = sheets["Sightings"]
     assert [r[-1] for r in sightings[1:]] == ["=1+1;-2", "-2"]
 

@@ -251,6 +251,31 @@ def test_filters_as_of_actor_and_equipment(catalog):
     assert [e.actor for e in fleet_estimates(frame, catalog, actor="Wagner").estimates] == ["Wagner"]
 
 
+def test_a_succession_hands_the_markings_over_with_the_vehicles(catalog):
+    """Wagner's rows and Africa Corps' after the hand-over (2025-06-06) see the same vehicles: one fleet."""
+    actors = load_actors()
+    before = [row(f"w{i}", "2025-03-01", ";".join(str(100 + j) for j in range(i * 5, i * 5 + 5))) for i in range(4)]
+    after = [row(f"a{i}", "2025-09-01", ";".join(str(110 + j) for j in range(i * 5, i * 5 + 5)),
+                 actor="Africa Corps") for i in range(4)]
+    frame, problems = validate_frame(raw_from_records(before + after), catalog, source="records", first_row=1,
+                                     today=dt.date(2026, 1, 1))
+    assert not problems
+    (found,) = fleet_estimates(frame, catalog, actors).estimates
+    assert found.actor == "Africa Corps" and found.figures["m"] == 10  # re-sighted across the hand-over
+    assert found.notes == ("includes the markings of Wagner Group (succeeded by Africa Corps on 2025-06-06): "
+                           "the same vehicles under their new holder",)
+    assert found.to_dict()["notes"] == list(found.notes)
+    assert fleet_table([found])["notes"].tolist() == [found.notes[0]]
+    # as of a day before the hand-over, each its own (Africa Corps' rows are later still: none)
+    assert [(e.actor, e.notes) for e in fleet_estimates(frame, catalog, actors, as_of="2025-06-05").estimates] == [
+        ("Wagner Group", ())]
+    assert [e.actor for e in fleet_estimates(frame, catalog, actors, actor="Wagner").estimates] == []
+    assert [e.actor for e in fleet_estimates(frame, catalog, actors, actor="Wagner",
+                                             as_of="2025-06-05").estimates] == ["Wagner Group"]
+    # without an actor list, names are kept as written and nothing is handed over
+    assert sorted(e.actor for e in fleet_estimates(frame, catalog).estimates) == ["Africa Corps", "Wagner"]
+
+
 @pytest.mark.parametrize(("options", "message"), [
     ({"serial_pattern": "TZ-("}, "not a regular expression"),
     ({"serial_pattern": r"(\d)(\d)"}, "at most one group"),

@@ -103,6 +103,8 @@ def print_fleet(estimates) -> None:
         typer.echo(f"{e.actor}, {e.name}: {e.arithmetic}")
         for warning in e.warnings:
             typer.echo(f"  warning: {warning}")
+        for note in e.notes:
+            typer.echo(f"  note: {note}")
     for method in dict.fromkeys(e.method for e in estimates):
         typer.echo(f"Assumes ({method}): {ASSUMPTIONS[method]}.")
 
