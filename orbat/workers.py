@@ -60,6 +60,9 @@ PROCESS_SPARE = 0.5
 #: Bytes copied at a time from a worker's file.
 COPY_CHUNK = 1 << 20
 
+#: A run's temporary folder: ``orbat-jobs-<parent's pid>-<random>`` in the system's temporary folder.
+FOLDER_PREFIX = "orbat-jobs-"
+
 _single = False  # inside a worker (or while workers run): the estimator stays on one thread
 _worker = False  # this process is a worker
 
@@ -187,7 +190,8 @@ class _Workers:
 
     def __enter__(self) -> _Workers:
         try:
-            self.folder = Path(tempfile.mkdtemp(prefix="orbat-jobs-"))
+            sweep_stale_folders()
+            self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
             self.take(0)  # the caller's: its first bytes go out at once
             sys.stdout.flush()
             sys.stderr.flush()
@@ -336,6 +340,30 @@ class _Workers:
                 pass
         finally:
             os._exit(code)
+
+
+def sweep_stale_folders(root: Path | None = None) -> list[Path]:
+    """Remove the temporary folders of runs whose parent process is gone; returns them.
+
+    A parent killed with SIGKILL takes its workers along (``PR_SET_PDEATHSIG``)
+    but cannot remove its folder; the next run does. A folder whose pid is
+    alive (or is another user's) is left alone: at worst a reused pid keeps
+    a dead run's folder until that process ends too.
+    """
+    root = Path(root or tempfile.gettempdir())
+    removed = []
+    for path in root.glob(f"{FOLDER_PREFIX}*-*"):
+        pid = path.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or not path.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        except (PermissionError, OverflowError):  # another user's process, or no pid at all
+            continue
+    return removed
 
 
 def _die_with_parent(parent: int) -> None:

@@ -127,3 +127,34 @@ def test_one_cpu_inside_a_worker_and_when_the_cpus_are_busy(monkeypatch):
 def test_without_fork_everything_runs_in_the_caller(monkeypatch):
     monkeypatch.setattr(workers, "can_fork", lambda: False)
     assert map_blocks(4, 3, lambda b: (b, os.getpid())) == [(b, os.getpid()) for b in range(4)]
+
+
+def test_a_parent_killed_with_sigkill_leaves_a_folder_the_next_run_removes(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time\n"
+        "from orbat.workers import stream_blocks\n"
+        "def make(b):\n"
+        "    print('started', flush=True)\n"
+        "    time.sleep(60)\n"
+        "    yield b''\n"
+        "b''.join(stream_blocks(4, 2, make))\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                             env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert child.stdout.readline() == b"started\n"
+    (folder,) = tmp_path.glob(f"{workers.FOLDER_PREFIX}{child.pid}-*")
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert folder.is_dir()  # SIGKILL gave it no time to clean up
+    alive = tmp_path / f"{workers.FOLDER_PREFIX}{os.getpid()}-live"
+    alive.mkdir()
+    (tmp_path / f"{workers.FOLDER_PREFIX}notapid-x").mkdir()
+    assert b"".join(stream_blocks(3, 2, pieces)) == expected(3)  # (own_tmp: in tmp_path)
+    assert not folder.exists()  # swept by the next run
+    assert alive.is_dir() and (tmp_path / f"{workers.FOLDER_PREFIX}notapid-x").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, f"{workers.FOLDER_PREFIX}notapid-x"])
+    for path in tmp_path.iterdir():
+        path.rmdir()
