@@ -772,3 +772,12 @@ def report_json(report: Report) -> dict[str, Any]:
         records = table.astype(object).to_dict(orient="records")
         data[name] = [{k: _json_value(v) for k, v in rec.items()} for rec in records]
     return data
+
+
+def __getattr__(name: str):
+    # The Markdown assessment moved to orbat.assessment; still importable from here, as it always was.
+    if name in ("markdown_assessment", "md_escape"):
+        import orbat.assessment
+
+        return getattr(orbat.assessment, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
