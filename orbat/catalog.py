@@ -23,12 +23,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orbat.datafiles import RACY_SECONDS, cached_data, catalog_dirs, parse_entry_list, yaml_files
+from orbat.datafiles import (
+    RACY_SECONDS,
+    RESOLUTION_FILE,
+    cached_data,
+    catalog_dirs,
+    parse_entry_list,
+    yaml_files,
+)
 from orbat.errors import InvalidCatalog, UnknownEquipment
 from orbat.names import MAX_NAME_LENGTH, NameIndex, normalize_name
-
-#: A user's words for the resolution steps, in a catalog folder (:attr:`Catalog.resolution_files`).
-RESOLUTION_FILE = "resolution.yaml"
 
 if TYPE_CHECKING:
     from orbat.resolution import Resolution

@@ -56,6 +56,10 @@ def sqlite_path_of(db_url: str | None) -> Path | None:
     return None
 
 
+#: The words and patterns of the resolution steps, in a catalog folder (ours, or a user's that adds words).
+RESOLUTION_FILE = "resolution.yaml"
+
+
 def beside_database(db_url: str | None, name: str) -> Path | None:
     """``catalogs/NAME`` beside a SQLite database, if that file exists (None for a server or no file)."""
     db_file = sqlite_path_of(db_url)

@@ -45,7 +45,6 @@ PROBABILITY_WORDS: tuple[tuple[float, str], ...] = (
 )
 
 
-
 @dataclass
 class Report:
     """Everything one report shows, as tables.

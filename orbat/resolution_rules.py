@@ -19,10 +19,8 @@ from pathlib import Path
 
 from anyascii import anyascii
 
-from orbat.datafiles import bundled_catalog_dir, cached_data
+from orbat.datafiles import RESOLUTION_FILE, bundled_catalog_dir, cached_data
 from orbat.resolution import _descriptor_key
-
-RESOLUTION_FILE = "resolution.yaml"
 
 # --- the data the steps use --------------------------------------------------------------
 

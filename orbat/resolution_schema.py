@@ -12,10 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from orbat.datafiles import bundled_catalog_dir, pydantic_location, read_yaml
+from orbat.datafiles import RESOLUTION_FILE, bundled_catalog_dir, pydantic_location, read_yaml
 from orbat.errors import InvalidCatalog
-
-RESOLUTION_FILE = "resolution.yaml"
 
 
 class DescriptorSchema(BaseModel):
@@ -160,27 +158,23 @@ def load_resolution_rules(path: Path | None = None, extensions: tuple[Path, ...]
         data["quotes"] += "".join(c for c in dict.fromkeys(added.quotes) if c not in data["quotes"])
         data["descriptors"] += [d.model_dump(mode="json") for d in added.descriptors]
         data["category_entries"].update(added.category_entries)
-        rules = _validated(extension, data)
+        rules = validate_model(extension, data, ResolutionRules)
     return rules
-
-
-def _validated(path: Path, data: dict) -> ResolutionRules:
-    from pydantic import ValidationError
-
-    try:
-        return ResolutionRules.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"{path}: {pydantic_location(e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors()]
-        raise InvalidCatalog("\n".join(lines)) from None
 
 
 def parse_model_file(path: Path, model: type[BaseModel]) -> BaseModel:
     """Validate a YAML mapping with a pydantic model; every problem names the file and the field."""
-    from pydantic import ValidationError
-
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise InvalidCatalog(f"{path}: expected a mapping, found {type(data).__name__}")
+    return validate_model(path, data, model)
+
+
+def validate_model(path: Path, data: dict, model: type[BaseModel]) -> BaseModel:
+    """Validate data from ``path`` (or made from it) with a pydantic model; every problem names the file
+    and the field."""
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(data)
     except ValidationError as exc:

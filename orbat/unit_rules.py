@@ -324,7 +324,10 @@ class UnitRules:
         if unknown:
             raise InvalidUnits(f"unknown unit rule(s) {', '.join(unknown)}; known: {', '.join(NAME_RULES)}")
         self._echelon_params = next((r.params for r in self.rules if r.id == "echelon-word"), {"words": {}})
-        self._branch_params = next((r.params for r in self.rules if r.id == "branch-word"), {"words": {}})
+        branch_params = next((r.params for r in self.rules if r.id == "branch-word"), {"words": {}})
+        # Phrases an echelon word may qualify a later word of ("Army Aviation"): see echelon_of.
+        self._branch_phrases = [key for phrases in _phrases(branch_params, "branch-word").values()
+                                for _, key in phrases if len(key) > 1]
         for rule in self.rules:  # parameters are checked on load, not on first use
             if rule.id in ("echelon-word", "branch-word", "modifier-word"):
                 _phrases(rule.params, rule.id)
@@ -356,11 +359,9 @@ class UnitRules:
         passed over so is added to ``passed`` as (phrase, branch phrase).
         """
         table = self.table("echelon-word", params or self._echelon_params)
-        branches = [key for phrases in self.table("branch-word", self._branch_params).values()
-                    for _, key in phrases if len(key) > 1]
         for part in designation_parts(text):
             words = words_of(part)
-            qualifiers = self._qualifiers(words, branches)
+            qualifiers = self._qualifiers(words, self._branch_phrases)
             best: tuple[int, int, str, str] | None = None
             for echelon, phrases in table.items():
                 for phrase, key in phrases:
