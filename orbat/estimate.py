@@ -173,12 +173,14 @@ class _Tables:
         self.identity = {(tid, k): (rule.rule, rule.params.model_dump_json(), tuple(self.reads[(tid, k)] or ()))
                          for tid, rules in self.rules.items() for k, rule in enumerate(rules)}
         made: dict[tuple, Any] = {}
+        self._grids: dict[tuple[int, ...], list[np.ndarray]] = {}
         self.tables = {}
         for key in self.reads:
             ident = self.identity[key]
             if ident not in made:
                 made[ident] = self._tabulate(key, limit)
             self.tables[key] = made[ident]
+        del self._grids  # (only needed while tabulating)
         # Tables indexed by the same quantities with the same strides share one key per chunk (96 rules
         # of the bundled doctrine, 24 keys), each an integer sum of one or two quantities.
         groups: dict[tuple, int] = {}
@@ -250,8 +252,7 @@ class _Tables:
             return None
         size = int(size)
         strides = [int(s) for s in np.cumprod([1, *radices[::-1]])[:-1][::-1]]
-        grid = np.arange(size, dtype=np.int64)
-        values = {q: ((grid // s) % r).astype(np.float64) for q, s, r in zip(reads, strides, radices)}
+        values = dict(zip(reads, self._grid(tuple(radices))))
         tid, k = key
         try:
             score = np.asarray(self.rules[tid][k].evaluate(GivenFeatures(values, size)).score, dtype=np.float64)
@@ -261,6 +262,20 @@ class _Tables:
             return None
         # The required rules' factor, tabulated too (the same elementwise numbers).
         return [self.index[q] for q in reads], strides, score, np.minimum(1.0, 2.0 * score)
+
+    def _grid(self, radices: tuple[int, ...]) -> list[np.ndarray]:
+        """Every point of a grid of these radices (last axis fastest), one float64 array per axis.
+
+        Made once per shape: rules that read different quantities of the
+        same ranges (or the same ones with other parameters) share it.
+        """
+        made = self._grids.get(radices)
+        if made is None:
+            size = int(np.prod(np.array(radices, dtype=np.int64)))
+            strides = [int(s) for s in np.cumprod([1, *radices[::-1]])[:-1][::-1]]
+            grid = np.arange(size, dtype=np.int64)
+            made = self._grids[radices] = [((grid // s) % r).astype(np.float64) for s, r in zip(strides, radices)]
+        return made
 
     def score(self, quantities: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
         """Templates x rows scores, as :func:`_score` computes them, from :meth:`of` (and the matrix if needed)."""
@@ -880,14 +895,17 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
         # (numpy releases the GIL in the large array operations).
         if not len(blocks.conv):
             return
-        blocks = blocks.take(np.argsort(pattern[blocks.conv], kind="stable"))
+        # (Drawn convoys after enumerated ones: only chunks with draws need the squared scores.)
+        blocks = blocks.take(np.lexsort((pattern[blocks.conv], blocks.sampled)))
         block_first = np.r_[0, np.cumsum(blocks.length)[:-1]]
         at = np.minimum(np.searchsorted(block_first, np.arange(0, int(blocks.length.sum()), CHUNK)),
                         len(block_first) - 1)
         bounds = np.unique(np.r_[at, len(block_first)])
 
         def score_chunk(b_first: int, b_last: int) -> None:
-            _score_chunk(blocks, b_first, b_last, squares)
+            # Squared scores serve the spread of drawn convoys only: an enumeration's are never read.
+            drawn = squares is not None and bool(blocks.sampled[b_first:b_last].any())
+            _score_chunk(blocks, b_first, b_last, squares if drawn else None)
 
         _run_chunks(score_chunk, list(zip(bounds[:-1].tolist(), bounds[1:].tolist())))
 
@@ -1091,7 +1109,7 @@ def _table_limit(convoys: int, samples: int) -> int:
     (A bigger grid costs more to fill than its lookups save; a rule over a
     bigger grid is evaluated directly, to the same numbers.)
     """
-    return max(1 << 16, min(1 << 22, convoys * max(samples, 1) // 16))
+    return max(1 << 18, min(1 << 22, convoys * max(samples, 1) // 16))
 
 
 def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | None = None, *,
