@@ -22,6 +22,7 @@ import pandas as pd
 from orbat.collector import gc_paused
 from orbat.convoy import UNKNOWN
 from orbat.doctrine import ECHELONS
+from orbat.grouping import distinct_rows, groups
 from orbat.rules import ORGANIC_SUPPORT, Features
 
 if TYPE_CHECKING:
@@ -222,45 +223,34 @@ class RunOutput:
         """The trace of each convoy's template at ``place`` (0 the best, 1 the runner-up), made per distinct outcome.
 
         For each template, only the convoys it is that place of are evaluated
-        (a rule's outcome depends only on the convoy's own row); convoys with
-        the same passed flags, scores and numbers for every rule share one
-        list of the same dicts, and a rule's reason is written once per
-        distinct outcome. Nothing per convoy is kept but a reference.
+        (a rule's outcome depends only on the convoy's own row). Rule by rule,
+        convoys with the same passed flag, score and numbers share one dict,
+        whose reason is written once; nearly every convoy's whole trace is
+        its own, so only the rules' outcomes are grouped, column by column.
         ``top``: only each template's heaviest rule (the first of equals).
         """
         n = len(self.table)
         out: list = [None] * n
-        which = self.order[:, place]
         entries: dict[tuple, dict] = {}
         params: dict[tuple, dict] = {}
-        for j in np.unique(which).tolist():
-            idx = np.flatnonzero(which == j)
+        for j, idx in groups(self.order[:, place]):
             template_id = self.ids[j]
             rules = list(enumerate(self.doctrine.compiled[template_id]))
             if top and rules:
                 weights = [_num(rule.weight) for _, rule in rules]
                 rules = [rules[weights.index(max(weights))]]
             sub = Features(self.features.matrix[idx], self.features.columns)
-            columns, spans = [], []
-            for _, rule in rules:
+            per_rule = []
+            for k, rule in rules:
                 outcome = rule.evaluate(sub)
                 names = list(outcome.values)
-                spans.append((len(columns), names))
-                columns.append(np.broadcast_to(np.asarray(outcome.passed, dtype=np.float64), (len(idx),)))
-                columns.append(np.broadcast_to(np.asarray(outcome.score, dtype=np.float64), (len(idx),)))
-                columns += [np.broadcast_to(np.asarray(v, dtype=np.float64), (len(idx),)) for v in outcome.values.values()]
-            if not columns:
-                for i in idx.tolist():
-                    out[i] = []
-                continue
-            numbers = np.ascontiguousarray(np.column_stack(columns))
-            # Distinct outcomes by their bits (exact; NaN equal to itself).
-            _, first, inverse = np.unique(numbers.view(np.int64), axis=0, return_index=True, return_inverse=True)
-            lists = []
-            for row in numbers[first].tolist():
-                trace = []
-                for (k, rule), (at, names) in zip(rules, spans):
-                    cut = tuple(row[at:at + 2 + len(names)])
+                columns = [np.broadcast_to(np.asarray(c, dtype=np.float64), (len(idx),))
+                           for c in (outcome.passed, outcome.score, *outcome.values.values())]
+                numbers = np.ascontiguousarray(np.column_stack(columns))
+                # Distinct outcomes by their bits (exact; NaN equal to itself).
+                first, inverse = distinct_rows(numbers.view(np.int64))
+                made = np.empty(len(first), dtype=object)
+                for at, cut in enumerate(map(tuple, numbers[first].tolist())):
                     key = (template_id, k, cut)
                     entry = entries.get(key)
                     if entry is None:
@@ -269,10 +259,11 @@ class RunOutput:
                             dumped = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
                             fixed = params[(template_id, k)] = {name: _num(v) for name, v in dumped.items()}
                         entry = entries[key] = self._trace_entry(template_id, rule, cut, names, fixed)
-                    trace.append(entry)
-                lists.append(trace)
-            for i, c in zip(idx.tolist(), inverse.reshape(-1).tolist()):
-                out[i] = lists[c]
+                    made[at] = entry
+                per_rule.append(made[inverse].tolist())
+            traces = map(list, zip(*per_rule)) if per_rule else ([] for _ in range(len(idx)))
+            for i, trace in zip(idx.tolist(), traces):
+                out[i] = trace
         return out
 
     @staticmethod
