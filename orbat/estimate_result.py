@@ -22,7 +22,7 @@ import pandas as pd
 from orbat.collector import gc_paused
 from orbat.convoy import UNKNOWN
 from orbat.doctrine import ECHELONS
-from orbat.grouping import distinct_rows, groups
+from orbat.grouping import distinct, distinct_counts, distinct_inverse, distinct_rows, groups
 from orbat.rules import ORGANIC_SUPPORT, Features
 
 if TYPE_CHECKING:
@@ -515,8 +515,8 @@ def _number_text(values: np.ndarray) -> np.ndarray:
     """Whole numbers as an object array of their texts (each distinct number written once)."""
     if not len(values):
         return np.empty(0, dtype=object)
-    distinct, codes = np.unique(values, return_inverse=True)
-    return np.array([str(v) for v in distinct.tolist()], dtype=object)[codes.reshape(-1)]
+    values, codes = distinct_inverse(values)
+    return np.array([str(v) for v in values.tolist()], dtype=object)[codes]
 
 
 def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
@@ -538,9 +538,9 @@ def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
         return out
     group, sighting = a["seen_group"][rows], a["sight"][rows]
     # Distinct sightings per (convoy, category): only a pair two or more saw was merged.
-    pairs = np.unique(group * np.int64(a["sightings"] + 1) + sighting)
-    groups, counts = np.unique(pairs // np.int64(a["sightings"] + 1), return_counts=True)
-    merged = groups[counts >= 2]
+    pairs = distinct(group * np.int64(a["sightings"] + 1) + sighting)
+    seen_by, counts = distinct_counts(pairs // np.int64(a["sightings"] + 1))
+    merged = seen_by[counts >= 2]
     if not len(merged):
         return out
     keep = np.isin(group, merged)
@@ -551,8 +551,8 @@ def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
     t_group = a["type_group"][t_rows]
     at = np.minimum(np.searchsorted(merged, t_group), len(merged) - 1)
     hit = merged[at] == t_group
-    sums = [np.bincount(at[hit], weights=a[c][t_rows][hit], minlength=len(merged)).astype(np.int64).tolist()
-            for c in ("count", "count_max")]
+    count, count_max = (np.bincount(at[hit], weights=a[c][t_rows][hit], minlength=len(merged)).astype(np.int64)
+                        for c in ("count", "count_max"))
     width, categories = a["width"], a["categories"]
     # The rows by pair, then sighting id (a note lists its sightings by id), the file's order within.
     order = np.lexsort((a["sight_rank"][sighting], group))
@@ -573,30 +573,34 @@ def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
     ids = np.asarray(a["sight_names"], dtype=object)[sighting[starts]]
     # Per pair: the runs setting the figure (the most vehicles seen), and the most any sighting could be.
     firsts = np.flatnonzero(np.r_[True, run_group[1:] != run_group[:-1]])
-    top = np.maximum.reduceat(run_low, firsts)
-    most = np.maximum.reduceat(run_high, firsts).tolist()
-    is_top = (run_low == np.repeat(top, np.diff(np.r_[firsts, len(run_group)]))).tolist()
+    sizes = np.diff(np.r_[firsts, len(run_group)])
+    is_top = run_low == np.repeat(np.maximum.reduceat(run_low, firsts), sizes)
+    most = np.maximum.reduceat(run_high, firsts)
+    # Within each pair, the runs setting the figure first, then the others (each in sighting order):
+    # a pair's note is then two slices, and its texts are made on whole columns.
+    order = np.argsort(np.repeat(np.arange(len(firsts)) * 2, sizes) + ~is_top, kind="stable")
+    ids, texts = ids[order], np.array(texts, dtype=object)[order]
+    setting = (ids + ", " + texts).tolist()
+    others = (ids + "'s " + texts).tolist()
     ids_list = ids.tolist()
+    tops = (firsts + np.add.reduceat(is_top.astype(np.int64), firsts)).tolist()
     run_ends = np.r_[firsts[1:], len(run_group)].tolist()
+    names = np.array(categories, dtype=object)[merged % width]
+    heads = np.array([str(c) for c in categories], dtype=object)[merged % width] + " " + number(count)
+    wide = count_max > count
+    heads[wide] = heads[wide] + "-" + number(count_max[wide])
+    heads = (heads + ": ").tolist()
+    over = (count_max > most).tolist()
+    names, count, count_max = names.tolist(), count.tolist(), count_max.tolist()
     # ``merged`` is sorted by convoy, then category name (the codes are in name order), as the runs are.
-    for k, (g, i, j) in enumerate(zip(merged.tolist(), firsts.tolist(), run_ends)):
-        count, count_max = sums[0][k], sums[1][k]
-        category = categories[g % width]
-        figure = f"{count}-{count_max}" if count_max > count else f"{count}"
-        set_by, setting, others = [], [], []
-        for r in range(i, j):
-            if is_top[r]:
-                set_by.append(ids_list[r])
-                setting.append(f"{ids_list[r]}, {texts[r]}")
-            else:
-                others.append(f"{ids_list[r]}'s {texts[r]}")
-        reason = f"{category} {figure}: " + "; ".join(setting)
-        if others:
-            reason += "; " + ", ".join(others) + " are the same vehicles"
-        if count_max > most[k]:
-            reason += f" (up to {count_max} if the names are all right and the sightings saw different vehicles)"
-        out[g // width - start].append({"category": category, "count": count, "count_max": count_max,
-                                        "set_by": set_by, "reason": reason})
+    for k, (g, i, t, j) in enumerate(zip((merged // width - start).tolist(), firsts.tolist(), tops, run_ends)):
+        reason = heads[k] + "; ".join(setting[i:t])
+        if t < j:
+            reason += "; " + ", ".join(others[t:j]) + " are the same vehicles"
+        if over[k]:
+            reason += f" (up to {count_max[k]} if the names are all right and the sightings saw different vehicles)"
+        out[g].append({"category": names[k], "count": count[k], "count_max": count_max[k],
+                       "set_by": ids_list[i:t], "reason": reason})
     return out
 
 
