@@ -119,6 +119,7 @@ class RunOutput:
             codes, names = pd.factorize(out[name], sort=True)
             out[name + "_code"], out[name + "_names"] = codes.astype(np.int64), [str(x) for x in names]
         out["role_known"] = out["role"] != UNKNOWN
+        out["category_unknown"] = np.asarray(out["category"] == UNKNOWN, dtype=bool)
         out["coded"] = bool((out["category_code"] >= 0).all() and (out["role_code"] >= 0).all()
                             and all(isinstance(x, str) for x in (*out["category_names"], *out["role_names"])))
         out["starts"] = np.searchsorted(out["code"], np.arange(len(self.table) + 1))
@@ -461,43 +462,50 @@ class _Block:
         n = stop - start
         a = run._type_arrays
         lo, hi = int(a["starts"][start]), int(a["starts"][stop])
-        by_type: list[list[dict]] = [[] for _ in range(n)]
-        unknown: list[list[dict]] = [[] for _ in range(n)]
-        categories: list[dict[str, int]] = [{} for _ in range(n)]
-        roles: list[dict[str, int]] = [{} for _ in range(n)]
-        ranged = [False] * n
-        columns = [a[c][lo:hi].tolist() for c in ("code", "equipment_id", "name", "category", "role", "count",
-                                                   "count_max", "carried")]
-        coded = a["coded"]
-        for code, eid, name, category, role, count, count_max, carried in zip(*columns):
-            code -= start
-            if category == UNKNOWN:
-                unknown[code].append({"name": name, "count": count, "count_max": count_max})
-            else:
-                by_type[code].append({"id": eid, "name": name, "category": category, "role": role,
-                                      "count": count, "count_max": count_max, "carried": carried})
-            if coded:
-                continue  # the sums below, on whole columns
-            cats = categories[code]
-            cats[category] = cats.get(category, 0) + count
-            if role != UNKNOWN and count:
-                r = roles[code]
-                r[role] = r.get(role, 0) + count
-            if count_max > count:
-                ranged[code] = True
-        if coded:
-            code = a["code"][lo:hi] - start
-            count, count_max = a["count"][lo:hi], a["count_max"][lo:hi]
-            categories = _sums(code, a["category_code"][lo:hi], count, n, a["category_names"])
-            known = a["role_known"][lo:hi]
-            roles = _sums(code[known], a["role_code"][lo:hi][known], count[known], n, a["role_names"])
-            ranged = np.bincount(code[count_max > count], minlength=n).astype(bool).tolist()
-            self.by_category, self.by_role = categories, roles
-        else:
+        code = a["code"][lo:hi] - start
+        unknown = a["category_unknown"][lo:hi]
+        known = ~unknown
+        # Each row's dict made in one pass over its columns, then each convoy's rows taken as one slice
+        # (the rows are in convoy order): no per-row branching or appending.
+        columns = [a[c][lo:hi][known].tolist() for c in ("equipment_id", "name", "category", "role", "count",
+                                                            "count_max", "carried")]
+        self.by_type = _per_convoy(code[known], n, [
+            {"id": eid, "name": name, "category": category, "role": role, "count": count,
+             "count_max": count_max, "carried": carried}
+            for eid, name, category, role, count, count_max, carried in zip(*columns)])
+        columns = [a[c][lo:hi][unknown].tolist() for c in ("name", "count", "count_max")]
+        self.unknown = _per_convoy(code[unknown], n, [
+            {"name": name, "count": count, "count_max": count_max} for name, count, count_max in zip(*columns)])
+        count, count_max = a["count"][lo:hi], a["count_max"][lo:hi]
+        if a["coded"]:  # the sums on whole columns
+            self.by_category = _sums(code, a["category_code"][lo:hi], count, n, a["category_names"])
+            role_known = a["role_known"][lo:hi]
+            self.by_role = _sums(code[role_known], a["role_code"][lo:hi][role_known], count[role_known], n,
+                                 a["role_names"])
+            self.ranged = np.bincount(code[count_max > count], minlength=n).astype(bool).tolist()
+        else:  # a category or role that is not text: summed row by row
+            categories: list[dict] = [{} for _ in range(n)]
+            roles: list[dict] = [{} for _ in range(n)]
+            ranged = [False] * n
+            columns = [x.tolist() for x in (code, a["category"][lo:hi], a["role"][lo:hi], count, count_max)]
+            for code_, category, role, count_, count_max_ in zip(*columns):
+                cats = categories[code_]
+                cats[category] = cats.get(category, 0) + count_
+                if role != UNKNOWN and count_:
+                    r = roles[code_]
+                    r[role] = r.get(role, 0) + count_
+                if count_max_ > count_:
+                    ranged[code_] = True
             self.by_category = [{k: v for k, v in sorted(c.items()) if v} if c else {} for c in categories]
             self.by_role = [dict(sorted(r.items())) if len(r) > 1 else r for r in roles]
-        self.by_type, self.unknown, self.ranged = by_type, unknown, ranged
+            self.ranged = ranged
         self.merged = _merge_notes(run, start, stop)
+
+
+def _per_convoy(code: np.ndarray, n: int, items: list) -> list[list]:
+    """``items`` (one per row, rows sorted by convoy ``code`` 0..n) as one list per convoy."""
+    bounds = np.searchsorted(code, np.arange(n + 1)).tolist()
+    return [items[i:j] for i, j in zip(bounds, bounds[1:])]
 
 
 def _sums(convoy: np.ndarray, code: np.ndarray, count: np.ndarray, n: int, names: list[str]) -> list[dict[str, int]]:
