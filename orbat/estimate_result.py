@@ -13,6 +13,7 @@ import re
 from array import array
 from collections.abc import Iterable
 from functools import cached_property
+from itertools import repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -338,8 +339,21 @@ class RunOutput:
         return {}
 
     @cached_property
-    def _breakdown_categories(self) -> dict[str, tuple[str, ...]]:
+    def _breakdown_plans(self) -> dict[str, tuple[list[tuple], tuple[str, ...]]]:
         return {}
+
+    def _breakdown_plan(self, template_id: str) -> tuple[list[tuple], tuple[str, ...]]:
+        """A template's sub-units as (name, categories, size), and every category they read, in order."""
+        plan = self._breakdown_plans.get(template_id)
+        if plan is None:
+            units, covered = [], []
+            for name in self.doctrine.get(template_id).breakdown:
+                unit = self.doctrine.units[name]
+                cats = tuple(unit.of.category)
+                covered += [c for c in cats if c not in covered]
+                units.append((name, cats, unit.size))
+            plan = self._breakdown_plans[template_id] = (units, tuple(covered))
+        return plan
 
     def breakdown(self, template_id: str, by_category: dict[str, int]) -> list[dict]:
         """Sub-units of a template by doctrinal size for vehicles ``by_category``: greedy, the remainder named.
@@ -347,42 +361,30 @@ class RunOutput:
         Made once per template and counts of the categories its sub-units
         read (shared by the convoys with the same: read only).
         """
-        covered = self._breakdown_categories.get(template_id)
-        if covered is None:
-            covered = []
-            for name in self.doctrine.get(template_id).breakdown:
-                for c in self.doctrine.units[name].of.category:
-                    if c not in covered:
-                        covered.append(c)
-            covered = self._breakdown_categories[template_id] = tuple(covered)
-        key = (template_id, *(by_category.get(c, 0) for c in covered))
+        units, covered = self._breakdown_plan(template_id)
+        counts = tuple(map(by_category.get, covered, repeat(0)))
+        key = (template_id, counts)
         out = self._breakdowns.get(key)
         if out is None:
-            out = self._breakdowns[key] = self._make_breakdown(template_id, by_category)
+            out = self._breakdowns[key] = self._make_breakdown(units, covered, counts)
         return out
 
-    def _make_breakdown(self, template_id: str, by_category: dict[str, int]) -> list[dict]:
-        remaining = dict(by_category)
+    @staticmethod
+    def _make_breakdown(units: list[tuple], covered: tuple[str, ...], counts: tuple[int, ...]) -> list[dict]:
+        remaining = dict(zip(covered, counts))
         out: list[dict] = []
-        covered: list[str] = []
-        for name in self.doctrine.get(template_id).breakdown:
-            unit = self.doctrine.units[name]
-            cats = list(unit.of.category)
-            for c in cats:
-                if c not in covered:
-                    covered.append(c)
-            available = sum(remaining.get(c, 0) for c in cats)
-            n = available // unit.size
+        for name, cats, size in units:
+            n = sum(remaining[c] for c in cats) // size
             if n <= 0:
                 continue
-            out.append({"unit": name, "count": int(n), "size": unit.size})
-            need = n * unit.size
+            out.append({"unit": name, "count": int(n), "size": size})
+            need = n * size
             for c in cats:
-                take = min(need, remaining.get(c, 0))
-                remaining[c] = remaining.get(c, 0) - take
+                take = min(need, remaining[c])
+                remaining[c] -= take
                 need -= take
         for c in covered:
-            if remaining.get(c, 0) > 0:
+            if remaining[c] > 0:
                 out.append({"unit": "remainder", "category": c, "vehicles": int(remaining[c])})
         return out
 
