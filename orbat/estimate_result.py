@@ -13,6 +13,7 @@ import re
 from array import array
 from collections.abc import Iterable
 from functools import cached_property
+from itertools import repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ import pandas as pd
 from orbat.collector import gc_paused
 from orbat.convoy import UNKNOWN
 from orbat.doctrine import ECHELONS
+from orbat.grouping import distinct, distinct_counts, distinct_inverse, distinct_rows, groups
 from orbat.rules import ORGANIC_SUPPORT, Features
 
 if TYPE_CHECKING:
@@ -118,6 +120,7 @@ class RunOutput:
             codes, names = pd.factorize(out[name], sort=True)
             out[name + "_code"], out[name + "_names"] = codes.astype(np.int64), [str(x) for x in names]
         out["role_known"] = out["role"] != UNKNOWN
+        out["category_unknown"] = np.asarray(out["category"] == UNKNOWN, dtype=bool)
         out["coded"] = bool((out["category_code"] >= 0).all() and (out["role_code"] >= 0).all()
                             and all(isinstance(x, str) for x in (*out["category_names"], *out["role_names"])))
         out["starts"] = np.searchsorted(out["code"], np.arange(len(self.table) + 1))
@@ -222,45 +225,34 @@ class RunOutput:
         """The trace of each convoy's template at ``place`` (0 the best, 1 the runner-up), made per distinct outcome.
 
         For each template, only the convoys it is that place of are evaluated
-        (a rule's outcome depends only on the convoy's own row); convoys with
-        the same passed flags, scores and numbers for every rule share one
-        list of the same dicts, and a rule's reason is written once per
-        distinct outcome. Nothing per convoy is kept but a reference.
+        (a rule's outcome depends only on the convoy's own row). Rule by rule,
+        convoys with the same passed flag, score and numbers share one dict,
+        whose reason is written once; nearly every convoy's whole trace is
+        its own, so only the rules' outcomes are grouped, column by column.
         ``top``: only each template's heaviest rule (the first of equals).
         """
         n = len(self.table)
         out: list = [None] * n
-        which = self.order[:, place]
         entries: dict[tuple, dict] = {}
         params: dict[tuple, dict] = {}
-        for j in np.unique(which).tolist():
-            idx = np.flatnonzero(which == j)
+        for j, idx in groups(self.order[:, place]):
             template_id = self.ids[j]
             rules = list(enumerate(self.doctrine.compiled[template_id]))
             if top and rules:
                 weights = [_num(rule.weight) for _, rule in rules]
                 rules = [rules[weights.index(max(weights))]]
             sub = Features(self.features.matrix[idx], self.features.columns)
-            columns, spans = [], []
-            for _, rule in rules:
+            per_rule = []
+            for k, rule in rules:
                 outcome = rule.evaluate(sub)
                 names = list(outcome.values)
-                spans.append((len(columns), names))
-                columns.append(np.broadcast_to(np.asarray(outcome.passed, dtype=np.float64), (len(idx),)))
-                columns.append(np.broadcast_to(np.asarray(outcome.score, dtype=np.float64), (len(idx),)))
-                columns += [np.broadcast_to(np.asarray(v, dtype=np.float64), (len(idx),)) for v in outcome.values.values()]
-            if not columns:
-                for i in idx.tolist():
-                    out[i] = []
-                continue
-            numbers = np.ascontiguousarray(np.column_stack(columns))
-            # Distinct outcomes by their bits (exact; NaN equal to itself).
-            _, first, inverse = np.unique(numbers.view(np.int64), axis=0, return_index=True, return_inverse=True)
-            lists = []
-            for row in numbers[first].tolist():
-                trace = []
-                for (k, rule), (at, names) in zip(rules, spans):
-                    cut = tuple(row[at:at + 2 + len(names)])
+                columns = [np.broadcast_to(np.asarray(c, dtype=np.float64), (len(idx),))
+                           for c in (outcome.passed, outcome.score, *outcome.values.values())]
+                numbers = np.ascontiguousarray(np.column_stack(columns))
+                # Distinct outcomes by their bits (exact; NaN equal to itself).
+                first, inverse = distinct_rows(numbers.view(np.int64))
+                made = np.empty(len(first), dtype=object)
+                for at, cut in enumerate(map(tuple, numbers[first].tolist())):
                     key = (template_id, k, cut)
                     entry = entries.get(key)
                     if entry is None:
@@ -269,10 +261,11 @@ class RunOutput:
                             dumped = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
                             fixed = params[(template_id, k)] = {name: _num(v) for name, v in dumped.items()}
                         entry = entries[key] = self._trace_entry(template_id, rule, cut, names, fixed)
-                    trace.append(entry)
-                lists.append(trace)
-            for i, c in zip(idx.tolist(), inverse.reshape(-1).tolist()):
-                out[i] = lists[c]
+                    made[at] = entry
+                per_rule.append(made[inverse].tolist())
+            traces = map(list, zip(*per_rule)) if per_rule else ([] for _ in range(len(idx)))
+            for i, trace in zip(idx.tolist(), traces):
+                out[i] = trace
         return out
 
     @staticmethod
@@ -346,8 +339,21 @@ class RunOutput:
         return {}
 
     @cached_property
-    def _breakdown_categories(self) -> dict[str, tuple[str, ...]]:
+    def _breakdown_plans(self) -> dict[str, tuple[list[tuple], tuple[str, ...]]]:
         return {}
+
+    def _breakdown_plan(self, template_id: str) -> tuple[list[tuple], tuple[str, ...]]:
+        """A template's sub-units as (name, categories, size), and every category they read, in order."""
+        plan = self._breakdown_plans.get(template_id)
+        if plan is None:
+            units, covered = [], []
+            for name in self.doctrine.get(template_id).breakdown:
+                unit = self.doctrine.units[name]
+                cats = tuple(unit.of.category)
+                covered += [c for c in cats if c not in covered]
+                units.append((name, cats, unit.size))
+            plan = self._breakdown_plans[template_id] = (units, tuple(covered))
+        return plan
 
     def breakdown(self, template_id: str, by_category: dict[str, int]) -> list[dict]:
         """Sub-units of a template by doctrinal size for vehicles ``by_category``: greedy, the remainder named.
@@ -355,42 +361,30 @@ class RunOutput:
         Made once per template and counts of the categories its sub-units
         read (shared by the convoys with the same: read only).
         """
-        covered = self._breakdown_categories.get(template_id)
-        if covered is None:
-            covered = []
-            for name in self.doctrine.get(template_id).breakdown:
-                for c in self.doctrine.units[name].of.category:
-                    if c not in covered:
-                        covered.append(c)
-            covered = self._breakdown_categories[template_id] = tuple(covered)
-        key = (template_id, *(by_category.get(c, 0) for c in covered))
+        units, covered = self._breakdown_plan(template_id)
+        counts = tuple(map(by_category.get, covered, repeat(0)))
+        key = (template_id, counts)
         out = self._breakdowns.get(key)
         if out is None:
-            out = self._breakdowns[key] = self._make_breakdown(template_id, by_category)
+            out = self._breakdowns[key] = self._make_breakdown(units, covered, counts)
         return out
 
-    def _make_breakdown(self, template_id: str, by_category: dict[str, int]) -> list[dict]:
-        remaining = dict(by_category)
+    @staticmethod
+    def _make_breakdown(units: list[tuple], covered: tuple[str, ...], counts: tuple[int, ...]) -> list[dict]:
+        remaining = dict(zip(covered, counts))
         out: list[dict] = []
-        covered: list[str] = []
-        for name in self.doctrine.get(template_id).breakdown:
-            unit = self.doctrine.units[name]
-            cats = list(unit.of.category)
-            for c in cats:
-                if c not in covered:
-                    covered.append(c)
-            available = sum(remaining.get(c, 0) for c in cats)
-            n = available // unit.size
+        for name, cats, size in units:
+            n = sum(remaining[c] for c in cats) // size
             if n <= 0:
                 continue
-            out.append({"unit": name, "count": int(n), "size": unit.size})
-            need = n * unit.size
+            out.append({"unit": name, "count": int(n), "size": size})
+            need = n * size
             for c in cats:
-                take = min(need, remaining.get(c, 0))
-                remaining[c] = remaining.get(c, 0) - take
+                take = min(need, remaining[c])
+                remaining[c] -= take
                 need -= take
         for c in covered:
-            if remaining.get(c, 0) > 0:
+            if remaining[c] > 0:
                 out.append({"unit": "remainder", "category": c, "vehicles": int(remaining[c])})
         return out
 
@@ -470,43 +464,50 @@ class _Block:
         n = stop - start
         a = run._type_arrays
         lo, hi = int(a["starts"][start]), int(a["starts"][stop])
-        by_type: list[list[dict]] = [[] for _ in range(n)]
-        unknown: list[list[dict]] = [[] for _ in range(n)]
-        categories: list[dict[str, int]] = [{} for _ in range(n)]
-        roles: list[dict[str, int]] = [{} for _ in range(n)]
-        ranged = [False] * n
-        columns = [a[c][lo:hi].tolist() for c in ("code", "equipment_id", "name", "category", "role", "count",
-                                                   "count_max", "carried")]
-        coded = a["coded"]
-        for code, eid, name, category, role, count, count_max, carried in zip(*columns):
-            code -= start
-            if category == UNKNOWN:
-                unknown[code].append({"name": name, "count": count, "count_max": count_max})
-            else:
-                by_type[code].append({"id": eid, "name": name, "category": category, "role": role,
-                                      "count": count, "count_max": count_max, "carried": carried})
-            if coded:
-                continue  # the sums below, on whole columns
-            cats = categories[code]
-            cats[category] = cats.get(category, 0) + count
-            if role != UNKNOWN and count:
-                r = roles[code]
-                r[role] = r.get(role, 0) + count
-            if count_max > count:
-                ranged[code] = True
-        if coded:
-            code = a["code"][lo:hi] - start
-            count, count_max = a["count"][lo:hi], a["count_max"][lo:hi]
-            categories = _sums(code, a["category_code"][lo:hi], count, n, a["category_names"])
-            known = a["role_known"][lo:hi]
-            roles = _sums(code[known], a["role_code"][lo:hi][known], count[known], n, a["role_names"])
-            ranged = np.bincount(code[count_max > count], minlength=n).astype(bool).tolist()
-            self.by_category, self.by_role = categories, roles
-        else:
+        code = a["code"][lo:hi] - start
+        unknown = a["category_unknown"][lo:hi]
+        known = ~unknown
+        # Each row's dict made in one pass over its columns, then each convoy's rows taken as one slice
+        # (the rows are in convoy order): no per-row branching or appending.
+        columns = [a[c][lo:hi][known].tolist() for c in ("equipment_id", "name", "category", "role", "count",
+                                                            "count_max", "carried")]
+        self.by_type = _per_convoy(code[known], n, [
+            {"id": eid, "name": name, "category": category, "role": role, "count": count,
+             "count_max": count_max, "carried": carried}
+            for eid, name, category, role, count, count_max, carried in zip(*columns)])
+        columns = [a[c][lo:hi][unknown].tolist() for c in ("name", "count", "count_max")]
+        self.unknown = _per_convoy(code[unknown], n, [
+            {"name": name, "count": count, "count_max": count_max} for name, count, count_max in zip(*columns)])
+        count, count_max = a["count"][lo:hi], a["count_max"][lo:hi]
+        if a["coded"]:  # the sums on whole columns
+            self.by_category = _sums(code, a["category_code"][lo:hi], count, n, a["category_names"])
+            role_known = a["role_known"][lo:hi]
+            self.by_role = _sums(code[role_known], a["role_code"][lo:hi][role_known], count[role_known], n,
+                                 a["role_names"])
+            self.ranged = np.bincount(code[count_max > count], minlength=n).astype(bool).tolist()
+        else:  # a category or role that is not text: summed row by row
+            categories: list[dict] = [{} for _ in range(n)]
+            roles: list[dict] = [{} for _ in range(n)]
+            ranged = [False] * n
+            columns = [x.tolist() for x in (code, a["category"][lo:hi], a["role"][lo:hi], count, count_max)]
+            for code_, category, role, count_, count_max_ in zip(*columns):
+                cats = categories[code_]
+                cats[category] = cats.get(category, 0) + count_
+                if role != UNKNOWN and count_:
+                    r = roles[code_]
+                    r[role] = r.get(role, 0) + count_
+                if count_max_ > count_:
+                    ranged[code_] = True
             self.by_category = [{k: v for k, v in sorted(c.items()) if v} if c else {} for c in categories]
             self.by_role = [dict(sorted(r.items())) if len(r) > 1 else r for r in roles]
-        self.by_type, self.unknown, self.ranged = by_type, unknown, ranged
+            self.ranged = ranged
         self.merged = _merge_notes(run, start, stop)
+
+
+def _per_convoy(code: np.ndarray, n: int, items: list) -> list[list]:
+    """``items`` (one per row, rows sorted by convoy ``code`` 0..n) as one list per convoy."""
+    bounds = np.searchsorted(code, np.arange(n + 1)).tolist()
+    return [items[i:j] for i, j in zip(bounds, bounds[1:])]
 
 
 def _sums(convoy: np.ndarray, code: np.ndarray, count: np.ndarray, n: int, names: list[str]) -> list[dict[str, int]]:
@@ -524,8 +525,8 @@ def _number_text(values: np.ndarray) -> np.ndarray:
     """Whole numbers as an object array of their texts (each distinct number written once)."""
     if not len(values):
         return np.empty(0, dtype=object)
-    distinct, codes = np.unique(values, return_inverse=True)
-    return np.array([str(v) for v in distinct.tolist()], dtype=object)[codes.reshape(-1)]
+    values, codes = distinct_inverse(values)
+    return np.array([str(v) for v in values.tolist()], dtype=object)[codes]
 
 
 def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
@@ -547,9 +548,9 @@ def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
         return out
     group, sighting = a["seen_group"][rows], a["sight"][rows]
     # Distinct sightings per (convoy, category): only a pair two or more saw was merged.
-    pairs = np.unique(group * np.int64(a["sightings"] + 1) + sighting)
-    groups, counts = np.unique(pairs // np.int64(a["sightings"] + 1), return_counts=True)
-    merged = groups[counts >= 2]
+    pairs = distinct(group * np.int64(a["sightings"] + 1) + sighting)
+    seen_by, counts = distinct_counts(pairs // np.int64(a["sightings"] + 1))
+    merged = seen_by[counts >= 2]
     if not len(merged):
         return out
     keep = np.isin(group, merged)
@@ -560,8 +561,8 @@ def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
     t_group = a["type_group"][t_rows]
     at = np.minimum(np.searchsorted(merged, t_group), len(merged) - 1)
     hit = merged[at] == t_group
-    sums = [np.bincount(at[hit], weights=a[c][t_rows][hit], minlength=len(merged)).astype(np.int64).tolist()
-            for c in ("count", "count_max")]
+    count, count_max = (np.bincount(at[hit], weights=a[c][t_rows][hit], minlength=len(merged)).astype(np.int64)
+                        for c in ("count", "count_max"))
     width, categories = a["width"], a["categories"]
     # The rows by pair, then sighting id (a note lists its sightings by id), the file's order within.
     order = np.lexsort((a["sight_rank"][sighting], group))
@@ -582,30 +583,34 @@ def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
     ids = np.asarray(a["sight_names"], dtype=object)[sighting[starts]]
     # Per pair: the runs setting the figure (the most vehicles seen), and the most any sighting could be.
     firsts = np.flatnonzero(np.r_[True, run_group[1:] != run_group[:-1]])
-    top = np.maximum.reduceat(run_low, firsts)
-    most = np.maximum.reduceat(run_high, firsts).tolist()
-    is_top = (run_low == np.repeat(top, np.diff(np.r_[firsts, len(run_group)]))).tolist()
+    sizes = np.diff(np.r_[firsts, len(run_group)])
+    is_top = run_low == np.repeat(np.maximum.reduceat(run_low, firsts), sizes)
+    most = np.maximum.reduceat(run_high, firsts)
+    # Within each pair, the runs setting the figure first, then the others (each in sighting order):
+    # a pair's note is then two slices, and its texts are made on whole columns.
+    order = np.argsort(np.repeat(np.arange(len(firsts)) * 2, sizes) + ~is_top, kind="stable")
+    ids, texts = ids[order], np.array(texts, dtype=object)[order]
+    setting = (ids + ", " + texts).tolist()
+    others = (ids + "'s " + texts).tolist()
     ids_list = ids.tolist()
+    tops = (firsts + np.add.reduceat(is_top.astype(np.int64), firsts)).tolist()
     run_ends = np.r_[firsts[1:], len(run_group)].tolist()
+    names = np.array(categories, dtype=object)[merged % width]
+    heads = np.array([str(c) for c in categories], dtype=object)[merged % width] + " " + number(count)
+    wide = count_max > count
+    heads[wide] = heads[wide] + "-" + number(count_max[wide])
+    heads = (heads + ": ").tolist()
+    over = (count_max > most).tolist()
+    names, count, count_max = names.tolist(), count.tolist(), count_max.tolist()
     # ``merged`` is sorted by convoy, then category name (the codes are in name order), as the runs are.
-    for k, (g, i, j) in enumerate(zip(merged.tolist(), firsts.tolist(), run_ends)):
-        count, count_max = sums[0][k], sums[1][k]
-        category = categories[g % width]
-        figure = f"{count}-{count_max}" if count_max > count else f"{count}"
-        set_by, setting, others = [], [], []
-        for r in range(i, j):
-            if is_top[r]:
-                set_by.append(ids_list[r])
-                setting.append(f"{ids_list[r]}, {texts[r]}")
-            else:
-                others.append(f"{ids_list[r]}'s {texts[r]}")
-        reason = f"{category} {figure}: " + "; ".join(setting)
-        if others:
-            reason += "; " + ", ".join(others) + " are the same vehicles"
-        if count_max > most[k]:
-            reason += f" (up to {count_max} if the names are all right and the sightings saw different vehicles)"
-        out[g // width - start].append({"category": category, "count": count, "count_max": count_max,
-                                        "set_by": set_by, "reason": reason})
+    for k, (g, i, t, j) in enumerate(zip((merged // width - start).tolist(), firsts.tolist(), tops, run_ends)):
+        reason = heads[k] + "; ".join(setting[i:t])
+        if t < j:
+            reason += "; " + ", ".join(others[t:j]) + " are the same vehicles"
+        if over[k]:
+            reason += f" (up to {count_max[k]} if the names are all right and the sightings saw different vehicles)"
+        out[g].append({"category": names[k], "count": count[k], "count_max": count_max[k],
+                       "set_by": ids_list[i:t], "reason": reason})
     return out
 
 
