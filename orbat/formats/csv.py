@@ -56,18 +56,35 @@ def _joined_codes(pieces: list[tuple[np.ndarray, np.ndarray]]) -> pd.Categorical
     The chunks' distinct values, one after the other, are factorised once:
     each gets its code among all, in order of first appearance (what
     ``union_categoricals`` gives, without recoding the joined chunks again for each).
+    The codes are made in the categorical's own integer type (int8 for fewer
+    than 127 values) and written in place: no pass converts them after.
     """
     if len(pieces) == 1:
         codes, values = pieces[0]
+        codes = codes.astype(_code_type(len(values)), copy=False)
     else:
         joined, values = pd.factorize(np.concatenate([distinct for _, distinct in pieces]))
-        recoded, start = [], 0
+        small = _code_type(len(values))
+        codes = np.empty(sum(len(part) for part, _ in pieces), dtype=small)
+        start = at = 0
         for part, distinct in pieces:
-            remap = np.append(joined[start:start + len(distinct)], -1)  # code -1 (missing) stays -1
-            recoded.append(remap[part])
+            remap = np.append(joined[start:start + len(distinct)], -1).astype(small)  # code -1 (missing) stays -1
+            np.take(remap, part, out=codes[at:at + len(part)])
             start += len(distinct)
-        codes = np.concatenate(recoded)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object), validate=False)
+            at += len(part)
+    categories = pd.Index(values, dtype=object)
+    # The values are distinct (factorize made them): the dtype need not hash them all again to check.
+    fastpath = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    dtype = fastpath(categories, False) if fastpath is not None else pd.CategoricalDtype(categories)
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
+def _code_type(count: int) -> type:
+    """The integer type pandas keeps the codes of ``count`` categories in (its ``coerce_indexer_dtype``)."""
+    for kind in (np.int8, np.int16, np.int32):
+        if count < np.iinfo(kind).max:
+            return kind
+    return np.int64
 
 
 def _code_cells(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
