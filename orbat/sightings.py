@@ -520,26 +520,28 @@ def _canonical_coded(columns: dict[str, _Coded], good: np.ndarray) -> pd.DataFra
     """The canonical frame of the ``good`` rows, each column converted once per distinct value.
 
     Gives what :func:`_canonical` gives for the same values, without an object
-    array per column for every row first.
+    array per column for every row first. Every array is made here, so no
+    Series copies its own (pandas 3 copies an array given to a Series unless told not to).
     """
     out = {}
+    every = bool(good.all())  # the usual file: no row refused, no mask to apply
     for name in CANONICAL_COLUMNS:
         column = columns[name]
-        codes = column.codes[good]
+        codes = column.codes if every else column.codes[good]
         values = column.uniques
         if name in ("lat", "lon", "count"):
             numbers = values.astype("float64")  # None (no value) -> NaN
             taken = numbers[codes] if len(numbers) else np.empty(0, dtype="float64")
-            out[name] = pd.Series(taken.astype("int64") if name == "count" else taken)
+            out[name] = pd.Series(taken.astype("int64") if name == "count" else taken, copy=False)
         elif name in ("count_max", "credibility"):
             numbers = pd.array([None if v is None else int(v) for v in values], dtype="Int64")
-            out[name] = pd.Series(numbers.take(codes) if len(numbers) else pd.array([], dtype="Int64"))
+            out[name] = pd.Series(numbers.take(codes) if len(numbers) else pd.array([], dtype="Int64"), copy=False)
         else:
             text = np.array(values, dtype=object)
             if len(text):
                 text[pd.isna(text) | (text == "")] = np.nan
                 # The text array made (and checked) once per distinct value, then taken per row.
-                out[name] = pd.Series(pd.array(text, dtype="str").take(codes))
+                out[name] = pd.Series(pd.array(text, dtype="str").take(codes), copy=False)
             else:
                 out[name] = pd.Series(np.empty(0, dtype=object), dtype="str")
     return pd.DataFrame(out, copy=False)  # the columns are new: no copy of each
