@@ -47,7 +47,8 @@ def _read_coded(chunks) -> tuple[list[str] | None, pd.DataFrame]:
             codes, distinct = _code_cells(chunk[name].to_numpy(dtype=object))
             parts.setdefault(name, []).append((codes[1:] if first else codes, distinct))
         first = False
-    return header, pd.DataFrame({name: _joined_codes(pieces) for name, pieces in parts.items()})
+    # copy=False: the categoricals are new (pandas 3 copies the arrays of a dict unless told not to)
+    return header, pd.DataFrame({name: _joined_codes(pieces) for name, pieces in parts.items()}, copy=False)
 
 
 def _joined_codes(pieces: list[tuple[np.ndarray, np.ndarray]]) -> pd.Categorical:
@@ -102,14 +103,16 @@ def _code_cells(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return pd.factorize(cells)
     # The array's own pointers, read in place (numpy will not view an object array as integers).
     addresses = np.frombuffer((ctypes.c_char * cells.nbytes).from_address(cells.ctypes.data), dtype=np.intp)
-    if len(cells) > 1 and (addresses[1:] == addresses[1]).all():  # one object below the first cell: an empty column
+    # One object below the first cell: an empty column (the last cell tells the usual column at once).
+    if len(cells) > 1 and addresses[-1] == addresses[1] and (addresses[1:] == addresses[1]).all():
         ends, distinct = pd.factorize(cells[[0, 1]])
         codes = np.full(len(cells), ends[1], dtype=np.intp)
         codes[0] = ends[0]
         return codes, distinct
-    by_object, _ = pd.factorize(addresses)
-    # Codes are numbered in order of first appearance: an object's first cell is where the running maximum grows.
-    first = np.flatnonzero(np.diff(np.maximum.accumulate(by_object), prepend=-1) > 0)
+    by_object, objects = pd.factorize(addresses)
+    # Codes are numbered in order of first appearance, each one above the largest before it: the first
+    # cell of object k is where the running maximum reaches k (a binary search per object, not a pass per cell).
+    first = np.searchsorted(np.maximum.accumulate(by_object), np.arange(len(objects)))
     by_value, distinct = pd.factorize(cells[first])
     return by_value[by_object], distinct
 
