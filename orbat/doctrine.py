@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from orbat.catalog import CATEGORIES
-from orbat.datafiles import catalog_dirs, pydantic_location, read_yaml, yaml_files
+from orbat.datafiles import catalog_dirs, pydantic_location, read_yaml_cached, yaml_files
 from orbat.errors import InvalidDoctrine
 from orbat.rules import RULES, Features, Outcome, Selection, known, known_rules
 
@@ -242,8 +242,12 @@ def _compile(template: UnitTemplate, path: Path) -> list[CompiledRule]:
 
 
 def parse_doctrine_file(path: Path) -> _DoctrineFile:
-    """Validate one doctrine file; errors name the file, the template and the field."""
-    data = read_yaml(path)
+    """Validate one doctrine file; errors name the file, the template and the field.
+
+    The file's YAML is read from the cache when fresh (:func:`orbat.datafiles.read_yaml_cached`):
+    every estimate loads the doctrine, and parsing it cost more than validating it.
+    """
+    data = read_yaml_cached(path, "doctrine-yaml")
     if data is None:
         return _DoctrineFile()
     if not isinstance(data, dict):

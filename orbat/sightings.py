@@ -357,7 +357,7 @@ _header_key = header_key
 def _codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``(codes, distinct values)`` of a column; a missing cell is the empty string."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy()
+        codes = series.array.codes  # the categorical's own codes, read-only (``.cat.codes`` makes a Series of them)
         uniques = series.cat.categories.to_numpy(dtype=object)
     else:
         codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
@@ -371,8 +371,9 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 class _Coded:
     """A column as codes into its distinct values, so per-cell work runs once per distinct value."""
 
-    def __init__(self, codes: np.ndarray, uniques: np.ndarray, index: pd.Index):
+    def __init__(self, codes: np.ndarray, uniques: np.ndarray, index: pd.Index, distinct: bool = False):
         self.codes, self.uniques, self.index = codes, uniques, index
+        self.distinct = distinct  #: known to have one code per distinct value (made by :meth:`compact`)
 
     @classmethod
     def of(cls, series: pd.Series) -> _Coded:
@@ -386,10 +387,10 @@ class _Coded:
 
     def compact(self) -> _Coded:
         """The same column with one code per distinct value (``map`` can make two codes equal)."""
-        if len(self.uniques) == 0:
+        if len(self.uniques) == 0 or self.distinct:
             return self
         remap, uniques = pd.factorize(self.uniques, use_na_sentinel=False)
-        return _Coded(remap[self.codes], np.asarray(uniques, dtype=object), self.index)
+        return _Coded(remap[self.codes], np.asarray(uniques, dtype=object), self.index, distinct=True)
 
     def is_empty(self) -> np.ndarray:
         """Row mask: the cell is the empty string (computed once per distinct value)."""
@@ -520,29 +521,43 @@ def _canonical_coded(columns: dict[str, _Coded], good: np.ndarray) -> pd.DataFra
     """The canonical frame of the ``good`` rows, each column converted once per distinct value.
 
     Gives what :func:`_canonical` gives for the same values, without an object
-    array per column for every row first.
+    array per column for every row first. Every array is made here, so no
+    Series copies its own (pandas 3 copies an array given to a Series unless told not to).
     """
     out = {}
+    every = bool(good.all())  # the usual file: no row refused, no mask to apply
     for name in CANONICAL_COLUMNS:
         column = columns[name]
-        codes = column.codes[good]
+        codes = column.codes if every else column.codes[good]
         values = column.uniques
         if name in ("lat", "lon", "count"):
             numbers = values.astype("float64")  # None (no value) -> NaN
             taken = numbers[codes] if len(numbers) else np.empty(0, dtype="float64")
-            out[name] = pd.Series(taken.astype("int64") if name == "count" else taken)
+            out[name] = pd.Series(taken.astype("int64") if name == "count" else taken, copy=False)
         elif name in ("count_max", "credibility"):
             numbers = pd.array([None if v is None else int(v) for v in values], dtype="Int64")
-            out[name] = pd.Series(numbers.take(codes) if len(numbers) else pd.array([], dtype="Int64"))
+            out[name] = pd.Series(numbers.take(codes) if len(numbers) else pd.array([], dtype="Int64"), copy=False)
         else:
             text = np.array(values, dtype=object)
             if len(text):
                 text[pd.isna(text) | (text == "")] = np.nan
                 # The text array made (and checked) once per distinct value, then taken per row.
-                out[name] = pd.Series(pd.array(text, dtype="str").take(codes))
+                out[name] = pd.Series(pd.array(text, dtype="str").take(codes), copy=False)
             else:
                 out[name] = pd.Series(np.empty(0, dtype=object), dtype="str")
     return pd.DataFrame(out, copy=False)  # the columns are new: no copy of each
+
+
+class _EmptyCells(dict):
+    """Per column, the row mask of its empty cells, made when first asked for (most columns never are)."""
+
+    def __init__(self, columns: dict[str, _Coded]):
+        super().__init__()
+        self._columns = columns
+
+    def __missing__(self, name: str) -> np.ndarray:
+        mask = self[name] = self._columns[name].is_empty()
+        return mask
 
 
 class _Collector:
@@ -639,7 +654,7 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
             cleaned[name] = _Coded(np.zeros(len(rows), dtype=np.intp), np.array([""], dtype=object), rows.index)
     # one code per distinct sighting_id, so that rows of one sighting share a code
     cleaned["sighting_id"] = cleaned["sighting_id"].compact()
-    empty = {name: column.is_empty() for name, column in cleaned.items()}
+    empty = _EmptyCells(cleaned)
     found = _Collector(source, rows, list(row_labels) if row_labels is not None else None)
     found.ids = cleaned["sighting_id"].series()
 
@@ -723,10 +738,12 @@ def _repeats_a_key(out: dict[str, _Coded], good: np.ndarray) -> bool:
     """Whether two good rows share the :data:`ADD_UP_KEY` (on the columns' codes: no frame work when none do)."""
     if good.sum() < 2:
         return False
+    every = bool(good.all())
     key = np.zeros(int(good.sum()), dtype=np.int64)
     span = 1  # key < span
     for name in ADD_UP_KEY:
-        codes = out[name].compact().codes[good].astype(np.int64)  # compact: equal values, one code
+        codes = out[name].compact().codes  # compact: equal values, one code
+        codes = (codes if every else codes[good]).astype(np.int64)
         width = int(codes.max()) + 1
         if span * width >= 2**62:  # renumber densely first, so the key never outgrows int64
             key, _ = pd.factorize(key)

@@ -182,3 +182,25 @@ def test_a_closed_pipe_or_ctrl_c_stops_the_workers(convoys_csv, tmp_path, how):
         time.sleep(0.1)
     assert _group_gone(proc.pid)
     assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.sampled_from(["", "b", "a", "ä", "a b", "10", "9"]),
+                               st.sampled_from(["s1", "s2", "S1"]),
+                               st.sampled_from(["sighting", "destroyed", "arrival", None])), max_size=30))
+def test_the_blocks_rank_keys_as_numpy_text_sorts_them(rows):
+    """ConvoyBlocks' row ranks are each key's place among the distinct keys sorted as numpy text."""
+    import numpy as np
+    import pandas as pd
+
+    from orbat.convoy import CONVOY_EVENTS, convoy_keys
+
+    frame = pd.DataFrame(rows, columns=["convoy", "sighting_id", "event"], dtype=object)
+    frame["convoy"] = frame["convoy"].replace("", np.nan)
+    blocks = ConvoyBlocks(frame)
+    keys = convoy_keys(frame).to_numpy(dtype=object).astype(str)
+    distinct = np.unique(keys)
+    assert blocks._index.tolist() == np.searchsorted(distinct, keys).tolist()
+    assert blocks.convoys == len(distinct)
+    describes = [e is None or e in CONVOY_EVENTS for e in frame["event"]]
+    assert blocks.estimated == len(set(keys[np.array(describes, dtype=bool)].tolist())) if rows else blocks.estimated == 0

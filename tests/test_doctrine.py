@@ -123,3 +123,61 @@ def test_yaml_is_loaded_safely(tmp_path):
     path = _write(tmp_path, "templates: !!python/object/apply:os.system ['echo hi']\n")
     with pytest.raises(DataFileError, match="invalid YAML"):
         load_doctrine([path])
+
+
+# --- the cache of the doctrine's YAML ---------------------------------------------------
+
+
+def _aged(path, seconds=3600):
+    """A file with an mtime in the past (a file just written is too fresh to cache, by design)."""
+    import os
+    import time
+
+    when = time.time() - seconds
+    os.utime(path, (when, when))
+    return path
+
+
+def test_the_doctrine_read_from_the_cache_is_the_parsed_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("ORBAT_CACHE_DIR", "off")
+    parsed = load_doctrine()
+    monkeypatch.setenv("ORBAT_CACHE_DIR", str(tmp_path / "cache"))
+    load_doctrine()  # writes the cache
+    assert list((tmp_path / "cache" / "doctrine-yaml").glob("*.json"))
+    import orbat.datafiles
+
+    monkeypatch.setattr(orbat.datafiles, "read_yaml", lambda path: pytest.fail(f"{path} parsed, its cache fresh"))
+    cached = load_doctrine()
+    for name in ("templates", "units", "ladder", "origins", "compiled"):
+        assert repr(getattr(cached, name)) == repr(getattr(parsed, name)), name
+
+
+@pytest.mark.parametrize("text, exact", [
+    ("a: [1, 2.5, true, null, text]\n", True),
+    ("day: 2024-01-02\n", False),  # a date: JSON would give text back
+    ("1: one\n", False),  # a number as a key
+    ("x: .inf\n", False),
+])
+def test_only_yaml_that_json_gives_back_exactly_is_cached(tmp_path, monkeypatch, text, exact):
+    from orbat.datafiles import read_yaml, read_yaml_cached
+
+    monkeypatch.setenv("ORBAT_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "file.yaml"
+    path.write_text(text, encoding="utf-8")
+    _aged(path)
+    first, again = read_yaml_cached(path, "test"), read_yaml_cached(path, "test")
+    assert first == again == read_yaml(path)
+    assert type(next(iter(again))) is type(next(iter(read_yaml(path))))
+    (stored,) = (tmp_path / "cache" / "test").glob("*.json")
+    assert ('"yaml"' in stored.read_text(encoding="utf-8")) is exact
+
+
+def test_an_edited_doctrine_file_is_seen(tmp_path, monkeypatch):
+    from orbat.datafiles import read_yaml_cached
+
+    monkeypatch.setenv("ORBAT_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "file.yaml"
+    path.write_text("a: 1\n", encoding="utf-8")
+    assert read_yaml_cached(_aged(path, 7200), "test") == {"a": 1}
+    path.write_text("a: 22\n", encoding="utf-8")
+    assert read_yaml_cached(_aged(path), "test") == {"a": 22}

@@ -110,3 +110,45 @@ def test_chunks_join_to_the_frame_of_one_read(tmp_path, monkeypatch, catalog):
     assert chunked["notes"].cat.categories.tolist() == ["notes", "", "n", "nn", "nnn", "new in a later chunk"]
     with pytest.raises(Exception, match="row 13"):  # the short row: equipment and count required
         read_sightings(path, catalog, today=TODAY)
+
+
+_TEXT = "sighting_id,observed_at,equipment,count,place\ns1,2024-01-01,BTR-60PB,1,{place}\n"
+
+
+@pytest.mark.parametrize("content", [
+    _TEXT.format(place="Mopti").encode(),
+    _TEXT.format(place="Ségou – Mopti").encode(),
+    b"\xef\xbb\xbf" + _TEXT.format(place="Ségou").encode(),
+    _TEXT.format(place="Ségou").encode("cp1252"),  # not UTF-8: read as Windows-1252, with a note
+    _TEXT.format(place="G\x81o").encode("latin-1"),  # neither
+    _TEXT.format(place="Gao").encode() + b"\xc3",  # a character cut short at the end
+    _TEXT.format(place="G\xe9o").encode("latin-1").replace(b"count,", b"count,x,"),  # ragged, and not UTF-8
+    b" " * 5000 + b"\n\x81\n",  # blank at first sight, then bytes no encoding takes
+    b" " * 5000 + b"\n\xe9\n",
+    _TEXT.format(place="G\xe9o").encode("cp1252") + b"\x00",  # a NUL byte after a Windows-1252 one
+    _TEXT.format(place="Gao").encode("utf-16"),
+])
+def test_the_plain_utf8_read_gives_what_the_checked_read_gives(tmp_path, content):
+    """read_csv parses the usual file as UTF-8 without a decoding pass first; the result is the checked one's."""
+    path = tmp_path / "file.csv"
+    path.write_bytes(content)
+
+    def outcome(read):
+        notes: list[str] = []
+        try:
+            return read(notes), notes
+        except Exception as exc:  # noqa: BLE001  (the error is the outcome compared)
+            return f"{type(exc).__name__}: {exc}", notes
+
+    def checked(notes):
+        encoding, note = csv_format._check_encoding(path, path.stat().st_size)
+        notes.extend([note] if note else [])
+        return csv_format._read_text(path, encoding, path.stat().st_size, None)
+
+    fast, fast_notes = outcome(lambda notes: csv_format.read_csv(path, notes, None))
+    slow, slow_notes = outcome(checked)
+    assert fast_notes == slow_notes
+    if isinstance(slow, pd.DataFrame):
+        pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    else:
+        assert fast == slow
