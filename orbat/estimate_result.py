@@ -561,8 +561,8 @@ def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
     t_group = a["type_group"][t_rows]
     at = np.minimum(np.searchsorted(merged, t_group), len(merged) - 1)
     hit = merged[at] == t_group
-    count, count_max = (np.bincount(at[hit], weights=a[c][t_rows][hit], minlength=len(merged)).astype(np.int64)
-                        for c in ("count", "count_max"))
+    sums = [np.bincount(at[hit], weights=a[c][t_rows][hit], minlength=len(merged)).astype(np.int64).tolist()
+            for c in ("count", "count_max")]
     width, categories = a["width"], a["categories"]
     # The rows by pair, then sighting id (a note lists its sightings by id), the file's order within.
     order = np.lexsort((a["sight_rank"][sighting], group))
@@ -583,34 +583,30 @@ def _merge_notes(run: RunOutput, start: int, stop: int) -> list[list[dict]]:
     ids = np.asarray(a["sight_names"], dtype=object)[sighting[starts]]
     # Per pair: the runs setting the figure (the most vehicles seen), and the most any sighting could be.
     firsts = np.flatnonzero(np.r_[True, run_group[1:] != run_group[:-1]])
-    sizes = np.diff(np.r_[firsts, len(run_group)])
-    is_top = run_low == np.repeat(np.maximum.reduceat(run_low, firsts), sizes)
-    most = np.maximum.reduceat(run_high, firsts)
-    # Within each pair, the runs setting the figure first, then the others (each in sighting order):
-    # a pair's note is then two slices, and its texts are made on whole columns.
-    order = np.argsort(np.repeat(np.arange(len(firsts)) * 2, sizes) + ~is_top, kind="stable")
-    ids, texts = ids[order], np.array(texts, dtype=object)[order]
-    setting = (ids + ", " + texts).tolist()
-    others = (ids + "'s " + texts).tolist()
+    top = np.maximum.reduceat(run_low, firsts)
+    most = np.maximum.reduceat(run_high, firsts).tolist()
+    is_top = (run_low == np.repeat(top, np.diff(np.r_[firsts, len(run_group)]))).tolist()
     ids_list = ids.tolist()
-    tops = (firsts + np.add.reduceat(is_top.astype(np.int64), firsts)).tolist()
     run_ends = np.r_[firsts[1:], len(run_group)].tolist()
-    names = np.array(categories, dtype=object)[merged % width]
-    heads = np.array([str(c) for c in categories], dtype=object)[merged % width] + " " + number(count)
-    wide = count_max > count
-    heads[wide] = heads[wide] + "-" + number(count_max[wide])
-    heads = (heads + ": ").tolist()
-    over = (count_max > most).tolist()
-    names, count, count_max = names.tolist(), count.tolist(), count_max.tolist()
     # ``merged`` is sorted by convoy, then category name (the codes are in name order), as the runs are.
-    for k, (g, i, t, j) in enumerate(zip((merged // width - start).tolist(), firsts.tolist(), tops, run_ends)):
-        reason = heads[k] + "; ".join(setting[i:t])
-        if t < j:
-            reason += "; " + ", ".join(others[t:j]) + " are the same vehicles"
-        if over[k]:
-            reason += f" (up to {count_max[k]} if the names are all right and the sightings saw different vehicles)"
-        out[g].append({"category": names[k], "count": count[k], "count_max": count_max[k],
-                       "set_by": ids_list[i:t], "reason": reason})
+    for k, (g, i, j) in enumerate(zip(merged.tolist(), firsts.tolist(), run_ends)):
+        count, count_max = sums[0][k], sums[1][k]
+        category = categories[g % width]
+        figure = f"{count}-{count_max}" if count_max > count else f"{count}"
+        set_by, setting, others = [], [], []
+        for r in range(i, j):
+            if is_top[r]:
+                set_by.append(ids_list[r])
+                setting.append(f"{ids_list[r]}, {texts[r]}")
+            else:
+                others.append(f"{ids_list[r]}'s {texts[r]}")
+        reason = f"{category} {figure}: " + "; ".join(setting)
+        if others:
+            reason += "; " + ", ".join(others) + " are the same vehicles"
+        if count_max > most[k]:
+            reason += f" (up to {count_max} if the names are all right and the sightings saw different vehicles)"
+        out[g // width - start].append({"category": category, "count": count, "count_max": count_max,
+                                        "set_by": set_by, "reason": reason})
     return out
 
 
