@@ -404,8 +404,8 @@ class _Coded:
 
     def series(self) -> pd.Series:
         values = self.uniques[self.codes] if len(self.uniques) else np.empty(0, dtype=self.uniques.dtype)
-        # dtype given: pandas 3 would otherwise infer its (slower, stricter) str dtype
-        return pd.Series(values, index=self.index, dtype=values.dtype)
+        # dtype given: pandas 3 would otherwise infer its (slower, stricter) str dtype; the array is new: no copy
+        return pd.Series(values, index=self.index, dtype=values.dtype, copy=False)
 
     def array(self) -> np.ndarray:
         return self.uniques[self.codes] if len(self.uniques) else np.empty(0, dtype=self.uniques.dtype)
