@@ -159,3 +159,15 @@ def test_the_plain_utf8_read_gives_what_the_checked_read_gives(tmp_path, content
         pd.testing.assert_frame_equal(fast, slow, check_exact=True)
     else:
         assert fast == slow
+
+
+def test_only_the_names_of_rows_are_resolved(tmp_path, catalog, monkeypatch):
+    """The header's word 'equipment' is among the CSV column's values, but no row's: it is not resolved."""
+    path = tmp_path / "exact.csv"
+    path.write_text("sighting_id,observed_at,equipment,count\ns1,2024-01-01,BTR-60PB,1\n", encoding="utf-8")
+    asked: list[str] = []
+    lookup = type(catalog).lookup
+    monkeypatch.setattr(type(catalog), "lookup", lambda self, name: asked.append(name) or lookup(self, name))
+    frame = read_sightings(path, catalog, today=TODAY)
+    assert frame["equipment"].tolist() == ["BTR-60PB"]
+    assert "equipment" not in asked and "BTR-60PB" in asked
