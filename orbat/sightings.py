@@ -404,8 +404,8 @@ class _Coded:
 
     def series(self) -> pd.Series:
         values = self.uniques[self.codes] if len(self.uniques) else np.empty(0, dtype=self.uniques.dtype)
-        # dtype given: pandas 3 would otherwise infer its (slower, stricter) str dtype
-        return pd.Series(values, index=self.index, dtype=values.dtype)
+        # dtype given: pandas 3 would otherwise infer its (slower, stricter) str dtype; the array is new: no copy
+        return pd.Series(values, index=self.index, dtype=values.dtype, copy=False)
 
     def array(self) -> np.ndarray:
         return self.uniques[self.codes] if len(self.uniques) else np.empty(0, dtype=self.uniques.dtype)
@@ -992,7 +992,12 @@ def _check_equipment(names: _Coded, given_ids: _Coded, catalog: Catalog, found: 
             return UNRESOLVED_PREFIX + name, None
         return None, "not in the equipment catalog"
 
-    resolved, errors = _per_value(names, resolve, 2)
+    # Only the names some row has: a CSV column keeps its header's text among its values, and resolving
+    # the word "equipment" would load the resolution pipeline (a file's names are usually all exact).
+    used = np.zeros(len(names.uniques), dtype=bool)
+    used[names.codes] = True
+    given_names = _Coded(names.codes, np.where(used, names.uniques, "").astype(object), names.index)
+    resolved, errors = _per_value(given_names, resolve, 2)
     unknown = errors.map(lambda v: v is not None, bool).array()
     if unknown.any():
         shown = names.at(np.flatnonzero(unknown))

@@ -83,16 +83,23 @@ def test_blank_values_of_numbers():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["a", "b", "", "c", None]), max_size=30), st.booleans())
-def test_code_cells_is_factorize(cells, shared):
-    # the C parser hands back one object per distinct text; other readers may not
+@given(st.lists(st.lists(st.sampled_from(["a", "b", "", "c", None]), max_size=30), min_size=1, max_size=3),
+       st.booleans())
+def test_chunks_coded_by_object_then_joined_are_factorize(chunks, shared):
+    # the C parser hands back one object per distinct text of a chunk; other readers may not
     objects = {c: c for c in ("a", "b", "", "c")}
-    made = [np.nan if c is None else (objects[c] if shared else "".join(list(c))) for c in cells]
-    array = np.array(made, dtype=object)
-    codes, uniques = csv_format._code_cells(array)
-    expected_codes, expected_uniques = pd.factorize(array)
-    assert codes.tolist() == expected_codes.tolist()
-    assert list(uniques) == list(expected_uniques)
+    arrays = [np.array([np.nan if c is None else (objects[c] if shared else "".join(list(c))) for c in cells],
+                       dtype=object) for cells in chunks]
+    pieces = []
+    for array in arrays:
+        codes, found = csv_format._code_objects(array)
+        text = [None if c < 0 or isinstance(v, float) else v for v, c in zip(found[np.maximum(codes, 0)], codes)]
+        assert text == [None if isinstance(v, float) else v for v in array]  # NaN: a missing cell
+        pieces.append((codes, found))
+    joined = csv_format._joined_codes(pieces)
+    expected_codes, expected_uniques = pd.factorize(np.concatenate(arrays))
+    assert joined.codes.tolist() == expected_codes.tolist()
+    assert list(joined.categories) == list(expected_uniques)
 
 
 def test_chunks_join_to_the_frame_of_one_read(tmp_path, monkeypatch, catalog):
@@ -152,3 +159,15 @@ def test_the_plain_utf8_read_gives_what_the_checked_read_gives(tmp_path, content
         pd.testing.assert_frame_equal(fast, slow, check_exact=True)
     else:
         assert fast == slow
+
+
+def test_only_the_names_of_rows_are_resolved(tmp_path, catalog, monkeypatch):
+    """The header's word 'equipment' is among the CSV column's values, but no row's: it is not resolved."""
+    path = tmp_path / "exact.csv"
+    path.write_text("sighting_id,observed_at,equipment,count\ns1,2024-01-01,BTR-60PB,1\n", encoding="utf-8")
+    asked: list[str] = []
+    lookup = type(catalog).lookup
+    monkeypatch.setattr(type(catalog), "lookup", lambda self, name: asked.append(name) or lookup(self, name))
+    frame = read_sightings(path, catalog, today=TODAY)
+    assert frame["equipment"].tolist() == ["BTR-60PB"]
+    assert "equipment" not in asked and "BTR-60PB" in asked

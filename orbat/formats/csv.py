@@ -44,7 +44,7 @@ def _read_coded(chunks) -> tuple[list[str] | None, pd.DataFrame]:
             header = ["" if pd.isna(h) else str(h) for h in chunk.iloc[0].tolist()] if len(chunk) else None
         for name in chunk.columns:
             # The header row is coded too (its text stays a category, as it always was), then left out.
-            codes, distinct = _code_cells(chunk[name].to_numpy(dtype=object))
+            codes, distinct = _code_objects(chunk[name].to_numpy(dtype=object))
             parts.setdefault(name, []).append((codes[1:] if first else codes, distinct))
         first = False
     # copy=False: the categoricals are new (pandas 3 copies the arrays of a dict unless told not to)
@@ -52,27 +52,27 @@ def _read_coded(chunks) -> tuple[list[str] | None, pd.DataFrame]:
 
 
 def _joined_codes(pieces: list[tuple[np.ndarray, np.ndarray]]) -> pd.Categorical:
-    """One column's chunks, each ``(codes, distinct values)``, as one categorical.
+    """One column's chunks, each ``(codes, objects)`` of :func:`_code_objects`, as one categorical.
 
-    The chunks' distinct values, one after the other, are factorised once:
-    each gets its code among all, in order of first appearance (what
-    ``union_categoricals`` gives, without recoding the joined chunks again for each).
+    The chunks' objects, one after the other, are factorised by value once:
+    each gets its code among all the column's distinct values, in order of
+    first appearance (what ``pd.factorize`` of the whole column gives, and
+    ``union_categoricals`` of the chunks), and a chunk's codes are recoded in
+    one take. This is the only pass that hashes text: two objects of one
+    value, in one chunk or two, get one code here.
     The codes are made in the categorical's own integer type (int8 for fewer
     than 127 values) and written in place: no pass converts them after.
     """
-    if len(pieces) == 1:
-        codes, values = pieces[0]
-        codes = codes.astype(_code_type(len(values)), copy=False)
-    else:
-        joined, values = pd.factorize(np.concatenate([distinct for _, distinct in pieces]))
-        small = _code_type(len(values))
-        codes = np.empty(sum(len(part) for part, _ in pieces), dtype=small)
-        start = at = 0
-        for part, distinct in pieces:
-            remap = np.append(joined[start:start + len(distinct)], -1).astype(small)  # code -1 (missing) stays -1
-            np.take(remap, part, out=codes[at:at + len(part)])
-            start += len(distinct)
-            at += len(part)
+    objects = pieces[0][1] if len(pieces) == 1 else np.concatenate([distinct for _, distinct in pieces])
+    joined, values = pd.factorize(objects)  # a missing cell's object (NaN) gets -1
+    small = _code_type(len(values))
+    codes = np.empty(sum(len(part) for part, _ in pieces), dtype=small)
+    start = at = 0
+    for part, distinct in pieces:
+        remap = np.append(joined[start:start + len(distinct)], -1).astype(small)  # code -1 (missing) stays -1
+        np.take(remap, part, out=codes[at:at + len(part)])
+        start += len(distinct)
+        at += len(part)
     categories = pd.Index(values, dtype=object)
     # The values are distinct (factorize made them): the dtype need not hash them all again to check.
     fastpath = getattr(pd.CategoricalDtype, "_from_fastpath", None)
@@ -88,16 +88,16 @@ def _code_type(count: int) -> type:
     return np.int64
 
 
-def _code_cells(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(cells)`` (codes, -1 for a missing cell, and the distinct values), hashing each *object* once.
+def _code_objects(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A chunk's column as ``(codes, objects)``: ``objects[codes]`` is its cells (a code -1 is a missing cell).
 
     pandas' C parser boxes each distinct text of a chunk as one str object and
     hands the same object back for every cell with that text, so a column of
-    264,019 cells holds a few thousand objects. The cells are coded by object
-    address first (integers: several times faster than hashing and comparing
-    strings, the cost of the whole read), then only the distinct objects by
-    value. The result is the same as ``pd.factorize`` whatever the objects are:
-    one object has one value, and equal values still get one code.
+    100,000 cells holds a few thousand objects. The cells are coded by object
+    address (integers: several times faster than hashing and comparing
+    strings), in order of first appearance; the objects are not compared by
+    value here. Two objects may hold one value (a parser need not share
+    them): :func:`_joined_codes` gives them one code, whatever the objects are.
     """
     if cells.dtype != object or not cells.flags.c_contiguous or len(cells) == 0:
         return pd.factorize(cells)
@@ -105,16 +105,14 @@ def _code_cells(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     addresses = np.frombuffer((ctypes.c_char * cells.nbytes).from_address(cells.ctypes.data), dtype=np.intp)
     # One object below the first cell: an empty column (the last cell tells the usual column at once).
     if len(cells) > 1 and addresses[-1] == addresses[1] and (addresses[1:] == addresses[1]).all():
-        ends, distinct = pd.factorize(cells[[0, 1]])
-        codes = np.full(len(cells), ends[1], dtype=np.intp)
-        codes[0] = ends[0]
-        return codes, distinct
+        codes = np.ones(len(cells), dtype=np.intp)
+        codes[0] = 0
+        return codes, cells[[0, 1]]
     by_object, objects = pd.factorize(addresses)
     # Codes are numbered in order of first appearance, each one above the largest before it: the first
     # cell of object k is where the running maximum reaches k (a binary search per object, not a pass per cell).
     first = np.searchsorted(np.maximum.accumulate(by_object), np.arange(len(objects)))
-    by_value, distinct = pd.factorize(cells[first])
-    return by_value[by_object], distinct
+    return by_object, cells[first]
 
 
 def _check_encoding(path: Path, size: int) -> tuple[str, str | None]:
