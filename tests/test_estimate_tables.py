@@ -77,6 +77,19 @@ def varied(catalog, tmp_path_factory):
     return read_sightings(path, catalog)
 
 
+@pytest.mark.parametrize("limit", [0, 1 << 12])
+def test_the_table_size_limit_changes_no_number(varied, catalog, monkeypatch, limit):
+    """Rules over grids beyond the limit (all of them, or the big ones) are scored directly: the same numbers."""
+    from orbat import estimate
+
+    def _numbers(run):
+        return run.wins.tobytes(), run.mean.tobytes(), run.order.tobytes(), run.confidence.tobytes()
+
+    default = estimate.run_estimator(varied, catalog, DOCTRINE, samples=200)
+    monkeypatch.setattr(estimate, "_table_limit", lambda convoys, samples: limit)
+    assert _numbers(estimate.run_estimator(varied, catalog, DOCTRINE, samples=200)) == _numbers(default)
+
+
 def test_scenario_chunks_and_their_order_do_not_change_any_number(varied, catalog, monkeypatch):
     """Many small chunks, scored one after the other, last first: the very numbers of the default run."""
     from orbat import estimate
