@@ -102,7 +102,7 @@ class EstimateStream:
 
     def __init__(self, frame: pd.DataFrame, catalog, doctrine=None, *, samples: int = 200, seed: int = 0,
                  block: int | None = None):
-        self._options = {"catalog": catalog, "doctrine": doctrine, "samples": samples, "seed": seed}
+        self._options = block_options(catalog, doctrine, samples=samples, seed=seed)
         self._cut = ConvoyBlocks(frame)
         self._cut.cut(block or STREAM_CONVOYS)
         self.blocks = self._cut.blocks
@@ -116,6 +116,19 @@ class EstimateStream:
         yield from _taken(first)
         for b in range(1, self.blocks):
             yield from _taken(self._estimate(b))
+
+
+def block_options(catalog, doctrine=None, *, samples: int = 200, seed: int = 0) -> dict:
+    """What every block's :func:`orbat.estimate.estimate_convoys` takes, the doctrine's rule reads among it.
+
+    What the rules read (:class:`orbat.estimate.RuleReads`) depends on the
+    doctrine only: found once here, in the process that forks the workers
+    (they inherit it), not once per block.
+    """
+    from orbat.estimate import RuleReads
+
+    reads = RuleReads.of(doctrine)
+    return {"catalog": catalog, "doctrine": reads.doctrine, "samples": samples, "seed": seed, "reads": reads}
 
 
 def iter_estimates(frame: pd.DataFrame, catalog, doctrine=None, *, samples: int = 200, seed: int = 0,
@@ -181,7 +194,7 @@ def json_output(blocks: ConvoyBlocks, catalog, doctrine=None, *, samples: int = 
     """
     from orbat.jsonio import json_pieces, jsonl_pieces
 
-    options = {"catalog": catalog, "doctrine": doctrine, "samples": samples, "seed": seed}
+    options = block_options(catalog, doctrine, samples=samples, seed=seed)
 
     def make(b: int) -> Iterator[bytes]:
         with gc_paused():
@@ -198,7 +211,7 @@ def overview_rows(blocks: ConvoyBlocks, catalog, doctrine=None, *, samples: int 
     blocks estimated in ``jobs`` processes (cut ``blocks`` first: :func:`cut_for`)."""
     from orbat.overview import overview_rows as sorted_rows
 
-    options = {"catalog": catalog, "doctrine": doctrine, "samples": samples, "seed": seed}
+    options = block_options(catalog, doctrine, samples=samples, seed=seed)
 
     def make(b: int) -> list[OverviewRow]:
         with gc_paused():
@@ -228,7 +241,7 @@ def markdown_output(blocks: ConvoyBlocks, catalog, doctrine=None, *, samples: in
     from orbat.assessment import markdown_assessment
     from orbat.estimate_result import to_dicts
 
-    options = {"catalog": catalog, "doctrine": doctrine, "samples": samples, "seed": seed}
+    options = block_options(catalog, doctrine, samples=samples, seed=seed)
 
     def make(b: int) -> Iterator[bytes]:
         frame = blocks.frame_of(b)  # an assessment reads its convoy's rows: those of its block are enough

@@ -77,6 +77,19 @@ def varied(catalog, tmp_path_factory):
     return read_sightings(path, catalog)
 
 
+@pytest.mark.parametrize("limit", [0, 1 << 12])
+def test_the_table_size_limit_changes_no_number(varied, catalog, monkeypatch, limit):
+    """Rules over grids beyond the limit (all of them, or the big ones) are scored directly: the same numbers."""
+    from orbat import estimate
+
+    def _numbers(run):
+        return run.wins.tobytes(), run.mean.tobytes(), run.order.tobytes(), run.confidence.tobytes()
+
+    default = estimate.run_estimator(varied, catalog, DOCTRINE, samples=200)
+    monkeypatch.setattr(estimate, "_table_limit", lambda convoys, samples: limit)
+    assert _numbers(estimate.run_estimator(varied, catalog, DOCTRINE, samples=200)) == _numbers(default)
+
+
 def test_scenario_chunks_and_their_order_do_not_change_any_number(varied, catalog, monkeypatch):
     """Many small chunks, scored one after the other, last first: the very numbers of the default run."""
     from orbat import estimate
@@ -184,3 +197,43 @@ def test_chunks_stay_on_the_calling_thread_when_every_cpu_is_busy(monkeypatch):
 
     assert threads_used(2.0) == {threading.get_ident()}
     assert threading.get_ident() not in threads_used(0.1)  # (a pool of two runs them)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_what_the_rules_read_does_not_depend_on_the_convoys(seed):
+    """The reads found once on a row of zeros (RuleReads) are those each rule reads on real convoys."""
+    from orbat.estimate import RuleReads
+    from orbat.rules import ReadRecorder
+
+    reads = RuleReads(DOCTRINE, IDS, SPACE)
+    matrix = _matrix(seed, rows=50)
+    for (tid, k), found in reads.reads.items():
+        recorder = ReadRecorder(matrix, SPACE.columns)
+        DOCTRINE.compiled[tid][k].evaluate(recorder)
+        assert found == (list(recorder.read) or None)
+
+
+def test_reads_found_once_give_every_block_the_numbers_of_its_own(varied, catalog):
+    """Blocks given one RuleReads (as --jobs gives them) score as blocks that find it themselves."""
+    from orbat.estimate import RuleReads, run_estimator
+
+    def _numbers(run):
+        return run.wins.tobytes(), run.mean.tobytes(), run.order.tobytes(), run.confidence.tobytes()
+
+    reads = RuleReads.of(DOCTRINE)
+    keys = sorted(set(varied["convoy"].dropna()))
+    for part in (keys[:100], keys[100:]):
+        block = varied[varied["convoy"].isin(part)]
+        assert _numbers(run_estimator(block, catalog, DOCTRINE, samples=100, reads=reads)) == \
+            _numbers(run_estimator(block, catalog, DOCTRINE, samples=100))
+
+
+def test_reads_of_another_doctrine_are_not_used(varied, catalog):
+    """RuleReads made for another doctrine object is ignored (found anew): the same numbers."""
+    from orbat.estimate import RuleReads, _Tables
+
+    other = RuleReads.of(load_doctrine())
+    assert not other.serves(DOCTRINE, IDS, SPACE)
+    tables = _Tables(DOCTRINE, IDS, SPACE, _matrix(5).max(axis=0, keepdims=True), limit=1 << 20, reads=other)
+    assert tables.rules == {tid: DOCTRINE.compiled[tid] for tid in IDS}
+    assert tables.reads is not other.reads
