@@ -28,6 +28,7 @@ import pandas as pd
 
 from orbat.catalog import CATEGORIES, ROLES, Catalog
 from orbat.observation import DECOY, as_possible, count_error, decoy_rows, misidentification, row_tags
+from orbat.grouping import distinct
 
 #: Events whose rows describe the vehicles of a convoy.
 CONVOY_EVENTS: tuple[str, ...] = ("sighting", "arrival")
@@ -569,7 +570,7 @@ def _lists_by_convoy(convoy_codes: np.ndarray, convoy_names: np.ndarray, value_c
     if not len(convoy_codes):
         return {}
     radix = len(value_names) + 1
-    pair = np.unique(convoy_codes.astype(np.int64) * radix + value_codes)
+    pair = distinct(convoy_codes.astype(np.int64) * radix + value_codes)  # (np.unique: a slow hash in numpy 2)
     convoy_of = pair // radix
     values = [str(v) for v in value_names[pair % radix]]
     bounds = np.flatnonzero(np.r_[True, convoy_of[1:] != convoy_of[:-1], True])
