@@ -33,8 +33,10 @@ PARALLEL_CONVOYS = 5_000
 #: Processes ``--jobs`` left to itself uses at most.
 AUTO_JOBS = 4
 #: Blocks of convoys per process with ``--jobs``: more even out a CPU the machine slows, but each block costs
-#: its own rule tables and trace entries (4 a process: +15-25 % CPU time against one block, measured).
-BLOCKS_PER_JOB = 2
+#: its own rule tables, scenario chunks and trace entries. At 20,000 convoys on 2 free CPUs one block a
+#: process took 3.6-3.8 s of wall time against 4.3-4.5 s for two (docs/performance.md, "Third pass");
+#: processes are only used when the CPUs are free (:data:`orbat.workers.PROCESS_SPARE`).
+BLOCKS_PER_JOB = 1
 #: Convoys a block holds at least with ``--jobs`` (a smaller block costs more in fixed costs than it evens out).
 MIN_BLOCK = 1_000
 
