@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from orbat.catalog import CATEGORIES, ROLES, Catalog
-from orbat.observation import DECOY, as_possible, count_error, decoy_rows, misidentification, row_tags
 from orbat.grouping import distinct
+from orbat.observation import DECOY, as_possible, count_error, decoy_rows, misidentification, row_tags
 
 #: Events whose rows describe the vehicles of a convoy.
 CONVOY_EVENTS: tuple[str, ...] = ("sighting", "arrival")

@@ -186,6 +186,11 @@ class RuleReads:
         return self.doctrine is doctrine and self.ids == list(ids) and self.columns == space.columns
 
 
+def _strides(radices) -> list[int]:
+    """The stride of each axis of a grid of these radices, the last axis fastest (a table's flat index)."""
+    return [int(x) for x in np.cumprod([1, *radices[::-1]])[:-1][::-1]]
+
+
 class _Tables:
     """Each rule's score tabulated over the whole numbers it reads, for scoring many count scenarios.
 
@@ -287,7 +292,7 @@ class _Tables:
         if size > limit:
             return None
         size = int(size)
-        strides = [int(s) for s in np.cumprod([1, *radices[::-1]])[:-1][::-1]]
+        strides = _strides(radices)
         values = dict(zip(reads, self._grid(tuple(radices))))
         tid, k = key
         try:
@@ -307,10 +312,9 @@ class _Tables:
         """
         made = self._grids.get(radices)
         if made is None:
-            size = int(np.prod(np.array(radices, dtype=np.int64)))
-            strides = [int(s) for s in np.cumprod([1, *radices[::-1]])[:-1][::-1]]
-            grid = np.arange(size, dtype=np.int64)
-            made = self._grids[radices] = [((grid // s) % r).astype(np.float64) for s, r in zip(strides, radices)]
+            grid = np.arange(int(np.prod(np.array(radices, dtype=np.int64))), dtype=np.int64)
+            made = self._grids[radices] = [((grid // s) % r).astype(np.float64)
+                                           for s, r in zip(_strides(radices), radices)]
         return made
 
     def score(self, quantities: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
