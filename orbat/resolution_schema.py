@@ -149,9 +149,14 @@ def load_resolution_rules(path: Path | None = None, extensions: tuple[Path, ...]
     A problem in an extension names that file (and the field): the bundled
     rules are valid, so what fails after adding its words is its doing.
     """
-    rules = parse_model_file(path or bundled_catalog_dir() / RESOLUTION_FILE, ResolutionRules)
+    ours = path or bundled_catalog_dir() / RESOLUTION_FILE
+    rules = parse_model_file(ours, ResolutionRules)
     for extension in extensions:
-        added = parse_model_file(extension, ResolutionExtension)
+        if _same_bytes(extension, ours):
+            # A copy of ours (a catalogs/ folder copied whole beside the database, or a checkout's own
+            # catalogs/ beside an orbat.db in it): every word it holds is already there.
+            continue
+        added = _parse_extension(extension)
         data = rules.model_dump(mode="json")
         for name in EXTENDABLE_LISTS:
             data[name] = list(dict.fromkeys([*data[name], *getattr(added, name)]))
@@ -160,6 +165,29 @@ def load_resolution_rules(path: Path | None = None, extensions: tuple[Path, ...]
         data["category_entries"].update(added.category_entries)
         rules = validate_model(extension, data, ResolutionRules)
     return rules
+
+
+def _same_bytes(path: Path, other: Path) -> bool:
+    """Whether two files hold the same bytes (an unreadable one is not the same: its error comes later)."""
+    try:
+        return path.stat().st_size == other.stat().st_size and path.read_bytes() == other.read_bytes()
+    except OSError:
+        return False
+
+
+def _parse_extension(path: Path) -> ResolutionExtension:
+    """A user's ``resolution.yaml``; sections that only orbat's own file may hold are named in one message."""
+    data = read_yaml(path)
+    if isinstance(data, dict):
+        ours_only = [key for key in data if key in ResolutionRules.model_fields
+                     and key not in ResolutionExtension.model_fields]
+        if ours_only:
+            raise InvalidCatalog(
+                f"{path}: {', '.join(map(str, ours_only))}: only orbat's own {RESOLUTION_FILE} sets "
+                f"{'these' if len(ours_only) > 1 else 'this'}; a user's {RESOLUTION_FILE} adds words to "
+                f"{', '.join(EXTENDABLE_LISTS)}, quotes, descriptors and category_entries (keep only the "
+                "words you add; a whole copy of orbat's file is not needed)")
+    return parse_model_file(path, ResolutionExtension)
 
 
 def parse_model_file(path: Path, model: type[BaseModel]) -> BaseModel:

@@ -404,7 +404,9 @@ def test_a_resolution_file_in_a_catalog_folder_adds_words(tmp_path):
 
 @pytest.mark.parametrize("text, says", [
     ("unknown_markers: ['']\n", "unknown_markers: Value error, a word is empty"),
-    ("steps: []\n", "steps: Extra inputs are not permitted"),
+    ("steps: []\n", "steps: only orbat's own resolution.yaml sets this; a user's resolution.yaml adds words to"),
+    ("unknown_markers: [x]\nsteps: []\ncounter: {}\n", "steps, counter: only orbat's own resolution.yaml sets these"),
+    ("quotes: 1\nstarship: 2\n", "starship: Extra inputs are not permitted"),
     ("descriptors:\n  - {words: [x y], categories: [spaceship]}\n", "unknown categories ['spaceship']"),
     ("- just a list\n", "expected a mapping"),
 ])
@@ -417,6 +419,19 @@ def test_a_bad_resolution_file_names_itself_and_the_field(tmp_path, text, says):
         load_catalog(db_url=url).explain("nieznany T-72")
     assert str(tmp_path / "catalogs" / "resolution.yaml") in str(raised.value)
     assert says in str(raised.value)
+
+
+def test_a_copy_of_the_bundled_resolution_file_beside_the_database_is_ours_again(tmp_path):
+    """A catalogs/ folder copied whole beside the database (or a checkout's own, beside an orbat.db in it)
+    holds our resolution.yaml: it adds nothing, and it is no error."""
+    from orbat.catalog import load_catalog
+    from orbat.datafiles import bundled_catalog_dir
+
+    url = _words_beside(tmp_path, (bundled_catalog_dir() / "resolution.yaml").read_text(encoding="utf-8"))
+    catalog = load_catalog(db_url=url)
+    assert catalog.resolution_files  # it is found ...
+    assert catalog.explain("Unknown T-80").entry.id == "t-80"  # ... and the rules are ours, unchanged
+    assert catalog.rules.rules == load_catalog().rules.rules
 
 
 def test_the_cli_reads_the_words_beside_the_database(tmp_path):
