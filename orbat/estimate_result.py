@@ -316,6 +316,29 @@ class RunOutput:
         return self._trace[template_id]
 
     @cached_property
+    def shares(self) -> dict[str, list[float]]:
+        """Per convoy, its carried, armoured and logistics shares of the vehicles seen, as its JSON holds them.
+
+        ``round(part / total, 3)``, 0.0 without vehicles, made on whole
+        columns (:func:`_rounded`); logistics: the vehicles of that role.
+        """
+        a, n = self._type_arrays, len(self.table)
+        logistics = np.bincount(a["code"], weights=np.where(a["role"] == "logistics", a["count"], 0), minlength=n)
+        total = np.asarray(self.totals["total"], dtype=np.float64)
+        seen = total > 0
+        out = {}
+        for name, part in (("carried", self.totals["carried"]), ("armoured", self.totals["armoured"]),
+                           ("logistics", logistics)):
+            share = np.full(n, 0.0, dtype=object)
+            share[seen] = _rounded(np.asarray(part, dtype=np.float64)[seen] / total[seen])[0]
+            out[name] = share.tolist()
+        return out
+
+    @cached_property
+    def _organic(self) -> dict[tuple, dict]:
+        return {}
+
+    @cached_property
     def personnel_lists(self) -> dict[str, list[int]]:
         """:attr:`personnel` as Python ints per convoy."""
         return {k: np.asarray(v).astype(np.int64).tolist() for k, v in self.personnel.items()}
@@ -437,15 +460,16 @@ def _doubles(values: Any) -> array:
     return out
 
 
-def _nums(values: np.ndarray) -> list:
-    """:func:`_num` of every value of a float array, the same Python ints and floats, made on the whole column.
+def _rounded(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``round(x, 3)`` of every value of a float array, as an object array of Python floats, made on the whole column.
 
     ``rint(x * 1000) / 1000`` is Python's ``round(x, 3)`` (the double
     nearest the correctly rounded decimal) whenever ``x * 1000`` is not
     within its own rounding error of a half: the product then rounds to
     the same side. The few values near a half (exact ties included), huge
-    or not finite are rounded by :func:`_num` itself. (A ``round`` call per
-    value cost 0.1 s of the 0.7 s of 10,000 convoys' JSON.)
+    or not finite are rounded by ``round`` itself; also returned: which
+    values were not (``plain``). (A ``round`` call per value cost 0.1 s of
+    the 0.7 s of 10,000 convoys' JSON.)
     """
     values = np.asarray(values, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -453,7 +477,16 @@ def _nums(values: np.ndarray) -> list:
         out = (np.rint(scaled) / 1000.0).astype(object)
         # Below 2**30 the product's error (half an ulp, < 1.2e-7) is far inside the 1e-6 kept from a half.
         plain = (np.abs(scaled) < 2.0 ** 30) & (np.abs(scaled - np.floor(scaled) - 0.5) > 1e-6)
-        whole = plain & (values == np.floor(values))
+    for at in np.flatnonzero(~plain).tolist():
+        out[at] = round(float(values[at]), 3)
+    return out, plain
+
+
+def _nums(values: np.ndarray) -> list:
+    """:func:`_num` of every value of a float array, the same Python ints and floats (see :func:`_rounded`)."""
+    values = np.asarray(values, dtype=np.float64)
+    out, plain = _rounded(values)
+    whole = plain & (values == np.floor(values))
     out[whole] = values[whole].astype(np.int64).astype(object)
     for at in np.flatnonzero(~plain).tolist():
         out[at] = _num(float(values[at]))
@@ -674,22 +707,20 @@ class ConvoyEstimate:
     def _indicators(self, block: OutputBlock, k: int) -> dict:
         run, i = self._run, self.index
         totals = run.total_lists
-        total = totals["total"][i]
-        categories = block.by_category[k]
-        support = {c: categories.get(c, 0) for c in ORGANIC_SUPPORT}
+        support = tuple(map(block.by_category[k].get, ORGANIC_SUPPORT, repeat(0)))
+        organic = run._organic.get(support)  # one (read-only) dict per distinct support counts
+        if organic is None:
+            organic = run._organic[support] = {"present": sum(1 for v in support if v) >= 2,
+                                               "vehicles": dict(zip(ORGANIC_SUPPORT, support))}
         convoy = run.table.convoys[i]
         notes = run.table.notes.get(convoy)
-        armoured, carried = totals["armoured"][i], totals["carried"][i]
-        logistics = block.by_role[k].get("logistics", 0)
+        shares = run.shares
         return {
-            "organic_support": {
-                "present": sum(1 for v in support.values() if v) >= 2,
-                "vehicles": support,
-            },
-            "carried_share": round(carried / total, 3) if total else 0.0,
-            "armoured_share": round(armoured / total, 3) if total else 0.0,
-            "armoured": {"min": armoured, "max": totals["armoured_max"][i]},
-            "logistics_share": round(logistics / total, 3) if total else 0.0,
+            "organic_support": organic,
+            "carried_share": shares["carried"][i],
+            "armoured_share": shares["armoured"][i],
+            "armoured": {"min": totals["armoured"][i], "max": totals["armoured_max"][i]},
+            "logistics_share": shares["logistics"][i],
             "origin_signals": run.origin_signals(notes) if notes else [],
             "unknown_vehicles": totals["unknown"][i],
             "loss_rows_ignored": int(run.table.loss_rows.get(convoy, 0)),

@@ -167,3 +167,18 @@ def test_json_numbers_made_on_whole_columns_are_each_values_own():
     made = estimate_result._nums(values)
     expected = [estimate_result._num(float(v)) for v in values]
     assert [(type(x), repr(x)) for x in made] == [(type(x), repr(x)) for x in expected]
+
+
+def test_the_indicator_shares_made_on_whole_columns_are_each_convoys_own(frame, catalog):
+    """carried, armoured and logistics shares: round(part / total, 3) of the convoy's own vehicles (0.0 without any)."""
+    for e in estimate_convoys(frame, catalog, DOCTRINE, samples=20):
+        indicators, vehicles = e.indicators, e.vehicles
+        total = vehicles["total"]
+        logistics = vehicles["by_role"].get("logistics", 0)
+        carried = sum(row["carried"] for row in e.type_rows)
+        for name, part in (("logistics_share", logistics), ("armoured_share", indicators["armoured"]["min"]),
+                           ("carried_share", carried)):
+            expected = round(part / total, 3) if total else 0.0
+            assert type(indicators[name]) is float and indicators[name] == expected, (e.convoy, name)
+        support = indicators["organic_support"]
+        assert support["present"] == (sum(1 for v in support["vehicles"].values() if v) >= 2)
