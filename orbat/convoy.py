@@ -28,7 +28,7 @@ import pandas as pd
 
 from orbat.catalog import CATEGORIES, ROLES, Catalog
 from orbat.grouping import distinct
-from orbat.observation import DECOY, as_possible, count_error, decoy_rows, misidentification, row_tags
+from orbat.observation import DECOY, as_possible, count_error, decoy_rows, misidentification, tag_codes
 
 #: Events whose rows describe the vehicles of a convoy.
 CONVOY_EVENTS: tuple[str, ...] = ("sighting", "arrival")
@@ -336,12 +336,15 @@ def aggregate_convoys(frame: pd.DataFrame, catalog: Catalog, convoys: Iterable[s
     def tag_counts() -> dict[str, list[dict]]:
         # Per convoy x tag x category: the most tagged vehicles one sighting showed (the same vehicles
         # seen again), against the convoy's merged count of that category.
-        tags_all = row_tags(tags_column) if tags_column is not None else None
-        if tags_all is None:
+        coded = tag_codes(tags_column) if tags_column is not None else None
+        if coded is None:
             return {}
-        tagged = [i for i, j in enumerate(take.tolist()) if tags_all[j]]
+        # The tagged rows found on whole columns: most files have none, or few.
+        codes, parsed = coded
+        tagged = np.flatnonzero(np.array([bool(p) for p in parsed], dtype=bool)[codes[take]]).tolist()
         if not tagged:
             return {}
+        tags_all = [parsed[c] for c in codes.tolist()]
         cats = {k: (catalog.entries[k].category if k in catalog.entries else UNKNOWN) for k in k_uniques.tolist()}
         seen: dict[tuple[str, str, str], dict[str, int]] = {}
         for i in tagged:

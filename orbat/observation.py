@@ -140,12 +140,22 @@ def parse_tags(text) -> tuple[str, ...]:
 
 def row_tags(frame) -> list[tuple[str, ...]] | None:
     """Per row of a frame, its tags; None when the frame has no ``tags`` column."""
+    coded = tag_codes(frame)
+    if coded is None:
+        return None
+    codes, parsed = coded
+    return [parsed[c] for c in codes.tolist()]
+
+
+def tag_codes(frame) -> tuple[np.ndarray, list[tuple[str, ...]]] | None:
+    """Per row of a frame, a code of its tags, and the tags of each code (a row without any: the last, ``()``).
+
+    Each distinct text is parsed once; None when the frame has no ``tags`` column.
+    """
     if "tags" not in frame:
         return None
-    column = frame["tags"].to_numpy(dtype=object)
-    codes, uniques = _factorize(column)
-    parsed = [parse_tags(u) for u in uniques] + [()]
-    return [parsed[c] for c in codes]
+    codes, uniques = _factorize(frame["tags"].to_numpy(dtype=object))
+    return np.asarray(codes), [parse_tags(u) for u in uniques] + [()]
 
 
 def decoy_rows(frame) -> np.ndarray:

@@ -151,3 +151,34 @@ def test_the_vehicles_by_category_and_role_are_the_sums_of_the_type_rows(frame, 
     again = estimate_convoys(frame, catalog, DOCTRINE, samples=20)
     again[0]._run._type_arrays["coded"] = False
     assert [e.to_dict("best") for e in again] == whole
+
+
+def test_json_numbers_made_on_whole_columns_are_each_values_own():
+    """_nums gives what _num gives value by value: the same ints and floats, exact ties and edge cases too."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    values = np.concatenate([
+        rng.random(20_000), rng.random(5_000) * 10 - 5, rng.random(2_000) * 1e7,
+        np.arange(-64, 64) / 16, np.arange(4_000) / 2_000, np.arange(4_000) / 1_000,  # halves and exact ties
+        [0.0, -0.0, 1.0, -1.0, 0.0005, 0.0015, 0.0625, 2.675, 2.0 ** 40, 1e20, -1e20, 1e300, 5e-324,
+         float("nan"), float("inf"), -float("inf"), 2.0 ** 31 + 0.0005],
+    ])
+    made = estimate_result._nums(values)
+    expected = [estimate_result._num(float(v)) for v in values]
+    assert [(type(x), repr(x)) for x in made] == [(type(x), repr(x)) for x in expected]
+
+
+def test_the_indicator_shares_made_on_whole_columns_are_each_convoys_own(frame, catalog):
+    """carried, armoured and logistics shares: round(part / total, 3) of the convoy's own vehicles (0.0 without any)."""
+    for e in estimate_convoys(frame, catalog, DOCTRINE, samples=20):
+        indicators, vehicles = e.indicators, e.vehicles
+        total = vehicles["total"]
+        logistics = vehicles["by_role"].get("logistics", 0)
+        carried = sum(row["carried"] for row in e.type_rows)
+        for name, part in (("logistics_share", logistics), ("armoured_share", indicators["armoured"]["min"]),
+                           ("carried_share", carried)):
+            expected = round(part / total, 3) if total else 0.0
+            assert type(indicators[name]) is float and indicators[name] == expected, (e.convoy, name)
+        support = indicators["organic_support"]
+        assert support["present"] == (sum(1 for v in support["vehicles"].values() if v) >= 2)

@@ -65,3 +65,15 @@ def test_frames_without_tags_run_as_before(catalog):
     assert "tags" not in frame
     [e] = estimate_convoys(frame, catalog)
     assert e.to_dict()["indicators"]["tags"] == []
+
+
+def test_tag_codes_are_the_row_tags_each_text_parsed_once():
+    import pandas as pd
+
+    from orbat.observation import row_tags, tag_codes
+
+    frame = pd.DataFrame({"tags": ["cope cage", None, "decoy, cope cage", "cope cage", float("nan"), ""]})
+    codes, parsed = tag_codes(frame)
+    assert [parsed[c] for c in codes.tolist()] == row_tags(frame)
+    assert parsed[codes[1]] == parsed[codes[4]] == ()
+    assert tag_codes(pd.DataFrame({"other": [1]})) is None
