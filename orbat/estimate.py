@@ -125,7 +125,7 @@ def _weighted(weights: list[float], terms: list[np.ndarray], n: int) -> np.ndarr
 class _TemplatePlan:
     """A template's rules as :meth:`_Tables.score_live` walks them (tuples: no lookups per chunk)."""
 
-    rules: list[tuple]  # (k, rule, table, key group, shared-term id, weighted table, identity)
+    rules: list[tuple]  # (k, rule, table, key group, shared-term id, weighted table, identity number)
     required: list[tuple]
     required_ks: list[int]
     weight_sum: float
@@ -253,12 +253,12 @@ class _Tables:
                 shared.setdefault((self.key_of[(tid, k)], self.identity[(tid, k)], weight), len(shared))
         self.same = {key: shared[(self.key_of[key], self.identity[key], self.rules[key[0]][key[1]].weight)]
                      for key in self.weighted}
-        #: Per template, its rules with everything score_live needs about each, in rule order, its required
-        #: rules and its weight sum.
-        self.plans = {}
+        #: Per template: its rules with all score_live needs of each (rule order), its required ones, weight sum.
+        self.plans, number = {}, {}  # (each identity as a number: hashing one hashes its pydantic selections)
         for tid, rules in self.rules.items():
             slots = [(k, rule, self.tables[(tid, k)], self.key_of.get((tid, k)), self.same.get((tid, k)),
-                      self.weighted.get((tid, k)), self.identity[(tid, k)]) for k, rule in enumerate(rules)]
+                      self.weighted.get((tid, k)), number.setdefault(self.identity[(tid, k)], len(number)))
+                     for k, rule in enumerate(rules)]
             weight_sum = float(np.sum(np.array([rule.weight for rule in rules], dtype=np.float64)))
             self.plans[tid] = _TemplatePlan(slots, [slot for slot in slots if slot[1].required],
                                             [slot[0] for slot in slots if slot[1].required], weight_sum)
@@ -344,7 +344,7 @@ class _Tables:
         if n == 0:
             return out
         within = (high < self.radix[:, None]).all(axis=0)
-        anywhere: dict[tuple, np.ndarray] = {}  # per rule identity: some non-zero factor in the row's box
+        anywhere: dict[int, np.ndarray] = {}  # per rule identity: some non-zero factor in the row's box
         for j, tid in enumerate(self.rules):
             if not self.tabulated[tid]:
                 continue
