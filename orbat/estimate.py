@@ -35,6 +35,7 @@ from orbat.convoy import (
 from orbat.confidence import Answers, answer_echelons, combine
 from orbat.doctrine import KINDS, Doctrine, echelon_rank, load_doctrine
 from orbat.errors import OrbatError
+from orbat.grouping import concat_ranges, run_starts
 from orbat.workers import free_cpus, on_one_thread
 # The output side (each convoy's result and JSON) lives in orbat.estimate_result; re-exported here,
 # so `from orbat.estimate import ConvoyEstimate, to_dicts, gc_paused` keeps working.
@@ -50,6 +51,9 @@ MIN_FIT = 0.5
 #: and in the scoring threads' malloc heaps (at 10,000 a fresh process page-faulted ~140k times, 0.28 s of
 #: system time on the benchmark; at 5,000 ~50k times, 0.09 s).
 CHUNK = 5_000
+#: ... times this on one thread (a --jobs worker; busy CPUs): a block of 10,000 convoys, fresh process, 4 runs
+#: alternating, 0.70-0.75 s of CPU against 0.73-0.79 s at 5,000 (~5k more page faults, not two heaps' 90k).
+ONE_THREAD_CHUNKS = 2
 #: Templates up to this many: a convoy's pattern of templates scoring above 0 fits one int64.
 _PATTERN_BITS = 62
 
@@ -121,7 +125,7 @@ def _weighted(weights: list[float], terms: list[np.ndarray], n: int) -> np.ndarr
 class _TemplatePlan:
     """A template's rules as :meth:`_Tables.score_live` walks them (tuples: no lookups per chunk)."""
 
-    rules: list[tuple]  # (k, rule, table, key group, shared-term id, weighted table, identity)
+    rules: list[tuple]  # (k, rule, table, key group, shared-term id, weighted table, identity number)
     required: list[tuple]
     required_ks: list[int]
     weight_sum: float
@@ -249,12 +253,12 @@ class _Tables:
                 shared.setdefault((self.key_of[(tid, k)], self.identity[(tid, k)], weight), len(shared))
         self.same = {key: shared[(self.key_of[key], self.identity[key], self.rules[key[0]][key[1]].weight)]
                      for key in self.weighted}
-        #: Per template, its rules with everything score_live needs about each, in rule order, its required
-        #: rules and its weight sum.
-        self.plans = {}
+        #: Per template: its rules with all score_live needs of each (rule order), its required ones, weight sum.
+        self.plans, number = {}, {}  # (each identity as a number: hashing one hashes its pydantic selections)
         for tid, rules in self.rules.items():
             slots = [(k, rule, self.tables[(tid, k)], self.key_of.get((tid, k)), self.same.get((tid, k)),
-                      self.weighted.get((tid, k)), self.identity[(tid, k)]) for k, rule in enumerate(rules)]
+                      self.weighted.get((tid, k)), number.setdefault(self.identity[(tid, k)], len(number)))
+                     for k, rule in enumerate(rules)]
             weight_sum = float(np.sum(np.array([rule.weight for rule in rules], dtype=np.float64)))
             self.plans[tid] = _TemplatePlan(slots, [slot for slot in slots if slot[1].required],
                                             [slot[0] for slot in slots if slot[1].required], weight_sum)
@@ -340,7 +344,7 @@ class _Tables:
         if n == 0:
             return out
         within = (high < self.radix[:, None]).all(axis=0)
-        anywhere: dict[tuple, np.ndarray] = {}  # per rule identity: some non-zero factor in the row's box
+        anywhere: dict[int, np.ndarray] = {}  # per rule identity: some non-zero factor in the row's box
         for j, tid in enumerate(self.rules):
             if not self.tabulated[tid]:
                 continue
@@ -700,7 +704,7 @@ class _Scenarios:
         sample, count, length = _distinct_draws(self.keys, self.radix, self.place, self.starts, self.per_convoy,
                                                 self.log_total, conv, self.seed, self.first_draws, self.samples)
         return _Blocks(conv if len(length) else conv[:0], length, np.ones(len(length), dtype=bool),
-                       _offsets(length), sample, count / self.samples)
+                       run_starts(length), sample, count / self.samples)
 
 
 #: Adaptive sampling: a sampled convoy's first batch is this share of its draws (at least FIRST_DRAWS) ...
@@ -772,15 +776,10 @@ def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios |
     first_sample, first_weight, first_len = draws_first
     first = _Blocks(np.r_[e_conv, s_conv], np.r_[e_count, first_len],
                     np.r_[np.zeros(len(e_conv), dtype=bool), np.ones(len(s_conv), dtype=bool)],
-                    np.r_[np.zeros(len(e_conv), dtype=np.int64), _offsets(first_len)],
+                    np.r_[np.zeros(len(e_conv), dtype=np.int64), run_starts(first_len)],
                     first_sample, first_weight / n_first)
     return _Scenarios(uncertain, targets, rows, low, span, c_low, c_span, radix, place, keys, starts, per_convoy,
                       log_total, seed, first, samples, n_first)
-
-
-def _offsets(lengths: np.ndarray) -> np.ndarray:
-    """Where each of consecutive runs of these lengths starts."""
-    return np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64) if len(lengths) else np.zeros(0, dtype=np.int64)
 
 
 def _distinct_draws(keys: np.ndarray, radix: np.ndarray, place: np.ndarray, starts: np.ndarray,
@@ -806,7 +805,7 @@ def _distinct_draws(keys: np.ndarray, radix: np.ndarray, place: np.ndarray, star
     first = 0
     while first < len(s_conv):
         last = max(first + 1, int(np.searchsorted(rows_before, rows_before[first] + budget, side="right")) - 1)
-        r = _ranges(starts[s_conv[first:last]], per[first:last])
+        r = concat_ranges(starts[s_conv[first:last]], per[first:last])
         u = _uniforms(keys[r][:, None], seed, np.arange(lo, hi, dtype=np.uint64)[None, :])
         offsets = np.floor(u * radix[r][:, None])
         offsets *= place[r][:, None]
@@ -879,10 +878,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     # chunk of them skips every other template on all its rows. Only whole convoys move: each convoy's
     # scenarios keep their order, so its sums are the same numbers.
     alive = tables.possible(tables.of(point_matrix[targets]), tables.of(upper_matrix[targets]))
-    if n_t <= _PATTERN_BITS:  # the pattern as one whole number (bit j: template j may score above 0)
-        pattern = alive.astype(np.int64) @ (np.int64(1) << np.arange(n_t, dtype=np.int64))
-    else:
-        pattern = np.unique(np.packbits(alive, axis=1), axis=0, return_inverse=True)[1].ravel()
+    pattern = _pattern_order(alive)
     won = np.zeros((n_u, n_t), dtype=np.float64)
     mean_u = np.zeros((n_u, n_t), dtype=np.float64)
     point_u = point_matrix[targets]
@@ -930,15 +926,16 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
             return made
 
     def score_blocks(blocks: _Blocks, squares: np.ndarray | None) -> None:
-        # Blocks side by side by pattern, then chunks of whole convoys (~CHUNK scenarios each): each
-        # convoy's sums are made in one chunk, so chunks can be scored in any order, on two threads
-        # (numpy releases the GIL in the large array operations).
+        # Blocks side by side by pattern, then chunks of whole convoys (~CHUNK scenarios each, more on one
+        # thread): each convoy's sums are made in one chunk, so chunks can be scored in any order, on two
+        # threads (numpy releases the GIL in the large array operations).
         if not len(blocks.conv):
             return
         # (Drawn convoys after enumerated ones: only chunks with draws need the squared scores.)
         blocks = blocks.take(np.lexsort((pattern[blocks.conv], blocks.sampled)))
         block_first = np.r_[0, np.cumsum(blocks.length)[:-1]]
-        at = np.minimum(np.searchsorted(block_first, np.arange(0, int(blocks.length.sum()), CHUNK)),
+        size = CHUNK if free_cpus(2) > 1 else CHUNK * ONE_THREAD_CHUNKS  # (as _run_chunks will decide)
+        at = np.minimum(np.searchsorted(block_first, np.arange(0, int(blocks.length.sum()), size)),
                         len(block_first) - 1)
         bounds = np.unique(np.r_[at, len(block_first)])
 
@@ -963,7 +960,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
         only = alive[blocks.conv[b_first:b_last]].any(axis=0)  # the templates some convoy of the chunk may need
         rows_per = per_convoy[conv_c]
         row_scen = np.repeat(np.arange(len(conv_c)), rows_per)
-        row_idx = _ranges(starts[conv_c], rows_per)
+        row_idx = concat_ranges(starts[conv_c], rows_per)
         sample_of_row = scen_sample[row_scen]
         sampled = sample_of_row >= 0
         drawn_offset = np.empty(len(row_idx), dtype=np.float64)
@@ -1036,6 +1033,22 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     return wins, mean, used
 
 
+def _pattern_order(alive: np.ndarray) -> np.ndarray:
+    """Per row of ``alive`` (rows x templates), a sort key: equal rows, equal keys, and similar ones close.
+
+    The templates fewest rows need are the most significant (the first of the packed bytes np.unique sorts):
+    the convoys that may need a rare one sort together, not over every chunk (benchmark blocks, chunks of
+    5,000: 9.5-9.7 templates scored a scenario against 11.2-13.6 in doctrine order; a convoy needs 3.4-4).
+    """
+    n_t = alive.shape[1]
+    rarest_first = np.argsort(alive.sum(axis=0), kind="stable")
+    if n_t <= _PATTERN_BITS:  # the pattern as one whole number (the rarest template: the highest bit)
+        bit = np.empty(n_t, dtype=np.int64)
+        bit[rarest_first] = np.arange(n_t - 1, -1, -1, dtype=np.int64)
+        return alive.astype(np.int64) @ (np.int64(1) << bit)
+    return np.unique(np.packbits(alive[:, rarest_first], axis=1), axis=0, return_inverse=True)[1].ravel()
+
+
 def _run_chunks(work, chunks: list[tuple[int, int]]) -> None:
     """Run ``work(first, last)`` for every chunk, on up to two threads (the results do not depend on which).
 
@@ -1104,19 +1117,6 @@ def _leader(score: np.ndarray, axis: int) -> np.ndarray:
     top = score.max(axis=axis, keepdims=True)
     top *= 1.0 - TIE
     return (score >= top).argmax(axis=axis)
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(start, start + length)`` for each pair, without a Python loop."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    steps = np.ones(total, dtype=np.int64)
-    steps[0] = starts[0]
-    jumps = ends[:-1]
-    steps[jumps] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
-    return np.cumsum(steps)
 
 
 def _support_echelon(table: ConvoyTable, doctrine: Doctrine, ids: list[str], space: FeatureSpace,

@@ -111,6 +111,50 @@ def test_scenario_chunks_and_their_order_do_not_change_any_number(varied, catalo
     assert _numbers(estimate.run_estimator(varied, catalog, DOCTRINE, samples=40)) == _numbers(default)
 
 
+def test_one_thread_s_larger_chunks_change_no_number(varied, catalog, monkeypatch):
+    """On one thread the chunks are ONE_THREAD_CHUNKS times larger: the numbers of two threads' chunks."""
+    from orbat import estimate
+
+    def _numbers(run):
+        return run.wins.tobytes(), run.mean.tobytes(), run.order.tobytes(), run.confidence.tobytes()
+
+    monkeypatch.setattr(estimate, "CHUNK", 41)
+    sizes = []
+    searched = np.searchsorted
+
+    def spy(a, v, *args, **kwargs):  # the chunk starts score_blocks asks for: arange(0, total, size)
+        if isinstance(v, np.ndarray) and v.ndim == 1 and len(v) > 1 and v[0] == 0:
+            sizes.append(int(v[1]))
+        return searched(a, v, *args, **kwargs)
+
+    monkeypatch.setattr(estimate.np, "searchsorted", spy)
+    runs = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(estimate, "free_cpus", lambda most=None, threads=threads: threads)
+        sizes.clear()
+        runs[threads] = _numbers(estimate.run_estimator(varied, catalog, DOCTRINE, samples=40))
+        assert 41 * estimate.ONE_THREAD_CHUNKS ** (threads == 1) in sizes
+    assert runs[1] == runs[2]
+
+
+def test_the_pattern_order_keys_equal_rows_alike_and_puts_rare_templates_first():
+    from orbat import estimate
+
+    rng = np.random.default_rng(5)
+    alive = rng.random((300, 9)) < np.linspace(0.05, 0.9, 9)  # template 0 the rarest
+    rows = [r.tobytes() for r in alive]
+    for bits in (62, 3):  # one whole number, and packed bytes
+        estimate._PATTERN_BITS, before = bits, estimate._PATTERN_BITS
+        try:
+            key = estimate._pattern_order(alive)
+        finally:
+            estimate._PATTERN_BITS = before
+        for i in range(0, 300, 7):
+            assert ((key == key[i]) == np.array([r == rows[i] for r in rows])).all()
+        ordered = alive[np.argsort(key, kind="stable")]
+        assert (np.diff(ordered[:, 0].astype(int)) >= 0).all()  # the rarest template's rows together, last
+
+
 @pytest.mark.parametrize("seed", [3, 4])
 def test_a_template_ruled_out_for_a_box_of_counts_scores_0_everywhere_in_it(seed):
     """_Tables.possible: False only where every count between low and high scores the template exactly 0."""

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from orbat.grouping import distinct, distinct_counts, distinct_inverse, distinct_rows, groups
+from orbat.grouping import concat_ranges, distinct, distinct_counts, distinct_inverse, distinct_rows, groups, run_starts
 
 columns = hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(-5, 5))
 
@@ -42,3 +42,11 @@ def test_distinct_rows_as_np_unique_axis0(rows):
     _, expected_first, expected_inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
     assert first.tolist() == expected_first.tolist()
     assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(1, 6)), max_size=20))
+def test_runs_as_python_loops(pairs):
+    starts = np.array([s for s, _ in pairs], dtype=np.int64)
+    lengths = np.array([n for _, n in pairs], dtype=np.int64)
+    assert concat_ranges(starts, lengths).tolist() == [i for s, n in pairs for i in range(s, s + n)]
+    assert run_starts(lengths).tolist() == [sum(n for _, n in pairs[:k]) for k in range(len(pairs))]
