@@ -203,3 +203,14 @@ def test_leaving_early_kills_the_child():
         pid = child._pid
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_ctrl_c_in_the_first_part_kills_the_child_and_is_not_swallowed(tmp_path):
+    path = tmp_path / "file.csv"
+    path.write_text(rows_with("s9,2024-01-01,T-72,1,x", 3, count=3000))
+
+    def interrupt(*report):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        split(path, interrupt)  # the fixture sees that no child is left
