@@ -343,27 +343,33 @@ class _Workers:
 class Child:
     """One forked process computing ``make()``, its value sent back pickled; for work beside the caller's own.
 
-    The value comes through an unnamed temporary file (nothing to remove, even
-    after a SIGKILL): the child writes it while the caller works and leaves,
-    the caller reads it in :meth:`result`. Like a worker, the child never
-    writes to stdout, dies with the caller and leaves with ``os._exit``.
-    Use it as a context manager: leaving kills the child if it still runs
-    (an error, Ctrl-C) and waits for it.
+    The value comes on a pipe: the child pickles it there as soon as it is
+    made, and the caller unpickles it in :meth:`result` while it comes (the
+    two overlap, and the child's exit with them); nothing is left on disk.
+    Like a worker, the child never writes to stdout, dies with the caller and
+    leaves with ``os._exit``. Use it as a context manager: leaving kills the
+    child if it still runs (an error, Ctrl-C) and waits for it.
     """
 
     def __init__(self, make: Callable[[], Any]):
-        self._file = tempfile.TemporaryFile()
         self._pid: int | None = None
+        self._read: BinaryIO | None = None
+        read, write = os.pipe()
         try:
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:  # the child: never returns
-                self._run(make)
+                os.close(read)
+                self._run(make, write)
             self._pid = pid
         except BaseException:
+            os.close(read)
             self.close()
             raise
+        finally:
+            os.close(write)
+        self._read = os.fdopen(read, "rb")
 
     def __enter__(self) -> Child:
         return self
@@ -371,14 +377,14 @@ class Child:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _run(self, make: Callable[[], Any]) -> None:
+    def _run(self, make: Callable[[], Any], write: int) -> None:
         global _single, _worker
         code = 1
         try:
             parent = os.getppid()
             _single = _worker = True
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child, without a traceback
-            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # and so does the caller's end of the pipe closing
             _die_with_parent(parent)
             null = os.open(os.devnull, os.O_RDWR)
             os.dup2(null, 0)
@@ -388,28 +394,30 @@ class Child:
                 value = (True, make())
             except Exception as exc:  # noqa: BLE001 - the failure goes back to the parent, as words
                 value = (False, exc.message if isinstance(exc, OrbatError) else f"{type(exc).__name__}: {exc}")
-            with os.fdopen(os.dup(self._file.fileno()), "wb") as out:
+            with os.fdopen(write, "wb") as out:
                 pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
             code = 0
         finally:
             os._exit(code)
 
     def result(self) -> Any:
-        """Wait for the child to end; what ``make()`` returned, or a :class:`WorkerFailed` saying what went wrong."""
-        if self._pid is None:
+        """What ``make()`` returned, once the child has sent it and ended; or a :class:`WorkerFailed`."""
+        if self._pid is None or self._read is None:
             raise WorkerFailed("the child process has already been waited for")
+        try:
+            made, value = pickle.load(self._read)
+        except (EOFError, pickle.UnpicklingError):
+            made, value = False, None
         _, status = os.waitpid(self._pid, 0)
         self._pid = None
         if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
             raise WorkerFailed(f"the child process {_how_it_ended(status)}")
-        self._file.seek(0)
-        made, value = pickle.load(self._file)
         if not made:
             raise WorkerFailed(f"the child process failed: {value}")
         return value
 
     def close(self) -> None:
-        """Kill the child if it still runs, wait for it, and close its file."""
+        """Kill the child if it still runs, wait for it, and close its pipe."""
         if self._pid is not None:
             try:
                 os.kill(self._pid, signal.SIGKILL)
@@ -420,7 +428,9 @@ class Child:
             except ChildProcessError:  # pragma: no cover - somebody else waited for it
                 pass
             self._pid = None
-        self._file.close()
+        if self._read is not None:
+            self._read.close()
+            self._read = None
 
 
 def _how_it_ended(status: int) -> str:
