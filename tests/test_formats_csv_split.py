@@ -214,3 +214,24 @@ def test_ctrl_c_in_the_first_part_kills_the_child_and_is_not_swallowed(tmp_path)
 
     with pytest.raises(KeyboardInterrupt):
         split(path, interrupt)  # the fixture sees that no child is left
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_a_cut_after_any_line_end_gives_the_sequential_read_or_none(tmp_path, monkeypatch, line_end):
+    """Whatever line end the cut is after (inside quotes or not, a blank row, the last one), the split read is
+    the sequential one or is refused: a cut inside quotes makes the first part's parse fail."""
+    rows = [*tricky_rows(random.Random(5), 30), "", 's9,2024-01-01,T-72,1,"last\nrow"', ""]
+    path = tmp_path / "every-cut.csv"
+    path.write_bytes(line_end.join([HEADER, *rows]).encode())
+    data = path.read_bytes()
+    want = sequential(path)
+    used = 0
+    for cut in [at + 1 for at in range(len(data)) if data[at:at + 1] == b"\n"]:
+        monkeypatch.setattr(csv_split, "find_cut", lambda path, size, cut=cut: cut if cut < size else None)
+        got = split(path)
+        if got is not None:
+            assert_same(got, want)
+            used += 1
+        else:
+            assert data[:cut].count(b'"') % 2 == 1 or cut == len(data)  # refused only inside quotes
+    assert used > 20
