@@ -6,6 +6,7 @@ import os
 import random
 import signal
 import tempfile
+import threading
 
 import pandas as pd
 import pytest
@@ -181,6 +182,16 @@ def test_no_split_below_the_threshold_or_inside_a_worker(tmp_path, monkeypatch):
         assert split(path) is None
     monkeypatch.setattr(workers, "free_cpus", lambda *args, **kwargs: 1)
     assert split(path) is None
+    monkeypatch.setattr(workers, "free_cpus", lambda *args, **kwargs: 2)
+    assert split(path) is not None
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert split(path) is None  # another thread: no fork
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_a_child_s_value_comes_back_and_its_failure_is_told(capfd):

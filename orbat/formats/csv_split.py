@@ -22,6 +22,7 @@ own rows.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from pathlib import Path
 
@@ -75,10 +76,14 @@ def read_split(path: Path, size: int, options: dict, progress: Progress | None) 
 
 
 def _worth_splitting(size: int) -> bool:
-    """Whether a file of ``size`` bytes is large enough, and a second CPU is free here for a child process."""
+    """Whether a file of ``size`` bytes is large enough, and a second CPU is free here for a child process
+    (forked safely: this process has no other thread)."""
     return (
         size >= MIN_SPLIT_BYTES
         and workers.can_fork()
+        # A fork copies only the calling thread: a lock another thread holds (an import's) would stay held
+        # in the child for ever. A library caller with threads reads the usual way.
+        and threading.active_count() == 1
         and not workers.in_worker()
         and not workers.on_one_thread()
         and workers.free_cpus(2, spare=workers.PROCESS_SPARE) > 1
