@@ -284,9 +284,7 @@ class _Workers:
         if pid is None:
             return "ended"
         _, status = os.waitpid(pid, 0)
-        if os.WIFSIGNALED(status):
-            return f"was killed by signal {os.WTERMSIG(status)}"
-        return f"ended with exit code {os.waitstatus_to_exitcode(status)}"
+        return _how_it_ended(status)
 
     def close(self) -> None:
         """Kill the workers still running, wait for them, close their pipes and remove their files."""
@@ -340,6 +338,106 @@ class _Workers:
                 pass
         finally:
             os._exit(code)
+
+
+class Child:
+    """One forked process computing ``make()``, its value sent back pickled; for work beside the caller's own.
+
+    The value comes on a pipe: the child pickles it there as soon as it is
+    made, and the caller unpickles it in :meth:`result` while it comes (the
+    two overlap, and the child's exit with them); nothing is left on disk.
+    Like a worker, the child never writes to stdout, dies with the caller and
+    leaves with ``os._exit``. Use it as a context manager: leaving kills the
+    child if it still runs (an error, Ctrl-C) and waits for it.
+    """
+
+    def __init__(self, make: Callable[[], Any]):
+        self._pid: int | None = None
+        self._read: BinaryIO | None = None
+        read, write = os.pipe()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                os.close(read)
+                self._run(make, write)
+            self._pid = pid
+        except BaseException:
+            os.close(read)
+            self.close()
+            raise
+        finally:
+            os.close(write)
+        self._read = os.fdopen(read, "rb")
+
+    def __enter__(self) -> Child:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _run(self, make: Callable[[], Any], write: int) -> None:
+        global _single, _worker
+        code = 1
+        try:
+            parent = os.getppid()
+            _single = _worker = True
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child, without a traceback
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # and so does the caller's end of the pipe closing
+            _die_with_parent(parent)
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 0)
+            os.dup2(null, 1)  # never the parent's stdout
+            sys.stdout = open(os.devnull, "w")  # nor what stands for it (a test's capture)
+            try:
+                value = (True, make())
+            except Exception as exc:  # noqa: BLE001 - the failure goes back to the parent, as words
+                value = (False, exc.message if isinstance(exc, OrbatError) else f"{type(exc).__name__}: {exc}")
+            with os.fdopen(write, "wb") as out:
+                pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+            code = 0
+        finally:
+            os._exit(code)
+
+    def result(self) -> Any:
+        """What ``make()`` returned, once the child has sent it and ended; or a :class:`WorkerFailed`."""
+        if self._pid is None or self._read is None:
+            raise WorkerFailed("the child process has already been waited for")
+        try:
+            made, value = pickle.load(self._read)
+        except (EOFError, pickle.UnpicklingError):
+            made, value = False, None
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = None
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            raise WorkerFailed(f"the child process {_how_it_ended(status)}")
+        if not made:
+            raise WorkerFailed(f"the child process failed: {value}")
+        return value
+
+    def close(self) -> None:
+        """Kill the child if it still runs, wait for it, and close its pipe."""
+        if self._pid is not None:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:  # pragma: no cover - it has ended, not yet been waited for
+                pass
+            try:
+                os.waitpid(self._pid, 0)
+            except ChildProcessError:  # pragma: no cover - somebody else waited for it
+                pass
+            self._pid = None
+        if self._read is not None:
+            self._read.close()
+            self._read = None
+
+
+def _how_it_ended(status: int) -> str:
+    """A process's end, from its ``waitpid`` status, in words."""
+    if os.WIFSIGNALED(status):
+        return f"was killed by signal {os.WTERMSIG(status)}"
+    return f"ended with exit code {os.waitstatus_to_exitcode(status)}"
 
 
 def sweep_stale_folders(root: Path | None = None) -> list[Path]:

@@ -36,19 +36,34 @@ def _read_coded(chunks) -> tuple[list[str] | None, pd.DataFrame]:
     only one chunk's cells exist as separate strings at a time. A missing cell
     (a short row) stays missing (code -1).
     """
+    header, parts = _coded_pieces(chunks, header=True)
+    return header, _joined_frame(parts)
+
+
+def _coded_pieces(chunks, *, header: bool) -> tuple[list[str] | None, dict[object, list[tuple[np.ndarray, np.ndarray]]]]:
+    """The chunks' columns, each as a list of :func:`_code_objects` pieces (one a chunk), and the header's cells.
+
+    With ``header`` the first row is the header: its cells are returned (None
+    when there are no rows) and its codes left out; without, every row is data.
+    """
     parts: dict[object, list[tuple[np.ndarray, np.ndarray]]] = {}
-    header: list[str] | None = None
-    first = True
+    cells: list[str] | None = None
+    first = header
     for chunk in chunks:
         if first:
-            header = ["" if pd.isna(h) else str(h) for h in chunk.iloc[0].tolist()] if len(chunk) else None
+            cells = ["" if pd.isna(h) else str(h) for h in chunk.iloc[0].tolist()] if len(chunk) else None
         for name in chunk.columns:
             # The header row is coded too (its text stays a category, as it always was), then left out.
             codes, distinct = _code_objects(chunk[name].to_numpy(dtype=object))
             parts.setdefault(name, []).append((codes[1:] if first else codes, distinct))
         first = False
+    return cells, parts
+
+
+def _joined_frame(parts: dict[object, list[tuple[np.ndarray, np.ndarray]]]) -> pd.DataFrame:
+    """The columns of :func:`_coded_pieces`, each joined into one categorical (:func:`_joined_codes`)."""
     # copy=False: the categoricals are new (pandas 3 copies the arrays of a dict unless told not to)
-    return header, pd.DataFrame({name: _joined_codes(pieces) for name, pieces in parts.items()}, copy=False)
+    return pd.DataFrame({name: _joined_codes(pieces) for name, pieces in parts.items()}, copy=False)
 
 
 def _joined_codes(pieces: list[tuple[np.ndarray, np.ndarray]]) -> pd.Categorical:
@@ -239,7 +254,7 @@ def read_csv(path: Path, notes: list[str], progress: Progress | None) -> pd.Data
         raise InputFileError(f"{path}: {size:,} bytes is larger than the {MAX_CSV_BYTES:,}-byte limit for CSV files")
     if _plain_bytes(path):
         try:
-            return _read_text(path, "utf-8-sig", size, progress)
+            return _read_text(path, "utf-8-sig", size, progress, split=True)
         except (UnicodeDecodeError, InputFileError):
             pass
     encoding, note = _check_encoding(path, size)
@@ -260,27 +275,43 @@ def _plain_bytes(path: Path) -> bool:
     return True
 
 
-def _read_text(path: Path, encoding: str, size: int, progress: Progress | None) -> pd.DataFrame:
-    """The cells of a CSV file in ``encoding`` (UTF-8 text is parsed as bytes), separator sniffed."""
+def parse_options(delimiter: str, encoding: str) -> dict:
+    """The arguments of ``pandas.read_csv`` for a file's cells as text: every read of one file uses the same."""
+    import csv
+
+    return dict(
+        sep=delimiter, header=None, dtype=object, keep_default_na=False, na_filter=False,
+        skip_blank_lines=False, encoding="utf-8" if encoding == "utf-8-sig" else encoding,
+        quoting=csv.QUOTE_MINIMAL, engine="c",
+    )
+
+
+def _read_text(path: Path, encoding: str, size: int, progress: Progress | None, split: bool = False) -> pd.DataFrame:
+    """The cells of a CSV file in ``encoding`` (UTF-8 text is parsed as bytes), separator sniffed.
+
+    With ``split`` a large UTF-8 file may be parsed in two processes
+    (:mod:`orbat.formats.csv_split`); whatever goes wrong there, it is read
+    here the usual way, which gives the usual errors.
+    """
     with path.open("rb") as probe:
         text = probe.read(4096).decode(encoding, errors="replace").lstrip("\ufeff")
     if not text.strip():
         raise InputFileError(f"{path}: the file is empty")
     delimiter = _sniff_delimiter(path, encoding, path.suffix.lower())
-    import csv
+    options = parse_options(delimiter, encoding)
+    if split and encoding == "utf-8-sig":
+        from orbat.formats import csv_split
 
+        data = csv_split.read_split(path, size, options, progress)
+        if data is not None:
+            return data
     try:
         with path.open("rb") as raw_handle:
             # Buffered like open(). UTF-8 is parsed as bytes (the parser decodes each cell): for any other
             # encoding pandas decodes the text, and its C parser encodes it back to UTF-8. The
             # parser skips a UTF-8 byte-order mark itself.
             source = io.BufferedReader(_CountingReader(raw_handle, progress, size)) if progress else raw_handle
-            header, data = _read_coded(pd.read_csv(
-                source, sep=delimiter, header=None, dtype=object, keep_default_na=False, na_filter=False,
-                skip_blank_lines=False, encoding="utf-8" if encoding == "utf-8-sig" else encoding,
-                quoting=csv.QUOTE_MINIMAL, engine="c",
-                chunksize=CHUNK_ROWS,
-            ))
+            header, data = _read_coded(pd.read_csv(source, **options, chunksize=CHUNK_ROWS))
     except pd.errors.ParserError as exc:
         message = str(exc).strip()
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
