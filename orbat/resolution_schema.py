@@ -177,25 +177,29 @@ def _same_bytes(path: Path, other: Path) -> bool:
 
 def _parse_extension(path: Path) -> ResolutionExtension:
     """A user's ``resolution.yaml``; sections that only orbat's own file may hold are named in one message."""
-    data = read_yaml(path)
-    if isinstance(data, dict):
-        ours_only = [key for key in data if key in ResolutionRules.model_fields
-                     and key not in ResolutionExtension.model_fields]
-        if ours_only:
-            raise InvalidCatalog(
-                f"{path}: {', '.join(map(str, ours_only))}: only orbat's own {RESOLUTION_FILE} sets "
-                f"{'these' if len(ours_only) > 1 else 'this'}; a user's {RESOLUTION_FILE} adds words to "
-                f"{', '.join(EXTENDABLE_LISTS)}, quotes, descriptors and category_entries (keep only the "
-                "words you add; a whole copy of orbat's file is not needed)")
-    return parse_model_file(path, ResolutionExtension)
+    data = _read_mapping(path)
+    ours_only = [key for key in data if key in ResolutionRules.model_fields
+                 and key not in ResolutionExtension.model_fields]
+    if ours_only:
+        raise InvalidCatalog(
+            f"{path}: {', '.join(map(str, ours_only))}: only orbat's own {RESOLUTION_FILE} sets "
+            f"{'these' if len(ours_only) > 1 else 'this'}; a user's {RESOLUTION_FILE} adds words to "
+            f"{', '.join(EXTENDABLE_LISTS)}, quotes, descriptors and category_entries (keep only the "
+            "words you add; a whole copy of orbat's file is not needed)")
+    return validate_model(path, data, ResolutionExtension)
 
 
 def parse_model_file(path: Path, model: type[BaseModel]) -> BaseModel:
     """Validate a YAML mapping with a pydantic model; every problem names the file and the field."""
+    return validate_model(path, _read_mapping(path), model)
+
+
+def _read_mapping(path: Path) -> dict:
+    """A YAML file that must hold a mapping."""
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise InvalidCatalog(f"{path}: expected a mapping, found {type(data).__name__}")
-    return validate_model(path, data, model)
+    return data
 
 
 def validate_model(path: Path, data: dict, model: type[BaseModel]) -> BaseModel:
