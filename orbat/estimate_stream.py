@@ -42,7 +42,7 @@ MIN_BLOCK = 1_000
 
 
 class ConvoyBlocks:
-    """A frame's convoys, in key order, cut into contiguous blocks of ``block`` convoys.
+    """A frame's convoys, in key order, cut into contiguous blocks of ``block`` estimated convoys.
 
     ``convoys`` is how many distinct keys the frame has, ``estimated`` how
     many of them get an estimate (a key with loss rows only has none);
@@ -65,14 +65,19 @@ class ConvoyBlocks:
         described = np.zeros(self.convoys, dtype=bool)
         described[self._index[describes[codes]]] = True  # (np.unique of the rows' ranks costs 30x this)
         self.estimated = int(described.sum())
+        # Each key's place among the estimated keys (a key with loss rows only: that of the next estimated
+        # key), so that blocks are cut by the convoys that cost an estimate: at 20,000 convoys with 2,045
+        # loss-only keys, cutting by keys gave one process 11,023 estimates and the other 8,977.
+        self._place = np.cumsum(described) - described
         self._frame: pd.DataFrame | None = frame
         self.cut(STREAM_CONVOYS)
 
     def cut(self, block: int) -> None:
-        """Blocks of ``block`` convoys from now on (``blocks`` says how many)."""
+        """Blocks of ``block`` estimated convoys from now on (``blocks`` says how many); a key with loss
+        rows only goes with the next estimated key (with the last block after the last one)."""
         self.block = max(1, block)
-        self._part = self._index // self.block
-        self.blocks = max(1, -(-self.convoys // self.block))
+        self.blocks = max(1, -(-self.estimated // self.block))
+        self._part = np.minimum(self._place // self.block, self.blocks - 1)[self._index]
 
     def frame_of(self, b: int) -> pd.DataFrame:
         """The rows of block ``b``'s convoys (the whole frame when there is one block)."""
@@ -179,7 +184,7 @@ def cut_for(blocks: ConvoyBlocks, jobs: int, block: int | None = None) -> int:
     :data:`STREAM_CONVOYS`, as :class:`EstimateStream`.
     """
     if block is None:
-        share = -(-blocks.convoys // (max(jobs, 1) * BLOCKS_PER_JOB)) if jobs > 1 else STREAM_CONVOYS
+        share = -(-blocks.estimated // (max(jobs, 1) * BLOCKS_PER_JOB)) if jobs > 1 else STREAM_CONVOYS
         block = min(STREAM_CONVOYS, max(MIN_BLOCK, share))
     blocks.cut(block)
     return max(1, min(jobs, blocks.blocks))

@@ -204,3 +204,28 @@ def test_the_blocks_rank_keys_as_numpy_text_sorts_them(rows):
     assert blocks.convoys == len(distinct)
     describes = [e is None or e in CONVOY_EVENTS for e in frame["event"]]
     assert blocks.estimated == len(set(keys[np.array(describes, dtype=bool)].tolist())) if rows else blocks.estimated == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d", "e", ""]),
+                               st.sampled_from(["s1", "s2", "s3"]),
+                               st.sampled_from(["sighting", "destroyed", "captured", None])), max_size=30),
+       block=st.integers(1, 4))
+def test_blocks_are_cut_by_the_convoys_that_get_an_estimate(rows, block):
+    """Each block holds ``block`` estimated convoys (the last fewer); a loss-only key rides with the next."""
+    import numpy as np
+    import pandas as pd
+
+    from orbat.convoy import CONVOY_EVENTS
+
+    frame = pd.DataFrame(rows, columns=["convoy", "sighting_id", "event"], dtype=object)
+    frame["convoy"] = frame["convoy"].replace("", np.nan)
+    blocks = ConvoyBlocks(frame)
+    blocks.cut(block)
+    assert blocks.blocks == max(1, -(-blocks.estimated // block))
+    part = blocks._part
+    assert (np.diff(part[np.argsort(blocks._index, kind="stable")]) >= 0).all()  # contiguous, in key order
+    describes = np.array([e is None or e in CONVOY_EVENTS for e in frame["event"]], dtype=bool)
+    for b in range(blocks.blocks):
+        estimated = len(set(blocks._index[(part == b) & describes].tolist()))
+        assert estimated == (block if b < blocks.blocks - 1 else blocks.estimated - block * (blocks.blocks - 1))
