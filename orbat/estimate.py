@@ -176,7 +176,7 @@ class RuleReads:
                 for q in self.reads[(tid, k)] or ():
                     self.needs[j, self.index[q]] = True
         # The same rule with the same parameters (an `absent` rule in many templates) is tabulated once.
-        self.identity = {(tid, k): (rule.rule, rule.params.model_dump_json(), tuple(self.reads[(tid, k)] or ()))
+        self.identity = {(tid, k): (rule.rule, rule.text, tuple(self.reads[(tid, k)] or ()))
                          for tid, rules in self.rules.items() for k, rule in enumerate(rules)}
 
     @classmethod

@@ -259,8 +259,7 @@ class RunOutput:
                     if entry is None:
                         fixed = params.get((template_id, k))
                         if fixed is None:  # a rule's parameters: the same for every convoy
-                            dumped = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
-                            fixed = params[(template_id, k)] = {name: _num(v) for name, v in dumped.items()}
+                            fixed = params[(template_id, k)] = _settings(rule)
                         entry = entries[key] = self._trace_entry(template_id, rule, cut, names, fixed)
                     made[at] = entry
                 per_rule.append(made[inverse].tolist())
@@ -305,12 +304,11 @@ class RunOutput:
             j = self.ids.index(template_id)
             columns = []
             for rule, outcome in zip(self.doctrine.compiled[template_id], self.scores.outcome(j)):
-                params = rule.params.model_dump(exclude={"of", "categories"}, exclude_none=True)
                 columns.append((
                     _doubles(outcome.score),
                     np.ascontiguousarray(outcome.passed, dtype=bool).tobytes(),
                     {k: _doubles(v) for k, v in outcome.values.items()},
-                    {k: _num(v) for k, v in params.items()},
+                    _settings(rule),
                 ))
             self._trace[template_id] = columns
         return self._trace[template_id]
@@ -491,6 +489,12 @@ def _nums(values: np.ndarray) -> list:
     for at in np.flatnonzero(~plain).tolist():
         out[at] = _num(float(values[at]))
     return out.tolist()
+
+
+def _settings(rule) -> dict[str, Any]:
+    """A rule's numeric parameters as a trace entry shows them (what it selects, ``of``/``categories``, is
+    said by its reason; unset ones are left out)."""
+    return {k: _num(v) for k, v in rule.data.items() if k not in ("of", "categories") and v is not None}
 
 
 def _num(x: Any) -> Any:

@@ -55,7 +55,7 @@ def known(values: Iterable[str], choices: Mapping[str, str], what: str) -> None:
 class Selection(BaseModel):
     """Which vehicles a rule counts: categories, roles, catalog families or type ids (one kind per selection)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     category: tuple[str, ...] = ()
     role: tuple[str, ...] = ()
@@ -98,7 +98,7 @@ class Selection(BaseModel):
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class CountRange(_Params):

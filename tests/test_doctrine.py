@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orbat.doctrine import ECHELONS, KINDS, load_doctrine
 from orbat.errors import DataFileError, InvalidDoctrine
@@ -181,3 +183,107 @@ def test_an_edited_doctrine_file_is_seen(tmp_path, monkeypatch):
     assert read_yaml_cached(_aged(path, 7200), "test") == {"a": 1}
     path.write_text("a: 22\n", encoding="utf-8")
     assert read_yaml_cached(_aged(path), "test") == {"a": 22}
+
+
+# --- the cache of the validated doctrine (orbat.validated) -------------------------------
+
+
+def test_the_validated_doctrine_comes_back_the_same_from_its_cache(tmp_path, monkeypatch):
+    """Every bundled template, unit, ladder and rule parameter, built back from the cache, is the validated one,
+    value by value and type by type; and a fresh cache validates nothing."""
+    import orbat.doctrine
+    from orbat.validated import same
+
+    monkeypatch.setenv("ORBAT_CACHE_DIR", "off")
+    validated = load_doctrine()
+    monkeypatch.setenv("ORBAT_CACHE_DIR", str(tmp_path / "cache"))
+    load_doctrine()  # writes the cache
+    assert len(list((tmp_path / "cache" / "doctrine").glob("*.json"))) >= 2
+    monkeypatch.setattr(orbat.doctrine, "parse_doctrine_file", lambda path: pytest.fail(f"{path} validated"))
+    cached = load_doctrine()
+    for name in ("templates", "units", "ladder", "origins"):
+        assert same(getattr(cached, name), getattr(validated, name)), name
+    assert cached.compiled.keys() == validated.compiled.keys()
+    for tid, rules in validated.compiled.items():
+        for mine, theirs in zip(cached.compiled[tid], rules, strict=True):
+            assert same(mine.params, theirs.params) and mine.rule == theirs.rule and mine.weight == theirs.weight
+            assert mine.data == theirs.data and mine.text == theirs.text
+
+
+def test_a_file_whose_models_json_cannot_give_back_is_validated_every_time(tmp_path, monkeypatch):
+    """An infinite maximum is a valid parameter JSON cannot hold: the file is not kept, and reads the same."""
+    import orbat.doctrine
+
+    monkeypatch.setenv("ORBAT_CACHE_DIR", str(tmp_path / "cache"))
+    text = (DOCTRINE_YAML.replace("max: 12", "max: .inf"))
+    assert text != DOCTRINE_YAML
+    path = _aged(_written(tmp_path / "mine.yaml", text))
+    first = load_doctrine([path]).compiled["my-template"]
+    seen = []
+    real = orbat.doctrine.parse_doctrine_file
+    monkeypatch.setattr(orbat.doctrine, "parse_doctrine_file", lambda p: seen.append(p) or real(p))
+    again = load_doctrine([path]).compiled["my-template"]
+    assert seen == [path]  # the bundled files came from the cache, this one was validated again
+    assert repr(again) == repr(first) and again[0].params.max == float("inf")
+
+
+def test_an_edited_file_is_validated_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("ORBAT_CACHE_DIR", str(tmp_path / "cache"))
+    path = _aged(_written(tmp_path / "mine.yaml", DOCTRINE_YAML), 7200)
+    assert load_doctrine([path]).compiled["my-template"][0].params.max == 12
+    _aged(_written(path, DOCTRINE_YAML.replace("max: 12", "max: 1")))
+    with pytest.raises(InvalidDoctrine, match="max 1 is below min 3"):
+        load_doctrine([path])
+
+
+def _written(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+DOCTRINE_YAML = """\
+templates:
+  - id: my-template
+    label: My template
+    kind: combat
+    echelon: platoon
+    description: A test template.
+    sources: [a test]
+    typical: {tank: 3}
+    rules:
+      - rule: count-in-range
+        of: {category: tank}
+        min: 3
+        max: 12
+"""
+
+
+@settings(max_examples=200, deadline=None)
+@given(low=st.one_of(st.integers(0, 10**6), st.floats(0, 1e9, allow_nan=False)),
+       width=st.one_of(st.none(), st.integers(0, 100), st.floats(0, 1e300), st.just(float("inf"))),
+       categories=st.lists(st.sampled_from(["tank", "ifv", "apc", "truck", "recon"]), max_size=3))
+def test_dumped_data_builds_back_the_same_model_or_nothing(low, width, categories):
+    """What must always hold: a kept model is built back exactly (ints stay ints, tuples tuples), or not kept."""
+    from pydantic import ValidationError
+
+    from orbat.rules import CountRange
+    from orbat.validated import dumped, rebuilt, same
+
+    raw = {"of": {"category": categories}, "min": low}
+    if width is not None:
+        raw["max"] = low + width
+    try:
+        model = CountRange.model_validate(raw)
+    except ValidationError:
+        return
+    data = dumped(model)
+    assert data is None or same(rebuilt(CountRange, data), model)
+    if data is not None:
+        assert type(rebuilt(CountRange, data).min) is type(model.min)
+
+
+def test_same_tells_types_apart():
+    from orbat.validated import same
+
+    assert same({"a": (1, 2.0)}, {"a": (1, 2.0)})
+    assert not same(1, 1.0) and not same((1,), [1]) and not same({"a": 1, "b": 2}, {"b": 2, "a": 1})
