@@ -142,3 +142,47 @@ def test_a_nul_in_a_path_is_typers_own_error():
         _typer_coerce(param, "a\x00b")
     with pytest.raises(typer.BadParameter, match="null byte"):
         _plain_coerce(param, "a\x00b")
+
+
+# --- the program's quick end (orbat.__main__.run) ------------------------------------------
+
+
+@pytest.mark.parametrize("args, status, where, text", [
+    (["--version"], 0, "stdout", "orbat "),
+    (["estimate", "no-such-file.csv"], 1, "stderr", "no-such-file.csv: file not found"),
+    (["estimate", "--no-such-option"], 2, "stderr", "No such option"),
+])
+def test_the_program_ends_with_the_commands_status_and_all_its_output(tmp_path, args, status, where, text):
+    done = subprocess.run([sys.executable, "-m", "orbat", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == status
+    assert text in getattr(done, where)
+
+
+def test_a_quick_end_still_writes_everything_and_runs_the_exit_handlers(tmp_path):
+    """Output still in stdout's buffer, and atexit handlers, are not lost by the quick end."""
+    code = ("import atexit, sys\natexit.register(lambda: print('handler ran', file=sys.stderr))\n"
+            "sys.argv = ['orbat', 'estimate', sys.argv[1], '--jsonl']\nfrom orbat.__main__ import run\nrun()")
+    mali = ROOT / "estimates" / "mali-2025-01-17" / "sightings.csv"
+    done = subprocess.run([sys.executable, "-c", code, str(mali)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().endswith("handler ran")
+    lines = done.stdout.splitlines()
+    assert lines and all(json.loads(line)["convoy"] for line in lines)
+
+
+@pytest.mark.parametrize("exit_with, status", [("None", 0), ("3", 3), ("True", 1), ("'a message'", 1)])
+def test_the_statuses_are_what_python_gives_for_them(tmp_path, exit_with, status):
+    """Ints, None and booleans end quickly with their status; text takes Python's way (printed, status 1)."""
+    code = (f"import orbat.__main__ as m\nm.main = lambda: (_ for _ in ()).throw(SystemExit({exit_with}))\nm.run()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == status
+    assert ("a message" in done.stderr) is (exit_with == "'a message'")
+
+
+def test_a_running_thread_is_waited_for_as_python_does(tmp_path):
+    code = ("import threading, time, sys\nimport orbat.__main__ as m\n"
+            "def work():\n    time.sleep(0.3)\n    print('thread done', flush=True)\n"
+            "def main():\n    threading.Thread(target=work).start()\n    raise SystemExit(0)\n"
+            "m.main = main\nm.run()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0 and "thread done" in done.stdout
