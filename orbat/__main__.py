@@ -29,6 +29,9 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
 
 def main() -> None:
     """Console-script entry point: the modules of the command asked for, then the app."""
+    from orbat.heap import keep_freed_memory
+
+    keep_freed_memory()  # before the command allocates (see orbat.heap)
     first = sys.argv[1] if len(sys.argv) > 1 else None
     orbat._cli_modules = COMMAND_MODULES.get(first)
     from orbat.cli import app

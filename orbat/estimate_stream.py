@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from orbat.coded_frame import CodedFrame
 from orbat.collector import gc_paused
 from orbat.workers import PROCESS_SPARE, can_fork, free_cpus, map_blocks, stream_blocks
 
@@ -49,19 +50,15 @@ class ConvoyBlocks:
     ``frame_of(b)`` is the rows of block ``b``.
     """
 
-    def __init__(self, frame: pd.DataFrame):
-        from orbat.convoy import CONVOY_EVENTS, convoy_keys
+    def __init__(self, frame: pd.DataFrame | CodedFrame):
+        from orbat.convoy import CONVOY_EVENTS
 
-        # Each row's rank among the distinct keys as numpy text sorts them. Hashed once per row
-        # (pd.factorize), then only the distinct keys are made numpy text and sorted: sorting every
-        # row's key as text cost four times as much.
-        by_row, keys = pd.factorize(convoy_keys(frame).to_numpy(dtype=object))
-        distinct, rank = np.unique(np.asarray(keys, dtype=object).astype(str), return_inverse=True)
-        self._index = rank[by_row] if len(by_row) else np.zeros(0, dtype=np.int64)
-        self.convoys = len(distinct)
+        # Each row's rank among the distinct keys as numpy text sorts them.
+        self._index, self.convoys = _key_ranks(frame)
         # Keys with a row that describes a convoy (what orbat.convoy.aggregate_convoys estimates).
-        codes, uniques = pd.factorize(frame["event"].to_numpy(dtype=object))
-        describes = np.array([u in CONVOY_EVENTS for u in uniques] + [True], dtype=bool)  # (NA: a sighting)
+        codes, uniques = _codes_of(frame, "event")
+        describes = np.array([True if pd.isna(u) else u in CONVOY_EVENTS for u in uniques] + [True],
+                             dtype=bool)  # (NA: a sighting)
         described = np.zeros(self.convoys, dtype=bool)
         described[self._index[describes[codes]]] = True  # (np.unique of the rows' ranks costs 30x this)
         self.estimated = int(described.sum())
@@ -69,7 +66,7 @@ class ConvoyBlocks:
         # key), so that blocks are cut by the convoys that cost an estimate: at 20,000 convoys with 2,045
         # loss-only keys, cutting by keys gave one process 11,023 estimates and the other 8,977.
         self._place = np.cumsum(described) - described
-        self._frame: pd.DataFrame | None = frame
+        self._frame: pd.DataFrame | CodedFrame | None = frame
         self.cut(STREAM_CONVOYS)
 
     def cut(self, block: int) -> None:
@@ -81,6 +78,11 @@ class ConvoyBlocks:
 
     def frame_of(self, b: int) -> pd.DataFrame:
         """The rows of block ``b``'s convoys (the whole frame when there is one block)."""
+        if isinstance(self._frame, CodedFrame):
+            if self.blocks == 1:  # made once, kept: the one block may be asked for again (--markdown)
+                self._frame = self._frame.frame()
+            else:  # only this block's rows are made (in the worker that estimates it)
+                return self._frame.take(np.flatnonzero(self._part == b))
         if self.blocks == 1:
             return self._frame
         return self._frame[self._part == b]
@@ -93,6 +95,42 @@ class ConvoyBlocks:
         if release:
             self._frame = None
         return estimate_convoys(frame, **options) if self.blocks == 1 or len(frame) else []
+
+
+def _key_ranks(frame: pd.DataFrame | CodedFrame) -> tuple[np.ndarray, int]:
+    """Each row's convoy key (:func:`orbat.convoy.convoy_keys`) as its rank among the distinct keys sorted as
+    numpy text, and how many distinct keys there are."""
+    from orbat.convoy import convoy_keys
+
+    if isinstance(frame, CodedFrame):
+        # From the codes: a row's key is its convoy's value, or (no convoy) its sighting's; only the values
+        # some row has are made text and sorted (two codes of one text get one rank). No row's text is hashed.
+        convoy, convoys = frame.codes_of("convoy")
+        sighting, sightings = frame.codes_of("sighting_id")
+        blank = pd.isna(convoys) | (convoys == "")
+        by_row = np.where(blank[convoy], len(convoys) + sighting.astype(np.intp), convoy)
+        present = np.zeros(len(convoys) + len(sightings), dtype=bool)
+        present[by_row] = True
+        keys = np.flatnonzero(present)
+        texts = np.concatenate([convoys, sightings])[keys]  # a missing sighting_id is the text "nan", as there
+        rank_of = np.zeros(len(present), dtype=np.intp)
+    else:
+        # Hashed once per row (pd.factorize), then only the distinct keys are made numpy text and sorted:
+        # sorting every row's key as text cost four times as much.
+        by_row, texts = pd.factorize(convoy_keys(frame).to_numpy(dtype=object))
+        keys = rank_of = None
+    distinct, rank = np.unique(np.asarray(texts, dtype=object).astype(str), return_inverse=True)
+    if keys is not None:
+        rank_of[keys] = rank
+        rank = rank_of
+    return (rank[by_row] if len(by_row) else np.zeros(0, dtype=np.int64)), len(distinct)
+
+
+def _codes_of(frame: pd.DataFrame | CodedFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A column as ``(codes, distinct values)``; a code -1 (a frame's missing value) is the value after the last."""
+    if isinstance(frame, CodedFrame):
+        return frame.codes_of(name)
+    return pd.factorize(frame[name].to_numpy(dtype=object))
 
 
 class EstimateStream:

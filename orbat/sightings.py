@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from orbat.coded_frame import coded_canonical
 from orbat.cells import (  # noqa: F401  (re-exported: what each cell of the format accepts)
     CREDIBILITY, MARKING_SEPARATOR, MAX_COUNT, MAX_MARKING_CHARS, RELIABILITY, dates_at_once, numbers_at_once,
     parse_choice, parse_count, parse_grades, parse_markings, parse_number, parse_observed_at, split_markings,
@@ -191,6 +192,7 @@ def read_sightings(path: str | os.PathLike, catalog: Catalog, *, today: dt.date 
 
     Raises :class:`InvalidSightings` listing every problem when any row is
     invalid, and :class:`InputFileError` when the file cannot be read at all.
+    ``coded=True`` may give the frame as a :class:`orbat.coded_frame.CodedFrame` (see :func:`validate_frame`).
     """
     path = Path(path)
     table, frame, problems = _read_validated(path, catalog, today=today, progress=progress, **options)
@@ -236,7 +238,7 @@ def read_sightings_lenient(path: str | os.PathLike, catalog: Catalog, *, today: 
 
 def _read_validated(path: Path, catalog: Catalog, *, today: dt.date | None = None,
                     progress: Progress | None = None, fmt: str | None = None, columns: dict[str, str] | None = None,
-                    grade: str | None = None, keep_unresolved: bool = False):
+                    grade: str | None = None, keep_unresolved: bool = False, coded: bool = False):
     """Read and validate a file: ``(table read, canonical frame of the valid rows, every problem)``.
 
     Raises :class:`InvalidSightings` for problems of the header (no row can be trusted then).
@@ -250,7 +252,7 @@ def _read_validated(path: Path, catalog: Catalog, *, today: dt.date | None = Non
     frame, problems = validate_frame(table.raw, catalog, source=str(path), first_row=table.first_row, today=today,
                                      row_labels=table.labels, spreadsheet=table.spreadsheet,
                                      keep_unresolved=keep_unresolved or table.keep_unresolved,
-                                     extra_problems=table.problems)
+                                     extra_problems=table.problems, coded=coded)
     if table.columns:
         problems = [replace(p, column=table.columns.get(p.column, p.column)) if p.column else p for p in problems]
     if progress:
@@ -517,37 +519,6 @@ def _canonical(columns: dict[str, pd.Series]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _canonical_coded(columns: dict[str, _Coded], good: np.ndarray) -> pd.DataFrame:
-    """The canonical frame of the ``good`` rows, each column converted once per distinct value.
-
-    Gives what :func:`_canonical` gives for the same values, without an object
-    array per column for every row first. Every array is made here, so no
-    Series copies its own (pandas 3 copies an array given to a Series unless told not to).
-    """
-    out = {}
-    every = bool(good.all())  # the usual file: no row refused, no mask to apply
-    for name in CANONICAL_COLUMNS:
-        column = columns[name]
-        codes = column.codes if every else column.codes[good]
-        values = column.uniques
-        if name in ("lat", "lon", "count"):
-            numbers = values.astype("float64")  # None (no value) -> NaN
-            taken = numbers[codes] if len(numbers) else np.empty(0, dtype="float64")
-            out[name] = pd.Series(taken.astype("int64") if name == "count" else taken, copy=False)
-        elif name in ("count_max", "credibility"):
-            numbers = pd.array([None if v is None else int(v) for v in values], dtype="Int64")
-            out[name] = pd.Series(numbers.take(codes) if len(numbers) else pd.array([], dtype="Int64"), copy=False)
-        else:
-            text = np.array(values, dtype=object)
-            if len(text):
-                text[pd.isna(text) | (text == "")] = np.nan
-                # The text array made (and checked) once per distinct value, then taken per row.
-                out[name] = pd.Series(pd.array(text, dtype="str").take(codes), copy=False)
-            else:
-                out[name] = pd.Series(np.empty(0, dtype=object), dtype="str")
-    return pd.DataFrame(out, copy=False)  # the columns are new: no copy of each
-
-
 class _EmptyCells(dict):
     """Per column, the row mask of its empty cells, made when first asked for (most columns never are)."""
 
@@ -615,7 +586,7 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
                    today: dt.date | None = None, row_labels: Sequence[str] | None = None,
                    spreadsheet: bool = True, keep_unresolved: bool = False,
                    extra_problems: Sequence[tuple[int, str, str, Any]] = (),
-                   add_up_rows: bool = True) -> tuple[pd.DataFrame, list[Problem]]:
+                   add_up_rows: bool = True, coded: bool = False) -> tuple[pd.DataFrame, list[Problem]]:
     """Validate raw text rows; return the valid rows as the canonical frame, and every problem.
 
     ``raw`` holds the file's cells as text (``""`` for empty) under the
@@ -630,18 +601,19 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     reader found, ``(row position, column, message, value)``, refused like the others.
     Rows of one sighting with the same type, mode, event and actor add up
     into one row (:func:`add_up`), unless ``add_up_rows`` is false (one frame
-    row per valid file row, to say where each came from).
+    row per valid file row, to say where each came from). ``coded``: a frame needing no adding up
+    is given as its :class:`orbat.coded_frame.CodedFrame` (its rows made when taken).
     """
     today = today or dt.date.today()
     raw = raw.reset_index(drop=True)
-    coded = [_Coded.of(raw.iloc[:, i]) for i in range(raw.shape[1])]
-    header_problems = _check_header(list(raw.columns), coded, source, first_row)
+    by_column = [_Coded.of(raw.iloc[:, i]) for i in range(raw.shape[1])]
+    header_problems = _check_header(list(raw.columns), by_column, source, first_row)
     if header_problems:
         return _empty_canonical(), header_problems
-    keep = ~_blank_rows(raw, coded)
+    keep = ~_blank_rows(raw, by_column)
     rows = pd.Series(np.arange(first_row, first_row + len(raw)), index=raw.index)[keep]
     originals: dict[str, _Coded] = {}
-    for column, codes in zip(raw.columns, coded):
+    for column, codes in zip(raw.columns, by_column):
         key = _header_key(column)
         if key:
             originals[key] = codes.subset(keep)
@@ -727,9 +699,11 @@ def validate_frame(raw: pd.DataFrame, catalog: Catalog, *, source: str, first_ro
     good = ~(bad | collateral)
     found.ids = None
     del empty, keys
-    frame = _canonical_coded(out, good)
+    made = coded_canonical(CANONICAL_COLUMNS, {name: (c.codes, c.uniques) for name, c in out.items()}, good)
     if add_up_rows and _repeats_a_key(out, good):
-        frame = add_up(frame)
+        frame = add_up(made.frame())
+    else:
+        frame = made if coded else made.frame()
     problems = sorted(found.problems, key=lambda p: (p.row if p.row is not None else 0, p.kind != INVALID))
     return frame, problems
 

@@ -117,7 +117,8 @@ def estimate(
     if file is not None:
         from orbat.sightings import read_sightings
 
-        frame = read_sightings(file, cat)
+        # Without --convoy the frame goes to the blocks, which make each block's rows from its codes.
+        frame = read_sightings(file, cat, coded=not convoy)
     else:
         from orbat.store import open_store
 
