@@ -168,16 +168,16 @@ class RunOutput:
         }
 
     @cached_property
-    def alternative_columns(self) -> tuple[list[list[int]], list[list], list[list], list[list], list[list[bool]]]:
-        """Per convoy, its alternatives' template indices, JSON scores, wins, probabilities and same-answer flags (best first)."""
-        n, k = len(self.table), min(MAX_ALTERNATIVES, max(len(self.ids) - 1, 0))
+    def alternative_columns(self) -> tuple[int, list[int], list, list, list, list[bool]]:
+        """``k`` alternatives a convoy, then, convoy after convoy (best first), their template indices, JSON
+        scores, wins, probabilities and same-answer flags: flat, sliced a block at a time (:class:`OutputBlock`)."""
+        k = min(MAX_ALTERNATIVES, max(len(self.ids) - 1, 0))
         which = self.order[:, 1:1 + k]
-        taken = lambda m: np.take_along_axis(np.asarray(m), which, axis=1)  # noqa: E731
-        rows = lambda flat: [flat[i * k:(i + 1) * k] for i in range(n)]  # noqa: E731
-        columns = (taken(m).astype(np.float64).ravel() for m in (self.mean, self.wins, self.answers.probability))
-        mean, wins, probability = (rows(_nums(c)) for c in columns)
-        same = rows(taken(self.answers.same_answer).astype(bool).ravel().tolist())
-        return which.tolist(), mean, wins, probability, same
+        taken = lambda m: np.take_along_axis(np.asarray(m), which, axis=1).ravel()  # noqa: E731
+        mean, wins, probability = (_nums(taken(m).astype(np.float64))
+                                   for m in (self.mean, self.wins, self.answers.probability))
+        same = taken(self.answers.same_answer).astype(bool).tolist()
+        return k, which.ravel().tolist(), mean, wins, probability, same
 
     @cached_property
     def best_traces(self) -> list[list[dict]]:
@@ -396,6 +396,13 @@ class RunOutput:
         remaining = dict(zip(covered, counts))
         out: list[dict] = []
         for name, cats, size in units:
+            if len(cats) == 1:  # most sub-units read one category: the same greedy take, without the loops
+                have = remaining[cats[0]]
+                n = have // size
+                if n > 0:
+                    out.append({"unit": name, "count": int(n), "size": size})
+                    remaining[cats[0]] = have - n * size
+                continue
             n = sum(remaining[c] for c in cats) // size
             if n <= 0:
                 continue
@@ -639,7 +646,7 @@ class ConvoyEstimate:
             "total": totals["total"][i],
             "total_max": totals["total_max"][i],
             "by_type": block.by_type[k],
-            "by_category": {c: v for c, v in block.by_category[k].items() if c != UNKNOWN},
+            "by_category": block.known_categories(k),
             "by_role": dict(block.by_role[k]),
             "unknown": block.unknown[k],
             # Categories several sightings saw: the merged figure and which sighting set it.
@@ -649,15 +656,8 @@ class ConvoyEstimate:
     @property
     def alternatives(self) -> list[dict]:
         """Other templates, best score first, with how often each won the sampled counts."""
-        run = self._run
-        which, means, wins, chances, sames = run.alternative_columns
-        i = self.index
-        templates = run.template_heads
-        # "probability": the chance this template is the unit (all templates' add up to at most 1);
-        # one giving the best's echelon and kind ("same_answer") is already counted in the best's confidence.
-        return [{"template": templates[j][0], "label": templates[j][1], "score": score, "wins": won,
-                 "probability": chance, "same_answer": same}
-                for j, score, won, chance, same in zip(which[i], means[i], wins[i], chances[i], sames[i])]
+        block, k = self._block()
+        return block.alternatives_of(k)
 
     def trace_for(self, template_id: str) -> list[dict]:
         """Every rule of one template, evaluated on this convoy, with its reason and numbers."""
@@ -781,7 +781,7 @@ class ConvoyEstimate:
             "sightings": list(self._run.table.sightings.get(convoy, [])),
             "vehicles": self._vehicles(block, k),
             "best": self._best(block, k),
-            "alternatives": self.alternatives,
+            "alternatives": block.alternatives_of(k),
             "trace": traced,
             "indicators": self._indicators(block, k),
         }

@@ -182,3 +182,30 @@ def test_the_indicator_shares_made_on_whole_columns_are_each_convoys_own(frame, 
             assert type(indicators[name]) is float and indicators[name] == expected, (e.convoy, name)
         support = indicators["organic_support"]
         assert support["present"] == (sum(1 for v in support["vehicles"].values() if v) >= 2)
+
+
+def test_alternatives_made_a_block_at_a_time_are_each_convoys_own(frame, catalog, monkeypatch):
+    """Per convoy, its runners-up after the best, in score order, as the run's columns have them (any block size)."""
+    monkeypatch.setattr(estimate_result, "OUTPUT_BLOCK", 9)
+    estimates = estimate_convoys(frame, catalog, DOCTRINE, samples=20)
+    run = estimates[0]._run
+    labels = {t.id: t.label for t in DOCTRINE}
+    for e in estimates:
+        order = run.order[e.index].tolist()[1:1 + estimate_result.MAX_ALTERNATIVES]
+        alternatives = e.alternatives
+        assert [a["template"] for a in alternatives] == [run.ids[j] for j in order]
+        assert all(a["label"] == labels[a["template"]] for a in alternatives)
+        assert [a["score"] for a in alternatives] == [estimate_result._num(float(run.mean[e.index, j])) for j in order]
+        assert alternatives is not e.alternatives  # a list of its own each time
+
+
+def test_a_breakdown_takes_greedily_in_the_templates_order():
+    units = [("company", ("tank",), 10), ("platoon", ("tank",), 3), ("battery", ("sp", "towed"), 6),
+             ("section", ("sp", "towed"), 3)]
+    made = estimate_result.RunOutput._make_breakdown(units, ("tank", "sp", "towed"), (24, 4, 7))
+    assert made == [{"unit": "company", "count": 2, "size": 10}, {"unit": "platoon", "count": 1, "size": 3},
+                    {"unit": "battery", "count": 1, "size": 6}, {"unit": "section", "count": 1, "size": 3},
+                    {"unit": "remainder", "category": "tank", "vehicles": 1},
+                    {"unit": "remainder", "category": "towed", "vehicles": 2}]
+    assert estimate_result.RunOutput._make_breakdown(units[:1], ("tank",), (9,)) == [
+        {"unit": "remainder", "category": "tank", "vehicles": 9}]
