@@ -44,6 +44,7 @@ from orbat.estimate_result import (  # noqa: F401
 )
 from orbat.observation import evidence_noise, trust
 from orbat.rules import Features, GivenFeatures, Outcome, ReadRecorder
+from orbat.scenario_sums import PairLayout as _PairLayout
 
 #: Below this score no template really fits: its echelon is not used, only the ladder's.
 MIN_FIT = 0.5
@@ -560,80 +561,6 @@ class _Run(RunOutput):
     draws: np.ndarray | None = None
     #: Per convoy, whether its scenarios were drawn at random (not exact counts, not an enumeration).
     drawn: np.ndarray | None = None
-
-
-@dataclass
-class _PairLayout:
-    """How one more vehicle of each kind of open row adds to some quantities, for :func:`_sample_wins`' chunks.
-
-    ``which``: the quantities kept (their global indices, ascending; the
-    rows of :meth:`added`). Kinds are grouped by how many of those
-    quantities they add to, rounded up to a power of two (few groups, at
-    most half of a group's pairs padding): ``classes`` holds, per such
-    width ``L``, a kinds x ``L`` matrix of the quantities' rows (padding:
-    row ``len(which)``, a row of sums thrown away) and one of how often a
-    vehicle adds to each (a selection may name a column twice), and
-    whether those are all 1 (padding included: its sums are thrown away).
-    ``width`` is each kind's ``L`` (0: it adds to none). ``carried``: (row,
-    times) of the kept quantities a carried vehicle adds to.
-    """
-
-    which: np.ndarray
-    width: np.ndarray
-    classes: list[tuple[int, np.ndarray, np.ndarray, bool]]
-    carried: list[tuple[int, float]]
-
-    @classmethod
-    def build(cls, per_vehicle: np.ndarray, need: np.ndarray, carried_q: np.ndarray,
-              carried_mult: np.ndarray) -> _PairLayout:
-        """The layout of the quantities ``need`` (bool per quantity), from ``per_vehicle`` (kinds x quantities)."""
-        which = np.flatnonzero(need)
-        kept = per_vehicle[:, which]
-        pairs = np.count_nonzero(kept, axis=1)
-        width = np.where(pairs > 0, 1 << np.ceil(np.log2(np.maximum(pairs, 1))).astype(np.int64), 0)
-        kind, col = np.nonzero(kept)  # (by kind, then quantity)
-        slot = np.arange(len(kind)) - np.r_[0, np.cumsum(pairs)[:-1]][kind]
-        classes = []
-        for length in np.unique(width[width > 0]).tolist():
-            rows = np.full((len(kept), length), len(which), dtype=np.intp)
-            times = np.ones((len(kept), length), dtype=np.float64)
-            mine = width[kind] == length
-            rows[kind[mine], slot[mine]] = col[mine]
-            times[kind[mine], slot[mine]] = kept[kind[mine], col[mine]]
-            classes.append((length, rows, times, bool((kept[kind[mine], col[mine]] == 1).all())))
-        row = {int(q): i for i, q in enumerate(which.tolist())}
-        carried = [(row[int(q)], float(m)) for q, m in zip(carried_q, carried_mult) if int(q) in row]
-        return cls(which, width, classes, carried)
-
-    def added(self, kinds: np.ndarray, scenario: np.ndarray, offset: np.ndarray, n: int) -> np.ndarray:
-        """Kept quantities x ``n`` scenarios: what the rows (their ``kinds``, ``scenario`` and drawn ``offset``) add.
-
-        One ``bincount`` over every (row, quantity) pair: the rows of each
-        class fill their stretch of one index array. Whole numbers
-        throughout, so the sums are exact in any order.
-        """
-        width = self.width.take(kinds)
-        index = np.empty(int(width.sum()), dtype=np.intp)
-        weight = np.empty(len(index), dtype=np.float64)
-        at = 0
-        for length, rows, times, unit in self.classes:
-            mine = np.flatnonzero(width == length) if len(self.classes) > 1 else np.flatnonzero(width)
-            end = at + len(mine) * length
-            part = index[at:end].reshape(len(mine), length)
-            mine_kinds = kinds.take(mine)
-            np.take(rows, mine_kinds, axis=0, out=part)
-            part *= n
-            part += scenario.take(mine)[:, None]
-            w = weight[at:end].reshape(len(mine), length)
-            if unit:
-                w[:] = offset.take(mine)[:, None]
-            else:
-                np.multiply(times.take(mine_kinds, axis=0), offset.take(mine)[:, None], out=w)
-            at = end
-        if not len(index):  # (bincount of nothing gives integers)
-            return np.zeros((len(self.which), n), dtype=np.float64)
-        out = np.bincount(index, weights=weight, minlength=(len(self.which) + 1) * n)
-        return out.reshape(len(self.which) + 1, n)[:len(self.which)]
 
 
 @dataclass
