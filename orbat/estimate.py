@@ -417,7 +417,8 @@ class _Tables:
         fits = bool(bounded or n == 0 or (quantities.max(axis=1) < radix).all())
         floats: dict[int, np.ndarray] = {}
         features = Features(matrix, self.columns) if matrix is not None else None
-        out = np.empty((len(self.rules), n), dtype=np.float64)
+        # Rows for the templates that may be live only (those of `only`, and the first): not 40 x n fresh pages.
+        out = np.empty((int(np.count_nonzero(only)) + 1 if only is not None and fits else len(self.rules), n))
         live_templates: list[int] = []
         whole: dict[int, np.ndarray] = {}
 
