@@ -21,6 +21,7 @@ each convoy's result (done lazily, when asked for) is per convoy.
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -193,7 +194,11 @@ class RuleReads:
 
 def _strides(radices) -> list[int]:
     """The stride of each axis of a grid of these radices, the last axis fastest (a table's flat index)."""
-    return [int(x) for x in np.cumprod([1, *radices[::-1]])[:-1][::-1]]
+    strides, stride = [], 1
+    for r in reversed(radices):  # (Python ints: a numpy cumprod per rule cost more than the product)
+        strides.append(stride)
+        stride *= int(r)
+    return strides[::-1]
 
 
 class _Tables:
@@ -216,7 +221,9 @@ class _Tables:
         self.quantities, self.index, self.sums = reads.quantities, reads.index, reads.sums
         self.matrix_free, self.needs, self.identity = reads.matrix_free, reads.needs, reads.identity
         # Largest possible value + 1 of each quantity: counts only grow towards count_max.
-        top = self.of(upper).max(axis=1) if len(upper) else np.zeros(len(self.quantities), dtype=np.int64)
+        #: Quantities x convoys at count_max (what :func:`_sample_wins` bounds each convoy's scenarios by).
+        self.upper = self.of(upper)
+        top = self.upper.max(axis=1) if len(upper) else np.zeros(len(self.quantities), dtype=np.int64)
         self.radix = np.maximum(top, 0).astype(np.int64) + 1
         made: dict[tuple, Any] = {}
         self._grids: dict[tuple[int, ...], list[np.ndarray]] = {}
@@ -293,10 +300,9 @@ class _Tables:
         if not reads:
             return None
         radices = [int(self.radix[self.index[q]]) for q in reads]
-        size = float(np.prod(np.array(radices, dtype=np.float64)))
+        size = math.prod(radices)  # (exact: Python ints)
         if size > limit:
             return None
-        size = int(size)
         strides = _strides(radices)
         values = dict(zip(reads, self._grid(tuple(radices))))
         tid, k = key
@@ -755,7 +761,7 @@ def _distinct_draws(keys: np.ndarray, radix: np.ndarray, place: np.ndarray, star
 
 def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, ids: list[str],
                  space: FeatureSpace, codes, point: np.ndarray, seed: int,
-                 point_matrix: np.ndarray, upper_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 point_matrix: np.ndarray, point_quantities: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per convoy x template, the share of count scenarios the template wins, and its mean score over them.
 
     Also, per convoy, how many scenarios (enumerated or drawn) it was
@@ -784,8 +790,9 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     Only open rows (``count_max > count``) vary between scenarios: a scenario's
     feature matrix is its convoy's matrix at ``count`` (``point_matrix``) plus
     what its open rows add. Counts are whole numbers, so the sum is exact and
-    equals the matrix built from every row. ``upper_matrix`` is the matrix at
-    ``count_max``: with ``point_matrix`` it bounds every scenario's counts.
+    equals the matrix built from every row. ``point_quantities`` is
+    :meth:`_Tables.of` the point matrix; with ``tables.upper`` (at
+    ``count_max``) it bounds every scenario's quantities.
     """
     n, n_t = len(table), len(ids)
     wins = np.zeros((n, n_t), dtype=np.float64)
@@ -805,7 +812,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     # its scenarios: _Tables.possible). Convoys with the same such templates are scored side by side: a
     # chunk of them skips every other template on all its rows. Only whole convoys move: each convoy's
     # scenarios keep their order, so its sums are the same numbers.
-    alive = tables.possible(tables.of(point_matrix[targets]), tables.of(upper_matrix[targets]))
+    alive = tables.possible(point_quantities[:, targets], tables.upper[:, targets])
     pattern = _pattern_order(alive)
     won = np.zeros((n_u, n_t), dtype=np.float64)
     mean_u = np.zeros((n_u, n_t), dtype=np.float64)
@@ -820,7 +827,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
         # column twice), as (quantity, times) pairs per kind of row: rows of the same category, role,
         # family, type, armour and known-ness add to the same ones, and a file has a few hundred kinds
         # at most (a row-by-quantity matrix was 112 MB per temporary at 500k open rows).
-        point_q = tables.of(point_u).astype(np.float64)
+        point_q = point_quantities[:, targets].astype(np.float64)
         incidence = np.zeros((len(space), len(tables.quantities)), dtype=np.int64)
         for i, cols in enumerate(tables.sums):
             for col in cols:
@@ -1102,12 +1109,13 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
         # point scores, the support echelon and every count scenario are looked up, with _score's numbers.
         upper = feature_matrix(codes, space, len(table), t["count_max"].to_numpy(), t["carried_max"].to_numpy())
         tables = _Tables(doctrine, ids, space, upper, limit=_table_limit(len(table), samples), reads=reads)
-        point = np.ascontiguousarray(tables.score(tables.of(matrix), None if tables.matrix_free else matrix).T)
+        point_quantities = tables.of(matrix)  # (scored here, and the low corner of each convoy's scenarios)
+        point = np.ascontiguousarray(tables.score(point_quantities, None if tables.matrix_free else matrix).T)
         scores = _Scores(point, [None] * len(ids), doctrine, ids, features)
         ladder = np.maximum(doctrine.ladder_echelon(features),
                             _support_echelon(table, doctrine, ids, space, codes, t, tables))
         plan = planned.result()
-    wins, mean, draws = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix, upper)
+    wins, mean, draws = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix, point_quantities)
     # Which convoys' scenarios were drawn at random (the others: exact counts, or every scenario enumerated).
     drawn = np.zeros(len(table), dtype=bool)
     if plan is not None and len(ids):
