@@ -666,13 +666,13 @@ def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios |
     if samples <= 0 or not uncertain.any():
         return None
     rows = np.flatnonzero(open_rows)  # the open type rows, grouped by convoy (types are sorted by convoy)
-    sub = t.iloc[rows]
     targets = np.flatnonzero(uncertain)
     local = np.searchsorted(targets, all_codes[rows])
     low = count_all[rows].astype(np.float64)
-    span = sub["count_max"].to_numpy(dtype=np.float64) - low
-    c_low = sub["carried"].to_numpy(dtype=np.float64)
-    c_span = sub["carried_max"].to_numpy(dtype=np.float64) - c_low
+    # (columns taken, not t.iloc[rows]: that copies every column of the types table, strings too)
+    span = t["count_max"].to_numpy(dtype=np.float64)[rows] - low
+    c_low = t["carried"].to_numpy(dtype=np.float64)[rows]
+    c_span = t["carried_max"].to_numpy(dtype=np.float64)[rows] - c_low
     radix = span + 1.0
     starts = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
     per_convoy = np.diff(np.r_[starts, len(local)])
@@ -700,7 +700,8 @@ def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios |
     n_first = first_batch(samples)
     none = np.zeros(0, dtype=np.int64)
     if len(s_conv):
-        keys = pd.util.hash_pandas_object(sub[["convoy", "equipment_key"]], index=False).to_numpy(dtype=np.uint64)
+        pairs = t[["convoy", "equipment_key"]].iloc[rows]
+        keys = pd.util.hash_pandas_object(pairs, index=False).to_numpy(dtype=np.uint64)
         # Sampled convoys: their first batch's distinct draws (draws 0 .. n_first-1), each weighted by how
         # often it was drawn; the rest are drawn later, for the convoys that need them (_Scenarios.rest).
         draws_first = _distinct_draws(keys, radix, place, starts, per_convoy, log_total, s_conv, seed, 0, n_first)
