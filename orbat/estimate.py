@@ -21,6 +21,7 @@ each convoy's result (done lazily, when asked for) is per convoy.
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ from orbat.estimate_result import (  # noqa: F401
 )
 from orbat.observation import evidence_noise, trust
 from orbat.rules import Features, GivenFeatures, Outcome, ReadRecorder
+from orbat.scenario_sums import PairLayout as _PairLayout
 
 #: Below this score no template really fits: its echelon is not used, only the ladder's.
 MIN_FIT = 0.5
@@ -192,7 +194,11 @@ class RuleReads:
 
 def _strides(radices) -> list[int]:
     """The stride of each axis of a grid of these radices, the last axis fastest (a table's flat index)."""
-    return [int(x) for x in np.cumprod([1, *radices[::-1]])[:-1][::-1]]
+    strides, stride = [], 1
+    for r in reversed(radices):  # (Python ints: a numpy cumprod per rule cost more than the product)
+        strides.append(stride)
+        stride *= int(r)
+    return strides[::-1]
 
 
 class _Tables:
@@ -215,7 +221,9 @@ class _Tables:
         self.quantities, self.index, self.sums = reads.quantities, reads.index, reads.sums
         self.matrix_free, self.needs, self.identity = reads.matrix_free, reads.needs, reads.identity
         # Largest possible value + 1 of each quantity: counts only grow towards count_max.
-        top = self.of(upper).max(axis=1) if len(upper) else np.zeros(len(self.quantities), dtype=np.int64)
+        #: Quantities x convoys at count_max (what :func:`_sample_wins` bounds each convoy's scenarios by).
+        self.upper = self.of(upper)
+        top = self.upper.max(axis=1) if len(upper) else np.zeros(len(self.quantities), dtype=np.int64)
         self.radix = np.maximum(top, 0).astype(np.int64) + 1
         made: dict[tuple, Any] = {}
         self._grids: dict[tuple[int, ...], list[np.ndarray]] = {}
@@ -292,10 +300,9 @@ class _Tables:
         if not reads:
             return None
         radices = [int(self.radix[self.index[q]]) for q in reads]
-        size = float(np.prod(np.array(radices, dtype=np.float64)))
+        size = math.prod(radices)  # (exact: Python ints)
         if size > limit:
             return None
-        size = int(size)
         strides = _strides(radices)
         values = dict(zip(reads, self._grid(tuple(radices))))
         tid, k = key
@@ -416,7 +423,8 @@ class _Tables:
         fits = bool(bounded or n == 0 or (quantities.max(axis=1) < radix).all())
         floats: dict[int, np.ndarray] = {}
         features = Features(matrix, self.columns) if matrix is not None else None
-        out = np.empty((len(self.rules), n), dtype=np.float64)
+        # Rows for the templates that may be live only (those of `only`, and the first): not 40 x n fresh pages.
+        out = np.empty((int(np.count_nonzero(only)) + 1 if only is not None and fits else len(self.rules), n))
         live_templates: list[int] = []
         whole: dict[int, np.ndarray] = {}
 
@@ -563,80 +571,6 @@ class _Run(RunOutput):
 
 
 @dataclass
-class _PairLayout:
-    """How one more vehicle of each kind of open row adds to some quantities, for :func:`_sample_wins`' chunks.
-
-    ``which``: the quantities kept (their global indices, ascending; the
-    rows of :meth:`added`). Kinds are grouped by how many of those
-    quantities they add to, rounded up to a power of two (few groups, at
-    most half of a group's pairs padding): ``classes`` holds, per such
-    width ``L``, a kinds x ``L`` matrix of the quantities' rows (padding:
-    row ``len(which)``, a row of sums thrown away) and one of how often a
-    vehicle adds to each (a selection may name a column twice), and
-    whether those are all 1 (padding included: its sums are thrown away).
-    ``width`` is each kind's ``L`` (0: it adds to none). ``carried``: (row,
-    times) of the kept quantities a carried vehicle adds to.
-    """
-
-    which: np.ndarray
-    width: np.ndarray
-    classes: list[tuple[int, np.ndarray, np.ndarray, bool]]
-    carried: list[tuple[int, float]]
-
-    @classmethod
-    def build(cls, per_vehicle: np.ndarray, need: np.ndarray, carried_q: np.ndarray,
-              carried_mult: np.ndarray) -> _PairLayout:
-        """The layout of the quantities ``need`` (bool per quantity), from ``per_vehicle`` (kinds x quantities)."""
-        which = np.flatnonzero(need)
-        kept = per_vehicle[:, which]
-        pairs = np.count_nonzero(kept, axis=1)
-        width = np.where(pairs > 0, 1 << np.ceil(np.log2(np.maximum(pairs, 1))).astype(np.int64), 0)
-        kind, col = np.nonzero(kept)  # (by kind, then quantity)
-        slot = np.arange(len(kind)) - np.r_[0, np.cumsum(pairs)[:-1]][kind]
-        classes = []
-        for length in np.unique(width[width > 0]).tolist():
-            rows = np.full((len(kept), length), len(which), dtype=np.intp)
-            times = np.ones((len(kept), length), dtype=np.float64)
-            mine = width[kind] == length
-            rows[kind[mine], slot[mine]] = col[mine]
-            times[kind[mine], slot[mine]] = kept[kind[mine], col[mine]]
-            classes.append((length, rows, times, bool((kept[kind[mine], col[mine]] == 1).all())))
-        row = {int(q): i for i, q in enumerate(which.tolist())}
-        carried = [(row[int(q)], float(m)) for q, m in zip(carried_q, carried_mult) if int(q) in row]
-        return cls(which, width, classes, carried)
-
-    def added(self, kinds: np.ndarray, scenario: np.ndarray, offset: np.ndarray, n: int) -> np.ndarray:
-        """Kept quantities x ``n`` scenarios: what the rows (their ``kinds``, ``scenario`` and drawn ``offset``) add.
-
-        One ``bincount`` over every (row, quantity) pair: the rows of each
-        class fill their stretch of one index array. Whole numbers
-        throughout, so the sums are exact in any order.
-        """
-        width = self.width.take(kinds)
-        index = np.empty(int(width.sum()), dtype=np.intp)
-        weight = np.empty(len(index), dtype=np.float64)
-        at = 0
-        for length, rows, times, unit in self.classes:
-            mine = np.flatnonzero(width == length) if len(self.classes) > 1 else np.flatnonzero(width)
-            end = at + len(mine) * length
-            part = index[at:end].reshape(len(mine), length)
-            mine_kinds = kinds.take(mine)
-            np.take(rows, mine_kinds, axis=0, out=part)
-            part *= n
-            part += scenario.take(mine)[:, None]
-            w = weight[at:end].reshape(len(mine), length)
-            if unit:
-                w[:] = offset.take(mine)[:, None]
-            else:
-                np.multiply(times.take(mine_kinds, axis=0), offset.take(mine)[:, None], out=w)
-            at = end
-        if not len(index):  # (bincount of nothing gives integers)
-            return np.zeros((len(self.which), n), dtype=np.float64)
-        out = np.bincount(index, weights=weight, minlength=(len(self.which) + 1) * n)
-        return out.reshape(len(self.which) + 1, n)[:len(self.which)]
-
-
-@dataclass
 class _Blocks:
     """Scenario blocks to score: one per convoy, each its scenarios' convoy, number and weight.
 
@@ -732,13 +666,13 @@ def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios |
     if samples <= 0 or not uncertain.any():
         return None
     rows = np.flatnonzero(open_rows)  # the open type rows, grouped by convoy (types are sorted by convoy)
-    sub = t.iloc[rows]
     targets = np.flatnonzero(uncertain)
     local = np.searchsorted(targets, all_codes[rows])
     low = count_all[rows].astype(np.float64)
-    span = sub["count_max"].to_numpy(dtype=np.float64) - low
-    c_low = sub["carried"].to_numpy(dtype=np.float64)
-    c_span = sub["carried_max"].to_numpy(dtype=np.float64) - c_low
+    # (columns taken, not t.iloc[rows]: that copies every column of the types table, strings too)
+    span = t["count_max"].to_numpy(dtype=np.float64)[rows] - low
+    c_low = t["carried"].to_numpy(dtype=np.float64)[rows]
+    c_span = t["carried_max"].to_numpy(dtype=np.float64)[rows] - c_low
     radix = span + 1.0
     starts = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
     per_convoy = np.diff(np.r_[starts, len(local)])
@@ -766,7 +700,8 @@ def _plan_scenarios(table: ConvoyTable, samples: int, seed: int) -> _Scenarios |
     n_first = first_batch(samples)
     none = np.zeros(0, dtype=np.int64)
     if len(s_conv):
-        keys = pd.util.hash_pandas_object(sub[["convoy", "equipment_key"]], index=False).to_numpy(dtype=np.uint64)
+        pairs = t[["convoy", "equipment_key"]].iloc[rows]
+        keys = pd.util.hash_pandas_object(pairs, index=False).to_numpy(dtype=np.uint64)
         # Sampled convoys: their first batch's distinct draws (draws 0 .. n_first-1), each weighted by how
         # often it was drawn; the rest are drawn later, for the convoys that need them (_Scenarios.rest).
         draws_first = _distinct_draws(keys, radix, place, starts, per_convoy, log_total, s_conv, seed, 0, n_first)
@@ -827,7 +762,7 @@ def _distinct_draws(keys: np.ndarray, radix: np.ndarray, place: np.ndarray, star
 
 def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, ids: list[str],
                  space: FeatureSpace, codes, point: np.ndarray, seed: int,
-                 point_matrix: np.ndarray, upper_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 point_matrix: np.ndarray, point_quantities: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per convoy x template, the share of count scenarios the template wins, and its mean score over them.
 
     Also, per convoy, how many scenarios (enumerated or drawn) it was
@@ -856,8 +791,9 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     Only open rows (``count_max > count``) vary between scenarios: a scenario's
     feature matrix is its convoy's matrix at ``count`` (``point_matrix``) plus
     what its open rows add. Counts are whole numbers, so the sum is exact and
-    equals the matrix built from every row. ``upper_matrix`` is the matrix at
-    ``count_max``: with ``point_matrix`` it bounds every scenario's counts.
+    equals the matrix built from every row. ``point_quantities`` is
+    :meth:`_Tables.of` the point matrix; with ``tables.upper`` (at
+    ``count_max``) it bounds every scenario's quantities.
     """
     n, n_t = len(table), len(ids)
     wins = np.zeros((n, n_t), dtype=np.float64)
@@ -877,7 +813,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
     # its scenarios: _Tables.possible). Convoys with the same such templates are scored side by side: a
     # chunk of them skips every other template on all its rows. Only whole convoys move: each convoy's
     # scenarios keep their order, so its sums are the same numbers.
-    alive = tables.possible(tables.of(point_matrix[targets]), tables.of(upper_matrix[targets]))
+    alive = tables.possible(point_quantities[:, targets], tables.upper[:, targets])
     pattern = _pattern_order(alive)
     won = np.zeros((n_u, n_t), dtype=np.float64)
     mean_u = np.zeros((n_u, n_t), dtype=np.float64)
@@ -892,7 +828,7 @@ def _sample_wins(table: ConvoyTable, plan: _Scenarios | None, tables: _Tables, i
         # column twice), as (quantity, times) pairs per kind of row: rows of the same category, role,
         # family, type, armour and known-ness add to the same ones, and a file has a few hundred kinds
         # at most (a row-by-quantity matrix was 112 MB per temporary at 500k open rows).
-        point_q = tables.of(point_u).astype(np.float64)
+        point_q = point_quantities[:, targets].astype(np.float64)
         incidence = np.zeros((len(space), len(tables.quantities)), dtype=np.int64)
         for i, cols in enumerate(tables.sums):
             for col in cols:
@@ -1174,12 +1110,13 @@ def run_estimator(frame: pd.DataFrame, catalog: Catalog, doctrine: Doctrine | No
         # point scores, the support echelon and every count scenario are looked up, with _score's numbers.
         upper = feature_matrix(codes, space, len(table), t["count_max"].to_numpy(), t["carried_max"].to_numpy())
         tables = _Tables(doctrine, ids, space, upper, limit=_table_limit(len(table), samples), reads=reads)
-        point = np.ascontiguousarray(tables.score(tables.of(matrix), None if tables.matrix_free else matrix).T)
+        point_quantities = tables.of(matrix)  # (scored here, and the low corner of each convoy's scenarios)
+        point = np.ascontiguousarray(tables.score(point_quantities, None if tables.matrix_free else matrix).T)
         scores = _Scores(point, [None] * len(ids), doctrine, ids, features)
         ladder = np.maximum(doctrine.ladder_echelon(features),
                             _support_echelon(table, doctrine, ids, space, codes, t, tables))
         plan = planned.result()
-    wins, mean, draws = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix, upper)
+    wins, mean, draws = _sample_wins(table, plan, tables, ids, space, codes, point, seed, matrix, point_quantities)
     # Which convoys' scenarios were drawn at random (the others: exact counts, or every scenario enumerated).
     drawn = np.zeros(len(table), dtype=bool)
     if plan is not None and len(ids):

@@ -281,3 +281,17 @@ def test_reads_of_another_doctrine_are_not_used(varied, catalog):
     tables = _Tables(DOCTRINE, IDS, SPACE, _matrix(5).max(axis=0, keepdims=True), limit=1 << 20, reads=other)
     assert tables.rules == {tid: DOCTRINE.compiled[tid] for tid in IDS}
     assert tables.reads is not other.reads
+
+
+def test_pairs_of_no_kept_quantity_and_rows_without_pairs_add_nothing():
+    """PairLayout: a layout keeping no quantity sums to a 0 x n array; rows of a kind with no pairs add nothing."""
+    from orbat.scenario_sums import PairLayout
+
+    per_vehicle = np.array([[0, 2, 1], [0, 0, 0], [1, 0, 1]])
+    empty = PairLayout.build(per_vehicle, np.zeros(3, dtype=bool), np.zeros(0, dtype=np.int64), np.zeros(0))
+    assert empty.added(np.array([0, 2]), np.array([0, 1]), np.array([1.0, 2.0]), 2).shape == (0, 2)
+    layout = PairLayout.build(per_vehicle, np.ones(3, dtype=bool), np.zeros(0, dtype=np.int64), np.zeros(0))
+    assert not layout.unit  # (kind 0 adds 2 to quantity 1)
+    kinds, scenario, offset = np.array([1, 0, 1, 2, 1]), np.array([0, 0, 1, 1, 2]), np.array([5.0, 3.0, 4.0, 2.0, 7.0])
+    expected = np.array([[0.0, 2.0, 0.0], [6.0, 0.0, 0.0], [3.0, 2.0, 0.0]])
+    assert np.array_equal(layout.added(kinds, scenario, offset, 3), expected)
