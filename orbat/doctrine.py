@@ -24,7 +24,7 @@ from orbat.catalog import CATEGORIES
 from orbat.datafiles import cached_data, catalog_dirs, pydantic_location, read_yaml_cached, yaml_files
 from orbat.errors import InvalidDoctrine
 from orbat.rules import RULES, Features, Outcome, Selection, known, known_rules
-from orbat.validated import NotExact, dumped, rebuilt
+from orbat.validated import NotExact, dumped, json_data, rebuilt
 
 #: Echelons from smallest to largest. A battery counts as a company, a BTG as a battalion.
 ECHELONS: tuple[str, ...] = (
@@ -166,7 +166,7 @@ class CompiledRule:
     @property
     def data(self) -> dict[str, Any]:
         if self._data is None:
-            self._data = json.loads(json.dumps(self.params.model_dump()))
+            self._data = json_data(self.params)
         return self._data
 
     @property
@@ -253,7 +253,7 @@ def _validated_file(path: Path) -> tuple[_DoctrineFile, list[list[CompiledRule]]
 
     A file is validated when new or changed, and its models kept as JSON data
     (:func:`orbat.validated.dumped`); while it stays the same, they are built
-    back from that data without building pydantic's validators (about 0.07 s
+    back from that data without building pydantic's validators (about 0.02 s
     of every estimate). A file whose models do not come back exactly is
     validated on every run; a bad file is never cached, so its error is said
     every time.
